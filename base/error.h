@@ -1,0 +1,44 @@
+// The error vocabulary shared by every module. Errors cross module boundaries as values
+// (std::expected<T, Error>), never as exceptions.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace abrec {
+
+// What kind of failure happened; the server maps each code to one HTTP status in one place.
+enum class ErrorCode {
+  kInvalidArgument,  // the caller's input is malformed or out of range
+  kNotFound,         // a named thing (experiment, user, file) does not exist
+  kConflict,         // the input contradicts state already accepted
+  kFailedPrecondition,  // the system is not in a state that allows the request
+  kResourceExhausted,   // a size or rate limit was exceeded
+  kUnavailable,         // transient: retry later
+  kIo,                  // a file or socket operation failed
+  kInternal,            // a bug
+};
+
+// Short stable name of a code ("invalid_argument"), used in JSON error bodies.
+std::string_view ErrorCodeName(ErrorCode code);
+
+// An error a user can act on: what is wrong (message) and, where one applies, which input
+// field is wrong (field, e.g. "user_id" or "traffic.split.control").
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+  std::string field;
+
+  static Error InvalidArgument(std::string message, std::string field = {}) {
+    return {ErrorCode::kInvalidArgument, std::move(message), std::move(field)};
+  }
+  static Error NotFound(std::string message, std::string field = {}) {
+    return {ErrorCode::kNotFound, std::move(message), std::move(field)};
+  }
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+}  // namespace abrec

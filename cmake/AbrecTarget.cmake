@@ -1,0 +1,40 @@
+# Per-target settings shared by every abrec target: warnings, -Werror in CI, sanitizers.
+# Never touches the global CMAKE_CXX_FLAGS.
+function(abrec_target_settings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion
+                         -Wsign-conversion -Wshadow -Wnon-virtual-dtor)
+  if(ABREC_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(ABREC_SANITIZE)
+    string(REPLACE ";" "," _san "${ABREC_SANITIZE}")
+    target_compile_options(${target} PRIVATE -fsanitize=${_san} -fno-omit-frame-pointer
+                           -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=${_san})
+  endif()
+endfunction()
+
+# abrec_library(NAME SOURCES... DEPS ...): the module library abrec_NAME, alias abrec::NAME.
+function(abrec_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(abrec_${name} STATIC ${ARG_SOURCES})
+  add_library(abrec::${name} ALIAS abrec_${name})
+  target_include_directories(abrec_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(abrec_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  abrec_target_settings(abrec_${name})
+endfunction()
+
+# abrec_test(NAME SOURCES... DEPS ... LABELS ... TIMEOUT s): a doctest executable run by CTest.
+function(abrec_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/doctest_main.cc ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} doctest::doctest)
+  target_compile_definitions(${name} PRIVATE
+    ABREC_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ABREC_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
+  abrec_target_settings(${name})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 60)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+endfunction()

@@ -1,0 +1,39 @@
+// The audit log of experiment definitions: one JSON object per line, appended and flushed
+// for every accepted (and every refused) change. Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+
+namespace abrec {
+
+struct AuditEntry {
+  std::string action;  // "created", "changed", "removed", "refused"
+  std::string experiment;
+  std::string file;
+  std::string phase;
+  std::vector<std::string> changed;  // names of the changed fields
+  std::string reason;                // allow_reshuffle, or why it was refused
+  std::string content_hash;
+};
+
+class AuditLog {
+ public:
+  // path: the file to append to (its folder is created). Empty: entries are only counted.
+  AuditLog(std::string path, const Clock& clock) : path_(std::move(path)), clock_(clock) {}
+
+  // Appends one line; an I/O failure is returned (and the caller logs it).
+  Result<void> Append(const AuditEntry& entry);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const Clock& clock_;
+  std::mutex mu_;
+};
+
+}  // namespace abrec

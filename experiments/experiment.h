@@ -1,0 +1,86 @@
+// An experiment as a product manager defined it (config/experiments/*.yaml or the seed
+// document's JSON form), validated. A plain value: copyable, comparable, no behaviour.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "assignment/bucket_ranges.h"
+#include "experiments/vocabulary.h"
+
+namespace abrec {
+
+struct Variant {
+  std::string name;
+  std::string policy;  // one of kPolicyNames
+  std::string model;   // the model name for the recommender policy, else empty
+  double weight = 0;   // traffic.split share; the weights of all variants sum to 1
+  bool operator==(const Variant&) const = default;
+};
+
+// A guardrail: an operational threshold (max/min) or a bound on the relative change of a
+// statistical metric against control.
+struct Guardrail {
+  std::string metric;
+  std::optional<double> max;
+  std::optional<double> min;
+  std::optional<double> min_relative_change;
+  std::optional<double> max_relative_change;
+  bool operator==(const Guardrail&) const = default;
+};
+
+struct MetricsSpec {
+  std::string primary;
+  std::vector<std::string> secondary;
+  std::vector<Guardrail> guardrails;
+  bool operator==(const MetricsSpec&) const = default;
+};
+
+struct AnalysisSpec {
+  double alpha = 0.05;     // two-sided level of every interval and test
+  bool sequential = true;  // always-valid inference (safe to look at any time)
+  // mSPRT mixture tuning: the sample size at which the confidence sequence is tightest.
+  double tuning_n = 5000;
+  double mde = 0.05;  // minimum detectable effect, relative, for `abrec plan`
+  bool operator==(const AnalysisSpec&) const = default;
+};
+
+struct FairnessSpec {
+  std::vector<std::string> attributes;
+  double max_parity_gap = 0.10;
+  bool operator==(const FairnessSpec&) const = default;
+};
+
+struct Experiment {
+  std::string key;  // used verbatim (case-sensitive)
+  std::string description;
+  std::string owner;
+  std::string surface;  // empty: the platform's default surface
+  Phase phase = Phase::kShadow;
+  std::string seed;  // the hash seed; empty: the key
+  double coverage = 1.0;
+  std::optional<NamespaceRange> ns;
+  std::vector<Variant> variants;  // in the order written: the order of the bucket ranges
+  MetricsSpec metrics;
+  AnalysisSpec analysis;
+  FairnessSpec fairness;
+  std::string rollout_variant;  // empty: "treatment"
+  std::string allow_reshuffle;  // the recorded reason for a reshuffle in ab_test, if any
+
+  // Where it was defined (for messages); not part of the definition.
+  std::string file;
+  int line = 1;
+  int column = 1;
+
+  const std::string& HashSeed() const { return seed.empty() ? key : seed; }
+  const std::string& RolloutVariant() const;
+  // Index of the variant with this name, or -1.
+  int VariantIndex(std::string_view name) const;
+  // The baseline arm: the variant named "control" (validation guarantees it exists).
+  int ControlIndex() const { return VariantIndex("control"); }
+};
+
+bool operator==(const NamespaceRange& a, const NamespaceRange& b);
+
+}  // namespace abrec

@@ -1,0 +1,21 @@
+// Reads an experiment definition from a positioned tree: the YAML schema of DESIGN.md, or
+// the seed document's JSON form (detected by its `experiment_name` key). Validates every
+// field and reports all problems at once.
+#pragma once
+
+#include <string>
+
+#include "experiments/config_tree.h"
+#include "experiments/diagnostic.h"
+#include "experiments/experiment.h"
+
+namespace abrec {
+
+// Checks that hold within one file. Cross-file checks (duplicate keys, namespace overlap,
+// known surfaces) are the registry's (experiment_set.h).
+ParseResult<Experiment> ReadExperiment(const ConfigNode& root, const std::string& file);
+
+// Parses and reads one file.
+ParseResult<Experiment> LoadExperimentFile(const std::string& path, const ParseLimits& limits);
+
+}  // namespace abrec

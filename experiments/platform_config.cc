@@ -1,0 +1,203 @@
+#include "experiments/platform_config.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "experiments/schema_reader.h"
+#include "experiments/vocabulary.h"
+
+namespace abrec {
+namespace {
+
+constexpr std::string_view kTopKeys[] = {"assignment", "default_surface", "surfaces",
+                                         "experiments", "server",        "limits",
+                                         "storage",    "admin",           "recommender"};
+
+std::string Resolve(const std::string& config_file, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  const auto base = std::filesystem::path(config_file).parent_path();
+  return (base / path).lexically_normal().string();
+}
+
+class ConfigReader {
+ public:
+  ConfigReader(SchemaReader& r, PlatformConfig& c) : r_(r), c_(c) {}
+
+  void Read(const ConfigNode& root) {
+    r_.CheckMap(root, "", kTopKeys);
+    if (const auto* n = root.Find("assignment")) ReadAssignment(*n);
+    if (const auto* n = root.Find("surfaces")) ReadSurfaces(*n);
+    if (c_.surfaces.empty()) c_.surfaces[c_.default_surface] = SurfaceConfig{};
+    if (const auto* n = root.Find("default_surface")) {
+      if (auto s = r_.String(*n, "default_surface")) {
+        c_.default_surface = *s;
+        if (!c_.surfaces.contains(*s)) {
+          r_.Error(*n, "default_surface", fmt::format("\"{}\" is not one of the surfaces", *s));
+        }
+      }
+    } else if (!c_.surfaces.contains(c_.default_surface)) {
+      c_.default_surface = c_.surfaces.begin()->first;
+    }
+    if (const auto* n = root.Find("experiments")) ReadExperiments(*n);
+    if (const auto* n = root.Find("server")) ReadServer(*n);
+    if (const auto* n = root.Find("limits")) ReadLimits(*n);
+    if (const auto* n = root.Find("storage")) ReadStorage(*n);
+    if (const auto* n = root.Find("admin")) {
+      if (r_.CheckMap(*n, "admin", {"token_file"})) ReadString(*n, "admin", "token_file", c_.admin.token_file);
+    }
+    if (const auto* n = root.Find("recommender")) ReadRecommender(*n);
+  }
+
+ private:
+  void ReadString(const ConfigNode& map, std::string_view section, std::string_view key,
+                  std::string& out) {
+    if (const auto* v = map.Find(key)) {
+      if (auto s = r_.String(*v, JoinField(section, key))) out = *s;
+    }
+  }
+  template <typename Int>
+  void ReadInt(const ConfigNode& map, std::string_view section, std::string_view key,
+               std::int64_t lo, std::int64_t hi, Int& out) {
+    if (const auto* v = map.Find(key)) {
+      if (auto x = r_.Integer(*v, JoinField(section, key), lo, hi)) out = static_cast<Int>(*x);
+    }
+  }
+
+  void ReadAssignment(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "assignment",
+                     {"platform_salt", "holdout", "exploration", "allow_population_change"})) {
+      return;
+    }
+    ReadString(n, "assignment", "platform_salt", c_.population.platform_salt);
+    ReadString(n, "assignment", "allow_population_change", c_.allow_population_change);
+    if (const auto* v = n.Find("holdout")) {
+      if (auto x = r_.Number(*v, "assignment.holdout", 0.0, 0.5)) c_.population.holdout = *x;
+    }
+    if (const auto* v = n.Find("exploration")) {
+      if (auto x = r_.Number(*v, "assignment.exploration", 0.0, 0.5)) c_.population.exploration = *x;
+    }
+  }
+
+  void ReadSurfaces(const ConfigNode& n) {
+    if (!n.IsMap()) {
+      r_.Error(n, "surfaces", fmt::format("expected a map of surface name to settings, got {}",
+                                          n.KindName()));
+      return;
+    }
+    for (std::size_t i = 0; i < n.keys.size(); ++i) {
+      const std::string field = JoinField("surfaces", n.keys[i].value);
+      if (!r_.CheckMap(n.items[i], field, {"default_policy"})) continue;
+      SurfaceConfig s;
+      if (const auto* p = n.items[i].Find("default_policy")) {
+        if (auto v = r_.OneOf(*p, JoinField(field, "default_policy"), kPolicyNames, "policy")) {
+          s.default_policy = *v;
+        }
+      }
+      c_.surfaces[n.keys[i].value] = s;
+    }
+  }
+
+  void ReadExperiments(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "experiments", {"dir", "reload_interval_ms", "audit_log"})) return;
+    ReadString(n, "experiments", "dir", c_.experiments.dir);
+    ReadInt(n, "experiments", "reload_interval_ms", 0, 3'600'000, c_.experiments.reload_interval_ms);
+    ReadString(n, "experiments", "audit_log", c_.experiments.audit_log);
+  }
+
+  void ReadServer(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "server", {"host", "port", "threads"})) return;
+    ReadString(n, "server", "host", c_.server.host);
+    ReadInt(n, "server", "port", 0, 65535, c_.server.port);
+    ReadInt(n, "server", "threads", 1, 256, c_.server.threads);
+  }
+
+  void ReadLimits(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "limits",
+                     {"max_body_bytes", "max_header_bytes", "read_timeout_ms", "write_timeout_ms",
+                      "idle_timeout_ms", "max_yaml_depth", "max_yaml_bytes", "max_batch_users",
+                      "max_connections"})) {
+      return;
+    }
+    auto& l = c_.limits;
+    ReadInt(n, "limits", "max_body_bytes", 1024, 1LL << 30, l.max_body_bytes);
+    ReadInt(n, "limits", "max_header_bytes", 1024, 1 << 20, l.max_header_bytes);
+    ReadInt(n, "limits", "read_timeout_ms", 10, 600'000, l.read_timeout_ms);
+    ReadInt(n, "limits", "write_timeout_ms", 10, 600'000, l.write_timeout_ms);
+    ReadInt(n, "limits", "idle_timeout_ms", 10, 3'600'000, l.idle_timeout_ms);
+    ReadInt(n, "limits", "max_yaml_depth", 4, 64, l.max_yaml_depth);
+    ReadInt(n, "limits", "max_yaml_bytes", 1024, 64 << 20, l.max_yaml_bytes);
+    ReadInt(n, "limits", "max_batch_users", 1, 100'000, l.max_batch_users);
+    ReadInt(n, "limits", "max_connections", 1, 1'000'000, l.max_connections);
+  }
+
+  void ReadStorage(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "storage", {"path", "synchronous"})) return;
+    ReadString(n, "storage", "path", c_.storage.path);
+    if (const auto* v = n.Find("synchronous")) {
+      static constexpr std::string_view kModes[] = {"FULL", "NORMAL", "OFF", "EXTRA"};
+      if (auto s = r_.OneOf(*v, "storage.synchronous", kModes, "synchronous mode")) {
+        c_.storage.synchronous = *s;
+      }
+    }
+  }
+
+  void ReadRecommender(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "recommender",
+                     {"model_dir", "latency_budget_ms", "p99_fallback_ms", "cache"})) {
+      return;
+    }
+    ReadString(n, "recommender", "model_dir", c_.recommender.model_dir);
+    ReadInt(n, "recommender", "latency_budget_ms", 1, 60'000, c_.recommender.latency_budget_ms);
+    ReadInt(n, "recommender", "p99_fallback_ms", 1, 60'000, c_.recommender.p99_fallback_ms);
+    if (const auto* v = n.Find("cache")) {
+      static constexpr std::string_view kCaches[] = {"sqlite", "redis", "none"};
+      if (auto s = r_.OneOf(*v, "recommender.cache", kCaches, "cache")) c_.recommender.cache = *s;
+    }
+  }
+
+  SchemaReader& r_;
+  PlatformConfig& c_;
+};
+
+}  // namespace
+
+bool LooksLikePlatformConfig(const ConfigNode& root) {
+  if (!root.IsMap()) return false;
+  for (const auto& k : root.keys) {
+    for (const auto top : kTopKeys) {
+      if (k.value == top) return true;
+    }
+  }
+  return false;
+}
+
+ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std::string& file) {
+  SchemaReader r(file);
+  PlatformConfig c;
+  c.file = file;
+  if (!root.IsMap()) {
+    r.Error(root, "", fmt::format("expected a map of settings, got {}", root.KindName()));
+    return std::unexpected(r.TakeDiagnostics());
+  }
+  ConfigReader(r, c).Read(root);
+  if (c.population.holdout + c.population.exploration > 0.5) {
+    r.Error(root, "assignment",
+            "holdout + exploration must leave at least half of the users to experiments");
+  }
+  if (!r.ok()) return std::unexpected(r.TakeDiagnostics());
+  c.experiments.dir = Resolve(file, c.experiments.dir);
+  c.experiments.audit_log = Resolve(file, c.experiments.audit_log);
+  c.storage.path = Resolve(file, c.storage.path);
+  c.admin.token_file = Resolve(file, c.admin.token_file);
+  c.recommender.model_dir = Resolve(file, c.recommender.model_dir);
+  return c;
+}
+
+ParseResult<PlatformConfig> LoadPlatformConfig(const std::string& path) {
+  auto tree = ParseConfigFile(path, ParseLimits{});
+  if (!tree) return std::unexpected(std::move(tree.error()));
+  return ReadPlatformConfig(*tree, path);
+}
+
+}  // namespace abrec

@@ -1,0 +1,86 @@
+// config/abrec.yaml: the platform's settings, validated once when loaded. Relative paths are
+// resolved against the config file's folder.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "assignment/population.h"
+#include "experiments/config_tree.h"
+#include "experiments/diagnostic.h"
+
+namespace abrec {
+
+struct SurfaceConfig {
+  std::string default_policy = "legacy_rules";  // what users in no experiment get
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (the chosen one is logged)
+  // Worker threads of the io_context: one per core leaves nothing idle on the 2-core target.
+  int threads = 2;
+};
+
+struct LimitsConfig {
+  std::size_t max_body_bytes = 8 << 20;  // the events endpoint's 8 MiB batch limit
+  std::size_t max_header_bytes = 16 << 10;
+  int read_timeout_ms = 10'000;   // whole request, headers and body: slow clients are cut off
+  int write_timeout_ms = 10'000;  // whole response
+  int idle_timeout_ms = 60'000;   // keep-alive connection without a request
+  int max_yaml_depth = 64;
+  std::size_t max_yaml_bytes = 1 << 20;
+  int max_batch_users = 1000;  // POST /v1/assign
+  int max_connections = 10'000;
+};
+
+struct ExperimentsConfig {
+  std::string dir = "experiments";        // *.yaml, *.yml and *.json files
+  int reload_interval_ms = 1000;          // polling period of the file watcher; 0 disables
+  std::string audit_log = "../var/audit.log";  // JSON lines, one per accepted change
+};
+
+struct StorageConfig {
+  std::string path = "../var/abrec.db";
+  std::string synchronous = "FULL";  // SQLite PRAGMA synchronous: FULL, NORMAL or OFF
+};
+
+struct AdminConfig {
+  std::string token_file = "../var/admin.token";
+};
+
+struct RecommenderConfig {
+  std::string model_dir = "../var/models";
+  int latency_budget_ms = 50;
+  int p99_fallback_ms = 200;
+  std::string cache = "sqlite";  // sqlite or redis
+};
+
+struct PlatformConfig {
+  std::string file;  // where it was loaded from
+  PopulationSplit population;
+  // A reason recorded in the file for changing the population split of a running platform.
+  std::string allow_population_change;
+  std::string default_surface = "portal_home";
+  std::map<std::string, SurfaceConfig> surfaces;
+  ServerConfig server;
+  LimitsConfig limits;
+  ExperimentsConfig experiments;
+  StorageConfig storage;
+  AdminConfig admin;
+  RecommenderConfig recommender;
+
+  ParseLimits parse_limits() const {
+    return {limits.max_yaml_bytes, limits.max_yaml_depth};
+  }
+};
+
+ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std::string& file);
+// Loads a config file with the default parse limits (the file sets the limits of the rest).
+ParseResult<PlatformConfig> LoadPlatformConfig(const std::string& path);
+
+// True when the tree looks like a platform config rather than an experiment.
+bool LooksLikePlatformConfig(const ConfigNode& root);
+
+}  // namespace abrec

@@ -1,0 +1,241 @@
+#include "experiments/registry.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "experiments/change_policy.h"
+#include "experiments/experiment_reader.h"
+#include "experiments/experiment_set.h"
+
+namespace abrec {
+namespace {
+
+std::string Fnv64Hex(std::string_view bytes) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+bool IsExperimentFile(const std::filesystem::path& p) {
+  const std::string name = p.filename().string();
+  if (name.empty() || name.front() == '.') return false;  // editors' and atomic writers' temps
+  const std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+std::vector<std::string> ListFiles(const std::string& dir, Diagnostics& errors) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    errors.push_back({dir, 0, 0, "experiments.dir",
+                      fmt::format("cannot list the experiments folder: {}", ec.message())});
+    return out;
+  }
+  for (const auto& entry : it) {
+    if (entry.is_regular_file(ec) && IsExperimentFile(entry.path())) {
+      out.push_back(entry.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+AssignmentSpec CompileSpec(const Experiment& e) {
+  std::vector<double> weights;
+  for (const auto& v : e.variants) weights.push_back(v.weight);
+  AssignMode mode = AssignMode::kRandomized;
+  if (e.phase == Phase::kRollout) mode = AssignMode::kRollout;
+  if (e.phase == Phase::kStopped) mode = AssignMode::kStopped;
+  return AssignmentSpec(e.HashSeed(), e.ns, e.coverage, std::move(weights), mode,
+                        std::max(0, e.VariantIndex(e.RolloutVariant())));
+}
+
+std::shared_ptr<const LoadedExperiment> RegistrySnapshot::Find(std::string_view key) const {
+  const auto it = std::lower_bound(
+      experiments.begin(), experiments.end(), key,
+      [](const std::shared_ptr<const LoadedExperiment>& e, std::string_view k) { return e->def.key < k; });
+  if (it != experiments.end() && (*it)->def.key == key) return *it;
+  return nullptr;
+}
+
+ExperimentRegistry::ExperimentRegistry(const PlatformConfig& config, const Clock& clock)
+    : config_(config), clock_(clock), audit_(config.experiments.audit_log, clock) {
+  snapshot_.store(std::make_shared<const RegistrySnapshot>());
+}
+
+ExperimentRegistry::~ExperimentRegistry() { StopWatching(); }
+
+void ExperimentRegistry::Audit(const AuditEntry& entry) {
+  if (auto ok = audit_.Append(entry); !ok) LogError("audit log: {}", ok.error().message);
+}
+
+void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
+  struct stat sb{};
+  if (::stat(path.c_str(), &sb) != 0) return;
+  const std::int64_t mtime = static_cast<std::int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 +
+                             sb.st_mtim.tv_nsec;
+  if (mtime == st.mtime_ns && sb.st_size == st.size && sb.st_ino == st.inode) return;
+  st.mtime_ns = mtime;
+  st.size = sb.st_size;
+  st.inode = sb.st_ino;
+  const ParseLimits limits = config_.parse_limits();
+  std::string text;
+  if (static_cast<std::size_t>(sb.st_size) <= limits.max_bytes) {
+    std::ifstream f(path, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  const std::string hash = Fnv64Hex(text);
+  if (hash == st.content_hash && (st.parsed || !st.parse_errors.empty())) return;
+  st.content_hash = hash;
+  auto parsed = static_cast<std::size_t>(sb.st_size) <= limits.max_bytes
+                    ? [&]() -> ParseResult<Experiment> {
+                        auto tree = ParseConfigText(text, path, limits);
+                        if (!tree) return std::unexpected(std::move(tree.error()));
+                        return ReadExperiment(*tree, path);
+                      }()
+                    : LoadExperimentFile(path, limits);  // reports the size limit
+  if (parsed) {
+    Diagnostics surface = ResolveSurface(*parsed, config_);
+    if (surface.empty()) {
+      st.parsed = std::make_shared<const Experiment>(std::move(*parsed));
+      st.parse_errors.clear();
+      return;
+    }
+    parsed = std::unexpected(std::move(surface));
+  }
+  st.parsed.reset();
+  st.parse_errors = std::move(parsed.error());
+}
+
+void ExperimentRegistry::Reload() {
+  std::lock_guard lock(reload_mu_);
+  const auto live = Snapshot();
+  Diagnostics errors;
+  const std::vector<std::string> paths = ListFiles(config_.experiments.dir, errors);
+
+  // Forget files that are gone; their experiments disappear from the live set.
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (!std::binary_search(paths.begin(), paths.end(), it->first)) {
+      if (it->second.last_good) {
+        Audit({"removed", it->second.last_good->def.key, it->first,
+               std::string(PhaseName(it->second.last_good->def.phase)), {}, "", ""});
+        LogInfo("experiments: {} removed ({})", it->second.last_good->def.key, it->first);
+      }
+      it = files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& p : paths) RefreshFile(p, files_[p]);
+
+  // Accepted set: unchanged good files first (they were consistent), then changed ones.
+  std::vector<std::shared_ptr<const LoadedExperiment>> accepted;
+  std::vector<const Experiment*> accepted_defs;
+  auto accept = [&](std::shared_ptr<const LoadedExperiment> e) {
+    accepted_defs.push_back(&e->def);
+    accepted.push_back(std::move(e));
+  };
+  std::vector<std::string> pending;
+  for (auto& [path, st] : files_) {
+    if (st.last_good && st.last_good->content_hash == st.content_hash) {
+      accept(st.last_good);
+    } else {
+      pending.push_back(path);
+    }
+  }
+  for (const auto& path : pending) {
+    FileState& st = files_[path];
+    Diagnostics problems = st.parse_errors;
+    if (st.parsed) {
+      problems = CheckAgainstOthers(*st.parsed, accepted_defs);
+      const auto before = live->Find(st.parsed->key);
+      if (problems.empty() && before) {
+        if (auto why = RefuseReshuffle(before->def, *st.parsed)) {
+          problems.push_back({path, st.parsed->line, st.parsed->column, "allow_reshuffle", *why});
+        }
+      }
+      if (problems.empty()) {
+        auto loaded = std::make_shared<const LoadedExperiment>(
+            LoadedExperiment{*st.parsed, CompileSpec(*st.parsed), st.content_hash});
+        AuditEntry entry{"created", loaded->def.key, path, std::string(PhaseName(loaded->def.phase)),
+                         {}, loaded->def.allow_reshuffle, st.content_hash};
+        if (before) {
+          entry.action = "changed";
+          entry.changed = ChangedFields(before->def, loaded->def);
+        }
+        Audit(entry);
+        LogInfo("experiments: {} {} from {} (phase {})", loaded->def.key, entry.action, path,
+                entry.phase);
+        st.last_good = loaded;
+        accept(std::move(loaded));
+        continue;
+      }
+    }
+    // Refused: report, and keep the last good version live if it still fits.
+    if (st.refusal_logged != st.content_hash) {
+      st.refusal_logged = st.content_hash;
+      for (const auto& d : problems) LogError("experiments: {}", d.ToString());
+      Audit({"refused", st.parsed ? st.parsed->key : std::string(), path, "", {},
+             problems.empty() ? "" : problems.front().ToString(), st.content_hash});
+    }
+    errors.insert(errors.end(), problems.begin(), problems.end());
+    if (st.last_good && CheckAgainstOthers(st.last_good->def, accepted_defs).empty()) {
+      accept(st.last_good);
+    }
+  }
+  std::sort(accepted.begin(), accepted.end(),
+            [](const auto& a, const auto& b) { return a->def.key < b->def.key; });
+  auto same_errors = [](const Diagnostics& a, const Diagnostics& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const Diagnostic& x, const Diagnostic& y) { return x.ToString() == y.ToString(); });
+  };
+  if (accepted == live->experiments && same_errors(errors, live->errors) && live->generation > 0) {
+    return;
+  }
+
+  auto snap = std::make_shared<RegistrySnapshot>();
+  snap->experiments = std::move(accepted);
+  snap->errors = std::move(errors);
+  snap->generation = live->generation + 1;
+  snap->loaded_at_micros = clock_.NowMicros();
+  snapshot_.store(std::move(snap));
+}
+
+void ExperimentRegistry::StartWatching() {
+  if (config_.experiments.reload_interval_ms <= 0 || watcher_.joinable()) return;
+  stop_ = false;
+  watcher_ = std::thread([this] {
+    std::unique_lock lock(watch_mu_);
+    while (!stop_) {
+      watch_cv_.wait_for(lock, std::chrono::milliseconds(config_.experiments.reload_interval_ms),
+                         [this] { return stop_; });
+      if (stop_) break;
+      lock.unlock();
+      Reload();
+      lock.lock();
+    }
+  });
+}
+
+void ExperimentRegistry::StopWatching() {
+  {
+    std::lock_guard lock(watch_mu_);
+    stop_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+}  // namespace abrec

@@ -1,0 +1,37 @@
+// The names a product manager may write: phases, policies, metrics.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+namespace abrec {
+
+enum class Phase { kShadow, kAbTest, kRollout, kStopped };
+
+inline constexpr std::array<std::string_view, 4> kPhaseNames = {"shadow", "ab_test", "rollout",
+                                                                "stopped"};
+std::string_view PhaseName(Phase phase);
+std::optional<Phase> ParsePhase(std::string_view name);
+
+// Policies an arm (or a surface's default) may use. The holdout's "none" and the exploration
+// bucket's "random" are platform policies, allowed for variants too.
+inline constexpr std::array<std::string_view, 4> kPolicyNames = {"legacy_rules", "recommender",
+                                                                 "random", "none"};
+inline constexpr std::string_view kHoldoutPolicy = "none";
+inline constexpr std::string_view kExplorationPolicy = "random";
+inline constexpr std::string_view kRecommenderPolicy = "recommender";
+
+// Metrics tested statistically (primary, secondary, relative guardrails).
+inline constexpr std::array<std::string_view, 5> kStatisticalMetrics = {
+    "click_rate", "bind_rate", "binds_per_user", "premium_per_user", "revenue_per_user"};
+// Operational guardrails: thresholds, not tests.
+inline constexpr std::array<std::string_view, 2> kOperationalMetrics = {"latency_p99_ms",
+                                                                        "fallback_rate"};
+inline constexpr std::array<std::string_view, 7> kAllMetrics = {
+    "click_rate",       "bind_rate",      "binds_per_user", "premium_per_user",
+    "revenue_per_user", "latency_p99_ms", "fallback_rate"};
+
+bool IsStatisticalMetric(std::string_view name);
+
+}  // namespace abrec

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package abrec needs to build, test and benchmark.
+# Idempotent: prints nothing and touches nothing when all packages are present.
+# Needs root (or sudo) the first time only.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make pkg-config
+  # libraries (Boost is Debian's default 1.74: libboost1.81-dev would remove python3-scipy)
+  libboost-dev libsqlite3-dev nlohmann-json3-dev libeigen3-dev libyaml-cpp-dev libfmt-dev
+  doctest-dev
+  # tests and benchmarks
+  python3 curl wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
