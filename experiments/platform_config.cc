@@ -99,17 +99,21 @@ class ConfigReader {
   }
 
   void ReadExperiments(const ConfigNode& n) {
-    if (!r_.CheckMap(n, "experiments", {"dir", "reload_interval_ms", "audit_log"})) return;
+    if (!r_.CheckMap(n, "experiments", {"dir", "reload_interval_ms", "audit_log", "accepted_dir"})) {
+      return;
+    }
     ReadString(n, "experiments", "dir", c_.experiments.dir);
     ReadInt(n, "experiments", "reload_interval_ms", 0, 3'600'000, c_.experiments.reload_interval_ms);
     ReadString(n, "experiments", "audit_log", c_.experiments.audit_log);
+    ReadString(n, "experiments", "accepted_dir", c_.experiments.accepted_dir);
   }
 
   void ReadServer(const ConfigNode& n) {
-    if (!r_.CheckMap(n, "server", {"host", "port", "threads"})) return;
+    if (!r_.CheckMap(n, "server", {"host", "port", "threads", "shutdown_grace_ms"})) return;
     ReadString(n, "server", "host", c_.server.host);
     ReadInt(n, "server", "port", 0, 65535, c_.server.port);
     ReadInt(n, "server", "threads", 1, 256, c_.server.threads);
+    ReadInt(n, "server", "shutdown_grace_ms", 0, 600'000, c_.server.shutdown_grace_ms);
   }
 
   void ReadLimits(const ConfigNode& n) {
@@ -188,6 +192,7 @@ ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std
   if (!r.ok()) return std::unexpected(r.TakeDiagnostics());
   c.experiments.dir = Resolve(file, c.experiments.dir);
   c.experiments.audit_log = Resolve(file, c.experiments.audit_log);
+  c.experiments.accepted_dir = Resolve(file, c.experiments.accepted_dir);
   c.storage.path = Resolve(file, c.storage.path);
   c.admin.token_file = Resolve(file, c.admin.token_file);
   c.recommender.model_dir = Resolve(file, c.recommender.model_dir);

@@ -21,6 +21,8 @@ struct ServerConfig {
   int port = 8080;  // 0: any free port (the chosen one is logged)
   // Worker threads of the io_context: one per core leaves nothing idle on the 2-core target.
   int threads = 2;
+  // On SIGINT/SIGTERM: stop accepting, let requests in flight finish for this long, exit.
+  int shutdown_grace_ms = 1000;
 };
 
 struct LimitsConfig {
@@ -39,6 +41,9 @@ struct ExperimentsConfig {
   std::string dir = "experiments";        // *.yaml, *.yml and *.json files
   int reload_interval_ms = 1000;          // polling period of the file watcher; 0 disables
   std::string audit_log = "../var/audit.log";  // JSON lines, one per accepted change
+  // The last accepted version of each experiment, kept so that a restart neither re-audits
+  // unchanged files nor lets a reshuffle made while the service was down slip through.
+  std::string accepted_dir = "../var/experiments-accepted";
 };
 
 struct StorageConfig {

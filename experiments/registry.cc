@@ -70,15 +70,53 @@ std::shared_ptr<const LoadedExperiment> RegistrySnapshot::Find(std::string_view 
   return nullptr;
 }
 
-ExperimentRegistry::ExperimentRegistry(const PlatformConfig& config, const Clock& clock)
-    : config_(config), clock_(clock), audit_(config.experiments.audit_log, clock) {
+ExperimentRegistry::ExperimentRegistry(const PlatformConfig& config, AuditLog& audit,
+                                       const Clock& clock, RegistryOptions options)
+    : config_(config), clock_(clock), audit_(audit), options_(options) {
   snapshot_.store(std::make_shared<const RegistrySnapshot>());
 }
 
 ExperimentRegistry::~ExperimentRegistry() { StopWatching(); }
 
 void ExperimentRegistry::Audit(const AuditEntry& entry) {
+  if (options_.read_only) return;
   if (auto ok = audit_.Append(entry); !ok) LogError("audit log: {}", ok.error().message);
+}
+
+const ExperimentRegistry::Accepted& ExperimentRegistry::AcceptedVersion(const std::string& key) {
+  auto [it, inserted] = accepted_.try_emplace(key);
+  if (!inserted) return it->second;
+  const std::string path = config_.experiments.accepted_dir + "/" + key + ".accepted";
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return it->second;
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  it->second.content_hash = Fnv64Hex(text);
+  auto tree = ParseConfigText(text, path, config_.parse_limits());
+  if (!tree) return it->second;
+  auto def = ReadExperiment(*tree, path);
+  if (!def) return it->second;
+  ResolveSurface(*def, config_);
+  it->second.def = std::make_shared<const Experiment>(std::move(*def));
+  return it->second;
+}
+
+void ExperimentRegistry::RecordAccepted(const std::string& key, const std::string& text,
+                                        const std::string& content_hash) {
+  Accepted& a = accepted_[key];
+  if (a.content_hash == content_hash || options_.read_only) return;
+  std::error_code ec;
+  std::filesystem::create_directories(config_.experiments.accepted_dir, ec);
+  const std::string path = config_.experiments.accepted_dir + "/" + key + ".accepted";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out) ec = std::make_error_code(std::errc::io_error);
+  }
+  if (!ec) std::filesystem::rename(tmp, path, ec);
+  if (ec) LogError("experiments: cannot record the accepted version of {} in {}: {}", key, path, ec.message());
+  a.content_hash = content_hash;
+  a.def.reset();  // the live version is the baseline from now on
 }
 
 void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
@@ -99,6 +137,7 @@ void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
   const std::string hash = Fnv64Hex(text);
   if (hash == st.content_hash && (st.parsed || !st.parse_errors.empty())) return;
   st.content_hash = hash;
+  st.text = text;
   auto parsed = static_cast<std::size_t>(sb.st_size) <= limits.max_bytes
                     ? [&]() -> ParseResult<Experiment> {
                         auto tree = ParseConfigText(text, path, limits);
@@ -160,24 +199,33 @@ void ExperimentRegistry::Reload() {
     Diagnostics problems = st.parse_errors;
     if (st.parsed) {
       problems = CheckAgainstOthers(*st.parsed, accepted_defs);
-      const auto before = live->Find(st.parsed->key);
+      // The version to compare with: the live one, else the one accepted in an earlier run.
+      const std::string& key = st.parsed->key;
+      const auto live_version = live->Find(key);
+      const Accepted& earlier = AcceptedVersion(key);
+      const Experiment* before = live_version ? &live_version->def : earlier.def.get();
+      const std::string before_hash = live_version ? live_version->content_hash : earlier.content_hash;
       if (problems.empty() && before) {
-        if (auto why = RefuseReshuffle(before->def, *st.parsed)) {
+        if (auto why = RefuseReshuffle(*before, *st.parsed)) {
           problems.push_back({path, st.parsed->line, st.parsed->column, "allow_reshuffle", *why});
         }
       }
       if (problems.empty()) {
         auto loaded = std::make_shared<const LoadedExperiment>(
             LoadedExperiment{*st.parsed, CompileSpec(*st.parsed), st.content_hash});
-        AuditEntry entry{"created", loaded->def.key, path, std::string(PhaseName(loaded->def.phase)),
-                         {}, loaded->def.allow_reshuffle, st.content_hash};
-        if (before) {
-          entry.action = "changed";
-          entry.changed = ChangedFields(before->def, loaded->def);
+        if (before_hash != st.content_hash) {
+          AuditEntry entry{"created", key, path, std::string(PhaseName(loaded->def.phase)),
+                           {}, loaded->def.allow_reshuffle, st.content_hash};
+          if (before) {
+            entry.action = "changed";
+            entry.changed = ChangedFields(*before, loaded->def);
+          }
+          Audit(entry);
+          if (!options_.read_only) {
+            LogInfo("experiments: {} {} from {} (phase {})", key, entry.action, path, entry.phase);
+          }
+          RecordAccepted(key, st.text, st.content_hash);
         }
-        Audit(entry);
-        LogInfo("experiments: {} {} from {} (phase {})", loaded->def.key, entry.action, path,
-                entry.phase);
         st.last_good = loaded;
         accept(std::move(loaded));
         continue;

@@ -41,10 +41,17 @@ struct RegistrySnapshot {
   std::shared_ptr<const LoadedExperiment> Find(std::string_view key) const;
 };
 
+struct RegistryOptions {
+  // Read-only tools (abrec assign) apply the same rules but write no audit entries and no
+  // accepted versions.
+  bool read_only = false;
+};
+
 class ExperimentRegistry {
  public:
-  // `config` and `clock` must outlive the registry.
-  ExperimentRegistry(const PlatformConfig& config, const Clock& clock);
+  // `config`, `audit` and `clock` must outlive the registry.
+  ExperimentRegistry(const PlatformConfig& config, AuditLog& audit, const Clock& clock,
+                     RegistryOptions options = {});
   ~ExperimentRegistry();
   ExperimentRegistry(const ExperimentRegistry&) = delete;
   ExperimentRegistry& operator=(const ExperimentRegistry&) = delete;
@@ -66,18 +73,30 @@ class ExperimentRegistry {
     std::int64_t size = -1;
     std::uint64_t inode = 0;
     std::string content_hash;
+    std::string text;                          // the bytes parsed
     std::shared_ptr<const Experiment> parsed;  // null when parsing failed
     Diagnostics parse_errors;
     std::shared_ptr<const LoadedExperiment> last_good;
     std::string refusal_logged;  // content hash whose refusal is already in the audit log
   };
 
+  // The last accepted version of an experiment (from a previous run), or null.
+  struct Accepted {
+    std::string content_hash;
+    std::shared_ptr<const Experiment> def;
+  };
+  const Accepted& AcceptedVersion(const std::string& key);
+  void RecordAccepted(const std::string& key, const std::string& text,
+                      const std::string& content_hash);
+
   void RefreshFile(const std::string& path, FileState& st);
   void Audit(const AuditEntry& entry);
 
   const PlatformConfig& config_;
   const Clock& clock_;
-  AuditLog audit_;
+  AuditLog& audit_;
+  RegistryOptions options_;
+  std::map<std::string, Accepted> accepted_;  // guarded by reload_mu_
   std::mutex reload_mu_;
   std::map<std::string, FileState> files_;  // guarded by reload_mu_
   std::atomic<std::shared_ptr<const RegistrySnapshot>> snapshot_;

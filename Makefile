@@ -1,0 +1,48 @@
+# abrec: the two commands of the README, and the benchmarks.
+#   make run    install dependencies, build, start the service on 127.0.0.1:8080
+#   make test   install dependencies, build, run every test through ctest
+#   make bench  benchmarks (figures in bench/README.md)
+
+BUILD      ?= build
+BUILD_SAN  ?= build-sanitize
+JOBS       ?= 2
+CONFIG     ?= config/abrec.yaml
+CTEST_ARGS ?=
+
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build run test test-fast test-sanitize bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/abrec serve --config $(CONFIG)
+
+# Every test: the release build (unit, integration), then the sanitizer build
+# (ABREC_SANITIZE=address;undefined) on the unit and integration tests.
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure $(CTEST_ARGS)
+	$(MAKE) --no-print-directory test-sanitize
+
+test-fast: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -L unit $(CTEST_ARGS)
+
+test-sanitize: deps
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug "-DABREC_SANITIZE=address;undefined"
+	cmake --build $(BUILD_SAN) -j $(JOBS)
+	cd $(BUILD_SAN) && ctest -j $(JOBS) --output-on-failure -L "unit|integration" $(CTEST_ARGS)
+
+bench: build
+	bash bench/run-all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

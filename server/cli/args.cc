@@ -1,0 +1,50 @@
+#include "server/cli/args.h"
+
+#include <fmt/format.h>
+
+namespace abrec {
+
+std::optional<std::string> Args::Get(const std::string& name) const {
+  const auto it = options.find(name);
+  if (it == options.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
+                       const std::set<std::string>& flag_names) {
+  Args out;
+  bool only_positionals = false;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (only_positionals || a.size() < 2 || a.compare(0, 2, "--") != 0) {
+      out.positionals.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_positionals = true;
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (flag_names.contains(name) && !value) {
+      out.flags.insert(name);
+    } else if (with_value.contains(name)) {
+      if (!value) {
+        if (i + 1 >= argv.size()) {
+          return std::unexpected(Error::InvalidArgument(fmt::format("--{} needs a value", name), name));
+        }
+        value = argv[++i];
+      }
+      out.options[name] = *value;
+    } else {
+      return std::unexpected(Error::InvalidArgument(fmt::format("unknown option --{}", name), name));
+    }
+  }
+  return out;
+}
+
+}  // namespace abrec

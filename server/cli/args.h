@@ -1,0 +1,28 @@
+// Command-line arguments: "--name value", "--name=value", "--flag" and positionals.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace abrec {
+
+struct Args {
+  std::map<std::string, std::string> options;  // "--seed x" -> {"seed", "x"}
+  std::set<std::string> flags;                 // "--help" -> "help"
+  std::vector<std::string> positionals;
+
+  std::optional<std::string> Get(const std::string& name) const;
+  bool Has(const std::string& flag) const { return flags.contains(flag); }
+};
+
+// `with_value`: options that take a value; `flag_names`: options that take none. Anything
+// else starting with "--" is an error; "--" ends the options.
+Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
+                       const std::set<std::string>& flag_names);
+
+}  // namespace abrec

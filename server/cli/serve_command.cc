@@ -1,0 +1,82 @@
+// abrec serve --config FILE [--host H] [--port N]
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "server/cli/args.h"
+#include "server/cli/commands.h"
+#include "server/http/http_server.h"
+#include "server/platform.h"
+#include "server/router.h"
+
+namespace abrec {
+
+namespace {
+constexpr const char* kHelp = R"(usage: abrec serve [--config FILE] [--host H] [--port N]
+
+Runs the HTTP service with the platform config FILE (default config/abrec.yaml); --host and
+--port override server.host and server.port (port 0 picks a free port, which is logged).
+Stops cleanly on SIGINT or SIGTERM.
+)";
+}  // namespace
+
+int ServeCommand(const CommandArgs& argv) {
+  auto args = ParseArgs(argv, {"config", "host", "port"}, {"help"});
+  if (!args) {
+    fmt::print(stderr, "abrec serve: {}\n{}", args.error().message, kHelp);
+    return 2;
+  }
+  if (args->Has("help")) {
+    fmt::print("{}", kHelp);
+    return 0;
+  }
+  if (!args->positionals.empty()) {
+    fmt::print(stderr, "abrec serve: unexpected argument \"{}\"\n{}", args->positionals[0], kHelp);
+    return 2;
+  }
+  const std::string path = args->Get("config").value_or(kDefaultConfig);
+  auto config = LoadPlatformConfig(path);
+  if (!config) {
+    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
+    return 1;
+  }
+  if (const auto host = args->Get("host")) config->server.host = *host;
+  if (const auto port = args->Get("port")) {
+    try {
+      const int p = std::stoi(*port);
+      if (p < 0 || p > 65535) throw std::out_of_range("port");
+      config->server.port = p;
+    } catch (const std::exception&) {
+      fmt::print(stderr, "abrec serve: --port must be 0 to 65535, got \"{}\"\n", *port);
+      return 2;
+    }
+  }
+  auto platform = Platform::Open(std::move(*config), SystemClock::Instance(), {});
+  if (!platform) {
+    LogError("cannot start: {}: {}", platform.error().field, platform.error().message);
+    return 1;
+  }
+  Platform& p = **platform;
+  const auto snap = p.experiments();
+  LogInfo("loaded {} experiment(s) from {}", snap->experiments.size(), p.config().experiments.dir);
+  for (const auto& d : snap->errors) LogError("experiments: {}", d.ToString());
+  p.registry().StartWatching();
+
+  std::atomic<ServiceState> state{ServiceState::kStarting};
+  ServerMetrics metrics(Router::RouteNames());
+  Router router(p, metrics, state);
+  HttpServer server(p.config().server, p.config().limits, router, metrics, state);
+  auto port = server.Listen();
+  if (!port) {
+    LogError("cannot start: {}", port.error().message);
+    return 1;
+  }
+  LogInfo("listening on http://{}:{} with {} thread(s)", p.config().server.host, *port,
+          p.config().server.threads);
+  server.Run();
+  p.registry().StopWatching();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace abrec

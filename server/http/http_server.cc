@@ -1,0 +1,296 @@
+// The only file that knows Boost.Beast and Asio.
+#include "server/http/http_server.h"
+
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "server/http/error_response.h"
+
+namespace abrec {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 4096;
+// After an error response with "Connection: close", unread request bytes are drained for at
+// most this long before closing, so the client sees the response rather than a reset.
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+struct Shared {
+  const ServerConfig& server;
+  const LimitsConfig& limits;
+  const Router& router;
+  ServerMetrics& metrics;
+  std::atomic<ServiceState>& state;
+  std::atomic<int> active_connections{0};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    ++shared_.active_connections;
+  }
+  ~Session() { --shared_.active_connections; }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+  }
+
+ private:
+  // Between requests the connection may idle for idle_timeout_ms; once the first byte of a
+  // request arrives, the whole request must arrive within read_timeout_ms.
+  void WaitForRequest() {
+    if (buffer_.size() > 0) return ReadHeader();
+    stream_.expires_after(std::chrono::milliseconds(shared_.limits.idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
+  }
+
+  void OnFirstBytes(beast::error_code ec, std::size_t n) {
+    if (ec) return Close();  // idle timeout, or the client closed the connection
+    buffer_.commit(n);
+    ReadHeader();
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.limits.max_header_bytes));
+    parser_->body_limit(shared_.limits.max_body_bytes);
+    stream_.expires_after(std::chrono::milliseconds(shared_.limits.read_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    if (req.count(http::field::content_length) > 0 && req.count(http::field::transfer_encoding) > 0) {
+      return SendError(400, "bad_request",
+                       "a request may not carry both Content-Length and Transfer-Encoding",
+                       "transfer-encoding");
+    }
+    if (const auto len = parser_->content_length(); len && *len > shared_.limits.max_body_bytes) {
+      return SendError(413, "payload_too_large",
+                       fmt::format("the body is {} bytes; the limit is {} bytes", *len,
+                                   shared_.limits.max_body_bytes),
+                       "body");
+    }
+    if (parser_->is_done()) return OnRequest({}, 0);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRequest, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec == beast::error::timeout) {
+      // The stream has closed the socket: nothing can be sent any more.
+      shared_.metrics.CountConnectionEvent("read_timeout");
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      return SendError(431, "request_header_fields_too_large",
+                       fmt::format("the request header exceeds {} bytes",
+                                   shared_.limits.max_header_bytes),
+                       "header");
+    }
+    if (ec == http::error::body_limit) {
+      return SendError(413, "payload_too_large",
+                       fmt::format("the body exceeds {} bytes", shared_.limits.max_body_bytes),
+                       "body");
+    }
+    SendError(400, "bad_request", fmt::format("malformed HTTP request: {}", ec.message()), "");
+  }
+
+  void OnRequest(beast::error_code ec, std::size_t) {
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::size_t q = target.find('?');
+    r.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+    r.content_type = std::string(req[http::field::content_type]);
+    r.authorization = std::string(req[http::field::authorization]);
+    r.body = std::move(parser_->get().body());
+    const bool keep_alive =
+        req.keep_alive() && shared_.state.load() == ServiceState::kServing;
+    const bool head = req.method() == http::verb::head;
+    Send(shared_.router.Route(r), keep_alive, head);
+  }
+
+  void SendError(int status, std::string_view code, std::string_view message, std::string_view field) {
+    shared_.metrics.CountConnectionEvent(fmt::format("http_{}", status));
+    Send(ErrorResponse(status, code, message, field), false, false);
+  }
+
+  void Send(HttpResponse r, bool keep_alive, bool head) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "abrec");
+    res->set(http::field::content_type, r.content_type);
+    res->set(http::field::cache_control, "no-store");
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    res->keep_alive(keep_alive);
+    const std::size_t length = r.body.size();
+    if (!head) res->body() = std::move(r.body);
+    res->content_length(length);
+    res_ = res;
+    stream_.expires_after(std::chrono::milliseconds(shared_.limits.write_timeout_ms));
+    http::async_write(stream_, *res_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        self->OnWrite(keep_alive, ec);
+                      });
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec) {
+    res_.reset();
+    if (ec) return Close();
+    if (!keep_alive) return Linger();
+    WaitForRequest();
+  }
+
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(kLingerTime);
+    DrainSome();
+  }
+
+  void DrainSome() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (!ec && self->drained_ < kLingerBytes) self->DrainSome();
+                            });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  beast::tcp_stream stream_;
+  Shared& shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  std::array<char, kReadChunk> scratch_{};
+  std::size_t drained_ = 0;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(const ServerConfig& s, const LimitsConfig& l, const Router& router, ServerMetrics& metrics,
+       std::atomic<ServiceState>& state)
+      : shared{s, l, router, metrics, state},
+        ioc(s.threads),
+        acceptor(net::make_strand(ioc)),
+        signals(ioc, SIGINT, SIGTERM),
+        grace(ioc) {}
+
+  void Accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec) {
+        LogWarning("accept failed: {}", ec.message());
+      } else if (shared.active_connections.load() >= shared.limits.max_connections) {
+        shared.metrics.CountConnectionEvent("rejected_connection");
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Session>(std::move(socket), shared)->Start();
+      }
+      Accept();
+    });
+  }
+
+  void BeginStop() {
+    if (shared.state.exchange(ServiceState::kStopping) == ServiceState::kStopping) return;
+    LogInfo("stopping: no new connections; {} ms for requests in flight",
+            shared.server.shutdown_grace_ms);
+    net::post(acceptor.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor.close(ec);
+    });
+    grace.expires_after(std::chrono::milliseconds(shared.server.shutdown_grace_ms));
+    grace.async_wait([this](beast::error_code) { ioc.stop(); });
+  }
+
+  Shared shared;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  net::steady_timer grace;
+};
+
+HttpServer::HttpServer(const ServerConfig& server, const LimitsConfig& limits, const Router& router,
+                       ServerMetrics& metrics, std::atomic<ServiceState>& state)
+    : impl_(std::make_unique<Impl>(server, limits, router, metrics, state)) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<int> HttpServer::Listen() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(impl_->shared.server.host, ec);
+  if (ec) {
+    return std::unexpected(Error::InvalidArgument(
+        fmt::format("server.host \"{}\" is not an IP address", impl_->shared.server.host), "server.host"));
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->shared.server.port));
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return std::unexpected(Error{ErrorCode::kUnavailable,
+                                 fmt::format("cannot listen on {}:{}: {}", impl_->shared.server.host,
+                                             impl_->shared.server.port, ec.message()),
+                                 "server.port"});
+  }
+  return static_cast<int>(a.local_endpoint().port());
+}
+
+void HttpServer::Run() {
+  impl_->signals.async_wait([this](beast::error_code ec, int sig) {
+    if (!ec) {
+      LogInfo("received signal {}", sig);
+      impl_->BeginStop();
+    }
+  });
+  impl_->Accept();
+  impl_->shared.state = ServiceState::kServing;
+  const int n = std::max(1, impl_->shared.server.threads);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::Stop() {
+  net::post(impl_->ioc, [this] { impl_->BeginStop(); });
+}
+
+}  // namespace abrec

@@ -1,0 +1,65 @@
+#include "server/http/json_body.h"
+
+#include <fmt/format.h>
+
+namespace abrec {
+namespace {
+
+// The deepest nesting of arrays and objects, ignoring brackets inside strings.
+int NestingDepth(std::string_view text, int stop_after) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+      if (max_depth > stop_after) return max_depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth) {
+  const std::string_view ct = request.content_type;
+  if (!ct.empty() && ct.substr(0, 16) != "application/json") {
+    return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                                 fmt::format("Content-Type must be application/json, got \"{}\"", ct),
+                                 "content-type"});
+  }
+  if (request.body.empty()) {
+    return std::unexpected(Error::InvalidArgument("the request body is empty; expected a JSON object", "body"));
+  }
+  if (NestingDepth(request.body, max_depth) > max_depth) {
+    return std::unexpected(Error::InvalidArgument(
+        fmt::format("JSON nesting deeper than {} levels is not allowed", max_depth), "body"));
+  }
+  try {
+    return nlohmann::json::parse(request.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    return std::unexpected(Error::InvalidArgument(
+        fmt::format("the body is not valid JSON: {}", e.what()), "body"));
+  }
+}
+
+std::string DumpJson(const nlohmann::ordered_json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+HttpResponse JsonResponse(const nlohmann::ordered_json& value, int status) {
+  HttpResponse r;
+  r.status = status;
+  r.body = DumpJson(value);
+  return r;
+}
+
+}  // namespace abrec

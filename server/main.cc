@@ -1,0 +1,41 @@
+// The `abrec` binary: dispatches to the subcommands in server/cli/.
+#include <cstdio>
+#include <string_view>
+
+#include "server/cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(abrec: A/B experiments on an insurance product recommender
+
+usage: abrec COMMAND [ARGS]   (abrec COMMAND --help for each)
+
+commands:
+  serve --config FILE        run the HTTP service
+  validate FILE...           check experiment and config files
+  hash --seed S [--version 1|2] ID...
+                             GrowthBook-compatible hash values, one line per id
+  assign --experiment KEY USER_ID...
+                             explain each user's bucket in an experiment
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string_view cmd = argv[1];
+  const abrec::CommandArgs rest(argv + 2, argv + argc);
+  if (cmd == "serve") return abrec::ServeCommand(rest);
+  if (cmd == "validate") return abrec::ValidateCommand(rest);
+  if (cmd == "hash") return abrec::HashCommand(rest);
+  if (cmd == "assign") return abrec::AssignCommand(rest);
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "abrec: unknown command \"%s\"\n\n%s", argv[1], kUsage);
+  return 2;
+}

@@ -1,0 +1,68 @@
+// The in-process API of abrec: what serving code can link instead of calling HTTP. Owns the
+// platform config, the experiment registry and the audit log. Thread-safe: every method may
+// be called from any thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "assignment/assigner.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "experiments/audit_log.h"
+#include "experiments/platform_config.h"
+#include "experiments/registry.h"
+
+namespace abrec {
+
+// One user's assignment to one experiment, with what decided it. The string views point
+// into `experiment` (kept alive here) or into static strings.
+struct AssignOutcome {
+  std::shared_ptr<const LoadedExperiment> experiment;
+  Decision decision;
+  std::string_view bucket;  // "holdout", "exploration", "not_enrolled" or a variant name
+  std::optional<std::string_view> variant;  // the arm served; null outside the variants
+  // Holdout and exploration users in the experiment: the variant they would have had.
+  std::optional<std::string_view> counterfactual_variant;
+  std::string_view policy;  // what the user is shown: "none", "random", a variant's policy,
+                            // or the surface default
+};
+
+class Platform {
+ public:
+  struct OpenOptions {
+    // Read-only tools (abrec assign) write nothing: no population record, no audit entries,
+    // no accepted versions. The service checks and records them.
+    bool read_only = false;
+  };
+
+  // Loads the experiments once (errors are reported, not fatal: a bad file is skipped) and
+  // checks the population split. `clock` must outlive the platform.
+  static Result<std::unique_ptr<Platform>> Open(PlatformConfig config, const Clock& clock,
+                                                OpenOptions options);
+  ~Platform();
+
+  // Assigns `user_id` (valid UTF-8, 1..256 bytes) in experiment `key`.
+  // Errors: kInvalidArgument (field user_id), kNotFound (field experiment).
+  Result<AssignOutcome> Assign(std::string_view user_id, std::string_view key) const;
+
+  const PlatformConfig& config() const { return config_; }
+  const Population& population() const { return population_; }
+  ExperimentRegistry& registry() { return registry_; }
+  std::shared_ptr<const RegistrySnapshot> experiments() const { return registry_.Snapshot(); }
+
+ private:
+  Platform(PlatformConfig config, const Clock& clock, bool read_only);
+
+  PlatformConfig config_;
+  const Clock& clock_;
+  Population population_;
+  AuditLog audit_;
+  ExperimentRegistry registry_;
+};
+
+// The longest user id accepted, in bytes.
+inline constexpr std::size_t kMaxUserIdBytes = 256;
+
+}  // namespace abrec

@@ -1,0 +1,86 @@
+#include "server/router.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "server/http/error_response.h"
+#include "server/http/query_string.h"
+#include "server/routes/routes.h"
+
+namespace abrec {
+namespace {
+
+enum RouteId : std::size_t {
+  kAssign,
+  kExperiments,
+  kExperiment,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kUnmatched,
+  kRouteCount
+};
+
+constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
+
+HttpResponse MethodNotAllowed(const HttpRequest& req, std::string_view allow) {
+  HttpResponse r = ErrorResponse(405, "method_not_allowed",
+                                 fmt::format("{} is not allowed on {}; allowed: {}", req.method,
+                                             req.path, allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+}  // namespace
+
+Router::Router(Platform& platform, ServerMetrics& metrics, const std::atomic<ServiceState>& state)
+    : platform_(platform), metrics_(metrics), state_(state) {}
+
+std::vector<std::string> Router::RouteNames() {
+  return {"/v1/assign", "/v1/experiments", "/v1/experiments/{key}", "/healthz",
+          "/readyz",    "/metrics",        "unmatched"};
+}
+
+HttpResponse Router::Route(const HttpRequest& req) const {
+  const auto start = std::chrono::steady_clock::now();
+  const RouteContext ctx{platform_, metrics_, state_};
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  std::size_t route = kUnmatched;
+  HttpResponse resp;
+  const std::string_view path = req.path;
+  if (path == "/v1/assign") {
+    route = kAssign;
+    resp = get ? GetAssign(ctx, req)
+               : req.method == "POST" ? PostAssign(ctx, req) : MethodNotAllowed(req, "GET, POST");
+  } else if (path == "/v1/experiments" || path == "/v1/experiments/") {
+    route = kExperiments;
+    resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
+  } else if (path.starts_with(kExperimentPrefix) &&
+             path.find('/', kExperimentPrefix.size()) == std::string_view::npos) {
+    route = kExperiment;
+    auto key = PercentDecode(path.substr(kExperimentPrefix.size()), false, "experiment");
+    if (!key) {
+      resp = ErrorResponse(key.error());
+    } else {
+      resp = get ? GetExperiment(ctx, req, *key) : MethodNotAllowed(req, "GET");
+    }
+  } else if (path == "/healthz") {
+    route = kHealthz;
+    resp = get ? Healthz(ctx, req) : MethodNotAllowed(req, "GET");
+  } else if (path == "/readyz") {
+    route = kReadyz;
+    resp = get ? Readyz(ctx, req) : MethodNotAllowed(req, "GET");
+  } else if (path == "/metrics") {
+    route = kMetrics;
+    resp = get ? Metrics(ctx, req) : MethodNotAllowed(req, "GET");
+  } else {
+    resp = ErrorResponse(404, "not_found", fmt::format("no endpoint at {}", req.path), "path");
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ObserveRequest(route, resp.status, seconds);
+  return resp;
+}
+
+}  // namespace abrec

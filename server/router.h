@@ -1,0 +1,34 @@
+// Route(request) -> response: a pure function of the request and the services. Knows the
+// URL space and the wire formats; knows nothing of sockets.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "server/http/message.h"
+#include "server/http/metrics.h"
+#include "server/platform.h"
+
+namespace abrec {
+
+// The service's lifecycle as /readyz reports it.
+enum class ServiceState { kStarting, kServing, kStopping };
+
+class Router {
+ public:
+  // All references must outlive the router. Thread-safe: Route may run on many threads.
+  Router(Platform& platform, ServerMetrics& metrics, const std::atomic<ServiceState>& state);
+
+  HttpResponse Route(const HttpRequest& request) const;
+
+  // The route labels of the metrics, in the order ServerMetrics is built with.
+  static std::vector<std::string> RouteNames();
+
+ private:
+  Platform& platform_;
+  ServerMetrics& metrics_;
+  const std::atomic<ServiceState>& state_;
+};
+
+}  // namespace abrec

@@ -1,0 +1,34 @@
+// GET /healthz (liveness), /readyz (readiness and config errors), /metrics (Prometheus).
+#include "server/http/json_body.h"
+#include "server/router.h"
+#include "server/routes/routes.h"
+#include "server/views.h"
+
+namespace abrec {
+
+HttpResponse Healthz(const RouteContext&, const HttpRequest&) {
+  return JsonResponse({{"status", "ok"}});
+}
+
+HttpResponse Readyz(const RouteContext& ctx, const HttpRequest&) {
+  const ServiceState state = ctx.state.load();
+  if (state != ServiceState::kServing) {
+    return JsonResponse({{"status", state == ServiceState::kStarting ? "starting" : "stopping"}}, 503);
+  }
+  const auto snap = ctx.platform.experiments();
+  // A bad file keeps its last good version live: the service still serves correctly, so it
+  // stays ready and reports the problem here instead of dropping out of the load balancer.
+  return JsonResponse({{"status", snap->errors.empty() ? "ready" : "degraded"},
+                       {"experiments", snap->experiments.size()},
+                       {"generation", snap->generation},
+                       {"errors", DiagnosticsView(snap->errors)}});
+}
+
+HttpResponse Metrics(const RouteContext& ctx, const HttpRequest&) {
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = ctx.metrics.Render();
+  return r;
+}
+
+}  // namespace abrec

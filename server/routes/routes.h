@@ -1,0 +1,34 @@
+// The handlers behind the router, one file per group of endpoints.
+#pragma once
+
+#include <atomic>
+#include <string_view>
+
+#include "server/http/message.h"
+#include "server/http/metrics.h"
+#include "server/platform.h"
+
+namespace abrec {
+
+enum class ServiceState;
+
+struct RouteContext {
+  Platform& platform;
+  ServerMetrics& metrics;
+  const std::atomic<ServiceState>& state;
+};
+
+// assign_routes.cc
+HttpResponse GetAssign(const RouteContext& ctx, const HttpRequest& req);
+HttpResponse PostAssign(const RouteContext& ctx, const HttpRequest& req);
+
+// experiment_routes.cc
+HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
+HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
+
+// ops_routes.cc
+HttpResponse Healthz(const RouteContext& ctx, const HttpRequest& req);
+HttpResponse Readyz(const RouteContext& ctx, const HttpRequest& req);
+HttpResponse Metrics(const RouteContext& ctx, const HttpRequest& req);
+
+}  // namespace abrec

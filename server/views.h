@@ -1,0 +1,27 @@
+// JSON views of platform values, shared by the HTTP routes and the CLI so both print the
+// same wire format (DESIGN.md).
+#pragma once
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/diagnostic.h"
+#include "experiments/registry.h"
+#include "server/platform.h"
+
+namespace abrec {
+
+// GET /v1/assign: {"user_id", "experiment", "phase", "bucket", "variant", "policy",
+// "hashes": {"population", "namespace", "experiment"}, "hash_version": 2, ...}.
+nlohmann::ordered_json AssignView(std::string_view user_id, const AssignOutcome& outcome);
+
+// GET /v1/experiments/{key}: the definition as loaded, variants in order.
+nlohmann::ordered_json ExperimentView(const LoadedExperiment& e);
+
+// One entry of GET /v1/experiments.
+nlohmann::ordered_json ExperimentSummaryView(const LoadedExperiment& e);
+
+nlohmann::ordered_json DiagnosticsView(const Diagnostics& diagnostics);
+
+}  // namespace abrec
