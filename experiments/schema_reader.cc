@@ -44,7 +44,11 @@ std::optional<std::string_view> SuggestName(std::string_view word,
   std::optional<std::string_view> best;
   std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const std::string_view c : candidates) {
-    const std::size_t d = EditDistance(w, Lower(c));
+    const std::string lc = Lower(c);
+    // A prefix of at least four characters is a likely abbreviation ("legacy" for
+    // "legacy_rules").
+    if (w.size() >= 4 && lc.starts_with(w)) return c;
+    const std::size_t d = EditDistance(w, lc);
     if (d < best_d) {
       best_d = d;
       best = c;

@@ -1,0 +1,150 @@
+#include "server/router.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace abrec {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A platform over a temporary folder holding one experiment.
+class RouterFixture {
+ public:
+  RouterFixture() {
+    root_ = fs::temp_directory_path() / ("abrec-router-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "experiments");
+    std::ofstream(root_ / "experiments" / "exp.yaml") << R"(experiment: exp
+surface: portal_home
+phase: ab_test
+traffic: {coverage: 1.0, split: {control: 0.5, treatment: 0.5}}
+variants:
+  control: {policy: legacy_rules}
+  treatment: {policy: recommender}
+metrics: {primary: bind_rate}
+)";
+    PlatformConfig c;
+    c.file = (root_ / "abrec.yaml").string();
+    c.surfaces["portal_home"] = {};
+    c.experiments.dir = (root_ / "experiments").string();
+    c.experiments.audit_log = (root_ / "audit.log").string();
+    c.experiments.accepted_dir = (root_ / "accepted").string();
+    c.storage.path = (root_ / "abrec.db").string();
+    c.limits.max_batch_users = 3;
+    platform_ = std::move(*Platform::Open(c, clock_, {}));
+    router_ = std::make_unique<Router>(*platform_, metrics_, state_);
+  }
+  ~RouterFixture() { fs::remove_all(root_); }
+
+  HttpResponse Get(const std::string& path, const std::string& query = "") {
+    return router_->Route(HttpRequest{"GET", path, query, "", "", ""});
+  }
+  HttpResponse Route(const std::string& method, const std::string& path) {
+    return router_->Route(HttpRequest{method, path, "", "", "", ""});
+  }
+  HttpResponse Post(const std::string& path, const std::string& body) {
+    return router_->Route(HttpRequest{"POST", path, "", body, "application/json", ""});
+  }
+  std::atomic<ServiceState>& state() { return state_; }
+  ServerMetrics& metrics() { return metrics_; }
+
+ private:
+  fs::path root_;
+  ManualClock clock_;
+  ServerMetrics metrics_{Router::RouteNames()};
+  std::atomic<ServiceState> state_{ServiceState::kServing};
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<Router> router_;
+};
+
+nlohmann::json Json(const HttpResponse& r) { return nlohmann::json::parse(r.body); }
+
+void CheckError(const HttpResponse& r, int status, const std::string& field) {
+  CHECK(r.status == status);
+  const auto j = Json(r);
+  REQUIRE(j.contains("error"));
+  CHECK(j["error"]["field"] == field);
+  CHECK(j["error"]["message"].get<std::string>().size() > 0);
+  CHECK(j["error"].contains("code"));
+}
+
+}  // namespace
+
+TEST_CASE("GET /v1/assign answers with DESIGN.md's wire format") {
+  RouterFixture f;
+  const auto r = f.Get("/v1/assign", "user_id=user-1&experiment=exp&log=false");
+  REQUIRE(r.status == 200);
+  const auto j = Json(r);
+  for (const char* k : {"user_id", "experiment", "phase", "bucket", "variant", "policy", "hashes", "hash_version"}) {
+    CHECK(j.contains(k));
+  }
+  CHECK(j["hash_version"] == 2);
+  CHECK(j["user_id"] == "user-1");
+  CHECK(j["phase"] == "ab_test");
+  CHECK(j["hashes"]["namespace"].is_null());
+  // Cross-check with `abrec hash --seed exp user-1` and `--seed abrec:population user-1`,
+  // both computed by the GrowthBook algorithm: 0.3004 and 0.6887.
+  CHECK(j["hashes"]["experiment"].get<double>() == doctest::Approx(0.3004));
+  CHECK(j["hashes"]["population"].get<double>() == doctest::Approx(0.6887));
+  CHECK(j["bucket"] == "control");  // 0.3004 < 0.5
+  CHECK(j["variant"] == "control");
+  CHECK(j["policy"] == "legacy_rules");
+}
+
+TEST_CASE("assignment errors each have their status and field") {
+  RouterFixture f;
+  CheckError(f.Get("/v1/assign", "experiment=exp"), 400, "user_id");
+  CheckError(f.Get("/v1/assign", "user_id=u"), 400, "experiment");
+  CheckError(f.Get("/v1/assign", "user_id=u&experiment=nope"), 404, "experiment");
+  CheckError(f.Get("/v1/assign", "user_id=%FF&experiment=exp"), 400, "user_id");
+  CheckError(f.Get("/v1/assign", "user_id=%F&experiment=exp"), 400, "user_id");
+  CheckError(f.Get("/v1/assign", "user_id=u&experiment=exp&log=maybe"), 400, "log");
+  CheckError(f.Get("/v1/assign", "user_id=" + std::string(300, 'x') + "&experiment=exp"), 400, "user_id");
+  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a", 7]})"), 400, "user_ids[1]");
+  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a","b","c","d"]})"), 413, "user_ids");
+  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": [], "extra": 1})"), 400, "extra");
+  CheckError(f.Post("/v1/assign", R"({"user_ids": []})"), 400, "experiment");
+  CheckError(f.Post("/v1/assign", "{"), 400, "body");
+}
+
+TEST_CASE("POST /v1/assign answers in order, the same as GET") {
+  RouterFixture f;
+  const auto r = f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a", "b", "c"], "log": false})");
+  REQUIRE(r.status == 200);
+  const auto results = Json(r)["results"];
+  REQUIRE(results.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::string id(1, static_cast<char>('a' + i));
+    CHECK(results[i] == Json(f.Get("/v1/assign", "user_id=" + id + "&experiment=exp")));
+  }
+}
+
+TEST_CASE("experiments, health, readiness, metrics and unknown routes") {
+  RouterFixture f;
+  const auto list = Json(f.Get("/v1/experiments"));
+  REQUIRE(list["experiments"].size() == 1);
+  CHECK(list["experiments"][0]["key"] == "exp");
+  const auto one = Json(f.Get("/v1/experiments/exp"));
+  CHECK(one["variants"][0]["name"] == "control");
+  CHECK(one["traffic"]["split"]["treatment"] == 0.5);
+  CheckError(f.Get("/v1/experiments/none"), 404, "experiment");
+  CHECK(f.Get("/healthz").status == 200);
+  CHECK(Json(f.Get("/readyz"))["status"] == "ready");
+  f.state() = ServiceState::kStopping;
+  CHECK(f.Get("/readyz").status == 503);
+  CheckError(f.Get("/nope"), 404, "path");
+  const auto del = f.Route("DELETE", "/v1/assign");
+  CHECK(del.status == 405);
+  REQUIRE(del.headers.size() == 1);
+  CHECK(del.headers[0].second == "GET, POST");
+  const std::string metrics = f.Get("/metrics").body;
+  CHECK(metrics.find("abrec_http_requests_total{route=\"/v1/experiments/{key}\",code=\"404\"} 1") != std::string::npos);
+}
+
+}  // namespace abrec
