@@ -63,7 +63,9 @@ std::optional<std::string> RefuseReshuffle(const Experiment& before, const Exper
   return fmt::format(
       "the experiment is in ab_test, and changing {} reshuffles users or invalidates the data "
       "collected so far; refused. To do it anyway, record why in allow_reshuffle: \"...\"{}",
-      list, before.allow_reshuffle.empty() ? "" : " (with a new reason: the current one was already used)");
+      list, !after.allow_reshuffle.empty() && after.allow_reshuffle == before.allow_reshuffle
+                ? " (with a new reason: the current one was already used)"
+                : "");
 }
 
 }  // namespace abrec

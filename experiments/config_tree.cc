@@ -13,6 +13,8 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include "base/utf8.h"
+
 namespace abrec {
 
 const ConfigNode* ConfigNode::Find(std::string_view key) const {
@@ -40,6 +42,7 @@ struct Refusal {
   int line;
   int column;
   std::string message;
+  std::string field;  // filled in by ParseConfigText from the builder's position
 };
 
 class TreeBuilder final : public YAML::EventHandler {
@@ -65,6 +68,9 @@ class TreeBuilder final : public YAML::EventHandler {
                 const std::string& value) override {
     CheckAnchor(mark, anchor);
     CheckTag(mark, tag);
+    if (const auto bad = FindInvalidUtf8(value)) {
+      Refuse(mark, fmt::format("not valid UTF-8 (at byte {} of the value); files must be UTF-8", *bad));
+    }
     ConfigNode n = Node(ConfigNode::Kind::kScalar, mark);
     n.quoted = tag == "!";
     if (!n.quoted && (value == "~" || value == "null" || value == "Null" || value == "NULL")) {
@@ -86,6 +92,19 @@ class TreeBuilder final : public YAML::EventHandler {
   void OnMapEnd() override { Close(); }
 
   bool has_root() const { return has_root_; }
+
+  // The dotted path of the node being read ("metrics.guardrails[1]"), for messages.
+  std::string CurrentPath() const {
+    std::string path;
+    for (const Frame& f : stack_) {
+      if (f.node.IsSequence()) {
+        path += fmt::format("[{}]", f.node.items.size());
+      } else if (!f.expect_key && !f.node.keys.empty()) {
+        path += (path.empty() ? "" : ".") + f.node.keys.back().value;
+      }
+    }
+    return path;
+  }
   ConfigNode TakeRoot() { return std::move(root_); }
 
  private:
@@ -104,7 +123,7 @@ class TreeBuilder final : public YAML::EventHandler {
   }
 
   [[noreturn]] static void Refuse(const YAML::Mark& mark, std::string message) {
-    throw Refusal{mark.line + 1, mark.column + 1, std::move(message)};
+    throw Refusal{mark.line + 1, mark.column + 1, std::move(message), {}};
   }
   static void CheckAnchor(const YAML::Mark& mark, YAML::anchor_t anchor) {
     if (anchor != YAML::NullAnchor) {
@@ -122,7 +141,11 @@ class TreeBuilder final : public YAML::EventHandler {
     CheckAnchor(mark, anchor);
     CheckTag(mark, tag);
     if (static_cast<int>(stack_.size()) >= max_depth_) {
-      Refuse(mark, fmt::format("nesting deeper than {} levels is not allowed", max_depth_));
+      // The field is the setting whose value nests too deep, without the list indexes.
+      std::string field = CurrentPath();
+      field.resize(std::min(field.size(), field.find('[')));
+      throw Refusal{mark.line + 1, mark.column + 1,
+                    fmt::format("nesting deeper than {} levels is not allowed", max_depth_), field};
     }
     if (!stack_.empty() && stack_.back().node.IsMap() && stack_.back().expect_key) {
       Refuse(mark, "map keys must be plain strings, not lists or maps");
@@ -149,10 +172,12 @@ class TreeBuilder final : public YAML::EventHandler {
     }
     if (top.expect_key) {
       if (!n.IsScalar()) {
-        throw Refusal{n.line, n.column, "map keys must be plain strings"};
+        throw Refusal{n.line, n.column, "map keys must be plain strings", {}};
       }
       if (!top.seen_keys.insert(n.value).second) {
-        throw Refusal{n.line, n.column, fmt::format("duplicate key \"{}\"", n.value)};
+        const std::string parent = CurrentPath();
+        throw Refusal{n.line, n.column, fmt::format("duplicate key \"{}\"", n.value),
+                      parent.empty() ? n.value : parent + "." + n.value};
       }
       top.node.keys.push_back(std::move(n));
     } else {
@@ -168,9 +193,12 @@ class TreeBuilder final : public YAML::EventHandler {
   bool has_root_ = false;
 };
 
-Diagnostics One(const std::string& file, int line, int column, std::string message) {
-  return {Diagnostic{file, line, column, "", std::move(message)}};
+Diagnostics One(const std::string& file, int line, int column, std::string message,
+                std::string field = {}) {
+  return {Diagnostic{file, line, column, std::move(field), std::move(message)}};
 }
+
+
 
 }  // namespace
 
@@ -191,11 +219,12 @@ ParseResult<ConfigNode> ParseConfigText(std::string_view text, const std::string
     while (parser.HandleNextDocument(builder)) {
     }
   } catch (const Refusal& r) {
-    return std::unexpected(One(file, r.line, r.column, r.message));
+    return std::unexpected(
+        One(file, r.line, r.column, r.message, r.field.empty() ? builder.CurrentPath() : r.field));
   } catch (const YAML::Exception& e) {
     // DeepRecursion is a YAML::ParserException: yaml-cpp's own guard (2000 levels).
     return std::unexpected(One(file, e.mark.line + 1, e.mark.column + 1,
-                               fmt::format("syntax error: {}", e.msg)));
+                               fmt::format("syntax error: {}", e.msg), builder.CurrentPath()));
   } catch (const std::exception& e) {
     return std::unexpected(One(file, 1, 1, fmt::format("cannot parse: {}", e.what())));
   }

@@ -33,23 +33,34 @@ Result<void> GuardPopulationSplit(const PlatformConfig& config, AuditLog& audit)
       }
     }
   }
-  if (recorded == now) return {};
+  nlohmann::json recorded_split = recorded;
+  std::string used_reason;
+  if (recorded.is_object() && recorded.contains("reason")) {
+    if (recorded["reason"].is_string()) used_reason = recorded["reason"].get<std::string>();
+    recorded_split.erase("reason");
+  }
+  if (recorded_split == now) return {};
   const bool first = recorded.is_null();
-  if (!first && config.allow_population_change.empty()) {
+  // A reason allows one change: left in the file, it must not wave through the next one.
+  if (!first && (config.allow_population_change.empty() ||
+                 config.allow_population_change == used_reason)) {
     return std::unexpected(Error{
         ErrorCode::kFailedPrecondition,
         fmt::format("the population split changed from {} (recorded in {}) to {}: this would move "
                     "users in and out of the permanent holdout. Refused; to do it anyway, record "
-                    "why in assignment.allow_population_change",
-                    recorded.dump(), path, now.dump()),
+                    "why in assignment.allow_population_change{}",
+                    recorded_split.dump(), path, now.dump(),
+                    used_reason.empty() ? "" : " (a new reason: that one was already used)"),
         "assignment"});
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   const std::string tmp = path + ".tmp";
+  nlohmann::json record = now;
+  if (!first) record["reason"] = config.allow_population_change;
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << now.dump(2) << "\n";
+    out << record.dump(2) << "\n";
     if (!out) {
       return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot write {}", tmp), "storage.path"});
     }

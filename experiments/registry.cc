@@ -100,8 +100,38 @@ const ExperimentRegistry::Accepted& ExperimentRegistry::AcceptedVersion(const st
   return it->second;
 }
 
-void ExperimentRegistry::RecordAccepted(const std::string& key, const std::string& text,
-                                        const std::string& content_hash) {
+std::shared_ptr<const LoadedExperiment> ExperimentRegistry::AcceptedInEarlierRun(
+    const std::string& path, const FileState& st) {
+  if (!sources_loaded_) {
+    sources_loaded_ = true;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(config_.experiments.accepted_dir, ec)) {
+      if (entry.path().extension() != ".source") continue;
+      std::ifstream f(entry.path());
+      std::string source;
+      std::getline(f, source);
+      if (!source.empty()) key_of_source_[source] = entry.path().stem().string();
+    }
+  }
+  std::string key;
+  if (st.parsed) {
+    key = st.parsed->key;
+  } else if (const auto it = key_of_source_.find(path); it != key_of_source_.end()) {
+    key = it->second;
+  } else {
+    return nullptr;
+  }
+  const Accepted& earlier = AcceptedVersion(key);
+  if (!earlier.def) return nullptr;
+  Experiment def = *earlier.def;
+  def.file = path;
+  LogWarning("experiments: {} keeps the version accepted in an earlier run", key);
+  return std::make_shared<const LoadedExperiment>(
+      LoadedExperiment{def, CompileSpec(def), earlier.content_hash});
+}
+
+void ExperimentRegistry::RecordAccepted(const std::string& key, const std::string& source,
+                                        const std::string& text, const std::string& content_hash) {
   Accepted& a = accepted_[key];
   if (a.content_hash == content_hash || options_.read_only) return;
   std::error_code ec;
@@ -114,6 +144,10 @@ void ExperimentRegistry::RecordAccepted(const std::string& key, const std::strin
     if (!out) ec = std::make_error_code(std::errc::io_error);
   }
   if (!ec) std::filesystem::rename(tmp, path, ec);
+  if (!ec) {
+    std::ofstream(config_.experiments.accepted_dir + "/" + key + ".source") << source << "\n";
+    key_of_source_[source] = key;
+  }
   if (ec) LogError("experiments: cannot record the accepted version of {} in {}: {}", key, path, ec.message());
   a.content_hash = content_hash;
   a.def.reset();  // the live version is the baseline from now on
@@ -224,7 +258,7 @@ void ExperimentRegistry::Reload() {
           if (!options_.read_only) {
             LogInfo("experiments: {} {} from {} (phase {})", key, entry.action, path, entry.phase);
           }
-          RecordAccepted(key, st.text, st.content_hash);
+          RecordAccepted(key, path, st.text, st.content_hash);
         }
         st.last_good = loaded;
         accept(std::move(loaded));
@@ -239,6 +273,7 @@ void ExperimentRegistry::Reload() {
              problems.empty() ? "" : problems.front().ToString(), st.content_hash});
     }
     errors.insert(errors.end(), problems.begin(), problems.end());
+    if (!st.last_good) st.last_good = AcceptedInEarlierRun(path, st);
     if (st.last_good && CheckAgainstOthers(st.last_good->def, accepted_defs).empty()) {
       accept(st.last_good);
     }

@@ -86,9 +86,13 @@ class ExperimentRegistry {
     std::shared_ptr<const Experiment> def;
   };
   const Accepted& AcceptedVersion(const std::string& key);
-  void RecordAccepted(const std::string& key, const std::string& text,
+  void RecordAccepted(const std::string& key, const std::string& source, const std::string& text,
                       const std::string& content_hash);
 
+  // For a file refused in this run: the version of its experiment accepted in an earlier
+  // run (found by key, or by file path when the file does not parse), or null.
+  std::shared_ptr<const LoadedExperiment> AcceptedInEarlierRun(const std::string& path,
+                                                               const FileState& st);
   void RefreshFile(const std::string& path, FileState& st);
   void Audit(const AuditEntry& entry);
 
@@ -97,6 +101,8 @@ class ExperimentRegistry {
   AuditLog& audit_;
   RegistryOptions options_;
   std::map<std::string, Accepted> accepted_;  // guarded by reload_mu_
+  std::map<std::string, std::string> key_of_source_;  // file path -> key, guarded by reload_mu_
+  bool sources_loaded_ = false;
   std::mutex reload_mu_;
   std::map<std::string, FileState> files_;  // guarded by reload_mu_
   std::atomic<std::shared_ptr<const RegistrySnapshot>> snapshot_;

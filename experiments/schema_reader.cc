@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8.h"
+
 namespace abrec {
 namespace {
 
@@ -103,6 +105,11 @@ std::optional<std::string> SchemaReader::String(const ConfigNode& node, std::str
   }
   if (!allow_empty && node.value.empty()) {
     Error(node, std::string(field), "must not be empty");
+    return std::nullopt;
+  }
+  if (const auto bad = FindInvalidUtf8(node.value)) {
+    // Escapes such as "\udc00" can decode to bytes that are not UTF-8.
+    Error(node, std::string(field), fmt::format("is not valid UTF-8 (at byte {} of the value)", *bad));
     return std::nullopt;
   }
   return node.value;

@@ -26,13 +26,18 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
   return p;
 }
 
-Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_view key) const {
+Result<void> ValidateUserId(std::string_view user_id) {
   if (user_id.empty()) return std::unexpected(Error::InvalidArgument("user_id is required", "user_id"));
   if (user_id.size() > kMaxUserIdBytes) {
     return std::unexpected(Error::InvalidArgument(
         fmt::format("user_id is {} bytes; at most {} are allowed", user_id.size(), kMaxUserIdBytes),
         "user_id"));
   }
+  return ValidateHashInput(user_id, "user_id");
+}
+
+Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_view key) const {
+  if (auto ok = ValidateUserId(user_id); !ok) return std::unexpected(ok.error());
   auto exp = registry_.Snapshot()->Find(key);
   if (!exp) {
     return std::unexpected(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));

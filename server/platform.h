@@ -65,4 +65,7 @@ class Platform {
 // The longest user id accepted, in bytes.
 inline constexpr std::size_t kMaxUserIdBytes = 256;
 
+// A user id must be 1..kMaxUserIdBytes bytes of valid UTF-8 (error on field "user_id").
+Result<void> ValidateUserId(std::string_view user_id);
+
 }  // namespace abrec

@@ -1,5 +1,7 @@
 // abrec validate [--config FILE] FILE...
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -86,6 +88,9 @@ int ValidateCommand(const CommandArgs& argv) {
     problems.insert(problems.end(), d.begin(), d.end());
     accepted.push_back(&e);
   }
+  std::stable_sort(problems.begin(), problems.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+  });
   for (const auto& d : problems) fmt::print(stderr, "{}\n", d.ToString());
   if (!problems.empty()) {
     fmt::print(stderr, "{} problem{} in {} file{}\n", problems.size(), problems.size() == 1 ? "" : "s",

@@ -38,6 +38,7 @@ struct Shared {
   ServerMetrics& metrics;
   std::atomic<ServiceState>& state;
   std::atomic<int> active_connections{0};
+  std::atomic<int> busy_connections{0};  // reading a request or writing its response
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -45,7 +46,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
     ++shared_.active_connections;
   }
-  ~Session() { --shared_.active_connections; }
+  ~Session() {
+    SetBusy(false);
+    --shared_.active_connections;
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(),
@@ -68,7 +72,15 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadHeader();
   }
 
+  // Busy connections hold the shutdown for at most the grace period; idle ones do not.
+  void SetBusy(bool busy) {
+    if (busy == busy_) return;
+    busy_ = busy;
+    shared_.busy_connections += busy ? 1 : -1;
+  }
+
   void ReadHeader() {
+    SetBusy(true);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_.limits.max_header_bytes));
     parser_->body_limit(shared_.limits.max_body_bytes);
@@ -92,6 +104,19 @@ class Session : public std::enable_shared_from_this<Session> {
                        "body");
     }
     if (parser_->is_done()) return OnRequest({}, 0);
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      // The client waits for this before sending the body (curl does for bodies > 1 KiB).
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      return http::async_write(stream_, *cont,
+                               [self = shared_from_this(), cont](beast::error_code write_ec, std::size_t) {
+                                 if (write_ec) return self->Close();
+                                 self->ReadBody();
+                               });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRequest, shared_from_this()));
   }
@@ -125,7 +150,13 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& req = parser_->get();
     HttpRequest r;
     r.method = std::string(req.method_string());
-    const std::string_view target(req.target().data(), req.target().size());
+    std::string_view target(req.target().data(), req.target().size());
+    // The absolute form ("http://host/path?q") must be accepted too (RFC 9112 section 3.2.2).
+    if (const auto scheme = target.find("://"); scheme != std::string_view::npos &&
+                                                (target.starts_with("http://") || target.starts_with("https://"))) {
+      const auto slash = target.find('/', scheme + 3);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
     const std::size_t q = target.find('?');
     r.path = std::string(target.substr(0, q));
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
@@ -164,6 +195,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnWrite(bool keep_alive, beast::error_code ec) {
     res_.reset();
+    SetBusy(false);
     if (ec) return Close();
     if (!keep_alive) return Linger();
     WaitForRequest();
@@ -197,6 +229,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<http::response<http::string_body>> res_;
   std::array<char, kReadChunk> scratch_{};
   std::size_t drained_ = 0;
+  bool busy_ = false;
 };
 
 }  // namespace
@@ -234,8 +267,19 @@ struct HttpServer::Impl {
       beast::error_code ec;
       acceptor.close(ec);
     });
-    grace.expires_after(std::chrono::milliseconds(shared.server.shutdown_grace_ms));
-    grace.async_wait([this](beast::error_code) { ioc.stop(); });
+    deadline = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(shared.server.shutdown_grace_ms);
+    WaitForQuiet();
+  }
+
+  // Stops as soon as no request is in flight, or when the grace period is over.
+  void WaitForQuiet() {
+    if (shared.busy_connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      ioc.stop();
+      return;
+    }
+    grace.expires_after(std::chrono::milliseconds(5));
+    grace.async_wait([this](beast::error_code) { WaitForQuiet(); });
   }
 
   Shared shared;
@@ -243,6 +287,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer grace;
+  std::chrono::steady_clock::time_point deadline;
 };
 
 HttpServer::HttpServer(const ServerConfig& server, const LimitsConfig& limits, const Router& router,

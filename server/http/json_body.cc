@@ -31,7 +31,11 @@ int NestingDepth(std::string_view text, int stop_after) {
 
 Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth) {
   const std::string_view ct = request.content_type;
-  if (!ct.empty() && ct.substr(0, 16) != "application/json") {
+  // Media types are case-insensitive (RFC 9110 section 8.3.1); parameters may follow ';'.
+  std::string media(ct.substr(0, ct.find(';')));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+  for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!ct.empty() && media != "application/json") {
     return std::unexpected(Error{ErrorCode::kInvalidArgument,
                                  fmt::format("Content-Type must be application/json, got \"{}\"", ct),
                                  "content-type"});

@@ -85,22 +85,24 @@ HttpResponse PostAssign(const RouteContext& ctx, const HttpRequest& req) {
                                "user_ids"});
   }
   const std::string& key = exp->get_ref<const std::string&>();
-  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  // Every id is checked before any is assigned: a rejected batch assigns (and logs) nothing.
   for (std::size_t i = 0; i < ids->size(); ++i) {
     const auto& id = (*ids)[i];
     const std::string field = fmt::format("user_ids[{}]", i);
     if (!id.is_string()) {
       return ErrorResponse(Error::InvalidArgument(fmt::format("{} must be a string", field), field));
     }
-    auto one = AssignOne(ctx, id.get_ref<const std::string&>(), key);
-    if (!one) {
-      Error e = one.error();
-      if (e.field == "user_id") {
-        e.field = field;
-        e.message = fmt::format("{}: {}", field, e.message);
-      }
-      return ErrorResponse(e);
+    if (auto ok = ValidateUserId(id.get_ref<const std::string&>()); !ok) {
+      return ErrorResponse(Error::InvalidArgument(fmt::format("{}: {}", field, ok.error().message), field));
     }
+  }
+  if (!ctx.platform.experiments()->Find(key)) {
+    return ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));
+  }
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  for (const auto& id : *ids) {
+    auto one = AssignOne(ctx, id.get_ref<const std::string&>(), key);
+    if (!one) return ErrorResponse(one.error());
     results.push_back(std::move(*one));
   }
   return JsonResponse({{"experiment", key}, {"results", std::move(results)}});

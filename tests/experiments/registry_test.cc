@@ -150,9 +150,21 @@ TEST_CASE("a reshuffle in ab_test is refused live and across restarts") {
     const auto snap = r.Snapshot();
     REQUIRE(snap->errors.size() == 1);
     CHECK(Contains(snap->errors[0].message, "with a new reason"));
-    // The accepted version from the earlier run is not live (it is not a file any more),
-    // and the refused one is not either.
-    CHECK(snap->Find("recsys_v2_hybrid") == nullptr);
+    // The version accepted in the earlier run stays live.
+    const auto live = snap->Find("recsys_v2_hybrid");
+    REQUIRE(live != nullptr);
+    CHECK(live->def.variants[1].weight == 0.7);
+    CHECK(live->def.file.ends_with("a.yaml"));
+  }
+  // Broken while down: the file does not even parse; found by its path.
+  t.Write("a.yaml", "experiment: [");
+  {
+    ExperimentRegistry r(t.config(), audit, clock);
+    r.Reload();
+    const auto snap = r.Snapshot();
+    REQUIRE(snap->errors.size() == 1);
+    REQUIRE(snap->Find("recsys_v2_hybrid") != nullptr);
+    CHECK(snap->Find("recsys_v2_hybrid")->def.variants[1].weight == 0.7);
   }
 }
 

@@ -86,7 +86,7 @@ def choose_variation(n, ranges):
 def oracle_assign(user_id, exp, platform_salt="abrec", holdout=0.05, exploration=0.05,
                   surface_default_policy="legacy_rules"):
     """What GET /v1/assign must answer. `exp` is a dict:
-    {key, seed?, phase, coverage, namespace: (name, start, end) | None,
+    {key, seed?, phase, coverage, namespace: (name, start, end) | None, rollout_variant?,
      variants: [(name, policy, weight), ...] in the written order}."""
     pop = hash_v2(platform_salt + ":population", user_id)
     seed = exp.get("seed") or exp["key"]
@@ -100,7 +100,13 @@ def oracle_assign(user_id, exp, platform_salt="abrec", holdout=0.05, exploration
     names = [v[0] for v in exp["variants"]]
     policies = {v[0]: v[1] for v in exp["variants"]}
     ranges = bucket_ranges(exp["coverage"], [v[2] for v in exp["variants"]])
-    idx = choose_variation(n, ranges) if in_ns else -1
+    if exp["phase"] == "stopped":
+        idx = -1  # nobody is enrolled
+    elif exp["phase"] == "rollout":
+        # Everyone in the namespace gets the rollout variant, whatever the coverage.
+        idx = names.index(exp.get("rollout_variant", "treatment")) if in_ns else -1
+    else:
+        idx = choose_variation(n, ranges) if in_ns else -1
     assigned = names[idx] if idx >= 0 else None
     out = {
         "user_id": user_id,
@@ -167,7 +173,7 @@ class Workspace:
         self.audit_log = os.path.join(self.var_dir, "audit.log")
         self.write_config()
 
-    def config_text(self, values=None, extra_assignment_lines=()):
+    def config_text(self, values=None, extra_assignment_lines=(), extra_surfaces=()):
         text = read_source_config()
         settings = {
             "dir": "experiments",
@@ -186,12 +192,15 @@ class Workspace:
             text = set_config_value(text, k, v)
         for line in extra_assignment_lines:
             text = insert_after_key(text, "exploration", line)
+        for name, policy in extra_surfaces:
+            text = insert_after_key(text, "renewal_page", f"{name}: {{default_policy: {policy}}}")
         if "../" in re.sub(r"#.*", "", text):
             raise AssertionError("the adjusted config still points outside the workspace:\n" + text)
         return text
 
-    def write_config(self, values=None, extra_assignment_lines=()):
-        write_atomic(self.config_path, self.config_text(values, extra_assignment_lines))
+    def write_config(self, values=None, extra_assignment_lines=(), extra_surfaces=()):
+        write_atomic(self.config_path,
+                     self.config_text(values, extra_assignment_lines, extra_surfaces))
 
     def experiment_path(self, name):
         return os.path.join(self.experiments_dir, name)
@@ -220,11 +229,12 @@ class Workspace:
 
 
 def write_atomic(path, text):
-    """Writes a file the way editors and the admin API do: a hidden temp file, then rename."""
+    """Writes a file (str, or bytes as they are) the way editors and the admin API do: a hidden temp file, then rename."""
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, "." + name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    with open(tmp, "wb") as f:
+        f.write(data)
     os.replace(tmp, path)
 
 
@@ -343,6 +353,8 @@ class Service:
                                  f"{self.stderr_text()}")
         if self._reader is not None:
             self._reader.join(timeout=5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
         return status
 
     def stop(self, sig=signal.SIGTERM):
@@ -395,30 +407,58 @@ class Service:
         return s
 
 
+class RawReader:
+    """Reads HTTP/1.1 responses (with Content-Length) from a raw socket, keeping whatever
+    arrives after one response for the next one (pipelining)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self, what):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed before {what}; received {self.buf[:200]!r}")
+        self.buf += chunk
+
+    def response(self, timeout=HTTP_TIMEOUT_S):
+        self.sock.settimeout(timeout)
+        while b"\r\n\r\n" not in self.buf:
+            self._fill("a full response header")
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            self._fill("the end of a response body")
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return status, headers, body
+
+
 def read_http_response(sock, timeout=HTTP_TIMEOUT_S):
-    """Reads one HTTP/1.1 response with a Content-Length from a raw socket:
-    (status, headers dict lower-cased, body bytes). Raises on timeout or early close."""
+    """One response from a raw socket: (status, headers dict lower-cased, body bytes)."""
+    return RawReader(sock).response(timeout)
+
+
+def wait_closed(sock, timeout):
+    """Reads until the peer closes the connection (EOF or reset); returns the bytes read.
+    Raises socket.timeout (TimeoutError) when it stays open longer than `timeout`."""
     sock.settimeout(timeout)
     data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
+    deadline = time.monotonic() + timeout
+    while True:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
         if not chunk:
-            raise AssertionError(f"connection closed before a full response header: {data!r}")
+            return data
         data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError("connection closed in the middle of a response body")
-        rest += chunk
-    return status, headers, rest[:length]
 
 
 def wait_until(predicate, timeout=15.0, interval=0.1, message="condition"):
@@ -437,3 +477,47 @@ def run_cli(args, timeout=60, cwd=None):
     """Runs `abrec ARGS...`; returns CompletedProcess with bytes stdout and stderr."""
     return subprocess.run([ABREC_BIN] + list(args), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Response checks
+# ---------------------------------------------------------------------------------------------
+
+PROM_LINE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+PROM_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_prometheus(text):
+    """Prometheus text format -> {(name, ((label, value), ...)): float}. Raises on a line that
+    is neither a comment nor a sample."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = PROM_LINE_RE.match(line)
+        if not m:
+            raise AssertionError(f"not a Prometheus sample line: {line!r}")
+        labels = tuple(sorted(PROM_LABEL_RE.findall(m.group(3) or "")))
+        samples[(m.group(1), labels)] = float(m.group(4))
+    return samples
+
+
+def labels(**kw):
+    return tuple(sorted(kw.items()))
+
+
+def error_of(testcase, status, headers, body, expected_status, field=None, code=None):
+    """Asserts a JSON error response {"error": {"code", "message", "field"}} and returns it."""
+    testcase.assertEqual(status, expected_status, body)
+    testcase.assertTrue(headers.get("content-type", "").startswith("application/json"), headers)
+    doc = json.loads(body.decode("utf-8"))
+    testcase.assertEqual(list(doc.keys()), ["error"], doc)
+    err = doc["error"]
+    testcase.assertEqual(sorted(err.keys()), ["code", "field", "message"], err)
+    testcase.assertIsInstance(err["message"], str)
+    testcase.assertTrue(err["message"], err)
+    if field is not None:
+        testcase.assertEqual(err["field"], field, err)
+    if code is not None:
+        testcase.assertEqual(err["code"], code, err)
+    return err
