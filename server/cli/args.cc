@@ -47,4 +47,20 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std:
   return out;
 }
 
+std::expected<Args, int> ParseCommandArgs(std::string_view command,
+                                          const std::vector<std::string>& argv,
+                                          const std::set<std::string>& with_value,
+                                          std::string_view help) {
+  auto args = ParseArgs(argv, with_value, {"help"});
+  if (!args) {
+    fmt::print(stderr, "abrec {}: {}\n{}", command, args.error().message, help);
+    return std::unexpected(2);
+  }
+  if (args->Has("help")) {
+    fmt::print("{}", help);
+    return std::unexpected(0);
+  }
+  return std::move(*args);
+}
+
 }  // namespace abrec

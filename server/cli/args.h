@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -24,5 +25,12 @@ struct Args {
 // else starting with "--" is an error; "--" ends the options.
 Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
                        const std::set<std::string>& flag_names);
+
+// A subcommand's arguments, with --help handled: prints the help (exit status 0) or the
+// usage error with the help (exit status 2), and returns that status as the error.
+std::expected<Args, int> ParseCommandArgs(std::string_view command,
+                                          const std::vector<std::string>& argv,
+                                          const std::set<std::string>& with_value,
+                                          std::string_view help);
 
 }  // namespace abrec

@@ -85,15 +85,8 @@ void PrintExplanation(const std::string& user, const AssignOutcome& o, const Pla
 }  // namespace
 
 int AssignCommand(const CommandArgs& argv) {
-  auto args = ParseArgs(argv, {"experiment", "config", "format"}, {"help"});
-  if (!args) {
-    fmt::print(stderr, "abrec assign: {}\n{}", args.error().message, kHelp);
-    return 2;
-  }
-  if (args->Has("help")) {
-    fmt::print("{}", kHelp);
-    return 0;
-  }
+  auto args = ParseCommandArgs("assign", argv, {"experiment", "config", "format"}, kHelp);
+  if (!args) return args.error();
   const auto key = args->Get("experiment");
   const std::string format = args->Get("format").value_or("text");
   if (!key || args->positionals.empty() || (format != "text" && format != "json")) {

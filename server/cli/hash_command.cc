@@ -18,15 +18,8 @@ Prints GrowthBook's hash of each ID with SEED, one line per id: version 2 (defau
 }  // namespace
 
 int HashCommand(const CommandArgs& argv) {
-  auto args = ParseArgs(argv, {"seed", "version"}, {"help"});
-  if (!args) {
-    fmt::print(stderr, "abrec hash: {}\n{}", args.error().message, kHelp);
-    return 2;
-  }
-  if (args->Has("help")) {
-    fmt::print("{}", kHelp);
-    return 0;
-  }
+  auto args = ParseCommandArgs("hash", argv, {"seed", "version"}, kHelp);
+  if (!args) return args.error();
   const auto seed = args->Get("seed");
   if (!seed) {
     fmt::print(stderr, "abrec hash: --seed is required\n{}", kHelp);

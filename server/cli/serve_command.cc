@@ -21,15 +21,8 @@ Stops cleanly on SIGINT or SIGTERM.
 }  // namespace
 
 int ServeCommand(const CommandArgs& argv) {
-  auto args = ParseArgs(argv, {"config", "host", "port"}, {"help"});
-  if (!args) {
-    fmt::print(stderr, "abrec serve: {}\n{}", args.error().message, kHelp);
-    return 2;
-  }
-  if (args->Has("help")) {
-    fmt::print("{}", kHelp);
-    return 0;
-  }
+  auto args = ParseCommandArgs("serve", argv, {"config", "host", "port"}, kHelp);
+  if (!args) return args.error();
   if (!args->positionals.empty()) {
     fmt::print(stderr, "abrec serve: unexpected argument \"{}\"\n{}", args->positionals[0], kHelp);
     return 2;

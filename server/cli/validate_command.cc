@@ -25,15 +25,8 @@ when it exists. Exit status 0 when all files are valid, 1 otherwise.
 }  // namespace
 
 int ValidateCommand(const CommandArgs& argv) {
-  auto args = ParseArgs(argv, {"config"}, {"help"});
-  if (!args) {
-    fmt::print(stderr, "abrec validate: {}\n{}", args.error().message, kHelp);
-    return 2;
-  }
-  if (args->Has("help")) {
-    fmt::print("{}", kHelp);
-    return 0;
-  }
+  auto args = ParseCommandArgs("validate", argv, {"config"}, kHelp);
+  if (!args) return args.error();
   if (args->positionals.empty()) {
     fmt::print(stderr, "abrec validate: give at least one file\n{}", kHelp);
     return 2;

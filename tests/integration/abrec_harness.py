@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 import urllib.parse
 
 ABREC_BIN = os.environ.get("ABREC_BIN", "")
@@ -405,6 +406,37 @@ class Service:
     def raw_socket(self, timeout=HTTP_TIMEOUT_S):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         return s
+
+
+class ServiceTestCase(unittest.TestCase):
+    """One service per test class, over the workspace the subclass's make_workspace() builds;
+    stopping it must end with exit status 0."""
+
+    @classmethod
+    def make_workspace(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = cls.make_workspace()
+        cls.svc = Service(cls.ws.config_path)
+        try:
+            cls.svc.start()
+        except BaseException:
+            cls.svc.kill()
+            cls.ws.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            status = cls.svc.stop()
+            if status != 0:
+                raise AssertionError(f"abrec serve exited with status {status}; stderr:\n"
+                                     f"{cls.svc.stderr_text()}")
+        finally:
+            cls.svc.kill()
+            cls.ws.cleanup()
 
 
 class RawReader:

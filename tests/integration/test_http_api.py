@@ -106,30 +106,12 @@ def make_api_workspace():
     return ws
 
 
-class ApiTestCase(unittest.TestCase):
+class ApiTestCase(h.ServiceTestCase):
     """One service for the read-only API tests of a class."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.ws = make_api_workspace()
-        cls.svc = h.Service(cls.ws.config_path)
-        try:
-            cls.svc.start()
-        except BaseException:
-            cls.svc.kill()
-            cls.ws.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            status = cls.svc.stop()
-            if status != 0:
-                raise AssertionError(f"abrec serve exited with status {status}; stderr:\n"
-                                     f"{cls.svc.stderr_text()}")
-        finally:
-            cls.svc.kill()
-            cls.ws.cleanup()
+    def make_workspace(cls):
+        return make_api_workspace()
 
     def get_all(self, key, ids):
         """GET /v1/assign for each id over one keep-alive connection."""

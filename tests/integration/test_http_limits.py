@@ -19,32 +19,15 @@ READ_TIMEOUT_S = h.READ_TIMEOUT_MS / 1000.0
 CLOSE_WITHIN_S = 10 * READ_TIMEOUT_S
 
 
-class ServiceTestCase(unittest.TestCase):
+class ServiceTestCase(h.ServiceTestCase):
     """One service per test class."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.ws = h.Workspace()
-        cls.ws.write_experiment("exp_ab.yaml", h.experiment_yaml(
+    def make_workspace(cls):
+        ws = h.Workspace()
+        ws.write_experiment("exp_ab.yaml", h.experiment_yaml(
             "exp_ab", namespace=("portal_recs", 0.0, 1.0)))
-        cls.svc = h.Service(cls.ws.config_path)
-        try:
-            cls.svc.start()
-        except BaseException:
-            cls.svc.kill()
-            cls.ws.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            status = cls.svc.stop()
-            if status != 0:
-                raise AssertionError(f"abrec serve exited with status {status}; stderr:\n"
-                                     f"{cls.svc.stderr_text()}")
-        finally:
-            cls.svc.kill()
-            cls.ws.cleanup()
+        return ws
 
     def assert_still_serving(self):
         status, doc = self.svc.assign("still-serving", "exp_ab")
