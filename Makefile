@@ -42,6 +42,7 @@ test-sanitize: deps
 	cd $(BUILD_SAN) && ctest -j $(JOBS) --output-on-failure -L "unit|integration" $(CTEST_ARGS)
 
 bench: build
+	@bash scripts/install-deps.sh --bench
 	bash bench/run-all.sh $(BUILD)
 
 clean:

@@ -1,6 +1,7 @@
 #include "assignment/assigner.h"
 
 #include "assignment/hash.h"
+#include "base/utf8.h"
 
 namespace abrec {
 
@@ -10,6 +11,7 @@ AssignmentSpec::AssignmentSpec(std::string seed, std::optional<NamespaceRange> n
     : seed_(std::move(seed)),
       ns_(std::move(ns)),
       namespace_seed_(ns_ ? "__" + ns_->name : std::string()),
+      seed_state_(Fnv1aContinue(kFnvOffsetBasis, seed_)),
       coverage_(coverage),
       weights_(std::move(weights)),
       ranges_(GetBucketRanges(static_cast<int>(weights_.size()), coverage_, weights_)),
@@ -29,19 +31,41 @@ std::string_view AssignRuleName(AssignRule rule) {
   return "outside_coverage";
 }
 
+namespace {
+
+// The three FNV-1a chains over the user id, in one pass: population (seed + id),
+// experiment (seed + id) and namespace (id + "__" + name). The seed prefixes are absorbed
+// once per spec; the three chains are independent, so the CPU runs them side by side.
+struct Chains {
+  std::uint32_t population, experiment, ns;
+  void Absorb(std::uint32_t c) {
+    population = (population ^ c) * kFnvPrime;
+    experiment = (experiment ^ c) * kFnvPrime;
+    ns = (ns ^ c) * kFnvPrime;
+  }
+};
+
+}  // namespace
+
 Result<Decision> Assign(const Population& population, const AssignmentSpec& spec,
                         std::string_view user_id) {
   if (auto ok = ValidateHashInput(user_id, "user_id"); !ok) return std::unexpected(ok.error());
+  Chains h{population.seed_state(), spec.seed_state(), kFnvOffsetBasis};
+  if (IsAscii(user_id)) {
+    for (const char c : user_id) h.Absorb(static_cast<unsigned char>(c));
+  } else {
+    ForEachCodePoint(user_id, [&h](std::uint32_t c) { h.Absorb(c); });
+  }
   Decision d;
   // Every hash is computed for everyone, so the explanation is complete and the holdout's
   // counterfactual variant is the one the user would have had.
-  d.population_hash = HashV2Unchecked(population.seed(), user_id);
+  d.population_hash = HashV2FromInner(h.population);
   d.population = PopulationBucketOf(d.population_hash, population.split());
-  d.experiment_hash = HashV2Unchecked(spec.seed(), user_id);
+  d.experiment_hash = HashV2FromInner(h.experiment);
   if (spec.ns()) {
-    const double h = HashV1Unchecked(spec.namespace_seed(), user_id);
-    d.namespace_hash = h;
-    d.in_namespace = h >= spec.ns()->start && h < spec.ns()->end;
+    const double n = static_cast<double>(Fnv1aContinue(h.ns, spec.namespace_seed()) % 1000u) / 1000.0;
+    d.namespace_hash = n;
+    d.in_namespace = n >= spec.ns()->start && n < spec.ns()->end;
   }
 
   if (spec.mode() == AssignMode::kStopped) {

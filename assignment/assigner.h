@@ -3,6 +3,7 @@
 // locks, no allocation on the ASCII path, safe from any thread.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,11 +39,14 @@ class AssignmentSpec {
   int rollout_variant() const { return rollout_variant_; }
   // "__" + namespace name: the namespace hash seed.
   const std::string& namespace_seed() const { return namespace_seed_; }
+  // The FNV-1a state after the experiment seed, continued per user.
+  std::uint32_t seed_state() const { return seed_state_; }
 
  private:
   std::string seed_;
   std::optional<NamespaceRange> ns_;
   std::string namespace_seed_;
+  std::uint32_t seed_state_;
   double coverage_;
   std::vector<double> weights_;
   std::vector<BucketRange> ranges_;

@@ -9,9 +9,6 @@
 namespace abrec {
 namespace {
 
-constexpr std::uint32_t kFnvOffset = 2166136261u;
-constexpr std::uint32_t kFnvPrime = 16777619u;
-
 inline std::uint32_t Absorb(std::uint32_t h, std::string_view s) {
   if (IsAscii(s)) {
     for (const char ch : s) {
@@ -30,7 +27,22 @@ inline std::uint32_t Absorb(std::uint32_t h, std::string_view s) {
 }  // namespace
 
 std::uint32_t Fnv1a32(std::string_view a, std::string_view b) {
-  return Absorb(Absorb(kFnvOffset, a), b);
+  return Absorb(Absorb(kFnvOffsetBasis, a), b);
+}
+
+std::uint32_t Fnv1aContinue(std::uint32_t state, std::string_view text) {
+  return Absorb(state, text);
+}
+
+double HashV2FromInner(std::uint32_t inner) {
+  char digits[16];
+  const auto res = std::to_chars(digits, digits + sizeof digits, inner);
+  std::uint32_t h = kFnvOffsetBasis;
+  for (const char* p = digits; p < res.ptr; ++p) {
+    h ^= static_cast<unsigned char>(*p);
+    h *= kFnvPrime;
+  }
+  return static_cast<double>(h % 10000u) / 10000.0;
 }
 
 double HashV1Unchecked(std::string_view seed, std::string_view value) {
@@ -38,10 +50,7 @@ double HashV1Unchecked(std::string_view seed, std::string_view value) {
 }
 
 double HashV2Unchecked(std::string_view seed, std::string_view value) {
-  char digits[16];
-  const auto res = std::to_chars(digits, digits + sizeof digits, Fnv1a32(seed, value));
-  const std::string_view inner(digits, static_cast<std::size_t>(res.ptr - digits));
-  return static_cast<double>(Fnv1a32(inner) % 10000u) / 10000.0;
+  return HashV2FromInner(Fnv1a32(seed, value));
 }
 
 Result<void> ValidateHashInput(std::string_view text, std::string_view field) {

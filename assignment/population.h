@@ -4,6 +4,7 @@
 // random eligible products), the rest the experiment population.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,14 +27,16 @@ struct PopulationSplit {
 // A validated split with its hash seed (platform_salt + ":population") computed once.
 class Population {
  public:
-  explicit Population(PopulationSplit split)
-      : split_(std::move(split)), seed_(split_.platform_salt + ":population") {}
+  explicit Population(PopulationSplit split);
   const PopulationSplit& split() const { return split_; }
   const std::string& seed() const { return seed_; }
+  // The FNV-1a state after the seed, continued per user.
+  std::uint32_t seed_state() const { return seed_state_; }
 
  private:
   PopulationSplit split_;
   std::string seed_;
+  std::uint32_t seed_state_;
 };
 
 // The bucket of a population hash value u in [0, 1).

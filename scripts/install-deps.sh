@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package abrec needs to build, test and benchmark.
-# Idempotent: prints nothing and touches nothing when all packages are present.
+# Usage: install-deps.sh [--bench]. Idempotent: prints nothing and touches nothing when all packages are present.
 # Needs root (or sudo) the first time only.
 set -euo pipefail
 
@@ -13,6 +13,11 @@ packages=(
   # tests and benchmarks
   python3 curl wrk
 )
+# `--bench` adds what only `make bench` needs: the seed's FastAPI + Redis reference peer
+# (../shared/peers/run-seed-peer.sh).
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(python3-fastapi python3-uvicorn python3-redis redis-server)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

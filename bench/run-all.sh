@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every benchmark of bench/ against an existing build; builds nothing (`make bench`
+# builds first, then runs `bash bench/run-all.sh build`).
+#
+#   bash bench/run-all.sh BUILD_DIR
+#
+# Results go to stdout and to BUILD_DIR/bench/results.txt. The exit status is non-zero when
+# a benchmark could not run; a missed target is reported in the output, not as a failure.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -eq 1 ] || { echo "usage: bash bench/run-all.sh BUILD_DIR" >&2; exit 2; }
+build=$(cd "$1" 2>/dev/null && pwd) || { echo "run-all: no build directory $1" >&2; exit 2; }
+
+run_all() {
+  local status=0
+  echo "== abrec benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)," \
+       "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "build: $build ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null))"
+
+  echo
+  echo "== in-process assignment: $build/bench/assign_bench"
+  if [ -x "$build/bench/assign_bench" ]; then
+    "$build/bench/assign_bench" || { echo "run-all: assign_bench failed" >&2; status=1; }
+  else
+    echo "run-all: $build/bench/assign_bench not found: build first" >&2
+    status=1
+  fi
+
+  echo
+  echo "== HTTP: bench/http_assign.sh"
+  bash "$here/http_assign.sh" "$build" || { echo "run-all: http_assign.sh failed" >&2; status=1; }
+  return "$status"
+}
+
+mkdir -p "$build/bench"
+run_all 2>&1 | tee "$build/bench/results.txt"
+exit "${PIPESTATUS[0]}"
