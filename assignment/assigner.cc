@@ -5,9 +5,8 @@
 
 namespace abrec {
 
-AssignmentSpec::AssignmentSpec(std::string seed, std::optional<NamespaceRange> ns,
-                               double coverage, std::vector<double> weights, AssignMode mode,
-                               int rollout_variant)
+AssignmentSpec::AssignmentSpec(std::string seed, std::optional<NamespaceRange> ns, double coverage,
+                               std::vector<double> weights, AssignMode mode, int rollout_variant)
     : seed_(std::move(seed)),
       ns_(std::move(ns)),
       namespace_seed_(ns_ ? "__" + ns_->name : std::string()),
@@ -63,7 +62,8 @@ Result<Decision> Assign(const Population& population, const AssignmentSpec& spec
   d.population = PopulationBucketOf(d.population_hash, population.split());
   d.experiment_hash = HashV2FromInner(h.experiment);
   if (spec.ns()) {
-    const double n = static_cast<double>(Fnv1aContinue(h.ns, spec.namespace_seed()) % 1000u) / 1000.0;
+    const double n =
+        static_cast<double>(Fnv1aContinue(h.ns, spec.namespace_seed()) % 1000u) / 1000.0;
     d.namespace_hash = n;
     d.in_namespace = n >= spec.ns()->start && n < spec.ns()->end;
   }

@@ -21,7 +21,6 @@ struct PopulationSplit {
   double holdout = 0.05;
   // Random recommendations: unbiased training and off-policy data, at the cost of relevance.
   double exploration = 0.05;
-
 };
 
 // A validated split with its hash seed (platform_salt + ":population") computed once.

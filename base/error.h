@@ -10,9 +10,9 @@ namespace abrec {
 
 // What kind of failure happened; the server maps each code to one HTTP status in one place.
 enum class ErrorCode {
-  kInvalidArgument,  // the caller's input is malformed or out of range
-  kNotFound,         // a named thing (experiment, user, file) does not exist
-  kConflict,         // the input contradicts state already accepted
+  kInvalidArgument,     // the caller's input is malformed or out of range
+  kNotFound,            // a named thing (experiment, user, file) does not exist
+  kConflict,            // the input contradicts state already accepted
   kFailedPrecondition,  // the system is not in a state that allows the request
   kResourceExhausted,   // a size or rate limit was exceeded
   kUnavailable,         // transient: retry later

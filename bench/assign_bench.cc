@@ -179,7 +179,7 @@ Ids UuidIds(std::size_t n, std::mt19937_64& rng) {
       s[pos++] = kHex[word & 0xF];
       word >>= 4;
     }
-    s[14] = '4';                                       // version 4
+    s[14] = '4';                                                // version 4
     s[19] = kHex[8 + (static_cast<unsigned char>(s[19]) % 4)];  // variant 10xx
     ids.push_back(std::move(s));
   }
@@ -274,8 +274,8 @@ int main(int argc, char** argv) {
   const Ids uuid_ids = UuidIds(n, rng);
   if (!CrossCheck(short_ids) || !CrossCheck(uuid_ids)) return 1;
 
-  std::printf("assign_bench: %zu ids per set, %d repetitions after one warm-up; ns per user\n",
-              n, reps);
+  std::printf("assign_bench: %zu ids per set, %d repetitions after one warm-up; ns per user\n", n,
+              reps);
   const double short_ns = RunSet("user-NNNNNNN", short_ids, reps);
   const double uuid_ns = RunSet("UUID", uuid_ids, reps);
 

@@ -28,15 +28,16 @@ Result<void> AuditLog::Append(const AuditEntry& e) {
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
-    return std::unexpected(Error{ErrorCode::kIo,
-                                 fmt::format("cannot open audit log {}: {}", path_, std::strerror(errno)),
-                                 ""});
+    return std::unexpected(
+        Error{ErrorCode::kIo,
+              fmt::format("cannot open audit log {}: {}", path_, std::strerror(errno)), ""});
   }
   const ssize_t n = ::write(fd, line.data(), line.size());
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
   if (n != static_cast<ssize_t>(line.size()) || !synced) {
-    return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot write audit log {}", path_), ""});
+    return std::unexpected(
+        Error{ErrorCode::kIo, fmt::format("cannot write audit log {}", path_), ""});
   }
   return {};
 }

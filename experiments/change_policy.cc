@@ -53,7 +53,8 @@ std::optional<std::string> RefuseReshuffle(const Experiment& before, const Exper
       protected_changes.push_back(f);
     }
   }
-  if (after.coverage < before.coverage) protected_changes.emplace_back("traffic.coverage (lowered)");
+  if (after.coverage < before.coverage)
+    protected_changes.emplace_back("traffic.coverage (lowered)");
   if (protected_changes.empty()) return std::nullopt;
   if (!after.allow_reshuffle.empty() && after.allow_reshuffle != before.allow_reshuffle) {
     return std::nullopt;
@@ -63,9 +64,10 @@ std::optional<std::string> RefuseReshuffle(const Experiment& before, const Exper
   return fmt::format(
       "the experiment is in ab_test, and changing {} reshuffles users or invalidates the data "
       "collected so far; refused. To do it anyway, record why in allow_reshuffle: \"...\"{}",
-      list, !after.allow_reshuffle.empty() && after.allow_reshuffle == before.allow_reshuffle
-                ? " (with a new reason: the current one was already used)"
-                : "");
+      list,
+      !after.allow_reshuffle.empty() && after.allow_reshuffle == before.allow_reshuffle
+          ? " (with a new reason: the current one was already used)"
+          : "");
 }
 
 }  // namespace abrec

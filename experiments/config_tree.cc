@@ -69,7 +69,8 @@ class TreeBuilder final : public YAML::EventHandler {
     CheckAnchor(mark, anchor);
     CheckTag(mark, tag);
     if (const auto bad = FindInvalidUtf8(value)) {
-      Refuse(mark, fmt::format("not valid UTF-8 (at byte {} of the value); files must be UTF-8", *bad));
+      Refuse(mark,
+             fmt::format("not valid UTF-8 (at byte {} of the value); files must be UTF-8", *bad));
     }
     ConfigNode n = Node(ConfigNode::Kind::kScalar, mark);
     n.quoted = tag == "!";
@@ -198,16 +199,14 @@ Diagnostics One(const std::string& file, int line, int column, std::string messa
   return {Diagnostic{file, line, column, std::move(field), std::move(message)}};
 }
 
-
-
 }  // namespace
 
 ParseResult<ConfigNode> ParseConfigText(std::string_view text, const std::string& file,
                                         const ParseLimits& limits) {
   if (text.size() > limits.max_bytes) {
-    return std::unexpected(One(file, 1, 1,
-                               fmt::format("file is {} bytes; the limit is {} bytes",
-                                           text.size(), limits.max_bytes)));
+    return std::unexpected(
+        One(file, 1, 1,
+            fmt::format("file is {} bytes; the limit is {} bytes", text.size(), limits.max_bytes)));
   }
   if (text.find('\0') != std::string_view::npos) {
     return std::unexpected(One(file, 1, 1, "file contains a NUL byte; expected YAML or JSON text"));
@@ -235,7 +234,7 @@ ParseResult<ConfigNode> ParseConfigText(std::string_view text, const std::string
 }
 
 ParseResult<ConfigNode> ParseConfigFile(const std::string& path, const ParseLimits& limits) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return std::unexpected(One(path, 0, 0, "cannot read file: it does not exist"));
   }
@@ -243,9 +242,9 @@ ParseResult<ConfigNode> ParseConfigFile(const std::string& path, const ParseLimi
     return std::unexpected(One(path, 0, 0, "not a regular file"));
   }
   if (static_cast<std::size_t>(st.st_size) > limits.max_bytes) {
-    return std::unexpected(One(path, 1, 1,
-                               fmt::format("file is {} bytes; the limit is {} bytes", st.st_size,
-                                           limits.max_bytes)));
+    return std::unexpected(
+        One(path, 1, 1,
+            fmt::format("file is {} bytes; the limit is {} bytes", st.st_size, limits.max_bytes)));
   }
   std::ifstream f(path, std::ios::binary);
   if (!f) return std::unexpected(One(path, 0, 0, "cannot open file for reading"));

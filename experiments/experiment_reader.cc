@@ -12,11 +12,11 @@ namespace abrec {
 namespace {
 
 constexpr std::string_view kTopKeys[] = {
-    "experiment", "description", "owner",   "surface",  "phase",    "seed",
-    "traffic",    "namespace",   "variants", "metrics", "analysis", "fairness",
-    "rollout_variant", "allow_reshuffle"};
+    "experiment", "description", "owner",           "surface",        "phase",
+    "seed",       "traffic",     "namespace",       "variants",       "metrics",
+    "analysis",   "fairness",    "rollout_variant", "allow_reshuffle"};
 constexpr std::string_view kSeedJsonKeys[] = {
-    "experiment_name", "traffic_split", "variants", "metrics", "phase",
+    "experiment_name", "traffic_split", "variants", "metrics",        "phase",
     "description",     "owner",         "surface",  "allow_reshuffle"};
 // Bucket names of the platform: a variant may not take them.
 constexpr std::string_view kReservedNames[] = {"holdout", "exploration", "not_enrolled"};
@@ -169,12 +169,13 @@ class NativeReader {
   void ReadVariants() {
     const auto* n = root_.Find("variants");
     if (!n) {
-      r_.Missing(root_, "variants", "variants: {control: {policy: legacy_rules}, treatment: {...}}");
+      r_.Missing(root_, "variants",
+                 "variants: {control: {policy: legacy_rules}, treatment: {...}}");
       return;
     }
     if (!n->IsMap()) {
-      r_.Error(*n, "variants", fmt::format("expected a map of variant name to settings, got {}",
-                                           n->KindName()));
+      r_.Error(*n, "variants",
+               fmt::format("expected a map of variant name to settings, got {}", n->KindName()));
       return;
     }
     for (std::size_t i = 0; i < n->keys.size(); ++i) {
@@ -184,7 +185,8 @@ class NativeReader {
       Variant v;
       v.name = n->keys[i].value;
       if (const auto* p = body.Find("policy")) {
-        if (auto s = r_.OneOf(*p, JoinField(field, "policy"), kPolicyNames, "policy")) v.policy = *s;
+        if (auto s = r_.OneOf(*p, JoinField(field, "policy"), kPolicyNames, "policy"))
+          v.policy = *s;
       } else {
         r_.Missing(body, JoinField(field, "policy"),
                    fmt::format("one of {}", JoinNames(kPolicyNames)));
@@ -207,7 +209,8 @@ class NativeReader {
   void ReadTraffic() {
     const auto* n = root_.Find("traffic");
     if (!n) {
-      r_.Missing(root_, "traffic", "traffic: {coverage: 1.0, split: {control: 0.5, treatment: 0.5}}");
+      r_.Missing(root_, "traffic",
+                 "traffic: {coverage: 1.0, split: {control: 0.5, treatment: 0.5}}");
       return;
     }
     if (!r_.CheckMap(*n, "traffic", {"coverage", "split"})) return;
@@ -216,7 +219,8 @@ class NativeReader {
     }
     const auto* split = n->Find("split");
     if (!split) {
-      r_.Missing(*n, "traffic.split", "the share of each variant, e.g. {control: 0.5, treatment: 0.5}");
+      r_.Missing(*n, "traffic.split",
+                 "the share of each variant, e.g. {control: 0.5, treatment: 0.5}");
       return;
     }
     if (!split->IsMap()) {
@@ -235,8 +239,10 @@ class NativeReader {
       const auto w = r_.Number(split->items[i], field, 0.0, 1.0);
       const int idx = e_.VariantIndex(name);
       if (idx < 0) {
-        std::string msg = fmt::format("\"{}\" is not a variant; variants: {}", name, VariantNames());
-        if (const auto s = SuggestName(name, names)) msg += fmt::format(" (did you mean \"{}\"?)", *s);
+        std::string msg =
+            fmt::format("\"{}\" is not a variant; variants: {}", name, VariantNames());
+        if (const auto s = SuggestName(name, names))
+          msg += fmt::format(" (did you mean \"{}\"?)", *s);
         r_.Error(split->keys[i], field, std::move(msg));
         all_read = false;
         continue;
@@ -309,8 +315,8 @@ class NativeReader {
       if (!s) continue;
       if (*s == "premium_lift") *s = "premium_per_user";
       if (!IsStatisticalMetric(*s)) {
-        std::string msg = fmt::format("\"{}\" is not a known metric; allowed: {}, premium_lift",
-                                      *s, JoinNames(kStatisticalMetrics));
+        std::string msg = fmt::format("\"{}\" is not a known metric; allowed: {}, premium_lift", *s,
+                                      JoinNames(kStatisticalMetrics));
         if (const auto sug = SuggestName(*s, kStatisticalMetrics)) {
           msg += fmt::format(" (did you mean \"{}\"?)", *sug);
         }
@@ -332,7 +338,8 @@ class NativeReader {
 
   void ReadSecondary(const ConfigNode& n) {
     if (!n.IsSequence()) {
-      r_.Error(n, "metrics.secondary", fmt::format("expected a list of metrics, got {}", n.KindName()));
+      r_.Error(n, "metrics.secondary",
+               fmt::format("expected a list of metrics, got {}", n.KindName()));
       return;
     }
     for (std::size_t i = 0; i < n.items.size(); ++i) {
@@ -448,7 +455,8 @@ class NativeReader {
       }
     }
     if (const auto* g = n->Find("max_parity_gap")) {
-      if (auto x = r_.Number(*g, "fairness.max_parity_gap", 0.0, 1.0)) e_.fairness.max_parity_gap = *x;
+      if (auto x = r_.Number(*g, "fairness.max_parity_gap", 0.0, 1.0))
+        e_.fairness.max_parity_gap = *x;
     }
   }
 
@@ -462,7 +470,8 @@ Experiment ReadSeedForm(SchemaReader& r, const ConfigNode& root) {
   NativeReader nr(r, root);
   Experiment& e = nr.experiment();
   r.CheckMap(root, "", kSeedJsonKeys);
-  if (auto s = ReadIdentifier(r, *root.Find("experiment_name"), "experiment_name", "experiment key")) {
+  if (auto s =
+          ReadIdentifier(r, *root.Find("experiment_name"), "experiment_name", "experiment key")) {
     e.key = *s;
   }
   for (std::string_view k : {"description", "owner", "surface", "allow_reshuffle"}) {
@@ -484,8 +493,8 @@ Experiment ReadSeedForm(SchemaReader& r, const ConfigNode& root) {
   }
   if (const auto* n = root.Find("variants")) {
     if (!n->IsMap()) {
-      r.Error(*n, "variants", fmt::format("expected a map of variant name to policy, got {}",
-                                          n->KindName()));
+      r.Error(*n, "variants",
+              fmt::format("expected a map of variant name to policy, got {}", n->KindName()));
     } else {
       for (std::size_t i = 0; i < n->keys.size(); ++i) {
         const std::string field = JoinField("variants", n->keys[i].value);
@@ -522,7 +531,8 @@ Experiment ReadSeedForm(SchemaReader& r, const ConfigNode& root) {
       }
     }
   } else {
-    r.Missing(root, "variants", "{\"control\": \"Legacy_Rule_Based\", \"treatment\": \"Hybrid_LightFM\"}");
+    r.Missing(root, "variants",
+              "{\"control\": \"Legacy_Rule_Based\", \"treatment\": \"Hybrid_LightFM\"}");
   }
   if (const auto* n = root.Find("metrics")) {
     nr.ReadMetrics(*n);
@@ -537,7 +547,8 @@ Experiment ReadSeedForm(SchemaReader& r, const ConfigNode& root) {
 ParseResult<Experiment> ReadExperiment(const ConfigNode& root, const std::string& file) {
   SchemaReader r(file);
   if (!root.IsMap()) {
-    r.Error(root, "", fmt::format("expected a map describing one experiment, got {}", root.KindName()));
+    r.Error(root, "",
+            fmt::format("expected a map describing one experiment, got {}", root.KindName()));
     return std::unexpected(r.TakeDiagnostics());
   }
   Experiment e = root.Find("experiment_name") && !root.Find("experiment")
@@ -545,7 +556,8 @@ ParseResult<Experiment> ReadExperiment(const ConfigNode& root, const std::string
                      : NativeReader(r, root).Read();
   if (!r.ok()) return std::unexpected(r.TakeDiagnostics());
   e.file = file;
-  const ConfigNode* key = root.Find("experiment") ? root.Find("experiment") : root.Find("experiment_name");
+  const ConfigNode* key =
+      root.Find("experiment") ? root.Find("experiment") : root.Find("experiment_name");
   e.line = key->line;
   e.column = key->column;
   return e;

@@ -11,20 +11,22 @@ std::optional<std::string> Overlap(const Experiment& a, const Experiment& b) {
   if (a.phase == Phase::kStopped || b.phase == Phase::kStopped) return std::nullopt;
   if (a.surface != b.surface) return std::nullopt;
   if (!a.ns || !b.ns) {
-    return fmt::format("\"{}\" ({}:{}) runs on surface {} without a namespace range of its own; "
-                       "give both a namespace with disjoint ranges",
-                       b.key, b.file, b.line, a.surface);
+    return fmt::format(
+        "\"{}\" ({}:{}) runs on surface {} without a namespace range of its own; "
+        "give both a namespace with disjoint ranges",
+        b.key, b.file, b.line, a.surface);
   }
   if (a.ns->name != b.ns->name) {
-    return fmt::format("\"{}\" ({}:{}) runs on surface {} in namespace {}; experiments on one "
-                       "surface must share a namespace and use disjoint ranges",
-                       b.key, b.file, b.line, a.surface, b.ns->name);
+    return fmt::format(
+        "\"{}\" ({}:{}) runs on surface {} in namespace {}; experiments on one "
+        "surface must share a namespace and use disjoint ranges",
+        b.key, b.file, b.line, a.surface, b.ns->name);
   }
   if (a.ns->start < b.ns->end && b.ns->start < a.ns->end) {
-    return fmt::format("namespace range [{}, {}) overlaps [{}, {}) of \"{}\" ({}:{}) on surface "
-                       "{}; use disjoint ranges",
-                       a.ns->start, a.ns->end, b.ns->start, b.ns->end, b.key, b.file, b.line,
-                       a.surface);
+    return fmt::format(
+        "namespace range [{}, {}) overlaps [{}, {}) of \"{}\" ({}:{}) on surface "
+        "{}; use disjoint ranges",
+        a.ns->start, a.ns->end, b.ns->start, b.ns->end, b.key, b.file, b.line, a.surface);
   }
   return std::nullopt;
 }
@@ -36,9 +38,9 @@ Diagnostics ResolveSurface(Experiment& e, const PlatformConfig& config) {
   if (config.surfaces.contains(e.surface)) return {};
   std::string known;
   for (const auto& [name, _] : config.surfaces) known += (known.empty() ? "" : ", ") + name;
-  return {Diagnostic{e.file, e.line, e.column, "surface",
-                     fmt::format("\"{}\" is not a surface of {}; surfaces: {}", e.surface,
-                                 config.file, known)}};
+  return {Diagnostic{
+      e.file, e.line, e.column, "surface",
+      fmt::format("\"{}\" is not a surface of {}; surfaces: {}", e.surface, config.file, known)}};
 }
 
 Diagnostics CheckAgainstOthers(const Experiment& e, std::span<const Experiment* const> others) {

@@ -10,9 +10,9 @@
 namespace abrec {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"assignment", "default_surface", "surfaces",
-                                         "experiments", "server",        "limits",
-                                         "storage",    "admin",           "recommender"};
+constexpr std::string_view kTopKeys[] = {"assignment",  "default_surface", "surfaces",
+                                         "experiments", "server",          "limits",
+                                         "storage",     "admin",           "recommender"};
 
 std::string Resolve(const std::string& config_file, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -44,7 +44,8 @@ class ConfigReader {
     if (const auto* n = root.Find("limits")) ReadLimits(*n);
     if (const auto* n = root.Find("storage")) ReadStorage(*n);
     if (const auto* n = root.Find("admin")) {
-      if (r_.CheckMap(*n, "admin", {"token_file"})) ReadString(*n, "admin", "token_file", c_.admin.token_file);
+      if (r_.CheckMap(*n, "admin", {"token_file"}))
+        ReadString(*n, "admin", "token_file", c_.admin.token_file);
     }
     if (const auto* n = root.Find("recommender")) ReadRecommender(*n);
   }
@@ -75,14 +76,15 @@ class ConfigReader {
       if (auto x = r_.Number(*v, "assignment.holdout", 0.0, 0.5)) c_.population.holdout = *x;
     }
     if (const auto* v = n.Find("exploration")) {
-      if (auto x = r_.Number(*v, "assignment.exploration", 0.0, 0.5)) c_.population.exploration = *x;
+      if (auto x = r_.Number(*v, "assignment.exploration", 0.0, 0.5))
+        c_.population.exploration = *x;
     }
   }
 
   void ReadSurfaces(const ConfigNode& n) {
     if (!n.IsMap()) {
-      r_.Error(n, "surfaces", fmt::format("expected a map of surface name to settings, got {}",
-                                          n.KindName()));
+      r_.Error(n, "surfaces",
+               fmt::format("expected a map of surface name to settings, got {}", n.KindName()));
       return;
     }
     for (std::size_t i = 0; i < n.keys.size(); ++i) {
@@ -99,11 +101,13 @@ class ConfigReader {
   }
 
   void ReadExperiments(const ConfigNode& n) {
-    if (!r_.CheckMap(n, "experiments", {"dir", "reload_interval_ms", "audit_log", "accepted_dir"})) {
+    if (!r_.CheckMap(n, "experiments",
+                     {"dir", "reload_interval_ms", "audit_log", "accepted_dir"})) {
       return;
     }
     ReadString(n, "experiments", "dir", c_.experiments.dir);
-    ReadInt(n, "experiments", "reload_interval_ms", 0, 3'600'000, c_.experiments.reload_interval_ms);
+    ReadInt(n, "experiments", "reload_interval_ms", 0, 3'600'000,
+            c_.experiments.reload_interval_ms);
     ReadString(n, "experiments", "audit_log", c_.experiments.audit_log);
     ReadString(n, "experiments", "accepted_dir", c_.experiments.accepted_dir);
   }

@@ -38,8 +38,8 @@ struct LimitsConfig {
 };
 
 struct ExperimentsConfig {
-  std::string dir = "experiments";        // *.yaml, *.yml and *.json files
-  int reload_interval_ms = 1000;          // polling period of the file watcher; 0 disables
+  std::string dir = "experiments";             // *.yaml, *.yml and *.json files
+  int reload_interval_ms = 1000;               // polling period of the file watcher; 0 disables
   std::string audit_log = "../var/audit.log";  // JSON lines, one per accepted change
   // The last accepted version of each experiment, kept so that a restart neither re-audits
   // unchanged files nor lets a reshuffle made while the service was down slip through.
@@ -76,9 +76,7 @@ struct PlatformConfig {
   AdminConfig admin;
   RecommenderConfig recommender;
 
-  ParseLimits parse_limits() const {
-    return {limits.max_yaml_bytes, limits.max_yaml_depth};
-  }
+  ParseLimits parse_limits() const { return {limits.max_yaml_bytes, limits.max_yaml_depth}; }
 };
 
 ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std::string& file);

@@ -14,9 +14,8 @@ std::string PopulationRecordPath(const PlatformConfig& config) {
 
 Result<void> GuardPopulationSplit(const PlatformConfig& config, AuditLog& audit) {
   const auto& p = config.population;
-  const nlohmann::json now = {{"platform_salt", p.platform_salt},
-                              {"holdout", p.holdout},
-                              {"exploration", p.exploration}};
+  const nlohmann::json now = {
+      {"platform_salt", p.platform_salt}, {"holdout", p.holdout}, {"exploration", p.exploration}};
   const std::string path = PopulationRecordPath(config);
   nlohmann::json recorded;
   {
@@ -42,8 +41,8 @@ Result<void> GuardPopulationSplit(const PlatformConfig& config, AuditLog& audit)
   if (recorded_split == now) return {};
   const bool first = recorded.is_null();
   // A reason allows one change: left in the file, it must not wave through the next one.
-  if (!first && (config.allow_population_change.empty() ||
-                 config.allow_population_change == used_reason)) {
+  if (!first &&
+      (config.allow_population_change.empty() || config.allow_population_change == used_reason)) {
     return std::unexpected(Error{
         ErrorCode::kFailedPrecondition,
         fmt::format("the population split changed from {} (recorded in {}) to {}: this would move "
@@ -62,16 +61,22 @@ Result<void> GuardPopulationSplit(const PlatformConfig& config, AuditLog& audit)
     std::ofstream out(tmp, std::ios::trunc);
     out << record.dump(2) << "\n";
     if (!out) {
-      return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot write {}", tmp), "storage.path"});
+      return std::unexpected(
+          Error{ErrorCode::kIo, fmt::format("cannot write {}", tmp), "storage.path"});
     }
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot write {}: {}", path, ec.message()),
-                                 "storage.path"});
+    return std::unexpected(Error{
+        ErrorCode::kIo, fmt::format("cannot write {}: {}", path, ec.message()), "storage.path"});
   }
-  if (auto ok = audit.Append({first ? "population_recorded" : "population_changed", "", config.file,
-                              "", {"assignment"}, config.allow_population_change, now.dump()});
+  if (auto ok = audit.Append({first ? "population_recorded" : "population_changed",
+                              "",
+                              config.file,
+                              "",
+                              {"assignment"},
+                              config.allow_population_change,
+                              now.dump()});
       !ok) {
     return std::unexpected(ok.error());
   }

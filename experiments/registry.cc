@@ -63,9 +63,9 @@ AssignmentSpec CompileSpec(const Experiment& e) {
 }
 
 std::shared_ptr<const LoadedExperiment> RegistrySnapshot::Find(std::string_view key) const {
-  const auto it = std::lower_bound(
-      experiments.begin(), experiments.end(), key,
-      [](const std::shared_ptr<const LoadedExperiment>& e, std::string_view k) { return e->def.key < k; });
+  const auto it = std::lower_bound(experiments.begin(), experiments.end(), key,
+                                   [](const std::shared_ptr<const LoadedExperiment>& e,
+                                      std::string_view k) { return e->def.key < k; });
   if (it != experiments.end() && (*it)->def.key == key) return *it;
   return nullptr;
 }
@@ -105,7 +105,8 @@ std::shared_ptr<const LoadedExperiment> ExperimentRegistry::AcceptedInEarlierRun
   if (!sources_loaded_) {
     sources_loaded_ = true;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(config_.experiments.accepted_dir, ec)) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(config_.experiments.accepted_dir, ec)) {
       if (entry.path().extension() != ".source") continue;
       std::ifstream f(entry.path());
       std::string source;
@@ -148,16 +149,18 @@ void ExperimentRegistry::RecordAccepted(const std::string& key, const std::strin
     std::ofstream(config_.experiments.accepted_dir + "/" + key + ".source") << source << "\n";
     key_of_source_[source] = key;
   }
-  if (ec) LogError("experiments: cannot record the accepted version of {} in {}: {}", key, path, ec.message());
+  if (ec)
+    LogError("experiments: cannot record the accepted version of {} in {}: {}", key, path,
+             ec.message());
   a.content_hash = content_hash;
   a.def.reset();  // the live version is the baseline from now on
 }
 
 void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
-  struct stat sb{};
+  struct stat sb {};
   if (::stat(path.c_str(), &sb) != 0) return;
-  const std::int64_t mtime = static_cast<std::int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 +
-                             sb.st_mtim.tv_nsec;
+  const std::int64_t mtime =
+      static_cast<std::int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 + sb.st_mtim.tv_nsec;
   if (mtime == st.mtime_ns && sb.st_size == st.size && sb.st_ino == st.inode) return;
   st.mtime_ns = mtime;
   st.size = sb.st_size;
@@ -172,13 +175,13 @@ void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
   if (hash == st.content_hash && (st.parsed || !st.parse_errors.empty())) return;
   st.content_hash = hash;
   st.text = text;
-  auto parsed = static_cast<std::size_t>(sb.st_size) <= limits.max_bytes
-                    ? [&]() -> ParseResult<Experiment> {
-                        auto tree = ParseConfigText(text, path, limits);
-                        if (!tree) return std::unexpected(std::move(tree.error()));
-                        return ReadExperiment(*tree, path);
-                      }()
-                    : LoadExperimentFile(path, limits);  // reports the size limit
+  auto parsed =
+      static_cast<std::size_t>(sb.st_size) <= limits.max_bytes ? [&]() -> ParseResult<Experiment> {
+    auto tree = ParseConfigText(text, path, limits);
+    if (!tree) return std::unexpected(std::move(tree.error()));
+    return ReadExperiment(*tree, path);
+  }()
+      : LoadExperimentFile(path, limits);  // reports the size limit
   if (parsed) {
     Diagnostics surface = ResolveSurface(*parsed, config_);
     if (surface.empty()) {
@@ -202,8 +205,13 @@ void ExperimentRegistry::Reload() {
   for (auto it = files_.begin(); it != files_.end();) {
     if (!std::binary_search(paths.begin(), paths.end(), it->first)) {
       if (it->second.last_good) {
-        Audit({"removed", it->second.last_good->def.key, it->first,
-               std::string(PhaseName(it->second.last_good->def.phase)), {}, "", ""});
+        Audit({"removed",
+               it->second.last_good->def.key,
+               it->first,
+               std::string(PhaseName(it->second.last_good->def.phase)),
+               {},
+               "",
+               ""});
         LogInfo("experiments: {} removed ({})", it->second.last_good->def.key, it->first);
       }
       it = files_.erase(it);
@@ -238,7 +246,8 @@ void ExperimentRegistry::Reload() {
       const auto live_version = live->Find(key);
       const Accepted& earlier = AcceptedVersion(key);
       const Experiment* before = live_version ? &live_version->def : earlier.def.get();
-      const std::string before_hash = live_version ? live_version->content_hash : earlier.content_hash;
+      const std::string before_hash =
+          live_version ? live_version->content_hash : earlier.content_hash;
       if (problems.empty() && before) {
         if (auto why = RefuseReshuffle(*before, *st.parsed)) {
           problems.push_back({path, st.parsed->line, st.parsed->column, "allow_reshuffle", *why});
@@ -248,8 +257,13 @@ void ExperimentRegistry::Reload() {
         auto loaded = std::make_shared<const LoadedExperiment>(
             LoadedExperiment{*st.parsed, CompileSpec(*st.parsed), st.content_hash});
         if (before_hash != st.content_hash) {
-          AuditEntry entry{"created", key, path, std::string(PhaseName(loaded->def.phase)),
-                           {}, loaded->def.allow_reshuffle, st.content_hash};
+          AuditEntry entry{"created",
+                           key,
+                           path,
+                           std::string(PhaseName(loaded->def.phase)),
+                           {},
+                           loaded->def.allow_reshuffle,
+                           st.content_hash};
           if (before) {
             entry.action = "changed";
             entry.changed = ChangedFields(*before, loaded->def);
@@ -269,8 +283,13 @@ void ExperimentRegistry::Reload() {
     if (st.refusal_logged != st.content_hash) {
       st.refusal_logged = st.content_hash;
       for (const auto& d : problems) LogError("experiments: {}", d.ToString());
-      Audit({"refused", st.parsed ? st.parsed->key : std::string(), path, "", {},
-             problems.empty() ? "" : problems.front().ToString(), st.content_hash});
+      Audit({"refused",
+             st.parsed ? st.parsed->key : std::string(),
+             path,
+             "",
+             {},
+             problems.empty() ? "" : problems.front().ToString(),
+             st.content_hash});
     }
     errors.insert(errors.end(), problems.begin(), problems.end());
     if (!st.last_good) st.last_good = AcceptedInEarlierRun(path, st);
@@ -281,8 +300,9 @@ void ExperimentRegistry::Reload() {
   std::sort(accepted.begin(), accepted.end(),
             [](const auto& a, const auto& b) { return a->def.key < b->def.key; });
   auto same_errors = [](const Diagnostics& a, const Diagnostics& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](const Diagnostic& x, const Diagnostic& y) { return x.ToString() == y.ToString(); });
+    return std::equal(
+        a.begin(), a.end(), b.begin(), b.end(),
+        [](const Diagnostic& x, const Diagnostic& y) { return x.ToString() == y.ToString(); });
   };
   if (accepted == live->experiments && same_errors(errors, live->errors) && live->generation > 0) {
     return;

@@ -34,8 +34,8 @@ AssignmentSpec CompileSpec(const Experiment& e);
 // An immutable view of the registry at one moment; readers hold it as long as they need.
 struct RegistrySnapshot {
   std::vector<std::shared_ptr<const LoadedExperiment>> experiments;  // sorted by key
-  Diagnostics errors;            // problems in files right now (last good versions stay live)
-  std::int64_t generation = 0;   // increases with every published change
+  Diagnostics errors;           // problems in files right now (last good versions stay live)
+  std::int64_t generation = 0;  // increases with every published change
   std::int64_t loaded_at_micros = 0;
 
   std::shared_ptr<const LoadedExperiment> Find(std::string_view key) const;
@@ -100,7 +100,7 @@ class ExperimentRegistry {
   const Clock& clock_;
   AuditLog& audit_;
   RegistryOptions options_;
-  std::map<std::string, Accepted> accepted_;  // guarded by reload_mu_
+  std::map<std::string, Accepted> accepted_;          // guarded by reload_mu_
   std::map<std::string, std::string> key_of_source_;  // file path -> key, guarded by reload_mu_
   bool sources_loaded_ = false;
   std::mutex reload_mu_;

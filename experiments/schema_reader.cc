@@ -74,7 +74,8 @@ std::string JoinField(std::string_view prefix, std::string_view key) {
 }
 
 void SchemaReader::Error(const ConfigNode& at, std::string field, std::string message) {
-  diagnostics_.push_back(Diagnostic{file_, at.line, at.column, std::move(field), std::move(message)});
+  diagnostics_.push_back(
+      Diagnostic{file_, at.line, at.column, std::move(field), std::move(message)});
 }
 
 bool SchemaReader::CheckMap(const ConfigNode& node, std::string_view field,
@@ -86,8 +87,10 @@ bool SchemaReader::CheckMap(const ConfigNode& node, std::string_view field,
   }
   for (const ConfigNode& key : node.keys) {
     if (std::find(allowed.begin(), allowed.end(), key.value) != allowed.end()) continue;
-    std::string msg = fmt::format("unknown key {}; allowed: {}", Quote(key.value), JoinNames(allowed));
-    if (const auto s = SuggestName(key.value, allowed)) msg += fmt::format(" (did you mean \"{}\"?)", *s);
+    std::string msg =
+        fmt::format("unknown key {}; allowed: {}", Quote(key.value), JoinNames(allowed));
+    if (const auto s = SuggestName(key.value, allowed))
+      msg += fmt::format(" (did you mean \"{}\"?)", *s);
     Error(key, JoinField(field, key.value), std::move(msg));
   }
   return true;
@@ -109,7 +112,8 @@ std::optional<std::string> SchemaReader::String(const ConfigNode& node, std::str
   }
   if (const auto bad = FindInvalidUtf8(node.value)) {
     // Escapes such as "\udc00" can decode to bytes that are not UTF-8.
-    Error(node, std::string(field), fmt::format("is not valid UTF-8 (at byte {} of the value)", *bad));
+    Error(node, std::string(field),
+          fmt::format("is not valid UTF-8 (at byte {} of the value)", *bad));
     return std::nullopt;
   }
   return node.value;
@@ -134,7 +138,8 @@ std::optional<double> SchemaReader::Number(const ConfigNode& node, std::string_v
     return std::nullopt;
   }
   if (v < min || v > max) {
-    Error(node, std::string(field), fmt::format("{} is out of range; expected {}", node.value, range));
+    Error(node, std::string(field),
+          fmt::format("{} is out of range; expected {}", node.value, range));
     return std::nullopt;
   }
   return v;
@@ -179,8 +184,10 @@ std::optional<std::string> SchemaReader::OneOf(const ConfigNode& node, std::stri
   auto s = String(node, field);
   if (!s) return std::nullopt;
   if (std::find(allowed.begin(), allowed.end(), *s) != allowed.end()) return s;
-  std::string msg = fmt::format("{} is not a known {}; allowed: {}", Quote(*s), what, JoinNames(allowed));
-  if (const auto sug = SuggestName(*s, allowed)) msg += fmt::format(" (did you mean \"{}\"?)", *sug);
+  std::string msg =
+      fmt::format("{} is not a known {}; allowed: {}", Quote(*s), what, JoinNames(allowed));
+  if (const auto sug = SuggestName(*s, allowed))
+    msg += fmt::format(" (did you mean \"{}\"?)", *sug);
   Error(node, std::string(field), std::move(msg));
   return std::nullopt;
 }

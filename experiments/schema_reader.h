@@ -42,7 +42,8 @@ class SchemaReader {
                 std::span<const std::string_view> allowed);
   bool CheckMap(const ConfigNode& node, std::string_view field,
                 std::initializer_list<std::string_view> allowed) {
-    return CheckMap(node, field, std::span<const std::string_view>(allowed.begin(), allowed.size()));
+    return CheckMap(node, field,
+                    std::span<const std::string_view>(allowed.begin(), allowed.size()));
   }
 
   // Reports "field: required ..." at the map's position.

@@ -20,14 +20,16 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
                                                  OpenOptions options) {
   std::unique_ptr<Platform> p(new Platform(std::move(config), clock, options.read_only));
   if (!options.read_only) {
-    if (auto ok = GuardPopulationSplit(p->config_, p->audit_); !ok) return std::unexpected(ok.error());
+    if (auto ok = GuardPopulationSplit(p->config_, p->audit_); !ok)
+      return std::unexpected(ok.error());
   }
   p->registry_.Reload();
   return p;
 }
 
 Result<void> ValidateUserId(std::string_view user_id) {
-  if (user_id.empty()) return std::unexpected(Error::InvalidArgument("user_id is required", "user_id"));
+  if (user_id.empty())
+    return std::unexpected(Error::InvalidArgument("user_id is required", "user_id"));
   if (user_id.size() > kMaxUserIdBytes) {
     return std::unexpected(Error::InvalidArgument(
         fmt::format("user_id is {} bytes; at most {} are allowed", user_id.size(), kMaxUserIdBytes),
@@ -48,7 +50,9 @@ Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_vie
   AssignOutcome out;
   out.decision = *d;
   const Experiment& e = exp->def;
-  const auto arm = [&e](int i) -> std::string_view { return e.variants[static_cast<std::size_t>(i)].name; };
+  const auto arm = [&e](int i) -> std::string_view {
+    return e.variants[static_cast<std::size_t>(i)].name;
+  };
   if (d->InExperiment()) {
     if (d->population == PopulationBucket::kExperiment) {
       out.bucket = arm(d->variant);

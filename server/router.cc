@@ -25,9 +25,9 @@ enum RouteId : std::size_t {
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
 
 HttpResponse MethodNotAllowed(const HttpRequest& req, std::string_view allow) {
-  HttpResponse r = ErrorResponse(405, "method_not_allowed",
-                                 fmt::format("{} is not allowed on {}; allowed: {}", req.method,
-                                             req.path, allow));
+  HttpResponse r = ErrorResponse(
+      405, "method_not_allowed",
+      fmt::format("{} is not allowed on {}; allowed: {}", req.method, req.path, allow));
   r.headers.emplace_back("Allow", std::string(allow));
   return r;
 }
@@ -38,8 +38,8 @@ Router::Router(Platform& platform, ServerMetrics& metrics, const std::atomic<Ser
     : platform_(platform), metrics_(metrics), state_(state) {}
 
 std::vector<std::string> Router::RouteNames() {
-  return {"/v1/assign", "/v1/experiments", "/v1/experiments/{key}", "/healthz",
-          "/readyz",    "/metrics",        "unmatched"};
+  return {"/v1/assign", "/v1/experiments", "/v1/experiments/{key}", "/healthz", "/readyz",
+          "/metrics",   "unmatched"};
 }
 
 HttpResponse Router::Route(const HttpRequest& req) const {
@@ -51,8 +51,9 @@ HttpResponse Router::Route(const HttpRequest& req) const {
   const std::string_view path = req.path;
   if (path == "/v1/assign") {
     route = kAssign;
-    resp = get ? GetAssign(ctx, req)
-               : req.method == "POST" ? PostAssign(ctx, req) : MethodNotAllowed(req, "GET, POST");
+    resp = get                    ? GetAssign(ctx, req)
+           : req.method == "POST" ? PostAssign(ctx, req)
+                                  : MethodNotAllowed(req, "GET, POST");
   } else if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");

@@ -19,9 +19,10 @@ ordered_json AssignView(std::string_view user_id, const AssignOutcome& o) {
   j["policy"] = o.policy;
   j["population"] = PopulationBucketName(d.population);
   j["rule"] = AssignRuleName(d.rule);
-  j["hashes"] = {{"population", d.population_hash},
-                 {"namespace", d.namespace_hash ? ordered_json(*d.namespace_hash) : ordered_json(nullptr)},
-                 {"experiment", d.experiment_hash}};
+  j["hashes"] = {
+      {"population", d.population_hash},
+      {"namespace", d.namespace_hash ? ordered_json(*d.namespace_hash) : ordered_json(nullptr)},
+      {"experiment", d.experiment_hash}};
   j["hash_version"] = 2;
   return j;
 }
@@ -86,7 +87,8 @@ ordered_json ExperimentView(const LoadedExperiment& le) {
   j["fairness"] = {{"attributes", e.fairness.attributes},
                    {"max_parity_gap", e.fairness.max_parity_gap}};
   j["rollout_variant"] = e.RolloutVariant();
-  j["allow_reshuffle"] = e.allow_reshuffle.empty() ? ordered_json(nullptr) : ordered_json(e.allow_reshuffle);
+  j["allow_reshuffle"] =
+      e.allow_reshuffle.empty() ? ordered_json(nullptr) : ordered_json(e.allow_reshuffle);
   j["file"] = e.file;
   j["content_hash"] = le.content_hash;
   return j;

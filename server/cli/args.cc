@@ -10,7 +10,8 @@ std::optional<std::string> Args::Get(const std::string& name) const {
   return it->second;
 }
 
-Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
+Result<Args> ParseArgs(const std::vector<std::string>& argv,
+                       const std::set<std::string>& with_value,
                        const std::set<std::string>& flag_names) {
   Args out;
   bool only_positionals = false;
@@ -35,13 +36,15 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std:
     } else if (with_value.contains(name)) {
       if (!value) {
         if (i + 1 >= argv.size()) {
-          return std::unexpected(Error::InvalidArgument(fmt::format("--{} needs a value", name), name));
+          return std::unexpected(
+              Error::InvalidArgument(fmt::format("--{} needs a value", name), name));
         }
         value = argv[++i];
       }
       out.options[name] = *value;
     } else {
-      return std::unexpected(Error::InvalidArgument(fmt::format("unknown option --{}", name), name));
+      return std::unexpected(
+          Error::InvalidArgument(fmt::format("unknown option --{}", name), name));
     }
   }
   return out;

@@ -23,7 +23,8 @@ struct Args {
 
 // `with_value`: options that take a value; `flag_names`: options that take none. Anything
 // else starting with "--" is an error; "--" ends the options.
-Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
+Result<Args> ParseArgs(const std::vector<std::string>& argv,
+                       const std::set<std::string>& with_value,
                        const std::set<std::string>& flag_names);
 
 // A subcommand's arguments, with --help handled: prints the help (exit status 0) or the

@@ -86,8 +86,9 @@ int ValidateCommand(const CommandArgs& argv) {
   });
   for (const auto& d : problems) fmt::print(stderr, "{}\n", d.ToString());
   if (!problems.empty()) {
-    fmt::print(stderr, "{} problem{} in {} file{}\n", problems.size(), problems.size() == 1 ? "" : "s",
-               args->positionals.size(), args->positionals.size() == 1 ? "" : "s");
+    fmt::print(stderr, "{} problem{} in {} file{}\n", problems.size(),
+               problems.size() == 1 ? "" : "s", args->positionals.size(),
+               args->positionals.size() == 1 ? "" : "s");
     return 1;
   }
   fmt::print("ok: {} file{} valid{}\n", args->positionals.size(),

@@ -92,7 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
     const auto& req = parser_->get();
-    if (req.count(http::field::content_length) > 0 && req.count(http::field::transfer_encoding) > 0) {
+    if (req.count(http::field::content_length) > 0 &&
+        req.count(http::field::transfer_encoding) > 0) {
       return SendError(400, "bad_request",
                        "a request may not carry both Content-Length and Transfer-Encoding",
                        "transfer-encoding");
@@ -107,11 +108,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       // The client waits for this before sending the body (curl does for bodies > 1 KiB).
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      return http::async_write(stream_, *cont,
-                               [self = shared_from_this(), cont](beast::error_code write_ec, std::size_t) {
-                                 if (write_ec) return self->Close();
-                                 self->ReadBody();
-                               });
+      return http::async_write(
+          stream_, *cont,
+          [self = shared_from_this(), cont](beast::error_code write_ec, std::size_t) {
+            if (write_ec) return self->Close();
+            self->ReadBody();
+          });
     }
     ReadBody();
   }
@@ -132,10 +134,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::header_limit) {
-      return SendError(431, "request_header_fields_too_large",
-                       fmt::format("the request header exceeds {} bytes",
-                                   shared_.limits.max_header_bytes),
-                       "header");
+      return SendError(
+          431, "request_header_fields_too_large",
+          fmt::format("the request header exceeds {} bytes", shared_.limits.max_header_bytes),
+          "header");
     }
     if (ec == http::error::body_limit) {
       return SendError(413, "payload_too_large",
@@ -152,8 +154,9 @@ class Session : public std::enable_shared_from_this<Session> {
     r.method = std::string(req.method_string());
     std::string_view target(req.target().data(), req.target().size());
     // The absolute form ("http://host/path?q") must be accepted too (RFC 9112 section 3.2.2).
-    if (const auto scheme = target.find("://"); scheme != std::string_view::npos &&
-                                                (target.starts_with("http://") || target.starts_with("https://"))) {
+    if (const auto scheme = target.find("://");
+        scheme != std::string_view::npos &&
+        (target.starts_with("http://") || target.starts_with("https://"))) {
       const auto slash = target.find('/', scheme + 3);
       target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     }
@@ -163,13 +166,13 @@ class Session : public std::enable_shared_from_this<Session> {
     r.content_type = std::string(req[http::field::content_type]);
     r.authorization = std::string(req[http::field::authorization]);
     r.body = std::move(parser_->get().body());
-    const bool keep_alive =
-        req.keep_alive() && shared_.state.load() == ServiceState::kServing;
+    const bool keep_alive = req.keep_alive() && shared_.state.load() == ServiceState::kServing;
     const bool head = req.method() == http::verb::head;
     Send(shared_.router.Route(r), keep_alive, head);
   }
 
-  void SendError(int status, std::string_view code, std::string_view message, std::string_view field) {
+  void SendError(int status, std::string_view code, std::string_view message,
+                 std::string_view field) {
     shared_.metrics.CountConnectionEvent(fmt::format("http_{}", status));
     Send(ErrorResponse(status, code, message, field), false, false);
   }
@@ -301,7 +304,8 @@ Result<int> HttpServer::Listen() {
   const auto address = net::ip::make_address(impl_->shared.server.host, ec);
   if (ec) {
     return std::unexpected(Error::InvalidArgument(
-        fmt::format("server.host \"{}\" is not an IP address", impl_->shared.server.host), "server.host"));
+        fmt::format("server.host \"{}\" is not an IP address", impl_->shared.server.host),
+        "server.host"));
   }
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->shared.server.port));
   auto& a = impl_->acceptor;
@@ -310,10 +314,11 @@ Result<int> HttpServer::Listen() {
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return std::unexpected(Error{ErrorCode::kUnavailable,
-                                 fmt::format("cannot listen on {}:{}: {}", impl_->shared.server.host,
-                                             impl_->shared.server.port, ec.message()),
-                                 "server.port"});
+    return std::unexpected(
+        Error{ErrorCode::kUnavailable,
+              fmt::format("cannot listen on {}:{}: {}", impl_->shared.server.host,
+                          impl_->shared.server.port, ec.message()),
+              "server.port"});
   }
   return static_cast<int>(a.local_endpoint().port());
 }

@@ -12,11 +12,14 @@ int NestingDepth(std::string_view text, int stop_after) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"')
+      in_string = true;
     else if (c == '[' || c == '{') {
       max_depth = std::max(max_depth, ++depth);
       if (max_depth > stop_after) return max_depth;
@@ -36,12 +39,13 @@ Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth) 
   while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
   for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!ct.empty() && media != "application/json") {
-    return std::unexpected(Error{ErrorCode::kInvalidArgument,
-                                 fmt::format("Content-Type must be application/json, got \"{}\"", ct),
-                                 "content-type"});
+    return std::unexpected(Error{
+        ErrorCode::kInvalidArgument,
+        fmt::format("Content-Type must be application/json, got \"{}\"", ct), "content-type"});
   }
   if (request.body.empty()) {
-    return std::unexpected(Error::InvalidArgument("the request body is empty; expected a JSON object", "body"));
+    return std::unexpected(
+        Error::InvalidArgument("the request body is empty; expected a JSON object", "body"));
   }
   if (NestingDepth(request.body, max_depth) > max_depth) {
     return std::unexpected(Error::InvalidArgument(
@@ -50,8 +54,8 @@ Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth) 
   try {
     return nlohmann::json::parse(request.body);
   } catch (const nlohmann::json::parse_error& e) {
-    return std::unexpected(Error::InvalidArgument(
-        fmt::format("the body is not valid JSON: {}", e.what()), "body"));
+    return std::unexpected(
+        Error::InvalidArgument(fmt::format("the body is not valid JSON: {}", e.what()), "body"));
   }
 }
 

@@ -11,10 +11,14 @@ namespace {
 std::string EscapeLabel(std::string_view v) {
   std::string out;
   for (const char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -46,7 +50,8 @@ void ServerMetrics::ObserveRequest(std::size_t route, int status, double seconds
 void ServerMetrics::CountAssignment(std::string_view experiment, std::string_view bucket) {
   {
     std::shared_lock lock(mu_);
-    if (const auto it = assignments_.find(LabelsView{experiment, bucket}); it != assignments_.end()) {
+    if (const auto it = assignments_.find(LabelsView{experiment, bucket});
+        it != assignments_.end()) {
       it->second->fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -85,12 +90,14 @@ std::string ServerMetrics::Render() const {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
       cumulative += s.latency[i].load(std::memory_order_relaxed);
-      out += fmt::format("abrec_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
-                         route, kBuckets[i], cumulative);
+      out +=
+          fmt::format("abrec_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+                      route, kBuckets[i], cumulative);
     }
     cumulative += s.latency[kBuckets.size()].load(std::memory_order_relaxed);
-    out += fmt::format("abrec_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
-                       route, cumulative);
+    out +=
+        fmt::format("abrec_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
+                    route, cumulative);
     out += fmt::format("abrec_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route,
                        static_cast<double>(s.latency_sum_ns.load(std::memory_order_relaxed)) / 1e9);
     out += fmt::format("abrec_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,

@@ -18,9 +18,8 @@ namespace abrec {
 class ServerMetrics {
  public:
   // Latency histogram bounds in seconds (Prometheus `le` labels).
-  static constexpr std::array<double, 14> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                      0.005,  0.01,    0.025,  0.05,  0.1,
-                                                      0.25,   0.5,     1.0,    2.5};
+  static constexpr std::array<double, 14> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
 
   explicit ServerMetrics(std::vector<std::string> routes);
 

@@ -18,7 +18,8 @@ int HexValue(char c) {
 
 }  // namespace
 
-Result<std::string> PercentDecode(std::string_view text, bool plus_is_space, std::string_view field) {
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space,
+                                  std::string_view field) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -55,12 +56,14 @@ Result<std::map<std::string, std::string, std::less<>>> ParseQuery(
     const std::size_t eq = pair.find('=');
     auto name = PercentDecode(pair.substr(0, eq), true, "");
     if (!name) return std::unexpected(name.error());
-    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
-                               true, *name);
+    auto value = PercentDecode(
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true, *name);
     if (!value) return std::unexpected(value.error());
     if (std::find(allowed.begin(), allowed.end(), *name) == allowed.end()) {
-      std::string msg = fmt::format("unknown query parameter \"{}\"; allowed: {}", *name, JoinNames(allowed));
-      if (const auto s = SuggestName(*name, allowed)) msg += fmt::format(" (did you mean \"{}\"?)", *s);
+      std::string msg =
+          fmt::format("unknown query parameter \"{}\"; allowed: {}", *name, JoinNames(allowed));
+      if (const auto s = SuggestName(*name, allowed))
+        msg += fmt::format(" (did you mean \"{}\"?)", *s);
       return std::unexpected(Error::InvalidArgument(std::move(msg), *name));
     }
     if (out.contains(*name)) {

@@ -13,7 +13,8 @@
 namespace abrec {
 
 // Decodes %XX escapes (and '+' when `plus_is_space`). Fails on a truncated or non-hex escape.
-Result<std::string> PercentDecode(std::string_view text, bool plus_is_space, std::string_view field);
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space,
+                                  std::string_view field);
 
 // Parses a query into name -> value. Names outside `allowed` are errors (with a suggestion).
 Result<std::map<std::string, std::string, std::less<>>> ParseQuery(

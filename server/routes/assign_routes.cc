@@ -15,8 +15,8 @@ constexpr std::string_view kAssignParams[] = {"user_id", "experiment", "log"};
 Result<bool> ParseLogFlag(std::string_view v) {
   if (v == "true" || v == "1") return true;
   if (v == "false" || v == "0") return false;
-  return std::unexpected(Error::InvalidArgument(
-      fmt::format("log must be true or false, got \"{}\"", v), "log"));
+  return std::unexpected(
+      Error::InvalidArgument(fmt::format("log must be true or false, got \"{}\"", v), "log"));
 }
 
 Result<nlohmann::ordered_json> AssignOne(const RouteContext& ctx, std::string_view user_id,
@@ -38,7 +38,8 @@ HttpResponse GetAssign(const RouteContext& ctx, const HttpRequest& req) {
   }
   const auto exp = params->find("experiment");
   if (exp == params->end() || exp->second.empty()) {
-    return ErrorResponse(Error::InvalidArgument("query parameter experiment is required", "experiment"));
+    return ErrorResponse(
+        Error::InvalidArgument("query parameter experiment is required", "experiment"));
   }
   if (const auto log = params->find("log"); log != params->end()) {
     // Exposure logging is the event log's (it records an exposure unless log=false).
@@ -69,14 +70,16 @@ HttpResponse PostAssign(const RouteContext& ctx, const HttpRequest& req) {
   }
   const auto exp = json->find("experiment");
   if (exp == json->end() || !exp->is_string() || exp->get_ref<const std::string&>().empty()) {
-    return ErrorResponse(Error::InvalidArgument("experiment is required and must be a string", "experiment"));
+    return ErrorResponse(
+        Error::InvalidArgument("experiment is required and must be a string", "experiment"));
   }
   if (const auto log = json->find("log"); log != json->end() && !log->is_boolean()) {
     return ErrorResponse(Error::InvalidArgument("log must be true or false", "log"));
   }
   const auto ids = json->find("user_ids");
   if (ids == json->end() || !ids->is_array()) {
-    return ErrorResponse(Error::InvalidArgument("user_ids is required and must be a list of strings", "user_ids"));
+    return ErrorResponse(
+        Error::InvalidArgument("user_ids is required and must be a list of strings", "user_ids"));
   }
   if (ids->size() > static_cast<std::size_t>(limits.max_batch_users)) {
     return ErrorResponse(Error{ErrorCode::kResourceExhausted,
@@ -90,10 +93,12 @@ HttpResponse PostAssign(const RouteContext& ctx, const HttpRequest& req) {
     const auto& id = (*ids)[i];
     const std::string field = fmt::format("user_ids[{}]", i);
     if (!id.is_string()) {
-      return ErrorResponse(Error::InvalidArgument(fmt::format("{} must be a string", field), field));
+      return ErrorResponse(
+          Error::InvalidArgument(fmt::format("{} must be a string", field), field));
     }
     if (auto ok = ValidateUserId(id.get_ref<const std::string&>()); !ok) {
-      return ErrorResponse(Error::InvalidArgument(fmt::format("{}: {}", field, ok.error().message), field));
+      return ErrorResponse(
+          Error::InvalidArgument(fmt::format("{}: {}", field, ok.error().message), field));
     }
   }
   if (!ctx.platform.experiments()->Find(key)) {

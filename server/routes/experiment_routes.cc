@@ -10,7 +10,8 @@ namespace abrec {
 
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req) {
   if (!req.query.empty()) {
-    return ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query"));
+    return ErrorResponse(
+        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
   }
   const auto snap = ctx.platform.experiments();
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
@@ -22,10 +23,12 @@ HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req) {
 
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
   if (!req.query.empty()) {
-    return ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query"));
+    return ErrorResponse(
+        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
   }
   const auto e = ctx.platform.experiments()->Find(key);
-  if (!e) return ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));
+  if (!e)
+    return ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));
   return JsonResponse(ExperimentView(*e));
 }
 

@@ -13,7 +13,8 @@ HttpResponse Healthz(const RouteContext&, const HttpRequest&) {
 HttpResponse Readyz(const RouteContext& ctx, const HttpRequest&) {
   const ServiceState state = ctx.state.load();
   if (state != ServiceState::kServing) {
-    return JsonResponse({{"status", state == ServiceState::kStarting ? "starting" : "stopping"}}, 503);
+    return JsonResponse({{"status", state == ServiceState::kStarting ? "starting" : "stopping"}},
+                        503);
   }
   const auto snap = ctx.platform.experiments();
   // A bad file keeps its last good version live: the service still serves correctly, so it

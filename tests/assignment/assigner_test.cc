@@ -1,10 +1,10 @@
 #include "assignment/assigner.h"
 
-#include <doctest/doctest.h>
-
 #include <array>
 #include <cmath>
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "assignment/hash.h"
 
@@ -19,7 +19,8 @@ constexpr double kChi2Crit1 = 10.827566170662733;   // df = 1
 std::string UserId(int i) { return "user-" + std::to_string(i); }
 
 AssignmentSpec FiftyFifty(std::string seed, double coverage = 1.0) {
-  return AssignmentSpec(std::move(seed), std::nullopt, coverage, {0.5, 0.5}, AssignMode::kRandomized);
+  return AssignmentSpec(std::move(seed), std::nullopt, coverage, {0.5, 0.5},
+                        AssignMode::kRandomized);
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ TEST_CASE("the v2 hash is uniform: chi-squared of 1,000,000 ids over 100 buckets
   }
   double chi2 = 0;
   const double expected = kN / 100.0;
-  for (const long c : counts) chi2 += (static_cast<double>(c) - expected) * (static_cast<double>(c) - expected) / expected;
+  for (const long c : counts)
+    chi2 += (static_cast<double>(c) - expected) * (static_cast<double>(c) - expected) / expected;
   CAPTURE(chi2);
   CHECK(chi2 < kChi2Crit99);
 }

@@ -1,8 +1,8 @@
 #include "assignment/hash.h"
 
-#include <doctest/doctest.h>
-
 #include <cmath>
+
+#include <doctest/doctest.h>
 
 #include "growthbook_cases.h"
 
@@ -34,9 +34,14 @@ TEST_CASE("non-ASCII ids hash by code point") {
   // charCodeAt gives the same numbers.
   CHECK(*Hash("seed", "Jos\xC3\xA9", 2) == doctest::Approx(0.1358));
   CHECK(*Hash("seed", "Jos\xC3\xA9", 1) == doctest::Approx(0.379));
-  CHECK(*Hash("recsys_v2_hybrid", "\xE3\x83\xA6\xE3\x83\xBC\xE3\x82\xB6\xE3\x83\xBC" "42", 2) ==
-        doctest::Approx(0.5911));
-  CHECK(*Hash("seed", "\xC3\x86r\xC3\xB8sk\xC3\xB8" "bing", 2) == doctest::Approx(0.7128));
+  CHECK(*Hash("recsys_v2_hybrid",
+              "\xE3\x83\xA6\xE3\x83\xBC\xE3\x82\xB6\xE3\x83\xBC"
+              "42",
+              2) == doctest::Approx(0.5911));
+  CHECK(*Hash("seed",
+              "\xC3\x86r\xC3\xB8sk\xC3\xB8"
+              "bing",
+              2) == doctest::Approx(0.7128));
   // Astral plane: code points (Python SDK, 0.7218), not UTF-16 halves (JS SDK, 0.4915).
   CHECK(*Hash("seed", "\xF0\x9F\x98\x80user", 2) == doctest::Approx(0.7218));
 }

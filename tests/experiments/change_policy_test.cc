@@ -27,18 +27,24 @@ TEST_CASE("in ab_test a reshuffle is refused without a recorded reason") {
   CHECK(Contains(*why, "changing traffic.split"));
   CHECK(Contains(*why, "allow_reshuffle"));
 
-  const Experiment with_reason = Read(Edit(split, "split: {control: 0.4, treatment: 0.6}\nallow_reshuffle: \"rebalance after outage\""));
+  const Experiment with_reason = Read(Edit(
+      split, "split: {control: 0.4, treatment: 0.6}\nallow_reshuffle: \"rebalance after outage\""));
   CHECK_FALSE(RefuseReshuffle(live, with_reason).has_value());
   // The same reason cannot be used twice.
-  const Experiment again = Read(Edit(split, "split: {control: 0.3, treatment: 0.7}\nallow_reshuffle: \"rebalance after outage\""));
+  const Experiment again = Read(Edit(
+      split, "split: {control: 0.3, treatment: 0.7}\nallow_reshuffle: \"rebalance after outage\""));
   CHECK(RefuseReshuffle(with_reason, again).has_value());
 
-  CHECK(RefuseReshuffle(live, Read(Edit("experiment: recsys_v2_hybrid", "experiment: recsys_v2_hybrid\nseed: s2"))).has_value());
-  CHECK(RefuseReshuffle(live, Read(Edit("primary: bind_rate", "primary: click_rate\n  secondary: [premium_per_user]",
+  CHECK(RefuseReshuffle(live, Read(Edit("experiment: recsys_v2_hybrid",
+                                        "experiment: recsys_v2_hybrid\nseed: s2")))
+            .has_value());
+  CHECK(RefuseReshuffle(live, Read(Edit("primary: bind_rate",
+                                        "primary: click_rate\n  secondary: [premium_per_user]",
                                         Edit("  secondary: [click_rate, premium_per_user]\n", ""))))
             .has_value());
   CHECK(RefuseReshuffle(live, Read(Edit("alpha: 0.05", "alpha: 0.01"))).has_value());
-  CHECK(RefuseReshuffle(live, Read(Edit("policy: recommender, model: hybrid", "policy: random"))).has_value());
+  CHECK(RefuseReshuffle(live, Read(Edit("policy: recommender, model: hybrid", "policy: random")))
+            .has_value());
   CHECK(RefuseReshuffle(live, Read(Edit("range: [0.0, 1.0]", "range: [0.0, 0.5]"))).has_value());
 }
 
@@ -49,7 +55,8 @@ TEST_CASE("ramping coverage up, editing text and stopping are allowed") {
   CHECK_FALSE(RefuseReshuffle(live, Read(Edit("coverage: 1.0", "coverage: 0.1",
                                               Edit("description: Hybrid", "description: New"))))
                   .has_value());
-  const Experiment stop = Read(Edit("phase: ab_test", "phase: stopped", Edit("coverage: 1.0", "coverage: 0.7")));
+  const Experiment stop =
+      Read(Edit("phase: ab_test", "phase: stopped", Edit("coverage: 1.0", "coverage: 0.7")));
   CHECK_FALSE(RefuseReshuffle(live, stop).has_value());
 }
 
@@ -62,7 +69,8 @@ TEST_CASE("outside ab_test anything may change") {
 
 TEST_CASE("changed fields are named for the audit log") {
   const Experiment a = Read(testing::kValidYaml);
-  const Experiment b = Read(Edit("coverage: 1.0", "coverage: 0.5", Edit("phase: ab_test", "phase: rollout")));
+  const Experiment b =
+      Read(Edit("coverage: 1.0", "coverage: 0.5", Edit("phase: ab_test", "phase: rollout")));
   CHECK(ChangedFields(a, b) == std::vector<std::string>{"phase", "traffic.coverage"});
   CHECK(ChangedFields(a, a).empty());
 }

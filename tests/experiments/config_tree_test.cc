@@ -1,8 +1,8 @@
 #include "experiments/config_tree.h"
 
-#include <doctest/doctest.h>
-
 #include <string>
+
+#include <doctest/doctest.h>
 
 namespace abrec {
 namespace {

@@ -37,8 +37,9 @@ TEST_CASE("the DESIGN.md example reads completely") {
 }
 
 TEST_CASE("variants keep the order they are written in") {
-  auto e = ReadText(Edit("  control:   {policy: legacy_rules}\n  treatment: {policy: recommender, model: hybrid}\n",
-                         "  treatment: {policy: recommender}\n  control:   {policy: legacy_rules}\n"));
+  auto e = ReadText(Edit(
+      "  control:   {policy: legacy_rules}\n  treatment: {policy: recommender, model: hybrid}\n",
+      "  treatment: {policy: recommender}\n  control:   {policy: legacy_rules}\n"));
   REQUIRE(e.has_value());
   CHECK(e->variants[0].name == "treatment");
   CHECK(e->ControlIndex() == 1);
@@ -48,7 +49,8 @@ TEST_CASE("an unknown key is reported at its position with a suggestion") {
   auto e = ReadText(Edit("traffic:", "trafic:"));
   REQUIRE_FALSE(e.has_value());
   const std::string m = Messages(e.error());
-  CHECK(Contains(m, "exp.yaml:6:1: trafic: unknown key \"trafic\"; allowed: experiment, description"));
+  CHECK(Contains(m,
+                 "exp.yaml:6:1: trafic: unknown key \"trafic\"; allowed: experiment, description"));
   CHECK(Contains(m, "(did you mean \"traffic\"?)"));
   CHECK(Contains(m, "traffic: required"));
 }
@@ -61,22 +63,29 @@ TEST_CASE("each invalid field gets its own message saying what is allowed") {
       {"split: {control: 0.5, treatment: 0.5}", "split: {control: 0.5, treatment: 0.4}",
        "exp.yaml:8:10: traffic.split: weights sum to 0.9; they must sum to 1"},
       {"split: {control: 0.5, treatment: 0.5}", "split: {control: 0.5, treatmnt: 0.5}",
-       "traffic.split.treatmnt: \"treatmnt\" is not a variant; variants: control, treatment (did you mean \"treatment\"?)"},
+       "traffic.split.treatmnt: \"treatmnt\" is not a variant; variants: control, treatment (did "
+       "you mean \"treatment\"?)"},
       {"coverage: 1.0", "coverage: 1.5",
        "exp.yaml:7:13: traffic.coverage: 1.5 is out of range; expected a number from 0 to 1"},
-      {"coverage: 1.0", "coverage: \"0.5\"", "traffic.coverage: expected a number from 0 to 1, got a string \"0.5\""},
+      {"coverage: 1.0", "coverage: \"0.5\"",
+       "traffic.coverage: expected a number from 0 to 1, got a string \"0.5\""},
       {"primary: bind_rate", "primary: bind_rat",
-       "metrics.primary: \"bind_rat\" is not a known statistical metric; allowed: click_rate, bind_rate"},
+       "metrics.primary: \"bind_rat\" is not a known statistical metric; allowed: click_rate, "
+       "bind_rate"},
       {"secondary: [click_rate, premium_per_user]", "secondary: [click_rate, premium_lift]",
        "metrics.secondary[1]: \"premium_lift\" is not a known statistical metric"},
       {"policy: legacy_rules}", "policy: legacy}",
-       "variants.control.policy: \"legacy\" is not a known policy; allowed: legacy_rules, recommender, random, none (did you mean \"legacy_rules\"?)"},
+       "variants.control.policy: \"legacy\" is not a known policy; allowed: legacy_rules, "
+       "recommender, random, none (did you mean \"legacy_rules\"?)"},
       {"phase: ab_test", "phase: abtest",
-       "exp.yaml:5:8: phase: \"abtest\" is not a known phase; allowed: shadow, ab_test, rollout, stopped (did you mean \"ab_test\"?)"},
+       "exp.yaml:5:8: phase: \"abtest\" is not a known phase; allowed: shadow, ab_test, rollout, "
+       "stopped (did you mean \"ab_test\"?)"},
       {"range: [0.0, 1.0]", "range: [0.6, 0.4]", "namespace.range: start must be below end"},
       {"alpha: 0.05", "alpha: 0.9", "analysis.alpha: 0.9 is out of range"},
-      {"sequential: true", "sequential: yes", "analysis.sequential: expected true or false, got \"yes\""},
-      {"- {metric: latency_p99_ms, max: 200}", "- {metric: latency_p99_ms, min_relative_change: -0.1}",
+      {"sequential: true", "sequential: yes",
+       "analysis.sequential: expected true or false, got \"yes\""},
+      {"- {metric: latency_p99_ms, max: 200}",
+       "- {metric: latency_p99_ms, min_relative_change: -0.1}",
        "latency_p99_ms is an operational threshold; use max or min"},
       {"- {metric: bind_rate, min_relative_change: -0.02}", "- {metric: bind_rate, max: 3}",
        "bind_rate is tested against control; use min_relative_change or max_relative_change"},
@@ -97,15 +106,15 @@ TEST_CASE("each invalid field gets its own message saying what is allowed") {
 }
 
 TEST_CASE("variant sets: control required, reserved names refused, every variant weighted") {
-  auto no_control = ReadText(Edit(
-      "split: {control: 0.5, treatment: 0.5}", "split: {base: 0.5, treatment: 0.5}",
-      Edit("  control:   {policy: legacy_rules}", "  base:   {policy: legacy_rules}")));
+  auto no_control = ReadText(
+      Edit("split: {control: 0.5, treatment: 0.5}", "split: {base: 0.5, treatment: 0.5}",
+           Edit("  control:   {policy: legacy_rules}", "  base:   {policy: legacy_rules}")));
   REQUIRE_FALSE(no_control.has_value());
   CHECK(Contains(Messages(no_control.error()), "one variant must be named control"));
 
-  auto reserved = ReadText(Edit("  treatment: {policy: recommender, model: hybrid}",
-                                "  holdout: {policy: none}",
-                                Edit("treatment: 0.5}", "holdout: 0.5}")));
+  auto reserved =
+      ReadText(Edit("  treatment: {policy: recommender, model: hybrid}",
+                    "  holdout: {policy: none}", Edit("treatment: 0.5}", "holdout: 0.5}")));
   REQUIRE_FALSE(reserved.has_value());
   CHECK(Contains(Messages(reserved.error()), "\"holdout\" is a platform bucket name"));
 
@@ -135,7 +144,8 @@ TEST_CASE("the seed document's JSON form maps onto the schema") {
   "traffic_split": 0.3,
   "variants": {"control": "Legacy_Rule_Based", "treatment": "Hybrid_LightFM"},
   "metrics": ["click_rate", "bind_rate", "premium_lift"]
-})", "seed.json");
+})",
+                    "seed.json");
   REQUIRE_MESSAGE(e.has_value(), Messages(e.error()));
   CHECK(e->key == "RecSys_V2_Hybrid");
   CHECK(e->phase == Phase::kShadow);
@@ -159,7 +169,8 @@ TEST_CASE("the JSON form is validated with positions too") {
   "variants": {"control": "Legacy_Rule_Based", "treatment": "Hybrid_LightFN"},
   "metrics": ["click_rate"],
   "owner_email": "a@b"
-})", "seed.json");
+})",
+                    "seed.json");
   REQUIRE_FALSE(e.has_value());
   const std::string m = Messages(e.error());
   CHECK(Contains(m, "seed.json:3:20: traffic_split: 1.5 is out of range"));

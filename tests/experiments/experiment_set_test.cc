@@ -32,7 +32,8 @@ TEST_CASE("duplicate keys across files name both places") {
   const auto d = CheckAgainstOthers(b, others);
   REQUIRE(d.size() == 1);
   CHECK(d[0].ToString() ==
-        "same.yaml:1:13: experiment: duplicate experiment key \"same\": already defined at same.yaml:1:13");
+        "same.yaml:1:13: experiment: duplicate experiment key \"same\": already defined at "
+        "same.yaml:1:13");
 }
 
 TEST_CASE("experiments on one surface must use disjoint ranges of one namespace") {
@@ -78,7 +79,8 @@ TEST_CASE("surfaces are resolved against the platform config") {
   REQUIRE(bad.has_value());
   const auto d = ResolveSurface(*bad, c);
   REQUIRE(d.size() == 1);
-  CHECK(Contains(d[0].ToString(), "surface: \"checkout\" is not a surface of abrec.yaml; surfaces: portal_home"));
+  CHECK(Contains(d[0].ToString(),
+                 "surface: \"checkout\" is not a surface of abrec.yaml; surfaces: portal_home"));
 }
 
 }  // namespace abrec

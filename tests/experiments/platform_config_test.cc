@@ -28,7 +28,9 @@ TEST_CASE("the shipped config/abrec.yaml is valid") {
 }
 
 TEST_CASE("relative paths resolve against the config file's folder") {
-  auto c = Read("experiments: {dir: experiments, audit_log: ../var/audit.log}\nstorage: {path: /data/a.db}\n");
+  auto c = Read(
+      "experiments: {dir: experiments, audit_log: ../var/audit.log}\nstorage: {path: "
+      "/data/a.db}\n");
   REQUIRE(c.has_value());
   CHECK(c->experiments.dir == "/etc/abrec/experiments");
   CHECK(c->experiments.audit_log == "/etc/var/audit.log");
@@ -36,15 +38,20 @@ TEST_CASE("relative paths resolve against the config file's folder") {
 }
 
 TEST_CASE("config fields are validated like experiments") {
-  auto c = Read("assignment: {holdout: 0.6}\nserver: {port: 70000, thread: 2}\n"
-                "surfaces: {portal_home: {default_policy: rules}}\nstorage: {synchronous: full}\n");
+  auto c = Read(
+      "assignment: {holdout: 0.6}\nserver: {port: 70000, thread: 2}\n"
+      "surfaces: {portal_home: {default_policy: rules}}\nstorage: {synchronous: full}\n");
   REQUIRE_FALSE(c.has_value());
   const std::string m = Messages(c.error());
   CHECK(Contains(m, "assignment.holdout: 0.6 is out of range; expected a number from 0 to 0.5"));
   CHECK(Contains(m, "server.port: 70000 is out of range"));
-  CHECK(Contains(m, "server.thread: unknown key \"thread\"; allowed: host, port, threads, shutdown_grace_ms (did you mean \"threads\"?)"));
+  CHECK(Contains(m,
+                 "server.thread: unknown key \"thread\"; allowed: host, port, threads, "
+                 "shutdown_grace_ms (did you mean \"threads\"?)"));
   CHECK(Contains(m, "surfaces.portal_home.default_policy: \"rules\" is not a known policy"));
-  CHECK(Contains(m, "storage.synchronous: \"full\" is not a known synchronous mode; allowed: FULL, NORMAL, OFF, EXTRA (did you mean \"FULL\"?)"));
+  CHECK(Contains(m,
+                 "storage.synchronous: \"full\" is not a known synchronous mode; allowed: FULL, "
+                 "NORMAL, OFF, EXTRA (did you mean \"FULL\"?)"));
 }
 
 TEST_CASE("holdout and exploration must leave most users to experiments") {

@@ -1,10 +1,10 @@
 #include "experiments/registry.h"
 
-#include <doctest/doctest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <doctest/doctest.h>
 
 #include "test_util.h"
 
@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 class TempPlatform {
  public:
   TempPlatform() {
-    root_ = fs::temp_directory_path() / ("abrec-registry-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(counter_++));
+    root_ = fs::temp_directory_path() /
+            ("abrec-registry-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::remove_all(root_);
     fs::create_directories(root_ / "experiments");
     config_.file = (root_ / "abrec.yaml").string();
@@ -58,7 +58,8 @@ class TempPlatform {
 TEST_CASE("the registry loads YAML and JSON files and fills default surfaces") {
   TempPlatform t;
   t.Write("a.yaml", testing::kValidYaml);
-  t.Write("b.json", R"({"experiment_name": "seed_form", "surface": "renewal_page", "traffic_split": 0.5,
+  t.Write("b.json",
+          R"({"experiment_name": "seed_form", "surface": "renewal_page", "traffic_split": 0.5,
     "variants": {"control": "Legacy_Rule_Based", "treatment": "Hybrid_LightFM"}, "metrics": ["bind_rate"]})");
   t.Write("notes.txt", "not an experiment");
   ManualClock clock(1000);
@@ -128,7 +129,9 @@ TEST_CASE("a reshuffle in ab_test is refused live and across restarts") {
     CHECK(snap->Find("recsys_v2_hybrid")->def.variants[1].weight == 0.5);
     REQUIRE(snap->errors.size() == 1);
     CHECK(snap->errors[0].field == "allow_reshuffle");
-    t.Write("a.yaml", Edit(split, "split: {control: 0.3, treatment: 0.7}\nallow_reshuffle: \"fix imbalance, ticket 42\""));
+    t.Write("a.yaml", Edit(split,
+                           "split: {control: 0.3, treatment: 0.7}\nallow_reshuffle: \"fix "
+                           "imbalance, ticket 42\""));
     r.Reload();
     CHECK(r.Snapshot()->Find("recsys_v2_hybrid")->def.variants[1].weight == 0.7);
     CHECK(r.Snapshot()->errors.empty());
@@ -143,7 +146,10 @@ TEST_CASE("a reshuffle in ab_test is refused live and across restarts") {
     CHECK(t.AuditLines().size() == lines_before);
   }
   // A reshuffle made while the service was down, reusing the old reason.
-  t.Write("a.yaml", Edit(split, "split: {control: 0.6, treatment: 0.4}\nallow_reshuffle: \"fix imbalance, ticket 42\""));
+  t.Write(
+      "a.yaml",
+      Edit(split,
+           "split: {control: 0.6, treatment: 0.4}\nallow_reshuffle: \"fix imbalance, ticket 42\""));
   {
     ExperimentRegistry r(t.config(), audit, clock);
     r.Reload();
@@ -183,7 +189,8 @@ TEST_CASE("duplicate keys and overlapping namespaces across files are refused") 
   CHECK(snap->experiments[0]->def.file.ends_with("a.yaml"));
   REQUIRE(snap->errors.size() == 2);
   CHECK(Contains(snap->errors[0].ToString(), "b.yaml:1:13: experiment: duplicate experiment key"));
-  CHECK(Contains(snap->errors[1].ToString(), "c.yaml:1:13: namespace: namespace range [0.5, 1) overlaps"));
+  CHECK(Contains(snap->errors[1].ToString(),
+                 "c.yaml:1:13: namespace: namespace range [0.5, 1) overlaps"));
 }
 
 TEST_CASE("the read-only registry writes nothing") {

@@ -1,16 +1,17 @@
 // Helpers for reading experiments from text in tests.
 #pragma once
 
-#include <doctest/doctest.h>
-
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "experiments/config_tree.h"
 #include "experiments/experiment_reader.h"
 
 namespace abrec::testing {
 
-inline ParseResult<Experiment> ReadText(const std::string& text, const std::string& file = "exp.yaml") {
+inline ParseResult<Experiment> ReadText(const std::string& text,
+                                        const std::string& file = "exp.yaml") {
   auto tree = ParseConfigText(text, file, ParseLimits{});
   if (!tree) return std::unexpected(tree.error());
   return ReadExperiment(*tree, file);
@@ -50,7 +51,8 @@ fairness: {attributes: [sex, age_band], max_parity_gap: 0.10}
 )";
 
 // kValidYaml with `from` replaced by `to` (which must occur).
-inline std::string Edit(const std::string& from, const std::string& to, std::string text = kValidYaml) {
+inline std::string Edit(const std::string& from, const std::string& to,
+                        std::string text = kValidYaml) {
   const auto pos = text.find(from);
   REQUIRE(pos != std::string::npos);
   text.replace(pos, from.size(), to);

@@ -5,7 +5,8 @@
 namespace abrec {
 
 TEST_CASE("command-line options, flags and positionals") {
-  auto a = ParseArgs({"--seed", "", "--version=1", "a", "--help", "--", "--b"}, {"seed", "version"}, {"help"});
+  auto a = ParseArgs({"--seed", "", "--version=1", "a", "--help", "--", "--b"}, {"seed", "version"},
+                     {"help"});
   REQUIRE(a.has_value());
   CHECK(a->Get("seed") == "");
   CHECK(a->Get("version") == "1");

@@ -24,7 +24,8 @@ TEST_CASE("Prometheus text: request counters, cumulative histograms, assignment 
   CHECK(Has(t, "abrec_http_requests_total{route=\"/v1/assign\",code=\"400\"} 1"));
   CHECK(Has(t, "abrec_http_requests_total{route=\"/healthz\",code=\"other\"} 1"));
   CHECK(Has(t, "abrec_http_request_duration_seconds_bucket{route=\"/v1/assign\",le=\"0.0001\"} 0"));
-  CHECK(Has(t, "abrec_http_request_duration_seconds_bucket{route=\"/v1/assign\",le=\"0.00025\"} 1"));
+  CHECK(
+      Has(t, "abrec_http_request_duration_seconds_bucket{route=\"/v1/assign\",le=\"0.00025\"} 1"));
   CHECK(Has(t, "abrec_http_request_duration_seconds_bucket{route=\"/v1/assign\",le=\"0.005\"} 2"));
   CHECK(Has(t, "abrec_http_request_duration_seconds_bucket{route=\"/v1/assign\",le=\"2.5\"} 3"));
   CHECK(Has(t, "abrec_http_request_duration_seconds_bucket{route=\"/v1/assign\",le=\"+Inf\"} 3"));

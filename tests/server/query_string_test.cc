@@ -31,7 +31,8 @@ TEST_CASE("malformed queries are errors naming the parameter") {
   REQUIRE_FALSE(unknown.has_value());
   CHECK(unknown.error().field == "usr_id");
   CHECK(unknown.error().message ==
-        "unknown query parameter \"usr_id\"; allowed: user_id, experiment, log (did you mean \"user_id\"?)");
+        "unknown query parameter \"usr_id\"; allowed: user_id, experiment, log (did you mean "
+        "\"user_id\"?)");
 
   auto twice = ParseQuery("user_id=a&user_id=b", kAllowed);
   REQUIRE_FALSE(twice.has_value());

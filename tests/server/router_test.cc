@@ -1,10 +1,9 @@
 #include "server/router.h"
 
-#include <doctest/doctest.h>
-
 #include <filesystem>
 #include <fstream>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 namespace abrec {
@@ -81,7 +80,8 @@ TEST_CASE("GET /v1/assign answers with DESIGN.md's wire format") {
   const auto r = f.Get("/v1/assign", "user_id=user-1&experiment=exp&log=false");
   REQUIRE(r.status == 200);
   const auto j = Json(r);
-  for (const char* k : {"user_id", "experiment", "phase", "bucket", "variant", "policy", "hashes", "hash_version"}) {
+  for (const char* k : {"user_id", "experiment", "phase", "bucket", "variant", "policy", "hashes",
+                        "hash_version"}) {
     CHECK(j.contains(k));
   }
   CHECK(j["hash_version"] == 2);
@@ -105,17 +105,22 @@ TEST_CASE("assignment errors each have their status and field") {
   CheckError(f.Get("/v1/assign", "user_id=%FF&experiment=exp"), 400, "user_id");
   CheckError(f.Get("/v1/assign", "user_id=%F&experiment=exp"), 400, "user_id");
   CheckError(f.Get("/v1/assign", "user_id=u&experiment=exp&log=maybe"), 400, "log");
-  CheckError(f.Get("/v1/assign", "user_id=" + std::string(300, 'x') + "&experiment=exp"), 400, "user_id");
-  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a", 7]})"), 400, "user_ids[1]");
-  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a","b","c","d"]})"), 413, "user_ids");
-  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": [], "extra": 1})"), 400, "extra");
+  CheckError(f.Get("/v1/assign", "user_id=" + std::string(300, 'x') + "&experiment=exp"), 400,
+             "user_id");
+  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a", 7]})"), 400,
+             "user_ids[1]");
+  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a","b","c","d"]})"), 413,
+             "user_ids");
+  CheckError(f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": [], "extra": 1})"), 400,
+             "extra");
   CheckError(f.Post("/v1/assign", R"({"user_ids": []})"), 400, "experiment");
   CheckError(f.Post("/v1/assign", "{"), 400, "body");
 }
 
 TEST_CASE("POST /v1/assign answers in order, the same as GET") {
   RouterFixture f;
-  const auto r = f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a", "b", "c"], "log": false})");
+  const auto r =
+      f.Post("/v1/assign", R"({"experiment": "exp", "user_ids": ["a", "b", "c"], "log": false})");
   REQUIRE(r.status == 200);
   const auto results = Json(r)["results"];
   REQUIRE(results.size() == 3);
@@ -144,7 +149,8 @@ TEST_CASE("experiments, health, readiness, metrics and unknown routes") {
   REQUIRE(del.headers.size() == 1);
   CHECK(del.headers[0].second == "GET, POST");
   const std::string metrics = f.Get("/metrics").body;
-  CHECK(metrics.find("abrec_http_requests_total{route=\"/v1/experiments/{key}\",code=\"404\"} 1") != std::string::npos);
+  CHECK(metrics.find("abrec_http_requests_total{route=\"/v1/experiments/{key}\",code=\"404\"} 1") !=
+        std::string::npos);
 }
 
 }  // namespace abrec
