@@ -1,0 +1,53 @@
+// What happened: exposures (what a user was shown, in which bucket), clicks and binds.
+// Plain values; validated before they reach the store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace abrec {
+
+enum class EventType { kExposure = 0, kClick = 1, kBind = 2 };
+
+std::string_view EventTypeName(EventType type);
+
+// An item shown in an exposure: its product, 1-based position and the probability that the
+// policy showed it there (1 for deterministic policies).
+struct ExposedItem {
+  std::string product_id;
+  int position = 0;
+  double propensity = 1.0;
+};
+
+struct Event {
+  std::string event_id;  // idempotency key, unique across all events
+  EventType type = EventType::kClick;
+  std::string user_id;
+  std::int64_t ts_us = 0;  // microseconds since the Unix epoch, UTC
+  std::string request_id;  // the recommendation or assignment it belongs to, if any
+  std::string product_id;  // click, bind
+  std::optional<int> position;
+  std::int64_t premium_cents = 0;  // bind: annual premium, exact integer cents
+
+  // Exposure only.
+  std::string experiment;
+  std::string bucket;  // "holdout", "exploration" or a variant
+  std::string variant;
+  std::string counterfactual_variant;
+  std::string policy;
+  std::string model_version;
+  std::vector<ExposedItem> items;
+  std::string features_json;  // the feature vector used, as JSON (audit)
+
+  // FNV-1a 64 of the fields the client supplied: a retried event with the same payload is a
+  // duplicate, the same id with another payload a conflict.
+  std::string payload_hash;
+};
+
+// What the store did with one event.
+enum class EventOutcome { kAccepted, kDuplicate, kConflict };
+
+}  // namespace abrec

@@ -1,0 +1,54 @@
+// The event log and metric store, behind an interface so that a server database
+// (PostgreSQL) can take SQLite's place. Events are written by one writer thread in group
+// commits, never on a request thread; an event is acknowledged only once its transaction
+// has committed.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "experiments/aggregates.h"
+#include "experiments/event.h"
+
+namespace abrec {
+
+struct EventStoreOptions {
+  std::string path;
+  std::string synchronous = "FULL";  // FULL: a commit survives power loss; NORMAL: a crash
+  // Events waiting for the writer; past this, Submit fails with kUnavailable (HTTP 503 with
+  // Retry-After) instead of growing memory without bound.
+  std::size_t queue_capacity = 200'000;
+  // Events per transaction at most: bounds the latency of one commit.
+  std::size_t max_transaction_events = 20'000;
+  // Clicks and binds count for an experiment within this long after the user's first
+  // exposure to it.
+  std::int64_t attribution_window_us = 30LL * 86'400 * 1'000'000;
+};
+
+// Per (experiment, bucket) totals, keyed by bucket name.
+using BucketTotalsMap = std::map<std::string, BucketTotals>;
+
+class EventStore {
+ public:
+  using Done = std::function<void(Result<std::vector<EventOutcome>>)>;
+
+  virtual ~EventStore() = default;
+
+  // Queues a batch for the writer. `done` runs on the writer thread after the commit, with
+  // one outcome per event in order, or with the error that failed the transaction (nothing
+  // of the batch is then stored). Fails at once, without calling `done`, with kUnavailable
+  // when the queue is full or the store is stopping. Thread-safe.
+  virtual Result<void> Submit(std::vector<Event> events, Done done) = 0;
+
+  // The committed totals of one experiment. Thread-safe.
+  virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;
+
+  // An online copy of the whole database at `path`. Thread-safe.
+  virtual Result<void> Backup(const std::string& path) = 0;
+};
+
+}  // namespace abrec

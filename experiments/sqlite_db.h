@@ -1,0 +1,71 @@
+// A thin RAII layer over SQLite's C API: a connection and prepared statements. The only
+// code that calls sqlite3_*; errors come back as abrec::Error. Not thread-safe: one thread
+// per connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace abrec {
+
+class SqliteStatement {
+ public:
+  SqliteStatement() = default;
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteStatement(SqliteStatement&& o) noexcept;
+  SqliteStatement& operator=(SqliteStatement&& o) noexcept;
+  ~SqliteStatement();
+
+  // Binds are 1-based, as in SQLite. Text is copied.
+  SqliteStatement& Bind(int index, std::int64_t value);
+  SqliteStatement& Bind(int index, double value);
+  SqliteStatement& Bind(int index, std::string_view text);
+  SqliteStatement& BindNull(int index);
+
+  // Steps once: true when a row is available, false when done. Errors carry SQLite's message.
+  Result<bool> Step();
+  // Steps to completion, then resets.
+  Result<void> Run();
+  void Reset();
+
+  std::int64_t Int(int column) const;
+  double Real(int column) const;
+  std::string Text(int column) const;
+  bool IsNull(int column) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteDb {
+ public:
+  // Opens (creating) the database file. Errors: kIo.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool read_only = false);
+  ~SqliteDb();
+
+  Result<void> Exec(std::string_view sql);
+  Result<SqliteStatement> Prepare(std::string_view sql);
+  std::int64_t Changes() const;
+  // The extended result code of the last failure (e.g. SQLITE_FULL), for error mapping.
+  int LastErrorCode() const;
+  // Online backup of the whole database into `path` (sqlite3_backup_*).
+  Result<void> BackupTo(const std::string& path);
+
+ private:
+  explicit SqliteDb(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// A failed SQLite call as an Error: SQLITE_FULL and I/O errors are kUnavailable (retry
+// later, nothing was committed), the rest kInternal.
+Error SqliteError(sqlite3* db, int rc, std::string_view what);
+
+}  // namespace abrec

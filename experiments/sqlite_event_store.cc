@@ -1,0 +1,475 @@
+#include "experiments/sqlite_event_store.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "experiments/sqlite_schema.h"
+
+namespace abrec {
+namespace {
+
+constexpr std::string_view kTotalsColumns =
+    "users, exposures, impressions, impressions_sq, clicks, clicks_sq, clicks_x_impressions, "
+    "clicking_users, binders, binds, binds_sq, premium_cents, premium_cents_sq";
+
+std::string UtcDay(std::int64_t micros) {
+  const std::time_t t = static_cast<std::time_t>(micros / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+std::string ItemsJson(const std::vector<ExposedItem>& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : items) {
+    out.push_back({{"product_id", item.product_id},
+                   {"position", item.position},
+                   {"propensity", item.propensity}});
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<void> Migrate(SqliteDb& db) {
+  auto version_stmt = db.Prepare("PRAGMA user_version");
+  if (!version_stmt) return std::unexpected(version_stmt.error());
+  auto row = version_stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  const auto version = static_cast<std::size_t>(version_stmt->Int(0));
+  version_stmt->Reset();
+  const auto migrations = SqliteMigrations();
+  if (version > migrations.size()) {
+    return std::unexpected(Error{ErrorCode::kFailedPrecondition,
+                                 fmt::format("the database has schema version {}, newer than "
+                                             "this abrec's {}: upgrade abrec",
+                                             version, migrations.size()),
+                                 "storage.path"});
+  }
+  for (std::size_t v = version; v < migrations.size(); ++v) {
+    std::string sql = "BEGIN IMMEDIATE;" + std::string(migrations[v]) +
+                      fmt::format(";PRAGMA user_version = {};COMMIT;", v + 1);
+    if (auto ok = db.Exec(sql); !ok) {
+      (void)db.Exec("ROLLBACK");
+      return ok;
+    }
+    LogInfo("storage: migrated the schema to version {}", v + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+// The writer thread's connection and statements, and the aggregation logic of one event.
+class SqliteEventStore::Writer {
+ public:
+  static Result<std::unique_ptr<Writer>> Open(const EventStoreOptions& o, const Clock& clock) {
+    auto db = SqliteDb::Open(o.path);
+    if (!db) return std::unexpected(db.error());
+    std::unique_ptr<Writer> w(new Writer(std::move(*db), o, clock));
+    for (const auto& sql :
+         {std::string("PRAGMA journal_mode=WAL"), "PRAGMA synchronous=" + o.synchronous,
+          std::string("PRAGMA foreign_keys=ON")}) {
+      if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
+    }
+    if (auto ok = Migrate(*w->db_); !ok) return std::unexpected(ok.error());
+    if (auto ok = w->PrepareAll(); !ok) return std::unexpected(ok.error());
+    return w;
+  }
+
+  // Writes a group of batches in one transaction. On failure nothing is kept.
+  Result<std::vector<std::vector<EventOutcome>>> Commit(const std::vector<Batch*>& batches) {
+    if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+    touched_.clear();
+    std::vector<std::vector<EventOutcome>> out;
+    for (const Batch* b : batches) {
+      std::vector<EventOutcome> outcomes;
+      outcomes.reserve(b->events.size());
+      for (const Event& e : b->events) {
+        auto r = Write(e);
+        if (!r) return Abort(r.error());
+        outcomes.push_back(*r);
+      }
+      out.push_back(std::move(outcomes));
+    }
+    const std::string day = UtcDay(clock_.NowMicros());
+    for (const auto& [exp, bucket] : touched_) {
+      auto ok = snapshot_.Bind(1, day).Bind(2, exp).Bind(3, bucket).Run();
+      if (!ok) return Abort(ok.error());
+    }
+    if (auto ok = db_->Exec("COMMIT"); !ok) return Abort(ok.error());
+    return out;
+  }
+
+  void Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+ private:
+  Writer(std::unique_ptr<SqliteDb> db, const EventStoreOptions& o, const Clock& clock)
+      : db_(std::move(db)), window_us_(o.attribution_window_us), clock_(clock) {}
+
+  Result<void> PrepareAll() {
+    struct {
+      SqliteStatement* stmt;
+      std::string sql;
+    } all[] = {
+        {&insert_,
+         "INSERT INTO events (event_id, type, user_id, ts_us, request_id, product_id, position, "
+         "premium_cents, experiment, bucket, variant, counterfactual_variant, policy, "
+         "model_version, n_items, items, features, payload_hash, ingested_us) VALUES "
+         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+         "ON CONFLICT(event_id) DO NOTHING"},
+        {&existing_, "SELECT payload_hash FROM events WHERE event_id = ?1"},
+        {&user_row_,
+         "SELECT bucket, first_ts_us, first_seq, exposures, impressions, clicks, binds, "
+         "premium_cents FROM user_totals WHERE experiment = ?1 AND user_id = ?2"},
+        {&user_rows_,
+         "SELECT experiment, bucket, first_ts_us, first_seq, exposures, impressions, clicks, "
+         "binds, premium_cents FROM user_totals WHERE user_id = ?1"},
+        {&upsert_user_,
+         "INSERT OR REPLACE INTO user_totals (experiment, user_id, bucket, first_ts_us, "
+         "first_seq, exposures, impressions, clicks, binds, premium_cents) VALUES "
+         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+        {&user_outcomes_,
+         "SELECT COUNT(*) FILTER (WHERE type = 1), COUNT(*) FILTER (WHERE type = 2), "
+         "COALESCE(SUM(premium_cents) FILTER (WHERE type = 2), 0) FROM events "
+         "WHERE user_id = ?1 AND type IN (1, 2) AND ts_us BETWEEN ?2 AND ?3"},
+        {&user_exposures_,
+         "SELECT ts_us, seq, bucket, n_items FROM events WHERE user_id = ?1 AND type = 0 "
+         "AND experiment = ?2 ORDER BY ts_us, seq"},
+        {&bucket_delta_,
+         fmt::format("INSERT INTO bucket_totals (experiment, bucket, {}) VALUES (?1, ?2, ?3, ?4, "
+                     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO UPDATE SET "
+                     "users = users + excluded.users, exposures = exposures + excluded.exposures, "
+                     "impressions = impressions + excluded.impressions, impressions_sq = "
+                     "impressions_sq + excluded.impressions_sq, clicks = clicks + excluded.clicks, "
+                     "clicks_sq = clicks_sq + excluded.clicks_sq, clicks_x_impressions = "
+                     "clicks_x_impressions + excluded.clicks_x_impressions, clicking_users = "
+                     "clicking_users + excluded.clicking_users, binders = binders + "
+                     "excluded.binders, binds = binds + excluded.binds, binds_sq = binds_sq + "
+                     "excluded.binds_sq, premium_cents = premium_cents + excluded.premium_cents, "
+                     "premium_cents_sq = premium_cents_sq + excluded.premium_cents_sq",
+                     kTotalsColumns)},
+        {&snapshot_,
+         fmt::format("INSERT OR REPLACE INTO bucket_daily (experiment, bucket, day, {0}) SELECT "
+                     "experiment, bucket, ?1, {0} FROM bucket_totals WHERE experiment = ?2 AND "
+                     "bucket = ?3",
+                     kTotalsColumns)},
+    };
+    for (auto& [stmt, sql] : all) {
+      auto s = db_->Prepare(sql);
+      if (!s) return std::unexpected(s.error());
+      *stmt = std::move(*s);
+    }
+    return {};
+  }
+
+  Result<std::vector<std::vector<EventOutcome>>> Abort(Error e) {
+    (void)db_->Exec("ROLLBACK");
+    return std::unexpected(std::move(e));
+  }
+
+  Result<EventOutcome> Write(const Event& e) {
+    insert_.Bind(1, e.event_id).Bind(2, static_cast<std::int64_t>(e.type)).Bind(3, e.user_id);
+    insert_.Bind(4, e.ts_us).Bind(5, e.request_id).Bind(6, e.product_id);
+    if (e.position) {
+      insert_.Bind(7, static_cast<std::int64_t>(*e.position));
+    } else {
+      insert_.BindNull(7);
+    }
+    insert_.Bind(8, e.premium_cents);
+    if (e.type == EventType::kExposure) {
+      insert_.Bind(9, e.experiment).Bind(10, e.bucket).Bind(11, e.variant);
+      insert_.Bind(12, e.counterfactual_variant).Bind(13, e.policy).Bind(14, e.model_version);
+      insert_.Bind(15, static_cast<std::int64_t>(e.items.size())).Bind(16, ItemsJson(e.items));
+      insert_.Bind(17, e.features_json);
+    } else {
+      insert_.Bind(15, std::int64_t{0});
+    }
+    insert_.Bind(18, e.payload_hash).Bind(19, clock_.NowMicros());
+    if (auto ok = insert_.Run(); !ok) return std::unexpected(ok.error());
+    if (db_->Changes() == 0) {
+      existing_.Bind(1, e.event_id);
+      auto row = existing_.Step();
+      if (!row) return std::unexpected(row.error());
+      const bool same = *row && existing_.Text(0) == e.payload_hash;
+      existing_.Reset();
+      return same ? EventOutcome::kDuplicate : EventOutcome::kConflict;
+    }
+    auto ok = e.type == EventType::kExposure ? AddExposure(e) : AddOutcome(e);
+    if (!ok) return std::unexpected(ok.error());
+    return EventOutcome::kAccepted;
+  }
+
+  struct Row {
+    std::string bucket;
+    std::int64_t first_ts = 0;
+    std::int64_t first_seq = 0;
+    UserTotals totals;
+  };
+
+  Result<void> ApplyDelta(const std::string& exp, const std::string& bucket,
+                          const UserTotals* before, const UserTotals* after) {
+    BucketTotals d;
+    if (before) d.Apply(*before, -1);
+    if (after) d.Apply(*after, +1);
+    const std::int64_t v[] = {d.users,
+                              d.exposures,
+                              d.impressions,
+                              d.impressions_sq,
+                              d.clicks,
+                              d.clicks_sq,
+                              d.clicks_x_impressions,
+                              d.clicking_users,
+                              d.binders,
+                              d.binds,
+                              d.binds_sq,
+                              d.premium_cents,
+                              d.premium_cents_sq};
+    bucket_delta_.Bind(1, exp).Bind(2, bucket);
+    for (int i = 0; i < 13; ++i) bucket_delta_.Bind(3 + i, v[i]);
+    touched_.emplace(exp, bucket);
+    return bucket_delta_.Run();
+  }
+
+  Result<void> SaveRow(const std::string& exp, const std::string& user, const Row& r) {
+    return upsert_user_.Bind(1, exp)
+        .Bind(2, user)
+        .Bind(3, r.bucket)
+        .Bind(4, r.first_ts)
+        .Bind(5, r.first_seq)
+        .Bind(6, r.totals.exposures)
+        .Bind(7, r.totals.impressions)
+        .Bind(8, r.totals.clicks)
+        .Bind(9, r.totals.binds)
+        .Bind(10, r.totals.premium_cents)
+        .Run();
+  }
+
+  // A user's totals in one experiment, derived from the raw events: the bucket of the first
+  // exposure (intent to treat), and the clicks and binds within the attribution window.
+  Result<Row> Recompute(const std::string& exp, const std::string& user) {
+    Row r;
+    user_exposures_.Bind(1, user).Bind(2, exp);
+    for (bool first = true;; first = false) {
+      auto more = user_exposures_.Step();
+      if (!more) return std::unexpected(more.error());
+      if (!*more) break;
+      if (first) {
+        r.first_ts = user_exposures_.Int(0);
+        r.first_seq = user_exposures_.Int(1);
+        r.bucket = user_exposures_.Text(2);
+      }
+      ++r.totals.exposures;
+      r.totals.impressions += user_exposures_.Int(3);
+    }
+    user_exposures_.Reset();
+    user_outcomes_.Bind(1, user).Bind(2, r.first_ts).Bind(3, r.first_ts + window_us_);
+    auto row = user_outcomes_.Step();
+    if (!row) return std::unexpected(row.error());
+    r.totals.clicks = user_outcomes_.Int(0);
+    r.totals.binds = user_outcomes_.Int(1);
+    r.totals.premium_cents = user_outcomes_.Int(2);
+    user_outcomes_.Reset();
+    return r;
+  }
+
+  Result<void> AddExposure(const Event& e) {
+    user_row_.Bind(1, e.experiment).Bind(2, e.user_id);
+    auto found = user_row_.Step();
+    if (!found) return std::unexpected(found.error());
+    std::optional<Row> before;
+    if (*found) {
+      before = Row{user_row_.Text(0), user_row_.Int(1), user_row_.Int(2),
+                   UserTotals{user_row_.Int(3), user_row_.Int(4), user_row_.Int(5),
+                              user_row_.Int(6), user_row_.Int(7)}};
+    }
+    user_row_.Reset();
+    Row after;
+    if (before && e.ts_us >= before->first_ts) {
+      // The common case: a later exposure; the first one still decides bucket and window.
+      after = *before;
+      after.totals.exposures += 1;
+      after.totals.impressions += static_cast<std::int64_t>(e.items.size());
+    } else {
+      // A new user, or an exposure older than the first one seen: derive from raw events.
+      auto r = Recompute(e.experiment, e.user_id);
+      if (!r) return std::unexpected(r.error());
+      after = std::move(*r);
+    }
+    if (auto ok = SaveRow(e.experiment, e.user_id, after); !ok) return ok;
+    if (before && before->bucket != after.bucket) {
+      if (auto ok = ApplyDelta(e.experiment, before->bucket, &before->totals, nullptr); !ok)
+        return ok;
+      return ApplyDelta(e.experiment, after.bucket, nullptr, &after.totals);
+    }
+    return ApplyDelta(e.experiment, after.bucket, before ? &before->totals : nullptr,
+                      &after.totals);
+  }
+
+  // A click or bind counts for every experiment the user was exposed to at or before it,
+  // within the attribution window, in the bucket of the first exposure.
+  Result<void> AddOutcome(const Event& e) {
+    struct Hit {
+      std::string experiment;
+      Row row;
+    };
+    std::vector<Hit> hits;
+    user_rows_.Bind(1, e.user_id);
+    for (;;) {
+      auto more = user_rows_.Step();
+      if (!more) return std::unexpected(more.error());
+      if (!*more) break;
+      const std::int64_t first = user_rows_.Int(2);
+      if (e.ts_us < first || e.ts_us > first + window_us_) continue;
+      hits.push_back({user_rows_.Text(0),
+                      Row{user_rows_.Text(1), first, user_rows_.Int(3),
+                          UserTotals{user_rows_.Int(4), user_rows_.Int(5), user_rows_.Int(6),
+                                     user_rows_.Int(7), user_rows_.Int(8)}}});
+    }
+    user_rows_.Reset();
+    for (const Hit& h : hits) {
+      Row after = h.row;
+      if (e.type == EventType::kClick) {
+        after.totals.clicks += 1;
+      } else {
+        after.totals.binds += 1;
+        after.totals.premium_cents += e.premium_cents;
+      }
+      if (auto ok = SaveRow(h.experiment, e.user_id, after); !ok) return ok;
+      if (auto ok = ApplyDelta(h.experiment, after.bucket, &h.row.totals, &after.totals); !ok) {
+        return ok;
+      }
+    }
+    return {};
+  }
+
+  std::unique_ptr<SqliteDb> db_;
+  std::int64_t window_us_;
+  const Clock& clock_;
+  std::set<std::pair<std::string, std::string>> touched_;
+  SqliteStatement insert_, existing_, user_row_, user_rows_, upsert_user_, user_outcomes_,
+      user_exposures_, bucket_delta_, snapshot_;
+};
+
+int SqliteEventStore::SchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
+
+SqliteEventStore::SqliteEventStore(EventStoreOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(EventStoreOptions options,
+                                                                 const Clock& clock) {
+  std::unique_ptr<SqliteEventStore> s(new SqliteEventStore(std::move(options), clock));
+  auto writer = Writer::Open(s->options_, clock);
+  if (!writer) return std::unexpected(writer.error());
+  s->writer_ = std::move(*writer);
+  auto reader = SqliteDb::Open(s->options_.path, /*read_only=*/true);
+  if (!reader) return std::unexpected(reader.error());
+  s->reader_ = std::move(*reader);
+  s->thread_ = std::thread([p = s.get()] { p->WriterLoop(); });
+  return s;
+}
+
+SqliteEventStore::~SqliteEventStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (writer_) writer_->Checkpoint();
+}
+
+Result<void> SqliteEventStore::Submit(std::vector<Event> events, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      return std::unexpected(
+          Error{ErrorCode::kUnavailable, "the event store is stopping", "storage"});
+    }
+    if (queued_events_ + events.size() > options_.queue_capacity) {
+      return std::unexpected(Error{ErrorCode::kUnavailable,
+                                   fmt::format("the write queue is full ({} events waiting); "
+                                               "retry shortly",
+                                               queued_events_),
+                                   "storage"});
+    }
+    queued_events_ += events.size();
+    queue_.push_back(Batch{std::move(events), std::move(done)});
+  }
+  cv_.notify_one();
+  return {};
+}
+
+void SqliteEventStore::WriterLoop() {
+  for (;;) {
+    std::vector<Batch> group;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is written
+      // Group commit: whatever has queued while the last transaction committed goes into
+      // the next one, up to max_transaction_events.
+      std::size_t n = 0;
+      while (!queue_.empty() && (group.empty() || n + queue_.front().events.size() <=
+                                                      options_.max_transaction_events)) {
+        n += queue_.front().events.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_events_ -= n;
+    }
+    std::vector<Batch*> ptrs;
+    for (auto& b : group) ptrs.push_back(&b);
+    auto result = writer_->Commit(ptrs);
+    if (!result)
+      LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (result) {
+        group[i].done(std::move((*result)[i]));
+      } else {
+        group[i].done(std::unexpected(result.error()));
+      }
+    }
+  }
+}
+
+Result<BucketTotalsMap> SqliteEventStore::Totals(const std::string& experiment) {
+  std::lock_guard lock(reader_mu_);
+  auto stmt = reader_->Prepare(
+      fmt::format("SELECT bucket, {} FROM bucket_totals WHERE experiment = ?1", kTotalsColumns));
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->Bind(1, experiment);
+  BucketTotalsMap out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    BucketTotals& t = out[stmt->Text(0)];
+    std::int64_t* fields[] = {&t.users,
+                              &t.exposures,
+                              &t.impressions,
+                              &t.impressions_sq,
+                              &t.clicks,
+                              &t.clicks_sq,
+                              &t.clicks_x_impressions,
+                              &t.clicking_users,
+                              &t.binders,
+                              &t.binds,
+                              &t.binds_sq,
+                              &t.premium_cents,
+                              &t.premium_cents_sq};
+    for (int i = 0; i < 13; ++i) *fields[i] = stmt->Int(1 + i);
+  }
+  return out;
+}
+
+Result<void> SqliteEventStore::Backup(const std::string& path) {
+  std::lock_guard lock(reader_mu_);
+  return reader_->BackupTo(path);
+}
+
+}  // namespace abrec

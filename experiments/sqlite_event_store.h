@@ -1,0 +1,57 @@
+// The SQLite event store: WAL mode, one writer thread with group commit, a bounded queue,
+// versioned schema, and the aggregates updated in the same transaction as the events.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/clock.h"
+#include "experiments/event_store.h"
+#include "experiments/sqlite_db.h"
+
+namespace abrec {
+
+class SqliteEventStore final : public EventStore {
+ public:
+  // Opens (creating and migrating) the database and starts the writer. `clock` must outlive
+  // the store. Errors: kIo (cannot open), kFailedPrecondition (a newer schema).
+  static Result<std::unique_ptr<SqliteEventStore>> Open(EventStoreOptions options,
+                                                        const Clock& clock);
+  // Commits everything queued, then stops the writer.
+  ~SqliteEventStore() override;
+
+  Result<void> Submit(std::vector<Event> events, Done done) override;
+  Result<BucketTotalsMap> Totals(const std::string& experiment) override;
+  Result<void> Backup(const std::string& path) override;
+
+  // The schema version this code writes.
+  static int SchemaVersion();
+
+ private:
+  struct Batch {
+    std::vector<Event> events;
+    Done done;
+  };
+  class Writer;
+
+  SqliteEventStore(EventStoreOptions options, const Clock& clock);
+  void WriterLoop();
+
+  EventStoreOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<Writer> writer_;  // used by the writer thread only
+  std::mutex reader_mu_;
+  std::unique_ptr<SqliteDb> reader_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;
+  std::size_t queued_events_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace abrec

@@ -1,0 +1,51 @@
+#include "experiments/sqlite_schema.h"
+
+namespace abrec {
+namespace {
+
+// Columns shared by bucket_totals and bucket_daily (see aggregates.h).
+#define ABREC_TOTALS_COLUMNS                                                                     \
+  "users INTEGER NOT NULL DEFAULT 0, exposures INTEGER NOT NULL DEFAULT 0, "                     \
+  "impressions INTEGER NOT NULL DEFAULT 0, impressions_sq INTEGER NOT NULL DEFAULT 0, "          \
+  "clicks INTEGER NOT NULL DEFAULT 0, clicks_sq INTEGER NOT NULL DEFAULT 0, "                    \
+  "clicks_x_impressions INTEGER NOT NULL DEFAULT 0, clicking_users INTEGER NOT NULL DEFAULT 0, " \
+  "binders INTEGER NOT NULL DEFAULT 0, binds INTEGER NOT NULL DEFAULT 0, "                       \
+  "binds_sq INTEGER NOT NULL DEFAULT 0, premium_cents INTEGER NOT NULL DEFAULT 0, "              \
+  "premium_cents_sq INTEGER NOT NULL DEFAULT 0"
+
+constexpr std::string_view kV1 =
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  event_id TEXT NOT NULL UNIQUE,"
+    "  type INTEGER NOT NULL,"  // 0 exposure, 1 click, 2 bind
+    "  user_id TEXT NOT NULL,"
+    "  ts_us INTEGER NOT NULL,"
+    "  request_id TEXT, product_id TEXT, position INTEGER,"
+    "  premium_cents INTEGER NOT NULL DEFAULT 0,"
+    "  experiment TEXT, bucket TEXT, variant TEXT, counterfactual_variant TEXT, policy TEXT,"
+    "  model_version TEXT, n_items INTEGER NOT NULL DEFAULT 0, items TEXT, features TEXT,"
+    "  payload_hash TEXT NOT NULL,"
+    "  ingested_us INTEGER NOT NULL);"
+    "CREATE INDEX events_by_user ON events(user_id, ts_us);"
+    "CREATE TABLE user_totals ("
+    "  experiment TEXT NOT NULL, user_id TEXT NOT NULL, bucket TEXT NOT NULL,"
+    "  first_ts_us INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
+    "  exposures INTEGER NOT NULL, impressions INTEGER NOT NULL, clicks INTEGER NOT NULL,"
+    "  binds INTEGER NOT NULL, premium_cents INTEGER NOT NULL,"
+    "  PRIMARY KEY (experiment, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX user_totals_by_user ON user_totals(user_id);"
+    "CREATE TABLE bucket_totals (experiment TEXT NOT NULL, bucket TEXT NOT "
+    "NULL, " ABREC_TOTALS_COLUMNS
+    ", PRIMARY KEY (experiment, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE bucket_daily (experiment TEXT NOT NULL, bucket TEXT NOT NULL, day TEXT NOT "
+    "NULL, " ABREC_TOTALS_COLUMNS ", PRIMARY KEY (experiment, bucket, day)) WITHOUT ROWID;";
+
+#undef ABREC_TOTALS_COLUMNS
+
+constexpr std::string_view kMigrations[] = {kV1};
+
+}  // namespace
+
+std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+}  // namespace abrec

@@ -1,0 +1,230 @@
+#include "experiments/sqlite_event_store.h"
+
+#include <filesystem>
+#include <future>
+#include <random>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "experiments/sqlite_db.h"
+
+namespace abrec {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDb {
+  TempDb() {
+    dir = fs::temp_directory_path() / fmt::format("abrec-store-{}-{}", ::getpid(), counter++);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~TempDb() { fs::remove_all(dir); }
+  std::string Path(const std::string& name = "events.db") const { return (dir / name).string(); }
+  static inline int counter = 0;
+  fs::path dir;
+};
+
+Result<std::vector<EventOutcome>> SubmitSync(EventStore& store, std::vector<Event> events) {
+  std::promise<Result<std::vector<EventOutcome>>> p;
+  auto f = p.get_future();
+  auto ok = store.Submit(std::move(events),
+                         [&p](Result<std::vector<EventOutcome>> r) { p.set_value(std::move(r)); });
+  if (!ok) return std::unexpected(ok.error());
+  return f.get();
+}
+
+Event Exposure(std::string id, std::string user, std::string exp, std::string bucket,
+               std::int64_t ts, int items) {
+  Event e;
+  e.event_id = std::move(id);
+  e.type = EventType::kExposure;
+  e.user_id = std::move(user);
+  e.experiment = std::move(exp);
+  e.bucket = std::move(bucket);
+  e.ts_us = ts;
+  for (int i = 0; i < items; ++i) e.items.push_back({fmt::format("p{}", i), i + 1, 0.5});
+  e.payload_hash = e.event_id + "-payload";
+  return e;
+}
+
+Event Outcome(std::string id, EventType type, std::string user, std::int64_t ts,
+              std::int64_t cents = 0) {
+  Event e;
+  e.event_id = std::move(id);
+  e.type = type;
+  e.user_id = std::move(user);
+  e.ts_us = ts;
+  e.premium_cents = cents;
+  e.product_id = "p0";
+  e.payload_hash = e.event_id + "-payload";
+  return e;
+}
+
+// The aggregates recomputed from the raw events by one SQL query, independently of the
+// store's incremental updates: first exposure (by time, then order) decides the bucket;
+// clicks and binds count within [first, first + window].
+BucketTotalsMap Recompute(const std::string& path, const std::string& experiment,
+                          std::int64_t window) {
+  auto db = SqliteDb::Open(path, true);
+  REQUIRE(db.has_value());
+  auto stmt = (*db)->Prepare(R"(
+    WITH firsts AS (
+      SELECT experiment, user_id, MIN(ts_us) AS first_ts, COUNT(*) AS exposures,
+             SUM(n_items) AS impressions
+      FROM events WHERE type = 0 GROUP BY experiment, user_id),
+    users AS (
+      SELECT f.experiment, f.user_id, f.exposures, f.impressions,
+        (SELECT e.bucket FROM events e WHERE e.type = 0 AND e.experiment = f.experiment
+           AND e.user_id = f.user_id ORDER BY e.ts_us, e.seq LIMIT 1) AS bucket,
+        (SELECT COUNT(*) FROM events c WHERE c.type = 1 AND c.user_id = f.user_id
+           AND c.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS clicks,
+        (SELECT COUNT(*) FROM events b WHERE b.type = 2 AND b.user_id = f.user_id
+           AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS binds,
+        (SELECT COALESCE(SUM(b.premium_cents), 0) FROM events b WHERE b.type = 2
+           AND b.user_id = f.user_id AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS premium
+      FROM firsts f WHERE f.experiment = ?1)
+    SELECT bucket, COUNT(*), SUM(exposures), SUM(impressions), SUM(impressions * impressions),
+      SUM(clicks), SUM(clicks * clicks), SUM(clicks * impressions), SUM(clicks > 0),
+      SUM(binds > 0), SUM(binds), SUM(binds * binds), SUM(premium), SUM(premium * premium)
+    FROM users GROUP BY bucket)");
+  REQUIRE(stmt.has_value());
+  stmt->Bind(1, experiment).Bind(2, window);
+  BucketTotalsMap out;
+  while (*stmt->Step()) {
+    BucketTotals& t = out[stmt->Text(0)];
+    std::int64_t* f[] = {&t.users,
+                         &t.exposures,
+                         &t.impressions,
+                         &t.impressions_sq,
+                         &t.clicks,
+                         &t.clicks_sq,
+                         &t.clicks_x_impressions,
+                         &t.clicking_users,
+                         &t.binders,
+                         &t.binds,
+                         &t.binds_sq,
+                         &t.premium_cents,
+                         &t.premium_cents_sq};
+    for (int i = 0; i < 13; ++i) *f[i] = stmt->Int(1 + i);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("events are idempotent by event_id: duplicates and conflicts") {
+  TempDb tmp;
+  ManualClock clock(1'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  Event a = Exposure("e1", "u1", "exp", "control", 100, 3);
+  Event b = Outcome("e2", EventType::kClick, "u1", 150);
+  auto first = SubmitSync(**store, {a, b});
+  REQUIRE(first.has_value());
+  CHECK(*first == std::vector<EventOutcome>{EventOutcome::kAccepted, EventOutcome::kAccepted});
+  Event changed = b;
+  changed.payload_hash = "other";
+  auto again = SubmitSync(**store, {a, changed});
+  REQUIRE(again.has_value());
+  CHECK(*again == std::vector<EventOutcome>{EventOutcome::kDuplicate, EventOutcome::kConflict});
+  auto totals = (*store)->Totals("exp");
+  REQUIRE(totals.has_value());
+  const BucketTotals& c = totals->at("control");
+  CHECK(c.users == 1);
+  CHECK(c.exposures == 1);
+  CHECK(c.impressions == 3);
+  CHECK(c.clicks == 1);
+  CHECK(c.clicks_x_impressions == 3);
+}
+
+TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
+  TempDb tmp;
+  ManualClock clock(1'000'000);
+  constexpr std::int64_t kWindow = 200;
+  auto store =
+      SqliteEventStore::Open({.path = tmp.Path(), .attribution_window_us = kWindow}, clock);
+  REQUIRE(store.has_value());
+  std::mt19937_64 rng(20261129);
+  std::vector<Event> all;
+  int id = 0;
+  for (int u = 0; u < 300; ++u) {
+    const std::string user = fmt::format("user-{}", u);
+    for (const char* exp : {"exp_a", "exp_b"}) {
+      if (rng() % 4 == 0) continue;  // not exposed to this one
+      const std::string bucket = (rng() % 2) ? "treatment" : "control";
+      const int exposures = 1 + static_cast<int>(rng() % 3);
+      for (int k = 0; k < exposures; ++k) {
+        all.push_back(Exposure(fmt::format("x{}", id++), user, exp, bucket,
+                               static_cast<std::int64_t>(rng() % 1000),
+                               static_cast<int>(rng() % 5)));
+      }
+    }
+    const int outcomes = static_cast<int>(rng() % 6);
+    for (int k = 0; k < outcomes; ++k) {
+      const bool bind = rng() % 3 == 0;
+      all.push_back(Outcome(fmt::format("o{}", id++), bind ? EventType::kBind : EventType::kClick,
+                            user, static_cast<std::int64_t>(rng() % 1400),
+                            bind ? static_cast<std::int64_t>(rng() % 200'000) : 0));
+    }
+  }
+  // Arrival order is not time order: clicks may arrive before the exposure they follow.
+  std::shuffle(all.begin(), all.end(), rng);
+  for (std::size_t i = 0; i < all.size();) {
+    const std::size_t n = std::min<std::size_t>(all.size() - i, 1 + rng() % 97);
+    auto r = SubmitSync(**store, std::vector<Event>(all.begin() + static_cast<long>(i),
+                                                    all.begin() + static_cast<long>(i + n)));
+    REQUIRE(r.has_value());
+    i += n;
+  }
+  for (const char* exp : {"exp_a", "exp_b"}) {
+    CAPTURE(exp);
+    const auto stored = (*store)->Totals(exp);
+    REQUIRE(stored.has_value());
+    const auto expected = Recompute(tmp.Path(), exp, kWindow);
+    REQUIRE(expected.size() == 2);
+    CHECK(*stored == expected);
+    CHECK(expected.at("control").clicks > 0);
+    CHECK(expected.at("treatment").binds > 0);
+  }
+}
+
+TEST_CASE("the store survives a reopen and refuses work past its queue") {
+  TempDb tmp;
+  ManualClock clock;
+  {
+    auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+    REQUIRE(store.has_value());
+    REQUIRE(SubmitSync(**store, {Exposure("e1", "u1", "exp", "control", 1, 1)}).has_value());
+  }
+  auto store = SqliteEventStore::Open({.path = tmp.Path(), .queue_capacity = 3}, clock);
+  REQUIRE(store.has_value());
+  CHECK((*store)->Totals("exp")->at("control").users == 1);
+  std::vector<Event> four;
+  for (int i = 0; i < 4; ++i)
+    four.push_back(Outcome(fmt::format("c{}", i), EventType::kClick, "u1", 2));
+  auto refused = (*store)->Submit(four, [](auto) { FAIL("must not be called"); });
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == ErrorCode::kUnavailable);
+
+  REQUIRE((*store)->Backup(tmp.Path("copy.db")).has_value());
+  auto copy = SqliteEventStore::Open({.path = tmp.Path("copy.db")}, clock);
+  REQUIRE(copy.has_value());
+  CHECK((*copy)->Totals("exp")->at("control").users == 1);
+}
+
+TEST_CASE("a database from a newer schema is refused") {
+  TempDb tmp;
+  {
+    auto db = SqliteDb::Open(tmp.Path());
+    REQUIRE(db.has_value());
+    REQUIRE((*db)->Exec("PRAGMA user_version = 99").has_value());
+  }
+  ManualClock clock;
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace abrec
