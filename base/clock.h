@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace abrec {
 
@@ -37,5 +39,9 @@ class ManualClock final : public Clock {
 
 // RFC 3339 UTC with microseconds, e.g. "2026-11-29T01:28:00.000000Z".
 std::string FormatRfc3339(std::int64_t micros_since_epoch);
+
+// Parses an RFC 3339 date-time ("2026-11-29T01:28:00Z", fractions to microseconds, "Z" or
+// a numeric offset) into microseconds since the epoch; std::nullopt when malformed.
+std::optional<std::int64_t> ParseRfc3339(std::string_view text);
 
 }  // namespace abrec

@@ -10,9 +10,9 @@
 namespace abrec {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"assignment",  "default_surface", "surfaces",
-                                         "experiments", "server",          "limits",
-                                         "storage",     "admin",           "recommender"};
+constexpr std::string_view kTopKeys[] = {"assignment", "default_surface", "surfaces", "experiments",
+                                         "server",     "limits",          "storage",  "events",
+                                         "admin",      "recommender"};
 
 std::string Resolve(const std::string& config_file, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -43,6 +43,7 @@ class ConfigReader {
     if (const auto* n = root.Find("server")) ReadServer(*n);
     if (const auto* n = root.Find("limits")) ReadLimits(*n);
     if (const auto* n = root.Find("storage")) ReadStorage(*n);
+    if (const auto* n = root.Find("events")) ReadEvents(*n);
     if (const auto* n = root.Find("admin")) {
       if (r_.CheckMap(*n, "admin", {"token_file"}))
         ReadString(*n, "admin", "token_file", c_.admin.token_file);
@@ -140,14 +141,34 @@ class ConfigReader {
   }
 
   void ReadStorage(const ConfigNode& n) {
-    if (!r_.CheckMap(n, "storage", {"path", "synchronous"})) return;
+    if (!r_.CheckMap(n, "storage",
+                     {"path", "synchronous", "queue_capacity", "max_transaction_events"})) {
+      return;
+    }
     ReadString(n, "storage", "path", c_.storage.path);
+    ReadInt(n, "storage", "queue_capacity", 1, 100'000'000, c_.storage.queue_capacity);
+    ReadInt(n, "storage", "max_transaction_events", 1, 10'000'000,
+            c_.storage.max_transaction_events);
     if (const auto* v = n.Find("synchronous")) {
       static constexpr std::string_view kModes[] = {"FULL", "NORMAL", "OFF", "EXTRA"};
       if (auto s = r_.OneOf(*v, "storage.synchronous", kModes, "synchronous mode")) {
         c_.storage.synchronous = *s;
       }
     }
+  }
+
+  void ReadEvents(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "events",
+                     {"attribution_window_days", "max_past_s", "max_future_s",
+                      "max_events_per_request", "max_event_bytes"})) {
+      return;
+    }
+    auto& e = c_.events;
+    ReadInt(n, "events", "attribution_window_days", 1, 3650, e.attribution_window_days);
+    ReadInt(n, "events", "max_past_s", 0, 3650 * 86'400, e.max_past_s);
+    ReadInt(n, "events", "max_future_s", 0, 86'400, e.max_future_s);
+    ReadInt(n, "events", "max_events_per_request", 1, 1'000'000, e.max_events_per_request);
+    ReadInt(n, "events", "max_event_bytes", 256, 1 << 20, e.max_event_bytes);
   }
 
   void ReadRecommender(const ConfigNode& n) {

@@ -49,6 +49,17 @@ struct ExperimentsConfig {
 struct StorageConfig {
   std::string path = "../var/abrec.db";
   std::string synchronous = "FULL";  // SQLite PRAGMA synchronous: FULL, NORMAL or OFF
+  // Events waiting for the writer thread; past this, writes answer 503 with Retry-After.
+  int queue_capacity = 200'000;
+  int max_transaction_events = 20'000;  // bounds the latency of one group commit
+};
+
+struct EventsConfig {
+  int attribution_window_days = 30;  // clicks and binds count this long after first exposure
+  int max_past_s = 7 * 86'400;       // oldest timestamp accepted, relative to now
+  int max_future_s = 300;            // clock skew tolerated for timestamps ahead of now
+  int max_events_per_request = 10'000;
+  int max_event_bytes = 16 << 10;
 };
 
 struct AdminConfig {
@@ -73,6 +84,7 @@ struct PlatformConfig {
   LimitsConfig limits;
   ExperimentsConfig experiments;
   StorageConfig storage;
+  EventsConfig events;
   AdminConfig admin;
   RecommenderConfig recommender;
 

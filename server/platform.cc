@@ -1,9 +1,13 @@
 #include "server/platform.h"
 
+#include <filesystem>
+#include <random>
+
 #include <fmt/format.h>
 
 #include "assignment/hash.h"
 #include "experiments/population_guard.h"
+#include "experiments/sqlite_event_store.h"
 
 namespace abrec {
 
@@ -16,12 +20,55 @@ Platform::Platform(PlatformConfig config, const Clock& clock, bool read_only)
 
 Platform::~Platform() { registry_.StopWatching(); }
 
+bool Platform::IsExposure(const AssignOutcome& o) {
+  return o.decision.InExperiment() && o.experiment->def.phase != Phase::kStopped;
+}
+
+Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
+                              std::string request_id) const {
+  Event e;
+  e.event_id = request_id;
+  e.request_id = std::move(request_id);
+  e.type = EventType::kExposure;
+  e.user_id = std::string(user_id);
+  e.ts_us = clock_.NowMicros();
+  e.experiment = o.experiment->def.key;
+  e.bucket = std::string(o.bucket);
+  e.variant = o.variant ? std::string(*o.variant) : std::string();
+  e.counterfactual_variant =
+      o.counterfactual_variant ? std::string(*o.counterfactual_variant) : std::string();
+  e.policy = std::string(o.policy);
+  // Server-made: the id is new for every request, so the hash only has to be stable.
+  e.payload_hash = fmt::format("exposure:{}:{}:{}:{}", e.event_id, e.experiment, e.bucket, e.ts_us);
+  return e;
+}
+
+std::string Platform::NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
+
 Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Clock& clock,
                                                  OpenOptions options) {
   std::unique_ptr<Platform> p(new Platform(std::move(config), clock, options.read_only));
   if (!options.read_only) {
-    if (auto ok = GuardPopulationSplit(p->config_, p->audit_); !ok)
+    if (auto ok = GuardPopulationSplit(p->config_, p->audit_); !ok) {
       return std::unexpected(ok.error());
+    }
+    const auto& c = p->config_;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), ec);
+    auto store = SqliteEventStore::Open(
+        EventStoreOptions{
+            .path = c.storage.path,
+            .synchronous = c.storage.synchronous,
+            .queue_capacity = static_cast<std::size_t>(c.storage.queue_capacity),
+            .max_transaction_events = static_cast<std::size_t>(c.storage.max_transaction_events),
+            .attribution_window_us =
+                std::int64_t{c.events.attribution_window_days} * 86'400'000'000},
+        p->clock_);
+    if (!store) return std::unexpected(store.error());
+    p->events_ = std::move(*store);
   }
   p->registry_.Reload();
   return p;

@@ -11,6 +11,8 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "experiments/audit_log.h"
+#include "experiments/event.h"
+#include "experiments/event_store.h"
 #include "experiments/platform_config.h"
 #include "experiments/registry.h"
 
@@ -47,7 +49,25 @@ class Platform {
   // Errors: kInvalidArgument (field user_id), kNotFound (field experiment).
   Result<AssignOutcome> Assign(std::string_view user_id, std::string_view key) const;
 
+  // The event store; null for read-only tools.
+  EventStore* events() const { return events_.get(); }
+
+  // The exposure event of an assignment, to log: who, which experiment and bucket, the
+  // variant (or counterfactual variant) and policy. `request_id` doubles as the event id.
+  Event ExposureEvent(std::string_view user_id, const AssignOutcome& outcome,
+                      std::string request_id) const;
+  // Whether an assignment is logged: users in the experiment, unless it is stopped.
+  static bool IsExposure(const AssignOutcome& outcome);
+
+  // A new random request id (32 hex digits). Thread-safe.
+  static std::string NewRequestId();
+
+  // Commits what is queued and closes the event store (the service calls it once its HTTP
+  // server has stopped, so no completion runs after the transport is gone).
+  void CloseEvents() { events_.reset(); }
+
   const PlatformConfig& config() const { return config_; }
+  const Clock& clock() const { return clock_; }
   const Population& population() const { return population_; }
   ExperimentRegistry& registry() { return registry_; }
   std::shared_ptr<const RegistrySnapshot> experiments() const { return registry_.Snapshot(); }
@@ -60,6 +80,7 @@ class Platform {
   Population population_;
   AuditLog audit_;
   ExperimentRegistry registry_;
+  std::unique_ptr<EventStore> events_;
 };
 
 // The longest user id accepted, in bytes.

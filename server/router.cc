@@ -1,6 +1,7 @@
 #include "server/router.h"
 
 #include <chrono>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@ namespace {
 
 enum RouteId : std::size_t {
   kAssign,
+  kEvents,
   kExperiments,
   kExperiment,
   kHealthz,
@@ -21,6 +23,12 @@ enum RouteId : std::size_t {
   kUnmatched,
   kRouteCount
 };
+
+// The metrics label of each RouteId, in the same order.
+constexpr std::string_view kRouteNames[] = {
+    "/v1/assign", "/v1/events", "/v1/experiments", "/v1/experiments/{key}",
+    "/healthz",   "/readyz",    "/metrics",        "unmatched"};
+static_assert(std::size(kRouteNames) == kRouteCount);
 
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
 
@@ -38,23 +46,44 @@ Router::Router(Platform& platform, ServerMetrics& metrics, const std::atomic<Ser
     : platform_(platform), metrics_(metrics), state_(state) {}
 
 std::vector<std::string> Router::RouteNames() {
-  return {"/v1/assign", "/v1/experiments", "/v1/experiments/{key}", "/healthz", "/readyz",
-          "/metrics",   "unmatched"};
+  return {std::begin(kRouteNames), std::end(kRouteNames)};
 }
 
 HttpResponse Router::Route(const HttpRequest& req) const {
+  std::promise<HttpResponse> answer;
+  auto future = answer.get_future();
+  Dispatch(req, [&answer](HttpResponse r) { answer.set_value(std::move(r)); });
+  return future.get();
+}
+
+void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> respond) const {
   const auto start = std::chrono::steady_clock::now();
   const RouteContext ctx{platform_, metrics_, state_};
   const bool get = req.method == "GET" || req.method == "HEAD";
-  std::size_t route = kUnmatched;
-  HttpResponse resp;
   const std::string_view path = req.path;
+  std::size_t route = kUnmatched;
+  // Every answer goes through here, so the metrics see the time to the final answer.
+  auto done = [this, start, &route, respond = std::move(respond)]() {
+    return [this, start, route, respond](HttpResponse r) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      metrics_.ObserveRequest(route, r.status, seconds);
+      respond(std::move(r));
+    };
+  };
   if (path == "/v1/assign") {
     route = kAssign;
-    resp = get                    ? GetAssign(ctx, req)
-           : req.method == "POST" ? PostAssign(ctx, req)
-                                  : MethodNotAllowed(req, "GET, POST");
-  } else if (path == "/v1/experiments" || path == "/v1/experiments/") {
+    if (get) return GetAssign(ctx, req, done());
+    if (req.method == "POST") return PostAssign(ctx, req, done());
+    return done()(MethodNotAllowed(req, "GET, POST"));
+  }
+  if (path == "/v1/events") {
+    route = kEvents;
+    if (req.method == "POST") return PostEvents(ctx, req, done());
+    return done()(MethodNotAllowed(req, "POST"));
+  }
+  HttpResponse resp;
+  if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
   } else if (path.starts_with(kExperimentPrefix) &&
@@ -78,10 +107,7 @@ HttpResponse Router::Route(const HttpRequest& req) const {
   } else {
     resp = ErrorResponse(404, "not_found", fmt::format("no endpoint at {}", req.path), "path");
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_.ObserveRequest(route, resp.status, seconds);
-  return resp;
+  done()(std::move(resp));
 }
 
 }  // namespace abrec

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ class Router {
   // All references must outlive the router. Thread-safe: Route may run on many threads.
   Router(Platform& platform, ServerMetrics& metrics, const std::atomic<ServiceState>& state);
 
+  // Answers `request` through `respond`, exactly once: at once for most routes, after the
+  // commit for those that write events (possibly on the event store's writer thread).
+  void Dispatch(const HttpRequest& request, std::function<void(HttpResponse)> respond) const;
+
+  // Dispatch, waiting for the answer (tests and in-process callers).
   HttpResponse Route(const HttpRequest& request) const;
 
   // The route labels of the metrics, in the order ServerMetrics is built with.

@@ -67,6 +67,8 @@ int ServeCommand(const CommandArgs& argv) {
   LogInfo("listening on http://{}:{} with {} thread(s)", p.config().server.host, *port,
           p.config().server.threads);
   server.Run();
+  // Commit what is queued while the transport still exists for the completions.
+  p.CloseEvents();
   p.registry().StopWatching();
   LogInfo("stopped");
   return 0;

@@ -33,4 +33,11 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
   return r;
 }
 
+HttpResponse UnavailableResponse(const Error& error) {
+  HttpResponse r =
+      ErrorResponse(503, ErrorCodeName(ErrorCode::kUnavailable), error.message, error.field);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 }  // namespace abrec

@@ -18,4 +18,7 @@ HttpResponse ErrorResponse(const Error& error);
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
                            std::string_view field = {});
 
+// 503 with Retry-After for a transient failure (full write queue, storage unavailable).
+HttpResponse UnavailableResponse(const Error& error);
+
 }  // namespace abrec

@@ -168,7 +168,13 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = std::move(parser_->get().body());
     const bool keep_alive = req.keep_alive() && shared_.state.load() == ServiceState::kServing;
     const bool head = req.method() == http::verb::head;
-    Send(shared_.router.Route(r), keep_alive, head);
+    // The answer may come from the event store's writer thread: back to this strand.
+    shared_.router.Dispatch(r, [self = shared_from_this(), keep_alive, head](HttpResponse resp) {
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp), keep_alive, head]() mutable {
+                  self->Send(std::move(resp), keep_alive, head);
+                });
+    });
   }
 
   void SendError(int status, std::string_view code, std::string_view message,

@@ -1,4 +1,6 @@
-// GET /v1/assign?user_id=&experiment=[&log=] and POST /v1/assign (batch).
+// GET /v1/assign?user_id=&experiment=[&log=] and POST /v1/assign (batch). Unless log=false,
+// the exposure of every user in the experiment is logged, and the answer waits for its
+// commit: an assignment the client acts on is an exposure the analysis counts.
 #include <fmt/format.h>
 
 #include "server/http/error_response.h"
@@ -19,98 +21,139 @@ Result<bool> ParseLogFlag(std::string_view v) {
       Error::InvalidArgument(fmt::format("log must be true or false, got \"{}\"", v), "log"));
 }
 
-Result<nlohmann::ordered_json> AssignOne(const RouteContext& ctx, std::string_view user_id,
-                                         std::string_view key) {
-  auto outcome = ctx.platform.Assign(user_id, key);
-  if (!outcome) return std::unexpected(outcome.error());
-  ctx.metrics.CountAssignment(outcome->experiment->def.key, outcome->bucket);
-  return AssignView(user_id, *outcome);
+// Assigns every user; collects the exposures to log when `log` is set.
+struct Assigned {
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  std::vector<Event> exposures;
+};
+
+Result<Assigned> AssignAll(const RouteContext& ctx, const std::vector<std::string>& users,
+                           const std::string& key, bool log) {
+  Assigned out;
+  for (const auto& user : users) {
+    auto outcome = ctx.platform.Assign(user, key);
+    if (!outcome) return std::unexpected(outcome.error());
+    ctx.metrics.CountAssignment(outcome->experiment->def.key, outcome->bucket);
+    nlohmann::ordered_json view = AssignView(user, *outcome);
+    const bool logged = log && ctx.platform.events() && Platform::IsExposure(*outcome);
+    std::string request_id = Platform::NewRequestId();
+    view["request_id"] = request_id;
+    view["logged"] = logged;
+    if (logged) out.exposures.push_back(ctx.platform.ExposureEvent(user, *outcome, request_id));
+    out.results.push_back(std::move(view));
+  }
+  return out;
+}
+
+// Answers with `make(results)` once the exposures are committed.
+void AnswerAfterLogging(const RouteContext& ctx, Assigned assigned, Respond respond,
+                        std::function<nlohmann::ordered_json(nlohmann::ordered_json)> make) {
+  if (assigned.exposures.empty()) return respond(JsonResponse(make(std::move(assigned.results))));
+  auto results = std::make_shared<nlohmann::ordered_json>(std::move(assigned.results));
+  auto submitted = ctx.platform.events()->Submit(
+      std::move(assigned.exposures),
+      [results, respond, make](Result<std::vector<EventOutcome>> committed) {
+        if (!committed) return respond(UnavailableResponse(committed.error()));
+        respond(JsonResponse(make(std::move(*results))));
+      });
+  if (!submitted) respond(UnavailableResponse(submitted.error()));
 }
 
 }  // namespace
 
-HttpResponse GetAssign(const RouteContext& ctx, const HttpRequest& req) {
+void GetAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
   auto params = ParseQuery(req.query, kAssignParams);
-  if (!params) return ErrorResponse(params.error());
+  if (!params) return respond(ErrorResponse(params.error()));
   const auto user = params->find("user_id");
   if (user == params->end() || user->second.empty()) {
-    return ErrorResponse(Error::InvalidArgument("query parameter user_id is required", "user_id"));
+    return respond(
+        ErrorResponse(Error::InvalidArgument("query parameter user_id is required", "user_id")));
   }
   const auto exp = params->find("experiment");
   if (exp == params->end() || exp->second.empty()) {
-    return ErrorResponse(
-        Error::InvalidArgument("query parameter experiment is required", "experiment"));
+    return respond(ErrorResponse(
+        Error::InvalidArgument("query parameter experiment is required", "experiment")));
   }
-  if (const auto log = params->find("log"); log != params->end()) {
-    // Exposure logging is the event log's (it records an exposure unless log=false).
-    if (auto flag = ParseLogFlag(log->second); !flag) return ErrorResponse(flag.error());
+  bool log = true;
+  if (const auto it = params->find("log"); it != params->end()) {
+    auto flag = ParseLogFlag(it->second);
+    if (!flag) return respond(ErrorResponse(flag.error()));
+    log = *flag;
   }
-  auto body = AssignOne(ctx, user->second, exp->second);
-  if (!body) return ErrorResponse(body.error());
-  return JsonResponse(*body);
+  auto assigned = AssignAll(ctx, {user->second}, exp->second, log);
+  if (!assigned) return respond(ErrorResponse(assigned.error()));
+  AnswerAfterLogging(ctx, std::move(*assigned), std::move(respond),
+                     [](nlohmann::ordered_json results) { return std::move(results[0]); });
 }
 
-HttpResponse PostAssign(const RouteContext& ctx, const HttpRequest& req) {
+void PostAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
   if (!req.query.empty()) {
-    return ErrorResponse(Error::InvalidArgument(
-        "POST /v1/assign takes its arguments in the JSON body, not the query", "query"));
+    return respond(ErrorResponse(Error::InvalidArgument(
+        "POST /v1/assign takes its arguments in the JSON body, not the query", "query")));
   }
   const auto& limits = ctx.platform.config().limits;
   auto json = ParseJsonBody(req, limits.max_yaml_depth);
-  if (!json) return ErrorResponse(json.error());
+  if (!json) return respond(ErrorResponse(json.error()));
   if (!json->is_object()) {
-    return ErrorResponse(Error::InvalidArgument(
-        "expected a JSON object {\"experiment\", \"user_ids\", \"log\"}", "body"));
+    return respond(ErrorResponse(Error::InvalidArgument(
+        "expected a JSON object {\"experiment\", \"user_ids\", \"log\"}", "body")));
   }
   for (const auto& [k, _] : json->items()) {
     if (k != "experiment" && k != "user_ids" && k != "log") {
-      return ErrorResponse(Error::InvalidArgument(
-          fmt::format("unknown field \"{}\"; allowed: experiment, user_ids, log", k), k));
+      return respond(ErrorResponse(Error::InvalidArgument(
+          fmt::format("unknown field \"{}\"; allowed: experiment, user_ids, log", k), k)));
     }
   }
   const auto exp = json->find("experiment");
   if (exp == json->end() || !exp->is_string() || exp->get_ref<const std::string&>().empty()) {
-    return ErrorResponse(
-        Error::InvalidArgument("experiment is required and must be a string", "experiment"));
+    return respond(ErrorResponse(
+        Error::InvalidArgument("experiment is required and must be a string", "experiment")));
   }
-  if (const auto log = json->find("log"); log != json->end() && !log->is_boolean()) {
-    return ErrorResponse(Error::InvalidArgument("log must be true or false", "log"));
+  bool log = true;
+  if (const auto it = json->find("log"); it != json->end()) {
+    if (!it->is_boolean()) {
+      return respond(ErrorResponse(Error::InvalidArgument("log must be true or false", "log")));
+    }
+    log = it->get<bool>();
   }
   const auto ids = json->find("user_ids");
   if (ids == json->end() || !ids->is_array()) {
-    return ErrorResponse(
-        Error::InvalidArgument("user_ids is required and must be a list of strings", "user_ids"));
+    return respond(ErrorResponse(
+        Error::InvalidArgument("user_ids is required and must be a list of strings", "user_ids")));
   }
   if (ids->size() > static_cast<std::size_t>(limits.max_batch_users)) {
-    return ErrorResponse(Error{ErrorCode::kResourceExhausted,
-                               fmt::format("user_ids has {} entries; at most {} per request",
-                                           ids->size(), limits.max_batch_users),
-                               "user_ids"});
+    return respond(
+        ErrorResponse(Error{ErrorCode::kResourceExhausted,
+                            fmt::format("user_ids has {} entries; at most {} per request",
+                                        ids->size(), limits.max_batch_users),
+                            "user_ids"}));
   }
   const std::string& key = exp->get_ref<const std::string&>();
   // Every id is checked before any is assigned: a rejected batch assigns (and logs) nothing.
+  std::vector<std::string> users;
   for (std::size_t i = 0; i < ids->size(); ++i) {
     const auto& id = (*ids)[i];
     const std::string field = fmt::format("user_ids[{}]", i);
     if (!id.is_string()) {
-      return ErrorResponse(
-          Error::InvalidArgument(fmt::format("{} must be a string", field), field));
+      return respond(
+          ErrorResponse(Error::InvalidArgument(fmt::format("{} must be a string", field), field)));
     }
     if (auto ok = ValidateUserId(id.get_ref<const std::string&>()); !ok) {
-      return ErrorResponse(
-          Error::InvalidArgument(fmt::format("{}: {}", field, ok.error().message), field));
+      return respond(ErrorResponse(
+          Error::InvalidArgument(fmt::format("{}: {}", field, ok.error().message), field)));
     }
+    users.push_back(id.get<std::string>());
   }
   if (!ctx.platform.experiments()->Find(key)) {
-    return ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));
+    return respond(
+        ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment")));
   }
-  nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  for (const auto& id : *ids) {
-    auto one = AssignOne(ctx, id.get_ref<const std::string&>(), key);
-    if (!one) return ErrorResponse(one.error());
-    results.push_back(std::move(*one));
-  }
-  return JsonResponse({{"experiment", key}, {"results", std::move(results)}});
+  auto assigned = AssignAll(ctx, users, key, log);
+  if (!assigned) return respond(ErrorResponse(assigned.error()));
+  AnswerAfterLogging(
+      ctx, std::move(*assigned), std::move(respond), [key](nlohmann::ordered_json results) {
+        return nlohmann::ordered_json{{"experiment", key}, {"results", std::move(results)}};
+      });
 }
 
 }  // namespace abrec

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string_view>
 
 #include "server/http/message.h"
@@ -12,6 +13,10 @@ namespace abrec {
 
 enum class ServiceState;
 
+// Handlers that may answer later (after a commit) take a Respond; it is called exactly
+// once, possibly on another thread.
+using Respond = std::function<void(HttpResponse)>;
+
 struct RouteContext {
   Platform& platform;
   ServerMetrics& metrics;
@@ -19,8 +24,11 @@ struct RouteContext {
 };
 
 // assign_routes.cc
-HttpResponse GetAssign(const RouteContext& ctx, const HttpRequest& req);
-HttpResponse PostAssign(const RouteContext& ctx, const HttpRequest& req);
+void GetAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond);
+void PostAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond);
+
+// event_routes.cc
+void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond);
 
 // experiment_routes.cc
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);

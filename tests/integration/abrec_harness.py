@@ -408,6 +408,12 @@ class Service:
         return s
 
 
+def without_request(doc):
+    """An assignment answer without what differs per request (its request id and whether
+    its exposure was logged), for comparing answers of separate requests."""
+    return {k: v for k, v in doc.items() if k not in ("request_id", "logged")}
+
+
 class ServiceTestCase(unittest.TestCase):
     """One service per test class, over the workspace the subclass's make_workspace() builds;
     stopping it must end with exit status 0."""
