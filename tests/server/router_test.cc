@@ -51,6 +51,7 @@ metrics: {primary: bind_rate}
     return router_->Route(HttpRequest{"POST", path, "", body, "application/json", ""});
   }
   std::atomic<ServiceState>& state() { return state_; }
+  Platform& platform() { return *platform_; }
   ServerMetrics& metrics() { return metrics_; }
 
  private:
@@ -126,13 +127,48 @@ TEST_CASE("POST /v1/assign answers in order, the same as GET") {
   REQUIRE(results.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) {
     const std::string id(1, static_cast<char>('a' + i));
-    auto single = Json(f.Get("/v1/assign", "user_id=" + id + "&experiment=exp"));
+    auto single = Json(f.Get("/v1/assign", "user_id=" + id + "&experiment=exp&log=false"));
     auto batch = results[i];
     CHECK(batch["request_id"] != single["request_id"]);  // a new request id per assignment
     batch.erase("request_id");
     single.erase("request_id");
     CHECK(batch == single);
   }
+}
+
+TEST_CASE("assignments log exposures unless log=false, and events are validated one by one") {
+  RouterFixture f;
+  const auto logged = Json(f.Get("/v1/assign", "user_id=user-1&experiment=exp"));
+  CHECK(logged["logged"] == true);
+  const auto quiet = Json(f.Get("/v1/assign", "user_id=user-2&experiment=exp&log=false"));
+  CHECK(quiet["logged"] == false);
+  auto totals = f.platform().events()->Totals("exp");
+  REQUIRE(totals.has_value());
+  CHECK(totals->at("control").users == 1);  // user-1 (hash 0.3004), not user-2
+
+  const auto r = f.Post("/v1/events", R"({"events": [
+      {"event_id": "e1", "type": "click", "user_id": "user-1", "product_id": "p1", "position": 2},
+      {"event_id": "e2", "type": "bind", "user_id": "user-1", "premium": 1234.56},
+      {"event_id": "e3", "type": "bind", "user_id": "user-1", "premium": "12"},
+      {"event_id": "e4", "type": "purchase", "user_id": "user-1"},
+      {"event_id": "e5", "type": "click", "user_id": "user-1", "timestamp": "1999-01-01T00:00:00Z"},
+      {"event_id": "e1", "type": "click", "user_id": "user-1"},
+      {"event_id": "e6", "type": "exposure", "user_id": "user-1", "experiment": "exp", "bucket": "treatment"}]})");
+  REQUIRE(r.status == 202);
+  const auto body = Json(r);
+  CHECK(body["accepted"] == 2);
+  CHECK(body["duplicates"] == 0);
+  REQUIRE(body["rejected"].size() == 5);
+  CHECK(body["rejected"][0]["error"]["field"] == "events[2].premium");
+  CHECK(body["rejected"][1]["error"]["field"] == "events[3].type");
+  CHECK(body["rejected"][2]["error"]["field"] == "events[4].timestamp");
+  CHECK(body["rejected"][3]["error"]["code"] == "duplicate_in_batch");
+  CHECK(body["rejected"][4]["error"]["field"] == "events[6].bucket");
+  totals = f.platform().events()->Totals("exp");
+  CHECK(totals->at("control").clicks == 1);
+  CHECK(totals->at("control").binds == 1);
+  CHECK(totals->at("control").premium_cents == 123456);
+  CHECK(totals->at("control").premium_cents_sq == 123456LL * 123456LL);
 }
 
 TEST_CASE("experiments, health, readiness, metrics and unknown routes") {
