@@ -27,6 +27,8 @@ struct EventStoreOptions {
   // Clicks and binds count for an experiment within this long after the user's first
   // exposure to it.
   std::int64_t attribution_window_us = 30LL * 86'400 * 1'000'000;
+  // Raw events older than this are purged (aggregates are kept); 0 keeps them forever.
+  std::int64_t retention_us = 0;
 };
 
 // Per (experiment, bucket) totals, keyed by bucket name.
@@ -43,6 +45,15 @@ class EventStore {
   // of the batch is then stored). Fails at once, without calling `done`, with kUnavailable
   // when the queue is full or the store is stopping. Thread-safe.
   virtual Result<void> Submit(std::vector<Event> events, Done done) = 0;
+
+  // Erases every event of a user and their per-user totals, and corrects the bucket totals,
+  // in one transaction through the writer (so it is ordered with the writes). `done` gets
+  // the number of events removed. Fails at once like Submit.
+  virtual Result<void> EraseUser(std::string user_id,
+                                 std::function<void(Result<std::int64_t>)> done) = 0;
+
+  // The events logged under a request id (the audit trail), oldest first. Thread-safe.
+  virtual Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) = 0;
 
   // The committed totals of one experiment. Thread-safe.
   virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;

@@ -142,13 +142,15 @@ class ConfigReader {
 
   void ReadStorage(const ConfigNode& n) {
     if (!r_.CheckMap(n, "storage",
-                     {"path", "synchronous", "queue_capacity", "max_transaction_events"})) {
+                     {"path", "synchronous", "queue_capacity", "max_transaction_events",
+                      "retention_days"})) {
       return;
     }
     ReadString(n, "storage", "path", c_.storage.path);
     ReadInt(n, "storage", "queue_capacity", 1, 100'000'000, c_.storage.queue_capacity);
     ReadInt(n, "storage", "max_transaction_events", 1, 10'000'000,
             c_.storage.max_transaction_events);
+    ReadInt(n, "storage", "retention_days", 0, 36'500, c_.storage.retention_days);
     if (const auto* v = n.Find("synchronous")) {
       static constexpr std::string_view kModes[] = {"FULL", "NORMAL", "OFF", "EXTRA"};
       if (auto s = r_.OneOf(*v, "storage.synchronous", kModes, "synchronous mode")) {

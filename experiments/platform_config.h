@@ -52,6 +52,8 @@ struct StorageConfig {
   // Events waiting for the writer thread; past this, writes answer 503 with Retry-After.
   int queue_capacity = 200'000;
   int max_transaction_events = 20'000;  // bounds the latency of one group commit
+  // Raw events older than this are purged (aggregates are kept); 0 keeps them forever.
+  int retention_days = 0;
 };
 
 struct EventsConfig {

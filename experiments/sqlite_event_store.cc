@@ -1,6 +1,7 @@
 #include "experiments/sqlite_event_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <map>
 #include <set>
@@ -82,11 +83,23 @@ class SqliteEventStore::Writer {
   }
 
   // Writes a group of batches in one transaction. On failure nothing is kept.
-  Result<std::vector<std::vector<EventOutcome>>> Commit(const std::vector<Batch*>& batches) {
+  // One batch's result: the outcome of each event, or the number of events erased.
+  struct BatchResult {
+    std::vector<EventOutcome> outcomes;
+    std::int64_t erased = 0;
+  };
+
+  Result<std::vector<BatchResult>> Commit(const std::vector<Batch*>& batches) {
     if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
     touched_.clear();
-    std::vector<std::vector<EventOutcome>> out;
+    std::vector<BatchResult> out;
     for (const Batch* b : batches) {
+      if (b->erase_done) {
+        auto erased = Erase(b->erase_user);
+        if (!erased) return Abort(erased.error());
+        out.push_back({{}, *erased});
+        continue;
+      }
       std::vector<EventOutcome> outcomes;
       outcomes.reserve(b->events.size());
       for (const Event& e : b->events) {
@@ -94,7 +107,7 @@ class SqliteEventStore::Writer {
         if (!r) return Abort(r.error());
         outcomes.push_back(*r);
       }
-      out.push_back(std::move(outcomes));
+      out.push_back({std::move(outcomes), 0});
     }
     const std::string day = UtcDay(clock_.NowMicros());
     for (const auto& [exp, bucket] : touched_) {
@@ -106,6 +119,24 @@ class SqliteEventStore::Writer {
   }
 
   void Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+  // Deletes raw events older than `cutoff_us`, a bounded number per transaction so writers
+  // are not held up; the aggregates stay. Returns how many were deleted.
+  Result<std::int64_t> Purge(std::int64_t cutoff_us) {
+    std::int64_t total = 0;
+    for (;;) {
+      if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+      auto ok = purge_.Bind(1, cutoff_us).Run();
+      if (!ok) {
+        (void)db_->Exec("ROLLBACK");
+        return std::unexpected(ok.error());
+      }
+      const std::int64_t n = db_->Changes();
+      if (auto c = db_->Exec("COMMIT"); !c) return std::unexpected(c.error());
+      total += n;
+      if (n == 0) return total;
+    }
+  }
 
  private:
   Writer(std::unique_ptr<SqliteDb> db, const EventStoreOptions& o, const Clock& clock)
@@ -123,6 +154,10 @@ class SqliteEventStore::Writer {
          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
          "ON CONFLICT(event_id) DO NOTHING"},
         {&existing_, "SELECT payload_hash FROM events WHERE event_id = ?1"},
+        {&delete_user_totals_, "DELETE FROM user_totals WHERE user_id = ?1"},
+        {&delete_user_events_, "DELETE FROM events WHERE user_id = ?1"},
+        {&purge_,
+         "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts_us < ?1 LIMIT 10000)"},
         {&user_row_,
          "SELECT bucket, first_ts_us, first_seq, exposures, impressions, clicks, binds, "
          "premium_cents FROM user_totals WHERE experiment = ?1 AND user_id = ?2"},
@@ -167,7 +202,7 @@ class SqliteEventStore::Writer {
     return {};
   }
 
-  Result<std::vector<std::vector<EventOutcome>>> Abort(Error e) {
+  Result<std::vector<BatchResult>> Abort(Error e) {
     (void)db_->Exec("ROLLBACK");
     return std::unexpected(std::move(e));
   }
@@ -310,6 +345,33 @@ class SqliteEventStore::Writer {
                       &after.totals);
   }
 
+  // Right to erasure: the user's contribution leaves every bucket, then their rows go.
+  Result<std::int64_t> Erase(const std::string& user) {
+    struct Part {
+      std::string experiment, bucket;
+      UserTotals totals;
+    };
+    std::vector<Part> parts;
+    user_rows_.Bind(1, user);
+    for (;;) {
+      auto more = user_rows_.Step();
+      if (!more) return std::unexpected(more.error());
+      if (!*more) break;
+      parts.push_back({user_rows_.Text(0), user_rows_.Text(1),
+                       UserTotals{user_rows_.Int(4), user_rows_.Int(5), user_rows_.Int(6),
+                                  user_rows_.Int(7), user_rows_.Int(8)}});
+    }
+    user_rows_.Reset();
+    for (const Part& p : parts) {
+      if (auto ok = ApplyDelta(p.experiment, p.bucket, &p.totals, nullptr); !ok) {
+        return std::unexpected(ok.error());
+      }
+    }
+    if (auto ok = delete_user_totals_.Bind(1, user).Run(); !ok) return std::unexpected(ok.error());
+    if (auto ok = delete_user_events_.Bind(1, user).Run(); !ok) return std::unexpected(ok.error());
+    return db_->Changes();
+  }
+
   // A click or bind counts for every experiment the user was exposed to at or before it,
   // within the attribution window, in the bucket of the first exposure.
   Result<void> AddOutcome(const Event& e) {
@@ -351,8 +413,8 @@ class SqliteEventStore::Writer {
   std::int64_t window_us_;
   const Clock& clock_;
   std::set<std::pair<std::string, std::string>> touched_;
-  SqliteStatement insert_, existing_, user_row_, user_rows_, upsert_user_, user_outcomes_,
-      user_exposures_, bucket_delta_, snapshot_;
+  SqliteStatement insert_, existing_, delete_user_totals_, delete_user_events_, purge_, user_row_,
+      user_rows_, upsert_user_, user_outcomes_, user_exposures_, bucket_delta_, snapshot_;
 };
 
 int SqliteEventStore::SchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
@@ -384,33 +446,57 @@ SqliteEventStore::~SqliteEventStore() {
 }
 
 Result<void> SqliteEventStore::Submit(std::vector<Event> events, Done done) {
+  return Enqueue(Batch{std::move(events), std::move(done), {}, {}});
+}
+
+Result<void> SqliteEventStore::EraseUser(std::string user_id,
+                                         std::function<void(Result<std::int64_t>)> done) {
+  return Enqueue(Batch{{}, {}, std::move(user_id), std::move(done)});
+}
+
+Result<void> SqliteEventStore::Enqueue(Batch batch) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
       return std::unexpected(
           Error{ErrorCode::kUnavailable, "the event store is stopping", "storage"});
     }
-    if (queued_events_ + events.size() > options_.queue_capacity) {
+    if (queued_events_ + batch.events.size() > options_.queue_capacity) {
       return std::unexpected(Error{ErrorCode::kUnavailable,
                                    fmt::format("the write queue is full ({} events waiting); "
                                                "retry shortly",
                                                queued_events_),
                                    "storage"});
     }
-    queued_events_ += events.size();
-    queue_.push_back(Batch{std::move(events), std::move(done)});
+    queued_events_ += batch.events.size();
+    queue_.push_back(std::move(batch));
   }
   cv_.notify_one();
   return {};
 }
 
 void SqliteEventStore::WriterLoop() {
+  // Retention runs on this thread too, between transactions: at start, then every 10 min.
+  constexpr auto kPurgeEvery = std::chrono::minutes(10);
+  auto next_purge = std::chrono::steady_clock::now();
   for (;;) {
+    if (options_.retention_us > 0 && std::chrono::steady_clock::now() >= next_purge) {
+      next_purge = std::chrono::steady_clock::now() + kPurgeEvery;
+      const auto purged = writer_->Purge(clock_.NowMicros() - options_.retention_us);
+      if (!purged) {
+        LogError("storage: retention purge failed: {}", purged.error().message);
+      } else if (*purged > 0) {
+        LogInfo("storage: purged {} events past the retention period", *purged);
+      }
+    }
     std::vector<Batch> group;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      cv_.wait_until(lock, next_purge, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        if (stopping_) return;  // everything is written
+        continue;               // time to purge
+      }
       // Group commit: whatever has queued while the last transaction committed goes into
       // the next one, up to max_transaction_events.
       std::size_t n = 0;
@@ -428,13 +514,59 @@ void SqliteEventStore::WriterLoop() {
     if (!result)
       LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
     for (std::size_t i = 0; i < group.size(); ++i) {
-      if (result) {
-        group[i].done(std::move((*result)[i]));
+      Batch& b = group[i];
+      if (b.erase_done) {
+        b.erase_done(result ? Result<std::int64_t>((*result)[i].erased)
+                            : Result<std::int64_t>(std::unexpected(result.error())));
+      } else if (result) {
+        b.done(std::move((*result)[i].outcomes));
       } else {
-        group[i].done(std::unexpected(result.error()));
+        b.done(std::unexpected(result.error()));
       }
     }
   }
+}
+
+Result<std::vector<Event>> SqliteEventStore::EventsOfRequest(const std::string& request_id) {
+  std::lock_guard lock(reader_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT event_id, type, user_id, ts_us, request_id, product_id, position, premium_cents, "
+      "experiment, bucket, variant, counterfactual_variant, policy, model_version, items, "
+      "features FROM events WHERE request_id = ?1 AND request_id <> '' ORDER BY seq");
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->Bind(1, request_id);
+  std::vector<Event> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    Event e;
+    e.event_id = stmt->Text(0);
+    e.type = static_cast<EventType>(stmt->Int(1));
+    e.user_id = stmt->Text(2);
+    e.ts_us = stmt->Int(3);
+    e.request_id = stmt->Text(4);
+    e.product_id = stmt->Text(5);
+    if (!stmt->IsNull(6)) e.position = static_cast<int>(stmt->Int(6));
+    e.premium_cents = stmt->Int(7);
+    e.experiment = stmt->Text(8);
+    e.bucket = stmt->Text(9);
+    e.variant = stmt->Text(10);
+    e.counterfactual_variant = stmt->Text(11);
+    e.policy = stmt->Text(12);
+    e.model_version = stmt->Text(13);
+    const std::string items = stmt->Text(14);
+    if (!items.empty()) {
+      const auto j = nlohmann::json::parse(items, nullptr, /*allow_exceptions=*/false);
+      for (const auto& it : j.is_array() ? j : nlohmann::json::array()) {
+        e.items.push_back(
+            {it.value("product_id", ""), it.value("position", 0), it.value("propensity", 1.0)});
+      }
+    }
+    e.features_json = stmt->Text(15);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 Result<BucketTotalsMap> SqliteEventStore::Totals(const std::string& experiment) {

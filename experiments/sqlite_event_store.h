@@ -24,6 +24,9 @@ class SqliteEventStore final : public EventStore {
   ~SqliteEventStore() override;
 
   Result<void> Submit(std::vector<Event> events, Done done) override;
+  Result<void> EraseUser(std::string user_id,
+                         std::function<void(Result<std::int64_t>)> done) override;
+  Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
   Result<void> Backup(const std::string& path) override;
 
@@ -31,10 +34,14 @@ class SqliteEventStore final : public EventStore {
   static int SchemaVersion();
 
  private:
+  // Events to write, or (erase_done set) a user to erase.
   struct Batch {
     std::vector<Event> events;
     Done done;
+    std::string erase_user;
+    std::function<void(Result<std::int64_t>)> erase_done;
   };
+  Result<void> Enqueue(Batch batch);
   class Writer;
 
   SqliteEventStore(EventStoreOptions options, const Clock& clock);

@@ -42,7 +42,12 @@ constexpr std::string_view kV1 =
 
 #undef ABREC_TOTALS_COLUMNS
 
-constexpr std::string_view kMigrations[] = {kV1};
+// Version 2: look-ups by request (the audit endpoint) and by time (retention).
+constexpr std::string_view kV2 =
+    "CREATE INDEX events_by_request ON events(request_id) WHERE request_id <> '';"
+    "CREATE INDEX events_by_time ON events(ts_us);";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2};
 
 }  // namespace
 

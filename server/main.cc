@@ -17,6 +17,7 @@ commands:
                              GrowthBook-compatible hash values, one line per id
   assign --experiment KEY USER_ID...
                              explain each user's bucket in an experiment
+  backup PATH                online copy of the event database
 )";
 
 }  // namespace
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   if (cmd == "validate") return abrec::ValidateCommand(rest);
   if (cmd == "hash") return abrec::HashCommand(rest);
   if (cmd == "assign") return abrec::AssignCommand(rest);
+  if (cmd == "backup") return abrec::BackupCommand(rest);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -1,11 +1,16 @@
 #include "server/platform.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <fmt/format.h>
 
 #include "assignment/hash.h"
+#include "base/log.h"
 #include "experiments/population_guard.h"
 #include "experiments/sqlite_event_store.h"
 
@@ -19,6 +24,54 @@ Platform::Platform(PlatformConfig config, const Clock& clock, bool read_only)
       registry_(config_, audit_, clock_, RegistryOptions{read_only}) {}
 
 Platform::~Platform() { registry_.StopWatching(); }
+
+namespace {
+
+// The admin token from its file; a new random one (mode 0600) when the file does not exist.
+Result<std::string> LoadOrCreateAdminToken(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    const std::string token = Platform::NewRequestId() + Platform::NewRequestId();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || ::write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
+      if (fd >= 0) ::close(fd);
+      return std::unexpected(
+          Error{ErrorCode::kIo, fmt::format("cannot write {}", path), "admin.token_file"});
+    }
+    ::close(fd);
+    LogInfo("admin: created a new admin token in {}", path);
+    return token;
+  }
+  std::ifstream in(path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.size() < 16) {
+    return std::unexpected(
+        Error{ErrorCode::kFailedPrecondition,
+              fmt::format("the admin token in {} is shorter than 16 characters", path),
+              "admin.token_file"});
+  }
+  return token;
+}
+
+}  // namespace
+
+Platform::AdminCheck Platform::CheckAdmin(std::string_view authorization) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
+    return AdminCheck::kMissing;
+  }
+  const std::string_view given = authorization.substr(kBearer.size());
+  if (admin_token_.empty()) return AdminCheck::kWrong;
+  // Constant time in the token's content: every byte is compared, whatever matches.
+  unsigned char diff = given.size() == admin_token_.size() ? 0 : 1;
+  for (std::size_t i = 0; i < admin_token_.size(); ++i) {
+    diff |= static_cast<unsigned char>(admin_token_[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0 ? AdminCheck::kAllowed : AdminCheck::kWrong;
+}
 
 bool Platform::IsExposure(const AssignOutcome& o) {
   return o.decision.InExperiment() && o.experiment->def.phase != Phase::kStopped;
@@ -65,10 +118,14 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
             .queue_capacity = static_cast<std::size_t>(c.storage.queue_capacity),
             .max_transaction_events = static_cast<std::size_t>(c.storage.max_transaction_events),
             .attribution_window_us =
-                std::int64_t{c.events.attribution_window_days} * 86'400'000'000},
+                std::int64_t{c.events.attribution_window_days} * 86'400'000'000,
+            .retention_us = std::int64_t{c.storage.retention_days} * 86'400'000'000},
         p->clock_);
     if (!store) return std::unexpected(store.error());
     p->events_ = std::move(*store);
+    auto token = LoadOrCreateAdminToken(c.admin.token_file);
+    if (!token) return std::unexpected(token.error());
+    p->admin_token_ = std::move(*token);
   }
   p->registry_.Reload();
   return p;

@@ -66,6 +66,12 @@ class Platform {
   // server has stopped, so no completion runs after the transport is gone).
   void CloseEvents() { events_.reset(); }
 
+  // Checks an Authorization header ("Bearer TOKEN") against the admin token from
+  // admin.token_file, in time independent of where they differ. The HTTP layer answers
+  // kMissing with 401 and kWrong with 403.
+  enum class AdminCheck { kAllowed, kMissing, kWrong };
+  AdminCheck CheckAdmin(std::string_view authorization) const;
+
   const PlatformConfig& config() const { return config_; }
   const Clock& clock() const { return clock_; }
   const Population& population() const { return population_; }
@@ -81,6 +87,7 @@ class Platform {
   AuditLog audit_;
   ExperimentRegistry registry_;
   std::unique_ptr<EventStore> events_;
+  std::string admin_token_;  // empty: admin endpoints refuse everyone
 };
 
 // The longest user id accepted, in bytes.

@@ -17,6 +17,8 @@ enum RouteId : std::size_t {
   kEvents,
   kExperiments,
   kExperiment,
+  kAudit,
+  kUser,
   kHealthz,
   kReadyz,
   kMetrics,
@@ -25,12 +27,31 @@ enum RouteId : std::size_t {
 };
 
 // The metrics label of each RouteId, in the same order.
-constexpr std::string_view kRouteNames[] = {
-    "/v1/assign", "/v1/events", "/v1/experiments", "/v1/experiments/{key}",
-    "/healthz",   "/readyz",    "/metrics",        "unmatched"};
+constexpr std::string_view kRouteNames[] = {"/v1/assign",
+                                            "/v1/events",
+                                            "/v1/experiments",
+                                            "/v1/experiments/{key}",
+                                            "/v1/audit/{request_id}",
+                                            "/v1/users/{id}",
+                                            "/healthz",
+                                            "/readyz",
+                                            "/metrics",
+                                            "unmatched"};
 static_assert(std::size(kRouteNames) == kRouteCount);
 
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
+constexpr std::string_view kAuditPrefix = "/v1/audit/";
+constexpr std::string_view kUserPrefix = "/v1/users/";
+
+// The one path segment after `prefix`, percent-decoded; nullopt when the path has another.
+std::optional<Result<std::string>> Segment(std::string_view path, std::string_view prefix,
+                                           std::string_view field) {
+  if (!path.starts_with(prefix) || path.size() == prefix.size() ||
+      path.find('/', prefix.size()) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return PercentDecode(path.substr(prefix.size()), false, field);
+}
 
 HttpResponse MethodNotAllowed(const HttpRequest& req, std::string_view allow) {
   HttpResponse r = ErrorResponse(
@@ -82,8 +103,21 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
     if (req.method == "POST") return PostEvents(ctx, req, done());
     return done()(MethodNotAllowed(req, "POST"));
   }
+  if (auto user = Segment(path, kUserPrefix, "user_id")) {
+    route = kUser;
+    if (!*user) return done()(ErrorResponse(user->error()));
+    if (req.method == "DELETE") return DeleteUser(ctx, req, **user, done());
+    return done()(MethodNotAllowed(req, "DELETE"));
+  }
   HttpResponse resp;
-  if (path == "/v1/experiments" || path == "/v1/experiments/") {
+  if (auto request_id = Segment(path, kAuditPrefix, "request_id")) {
+    route = kAudit;
+    if (!*request_id) {
+      resp = ErrorResponse(request_id->error());
+    } else {
+      resp = get ? GetAudit(ctx, req, **request_id) : MethodNotAllowed(req, "GET");
+    }
+  } else if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
   } else if (path.starts_with(kExperimentPrefix) &&

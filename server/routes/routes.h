@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "server/http/message.h"
@@ -33,6 +34,12 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
 // experiment_routes.cc
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
+
+// admin_routes.cc: need the admin bearer token.
+std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequest& req);
+HttpResponse GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id);
+void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
+                Respond respond);
 
 // ops_routes.cc
 HttpResponse Healthz(const RouteContext& ctx, const HttpRequest& req);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <future>
 #include <random>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -212,6 +213,57 @@ TEST_CASE("the store survives a reopen and refuses work past its queue") {
   auto copy = SqliteEventStore::Open({.path = tmp.Path("copy.db")}, clock);
   REQUIRE(copy.has_value());
   CHECK((*copy)->Totals("exp")->at("control").users == 1);
+}
+
+TEST_CASE("erasure removes a user's events and their share of the aggregates") {
+  TempDb tmp;
+  ManualClock clock;
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  REQUIRE(SubmitSync(**store, {Exposure("a1", "alice", "exp", "control", 10, 2),
+                               Exposure("b1", "bob", "exp", "control", 10, 1),
+                               Outcome("a2", EventType::kBind, "alice", 20, 5000),
+                               Outcome("b2", EventType::kClick, "bob", 20)})
+              .has_value());
+  std::promise<Result<std::int64_t>> erased;
+  REQUIRE((*store)
+              ->EraseUser("alice", [&](Result<std::int64_t> n) { erased.set_value(n); })
+              .has_value());
+  const auto n = erased.get_future().get();
+  REQUIRE(n.has_value());
+  CHECK(*n == 2);
+  const auto totals = (*store)->Totals("exp");
+  const BucketTotals& c = totals->at("control");
+  CHECK(c.users == 1);
+  CHECK(c.binds == 0);
+  CHECK(c.premium_cents == 0);
+  CHECK(c.clicks == 1);
+  CHECK(*totals == Recompute(tmp.Path(), "exp", EventStoreOptions{}.attribution_window_us));
+  CHECK((*store)->EventsOfRequest("a1")->empty());
+}
+
+TEST_CASE("retention purges raw events and keeps the aggregates") {
+  TempDb tmp;
+  ManualClock clock(1'000'000'000);
+  {
+    auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+    REQUIRE(store.has_value());
+    Event old = Exposure("old", "u1", "exp", "control", 100, 1);
+    old.request_id = "r-old";
+    Event recent = Exposure("new", "u2", "exp", "control", 999'000'000, 1);
+    recent.request_id = "r-new";
+    REQUIRE(SubmitSync(**store, {old, recent}).has_value());
+    CHECK((*store)->EventsOfRequest("r-old")->size() == 1);
+  }
+  // Reopened with a retention of 1 s: the writer purges at start.
+  auto store = SqliteEventStore::Open({.path = tmp.Path(), .retention_us = 1'000'000}, clock);
+  REQUIRE(store.has_value());
+  for (int i = 0; i < 200 && !(*store)->EventsOfRequest("r-old")->empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK((*store)->EventsOfRequest("r-old")->empty());
+  CHECK((*store)->EventsOfRequest("r-new")->size() == 1);
+  CHECK((*store)->Totals("exp")->at("control").users == 2);
 }
 
 TEST_CASE("a database from a newer schema is refused") {

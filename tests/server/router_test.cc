@@ -35,6 +35,7 @@ metrics: {primary: bind_rate}
     c.experiments.audit_log = (root_ / "audit.log").string();
     c.experiments.accepted_dir = (root_ / "accepted").string();
     c.storage.path = (root_ / "abrec.db").string();
+    c.admin.token_file = (root_ / "admin.token").string();
     c.limits.max_batch_users = 3;
     platform_ = std::move(*Platform::Open(c, clock_, {}));
     router_ = std::make_unique<Router>(*platform_, metrics_, state_);
@@ -46,6 +47,15 @@ metrics: {primary: bind_rate}
   }
   HttpResponse Route(const std::string& method, const std::string& path) {
     return router_->Route(HttpRequest{method, path, "", "", "", ""});
+  }
+  HttpResponse Call(const std::string& method, const std::string& path, const std::string& auth) {
+    return router_->Route(HttpRequest{method, path, "", "", "", auth});
+  }
+  std::string AdminToken() const {
+    std::ifstream in(root_ / "admin.token");
+    std::string token;
+    std::getline(in, token);
+    return token;
   }
   HttpResponse Post(const std::string& path, const std::string& body) {
     return router_->Route(HttpRequest{"POST", path, "", body, "application/json", ""});
@@ -169,6 +179,28 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(totals->at("control").binds == 1);
   CHECK(totals->at("control").premium_cents == 123456);
   CHECK(totals->at("control").premium_cents_sq == 123456LL * 123456LL);
+}
+
+TEST_CASE("admin endpoints: 401 without the token, 403 with a wrong one, audit and erasure") {
+  RouterFixture f;
+  const auto assigned = Json(f.Get("/v1/assign", "user_id=user-1&experiment=exp"));
+  const std::string rid = assigned["request_id"];
+  CheckError(f.Get("/v1/audit/" + rid), 401, "authorization");
+  CheckError(f.Call("GET", "/v1/audit/" + rid, "Bearer wrong-token"), 403, "authorization");
+  const auto audit = f.Call("GET", "/v1/audit/" + rid, "Bearer " + f.AdminToken());
+  REQUIRE(audit.status == 200);
+  const auto trail = Json(audit);
+  REQUIRE(trail["events"].size() == 1);
+  CHECK(trail["events"][0]["bucket"] == "control");
+  CHECK(trail["events"][0]["user_id"] == "user-1");
+  CheckError(f.Call("GET", "/v1/audit/unknown", "Bearer " + f.AdminToken()), 404, "request_id");
+
+  CheckError(f.Call("DELETE", "/v1/users/user-1", ""), 401, "authorization");
+  const auto erased = f.Call("DELETE", "/v1/users/user-1", "Bearer " + f.AdminToken());
+  REQUIRE(erased.status == 200);
+  CHECK(Json(erased)["events_removed"] == 1);
+  CHECK(f.platform().events()->Totals("exp")->at("control").users == 0);
+  CheckError(f.Call("GET", "/v1/audit/" + rid, "Bearer " + f.AdminToken()), 404, "request_id");
 }
 
 TEST_CASE("experiments, health, readiness, metrics and unknown routes") {
