@@ -55,6 +55,9 @@ class EventStore {
   // The events logged under a request id (the audit trail), oldest first. Thread-safe.
   virtual Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) = 0;
 
+  // Events waiting for the writer right now. Thread-safe.
+  virtual std::size_t QueuedEvents() = 0;
+
   // The committed totals of one experiment. Thread-safe.
   virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;
 

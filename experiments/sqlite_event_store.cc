@@ -527,6 +527,11 @@ void SqliteEventStore::WriterLoop() {
   }
 }
 
+std::size_t SqliteEventStore::QueuedEvents() {
+  std::lock_guard lock(mu_);
+  return queued_events_;
+}
+
 Result<std::vector<Event>> SqliteEventStore::EventsOfRequest(const std::string& request_id) {
   std::lock_guard lock(reader_mu_);
   auto stmt = reader_->Prepare(

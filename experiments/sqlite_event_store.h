@@ -28,6 +28,7 @@ class SqliteEventStore final : public EventStore {
                          std::function<void(Result<std::int64_t>)> done) override;
   Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
+  std::size_t QueuedEvents() override;
   Result<void> Backup(const std::string& path) override;
 
   // The schema version this code writes.

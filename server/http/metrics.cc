@@ -62,6 +62,21 @@ void ServerMetrics::CountAssignment(std::string_view experiment, std::string_vie
   slot->fetch_add(1, std::memory_order_relaxed);
 }
 
+void ServerMetrics::CountEvents(std::string_view outcome, std::uint64_t n) {
+  if (n == 0) return;
+  {
+    std::shared_lock lock(mu_);
+    if (const auto it = events_.find(LabelsView{outcome, ""}); it != events_.end()) {
+      it->second->fetch_add(n, std::memory_order_relaxed);
+      return;
+    }
+  }
+  std::unique_lock lock(mu_);
+  auto& slot = events_[Labels{std::string(outcome), ""}];
+  if (!slot) slot = std::make_unique<std::atomic<std::uint64_t>>(0);
+  slot->fetch_add(n, std::memory_order_relaxed);
+}
+
 void ServerMetrics::CountConnectionEvent(std::string_view event) {
   std::unique_lock lock(mu_);
   auto& slot = connection_events_[Labels{std::string(event), ""}];
@@ -109,6 +124,11 @@ std::string ServerMetrics::Render() const {
   for (const auto& [labels, n] : assignments_) {
     out += fmt::format("abrec_assignments_total{{experiment=\"{}\",bucket=\"{}\"}} {}\n",
                        EscapeLabel(labels.a), EscapeLabel(labels.b), n->load());
+  }
+  out += "# HELP abrec_events_total Events received, by outcome.\n";
+  out += "# TYPE abrec_events_total counter\n";
+  for (const auto& [labels, n] : events_) {
+    out += fmt::format("abrec_events_total{{outcome=\"{}\"}} {}\n", EscapeLabel(labels.a), n->load());
   }
   out += "# HELP abrec_http_connection_events_total Connections cut or refused, by reason.\n";
   out += "# TYPE abrec_http_connection_events_total counter\n";

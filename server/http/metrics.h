@@ -28,6 +28,9 @@ class ServerMetrics {
   void CountAssignment(std::string_view experiment, std::string_view bucket);
   // Counts a connection-level event ("timeout", "rejected_connection", ...).
   void CountConnectionEvent(std::string_view event);
+  // Events of POST /v1/events (and exposures logged by /v1/assign) by outcome: accepted,
+  // duplicate, rejected (validation or conflict), unavailable (queue full, storage error).
+  void CountEvents(std::string_view outcome, std::uint64_t n);
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string Render() const;
@@ -61,6 +64,7 @@ class ServerMetrics {
   mutable std::shared_mutex mu_;
   std::map<Labels, std::unique_ptr<std::atomic<std::uint64_t>>, LabelsLess> assignments_;
   std::map<Labels, std::unique_ptr<std::atomic<std::uint64_t>>, LabelsLess> connection_events_;
+  std::map<Labels, std::unique_ptr<std::atomic<std::uint64_t>>, LabelsLess> events_;
 };
 
 }  // namespace abrec

@@ -85,13 +85,19 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
         {"accepted", accepted}, {"duplicates", duplicates}, {"rejected", std::move(*rejected)}};
     return JsonResponse(body, 202);
   };
+  ctx.metrics.CountEvents("rejected", rejected->size());
   if (good.empty()) return respond(answer(0, 0));
   std::vector<std::string> event_ids;
   for (const auto& e : good) event_ids.push_back(e.event_id);
+  const std::size_t n_good = good.size();
+  ServerMetrics& metrics = ctx.metrics;  // outlives the store's completions
   auto submitted = ctx.platform.events()->Submit(
-      std::move(good), [rejected, respond, answer, good_index,
-                        event_ids](Result<std::vector<EventOutcome>> committed) {
-        if (!committed) return respond(UnavailableResponse(committed.error()));
+      std::move(good), [rejected, respond, answer, good_index, event_ids,
+                        &metrics](Result<std::vector<EventOutcome>> committed) {
+        if (!committed) {
+          metrics.CountEvents("unavailable", good_index.size());
+          return respond(UnavailableResponse(committed.error()));
+        }
         std::int64_t accepted = 0, duplicates = 0;
         for (std::size_t k = 0; k < committed->size(); ++k) {
           switch ((*committed)[k]) {
@@ -107,9 +113,15 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
               break;
           }
         }
+        metrics.CountEvents("accepted", static_cast<std::uint64_t>(accepted));
+        metrics.CountEvents("duplicate", static_cast<std::uint64_t>(duplicates));
+        metrics.CountEvents("rejected", committed->size() - static_cast<std::size_t>(accepted + duplicates));
         respond(answer(accepted, duplicates));
       });
-  if (!submitted) respond(UnavailableResponse(submitted.error()));
+  if (!submitted) {
+    ctx.metrics.CountEvents("unavailable", n_good);
+    respond(UnavailableResponse(submitted.error()));
+  }
 }
 
 }  // namespace abrec

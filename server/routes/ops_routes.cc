@@ -29,6 +29,11 @@ HttpResponse Metrics(const RouteContext& ctx, const HttpRequest&) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.metrics.Render();
+  if (auto* events = ctx.platform.events()) {
+    r.body += "# HELP abrec_event_queue_depth Events waiting for the writer thread.\n";
+    r.body += "# TYPE abrec_event_queue_depth gauge\n";
+    r.body += "abrec_event_queue_depth " + std::to_string(events->QueuedEvents()) + "\n";
+  }
   return r;
 }
 

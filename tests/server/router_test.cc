@@ -179,6 +179,10 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(totals->at("control").binds == 1);
   CHECK(totals->at("control").premium_cents == 123456);
   CHECK(totals->at("control").premium_cents_sq == 123456LL * 123456LL);
+  const std::string metrics = f.Get("/metrics").body;
+  CHECK(metrics.find("abrec_events_total{outcome=\"accepted\"} 2\n") != std::string::npos);
+  CHECK(metrics.find("abrec_events_total{outcome=\"rejected\"} 5\n") != std::string::npos);
+  CHECK(metrics.find("abrec_event_queue_depth 0\n") != std::string::npos);
 }
 
 TEST_CASE("admin endpoints: 401 without the token, 403 with a wrong one, audit and erasure") {
