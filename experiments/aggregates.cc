@@ -2,8 +2,68 @@
 
 namespace abrec {
 
+const std::array<std::string_view, BucketTotals::kFieldCount>& BucketTotals::FieldNames() {
+  static constexpr std::array<std::string_view, kFieldCount> kNames = {"users",
+                                                                       "exposures",
+                                                                       "impressions",
+                                                                       "impressions_sq",
+                                                                       "clicks",
+                                                                       "clicks_sq",
+                                                                       "clicks_x_impressions",
+                                                                       "clicking_users",
+                                                                       "binders",
+                                                                       "binds",
+                                                                       "binds_sq",
+                                                                       "premium_cents",
+                                                                       "premium_cents_sq",
+                                                                       "covariate_users",
+                                                                       "x",
+                                                                       "x_sq",
+                                                                       "x_binders",
+                                                                       "x_binds",
+                                                                       "x_premium",
+                                                                       "x_clicks",
+                                                                       "z",
+                                                                       "z_sq",
+                                                                       "z_binders",
+                                                                       "z_binds",
+                                                                       "z_premium",
+                                                                       "z_clicks"};
+  return kNames;
+}
+
+std::array<std::int64_t*, BucketTotals::kFieldCount> BucketTotals::Fields() {
+  return {&users,
+          &exposures,
+          &impressions,
+          &impressions_sq,
+          &clicks,
+          &clicks_sq,
+          &clicks_x_impressions,
+          &clicking_users,
+          &binders,
+          &binds,
+          &binds_sq,
+          &premium_cents,
+          &premium_cents_sq,
+          &covariate_users,
+          &x,
+          &x_sq,
+          &x_binders,
+          &x_binds,
+          &x_premium,
+          &x_clicks,
+          &z,
+          &z_sq,
+          &z_binders,
+          &z_binds,
+          &z_premium,
+          &z_clicks};
+}
+
 void BucketTotals::Apply(const UserTotals& u, int sign) {
   const std::int64_t s = sign;
+  const std::int64_t binder = u.binds > 0 ? 1 : 0;
   users += s;
   exposures += s * u.exposures;
   impressions += s * u.impressions;
@@ -12,28 +72,26 @@ void BucketTotals::Apply(const UserTotals& u, int sign) {
   clicks_sq += s * u.clicks * u.clicks;
   clicks_x_impressions += s * u.clicks * u.impressions;
   clicking_users += s * (u.clicks > 0 ? 1 : 0);
-  binders += s * (u.binds > 0 ? 1 : 0);
+  binders += s * binder;
   binds += s * u.binds;
   binds_sq += s * u.binds * u.binds;
   premium_cents += s * u.premium_cents;
   premium_cents_sq += s * u.premium_cents * u.premium_cents;
-}
-
-BucketTotals& BucketTotals::operator+=(const BucketTotals& o) {
-  users += o.users;
-  exposures += o.exposures;
-  impressions += o.impressions;
-  impressions_sq += o.impressions_sq;
-  clicks += o.clicks;
-  clicks_sq += o.clicks_sq;
-  clicks_x_impressions += o.clicks_x_impressions;
-  clicking_users += o.clicking_users;
-  binders += o.binders;
-  binds += o.binds;
-  binds_sq += o.binds_sq;
-  premium_cents += o.premium_cents;
-  premium_cents_sq += o.premium_cents_sq;
-  return *this;
+  if (!u.has_covariates) return;
+  const std::int64_t cx = u.premium_before_cents, cz = u.products_held;
+  covariate_users += s;
+  x += s * cx;
+  x_sq += s * cx * cx;
+  x_binders += s * cx * binder;
+  x_binds += s * cx * u.binds;
+  x_premium += s * cx * u.premium_cents;
+  x_clicks += s * cx * u.clicks;
+  z += s * cz;
+  z_sq += s * cz * cz;
+  z_binders += s * cz * binder;
+  z_binds += s * cz * u.binds;
+  z_premium += s * cz * u.premium_cents;
+  z_clicks += s * cz * u.clicks;
 }
 
 }  // namespace abrec

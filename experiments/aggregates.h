@@ -4,8 +4,9 @@
 // subtracts old's contribution and adds new's.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <string>
+#include <string_view>
 
 namespace abrec {
 
@@ -15,6 +16,10 @@ struct UserTotals {
   std::int64_t clicks = 0;
   std::int64_t binds = 0;
   std::int64_t premium_cents = 0;  // annual premium bound
+  // Pre-experiment covariates (CUPED), when the client posted them for this user.
+  bool has_covariates = false;
+  std::int64_t premium_before_cents = 0;  // annual premium held before the experiment
+  std::int64_t products_held = 0;         // products held before the experiment
   bool operator==(const UserTotals&) const = default;
 };
 
@@ -32,10 +37,19 @@ struct BucketTotals {
   std::int64_t binds_sq = 0;
   std::int64_t premium_cents = 0;
   std::int64_t premium_cents_sq = 0;
+  // CUPED: over the users with covariates, x = premium_before_cents and z = products_held,
+  // their sums, squares and cross sums with the outcomes.
+  std::int64_t covariate_users = 0;
+  std::int64_t x = 0, x_sq = 0, x_binders = 0, x_binds = 0, x_premium = 0, x_clicks = 0;
+  std::int64_t z = 0, z_sq = 0, z_binders = 0, z_binds = 0, z_premium = 0, z_clicks = 0;
+
+  static constexpr std::size_t kFieldCount = 26;
+  // Storage column names, in the order of Fields().
+  static const std::array<std::string_view, kFieldCount>& FieldNames();
+  std::array<std::int64_t*, kFieldCount> Fields();
 
   // Adds (sign +1) or removes (sign -1) one user's contribution.
   void Apply(const UserTotals& u, int sign);
-  BucketTotals& operator+=(const BucketTotals& o);
   bool operator==(const BucketTotals&) const = default;
 };
 

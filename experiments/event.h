@@ -47,6 +47,13 @@ struct Event {
   std::string payload_hash;
 };
 
+// Pre-experiment covariates of a user, for variance reduction (CUPED).
+struct Covariates {
+  std::string user_id;
+  std::int64_t premium_before_cents = 0;
+  std::int64_t products_held = 0;
+};
+
 // What the store did with one event.
 enum class EventOutcome { kAccepted, kDuplicate, kConflict };
 

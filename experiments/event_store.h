@@ -55,6 +55,11 @@ class EventStore {
   // The events logged under a request id (the audit trail), oldest first. Thread-safe.
   virtual Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) = 0;
 
+  // Sets (or replaces) users' pre-experiment covariates and corrects the CUPED sums of
+  // every bucket they are in, in one transaction. `done` gets the number stored.
+  virtual Result<void> SetCovariates(std::vector<Covariates> covariates,
+                                     std::function<void(Result<std::int64_t>)> done) = 0;
+
   // Events waiting for the writer right now. Thread-safe.
   virtual std::size_t QueuedEvents() = 0;
 

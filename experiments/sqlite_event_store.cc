@@ -15,9 +15,30 @@
 namespace abrec {
 namespace {
 
-constexpr std::string_view kTotalsColumns =
-    "users, exposures, impressions, impressions_sq, clicks, clicks_sq, clicks_x_impressions, "
-    "clicking_users, binders, binds, binds_sq, premium_cents, premium_cents_sq";
+// "users, exposures, ...": the bucket totals' columns, in BucketTotals::Fields() order.
+const std::string& TotalsColumns() {
+  static const std::string kColumns = [] {
+    std::string out;
+    for (const auto name : BucketTotals::FieldNames())
+      out += (out.empty() ? "" : ", ") + std::string(name);
+    return out;
+  }();
+  return kColumns;
+}
+
+// INSERT ... ON CONFLICT DO UPDATE adding every column: the bucket delta statement.
+std::string BucketDeltaSql() {
+  std::string placeholders, updates;
+  int i = 3;
+  for (const auto name : BucketTotals::FieldNames()) {
+    placeholders += fmt::format(", ?{}", i++);
+    updates += fmt::format("{0}{1} = {1} + excluded.{1}", updates.empty() ? "" : ", ", name);
+  }
+  return fmt::format(
+      "INSERT INTO bucket_totals (experiment, bucket, {}) VALUES (?1, ?2{}) ON "
+      "CONFLICT DO UPDATE SET {}",
+      TotalsColumns(), placeholders, updates);
+}
 
 std::string UtcDay(std::int64_t micros) {
   const std::time_t t = static_cast<std::time_t>(micros / 1'000'000);
@@ -94,10 +115,10 @@ class SqliteEventStore::Writer {
     touched_.clear();
     std::vector<BatchResult> out;
     for (const Batch* b : batches) {
-      if (b->erase_done) {
-        auto erased = Erase(b->erase_user);
-        if (!erased) return Abort(erased.error());
-        out.push_back({{}, *erased});
+      if (b->count_done) {
+        auto n = b->covariates.empty() ? Erase(b->erase_user) : SetCovariates(b->covariates);
+        if (!n) return Abort(n.error());
+        out.push_back({{}, *n});
         continue;
       }
       std::vector<EventOutcome> outcomes;
@@ -155,19 +176,28 @@ class SqliteEventStore::Writer {
          "ON CONFLICT(event_id) DO NOTHING"},
         {&existing_, "SELECT payload_hash FROM events WHERE event_id = ?1"},
         {&delete_user_totals_, "DELETE FROM user_totals WHERE user_id = ?1"},
+        {&delete_user_covariates_, "DELETE FROM user_covariates WHERE user_id = ?1"},
         {&delete_user_events_, "DELETE FROM events WHERE user_id = ?1"},
         {&purge_,
          "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts_us < ?1 LIMIT 10000)"},
         {&user_row_,
          "SELECT bucket, first_ts_us, first_seq, exposures, impressions, clicks, binds, "
-         "premium_cents FROM user_totals WHERE experiment = ?1 AND user_id = ?2"},
+         "premium_cents, has_covariates, premium_before_cents, products_held FROM user_totals "
+         "WHERE experiment = ?1 AND user_id = ?2"},
+        {&covariates_of_,
+         "SELECT premium_before_cents, products_held FROM user_covariates WHERE user_id = ?1"},
+        {&upsert_covariates_,
+         "INSERT OR REPLACE INTO user_covariates (user_id, premium_before_cents, products_held) "
+         "VALUES (?1, ?2, ?3)"},
         {&user_rows_,
          "SELECT experiment, bucket, first_ts_us, first_seq, exposures, impressions, clicks, "
-         "binds, premium_cents FROM user_totals WHERE user_id = ?1"},
+         "binds, premium_cents, has_covariates, premium_before_cents, products_held FROM "
+         "user_totals WHERE user_id = ?1"},
         {&upsert_user_,
          "INSERT OR REPLACE INTO user_totals (experiment, user_id, bucket, first_ts_us, "
-         "first_seq, exposures, impressions, clicks, binds, premium_cents) VALUES "
-         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+         "first_seq, exposures, impressions, clicks, binds, premium_cents, has_covariates, "
+         "premium_before_cents, products_held) VALUES "
+         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
         {&user_outcomes_,
          "SELECT COUNT(*) FILTER (WHERE type = 1), COUNT(*) FILTER (WHERE type = 2), "
          "COALESCE(SUM(premium_cents) FILTER (WHERE type = 2), 0) FROM events "
@@ -175,24 +205,12 @@ class SqliteEventStore::Writer {
         {&user_exposures_,
          "SELECT ts_us, seq, bucket, n_items FROM events WHERE user_id = ?1 AND type = 0 "
          "AND experiment = ?2 ORDER BY ts_us, seq"},
-        {&bucket_delta_,
-         fmt::format("INSERT INTO bucket_totals (experiment, bucket, {}) VALUES (?1, ?2, ?3, ?4, "
-                     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO UPDATE SET "
-                     "users = users + excluded.users, exposures = exposures + excluded.exposures, "
-                     "impressions = impressions + excluded.impressions, impressions_sq = "
-                     "impressions_sq + excluded.impressions_sq, clicks = clicks + excluded.clicks, "
-                     "clicks_sq = clicks_sq + excluded.clicks_sq, clicks_x_impressions = "
-                     "clicks_x_impressions + excluded.clicks_x_impressions, clicking_users = "
-                     "clicking_users + excluded.clicking_users, binders = binders + "
-                     "excluded.binders, binds = binds + excluded.binds, binds_sq = binds_sq + "
-                     "excluded.binds_sq, premium_cents = premium_cents + excluded.premium_cents, "
-                     "premium_cents_sq = premium_cents_sq + excluded.premium_cents_sq",
-                     kTotalsColumns)},
+        {&bucket_delta_, BucketDeltaSql()},
         {&snapshot_,
          fmt::format("INSERT OR REPLACE INTO bucket_daily (experiment, bucket, day, {0}) SELECT "
                      "experiment, bucket, ?1, {0} FROM bucket_totals WHERE experiment = ?2 AND "
                      "bucket = ?3",
-                     kTotalsColumns)},
+                     TotalsColumns())},
     };
     for (auto& [stmt, sql] : all) {
       auto s = db_->Prepare(sql);
@@ -251,21 +269,9 @@ class SqliteEventStore::Writer {
     BucketTotals d;
     if (before) d.Apply(*before, -1);
     if (after) d.Apply(*after, +1);
-    const std::int64_t v[] = {d.users,
-                              d.exposures,
-                              d.impressions,
-                              d.impressions_sq,
-                              d.clicks,
-                              d.clicks_sq,
-                              d.clicks_x_impressions,
-                              d.clicking_users,
-                              d.binders,
-                              d.binds,
-                              d.binds_sq,
-                              d.premium_cents,
-                              d.premium_cents_sq};
     bucket_delta_.Bind(1, exp).Bind(2, bucket);
-    for (int i = 0; i < 13; ++i) bucket_delta_.Bind(3 + i, v[i]);
+    int i = 3;
+    for (const std::int64_t* f : d.Fields()) bucket_delta_.Bind(i++, *f);
     touched_.emplace(exp, bucket);
     return bucket_delta_.Run();
   }
@@ -281,7 +287,68 @@ class SqliteEventStore::Writer {
         .Bind(8, r.totals.clicks)
         .Bind(9, r.totals.binds)
         .Bind(10, r.totals.premium_cents)
+        .Bind(11, std::int64_t{r.totals.has_covariates ? 1 : 0})
+        .Bind(12, r.totals.premium_before_cents)
+        .Bind(13, r.totals.products_held)
         .Run();
+  }
+
+  // The user totals stored from column `first` on: exposures, impressions, clicks, binds,
+  // premium_cents, has_covariates, premium_before_cents, products_held.
+  static UserTotals TotalsAt(const SqliteStatement& row, int first) {
+    return UserTotals{row.Int(first),     row.Int(first + 1), row.Int(first + 2),
+                      row.Int(first + 3), row.Int(first + 4), row.Int(first + 5) != 0,
+                      row.Int(first + 6), row.Int(first + 7)};
+  }
+
+  // The user's covariates, if posted, into `t`.
+  Result<void> LoadCovariates(const std::string& user, UserTotals& t) {
+    covariates_of_.Bind(1, user);
+    auto found = covariates_of_.Step();
+    if (!found) return std::unexpected(found.error());
+    t.has_covariates = *found;
+    t.premium_before_cents = *found ? covariates_of_.Int(0) : 0;
+    t.products_held = *found ? covariates_of_.Int(1) : 0;
+    covariates_of_.Reset();
+    return {};
+  }
+
+  // Stores covariates and moves the CUPED sums of every bucket the user is in.
+  Result<std::int64_t> SetCovariates(const std::vector<Covariates>& list) {
+    for (const Covariates& c : list) {
+      auto ok = upsert_covariates_.Bind(1, c.user_id)
+                    .Bind(2, c.premium_before_cents)
+                    .Bind(3, c.products_held)
+                    .Run();
+      if (!ok) return std::unexpected(ok.error());
+      struct Part {
+        std::string experiment;
+        Row row;
+      };
+      std::vector<Part> parts;
+      user_rows_.Bind(1, c.user_id);
+      for (;;) {
+        auto more = user_rows_.Step();
+        if (!more) return std::unexpected(more.error());
+        if (!*more) break;
+        parts.push_back({user_rows_.Text(0), Row{user_rows_.Text(1), user_rows_.Int(2),
+                                                 user_rows_.Int(3), TotalsAt(user_rows_, 4)}});
+      }
+      user_rows_.Reset();
+      for (const Part& p : parts) {
+        Row after = p.row;
+        after.totals.has_covariates = true;
+        after.totals.premium_before_cents = c.premium_before_cents;
+        after.totals.products_held = c.products_held;
+        if (auto saved = SaveRow(p.experiment, c.user_id, after); !saved) {
+          return std::unexpected(saved.error());
+        }
+        if (auto d = ApplyDelta(p.experiment, p.row.bucket, &p.row.totals, &after.totals); !d) {
+          return std::unexpected(d.error());
+        }
+      }
+    }
+    return static_cast<std::int64_t>(list.size());
   }
 
   // A user's totals in one experiment, derived from the raw events: the bucket of the first
@@ -309,6 +376,7 @@ class SqliteEventStore::Writer {
     r.totals.binds = user_outcomes_.Int(1);
     r.totals.premium_cents = user_outcomes_.Int(2);
     user_outcomes_.Reset();
+    if (auto ok = LoadCovariates(user, r.totals); !ok) return std::unexpected(ok.error());
     return r;
   }
 
@@ -318,9 +386,7 @@ class SqliteEventStore::Writer {
     if (!found) return std::unexpected(found.error());
     std::optional<Row> before;
     if (*found) {
-      before = Row{user_row_.Text(0), user_row_.Int(1), user_row_.Int(2),
-                   UserTotals{user_row_.Int(3), user_row_.Int(4), user_row_.Int(5),
-                              user_row_.Int(6), user_row_.Int(7)}};
+      before = Row{user_row_.Text(0), user_row_.Int(1), user_row_.Int(2), TotalsAt(user_row_, 3)};
     }
     user_row_.Reset();
     Row after;
@@ -357,9 +423,7 @@ class SqliteEventStore::Writer {
       auto more = user_rows_.Step();
       if (!more) return std::unexpected(more.error());
       if (!*more) break;
-      parts.push_back({user_rows_.Text(0), user_rows_.Text(1),
-                       UserTotals{user_rows_.Int(4), user_rows_.Int(5), user_rows_.Int(6),
-                                  user_rows_.Int(7), user_rows_.Int(8)}});
+      parts.push_back({user_rows_.Text(0), user_rows_.Text(1), TotalsAt(user_rows_, 4)});
     }
     user_rows_.Reset();
     for (const Part& p : parts) {
@@ -368,6 +432,9 @@ class SqliteEventStore::Writer {
       }
     }
     if (auto ok = delete_user_totals_.Bind(1, user).Run(); !ok) return std::unexpected(ok.error());
+    if (auto ok = delete_user_covariates_.Bind(1, user).Run(); !ok) {
+      return std::unexpected(ok.error());
+    }
     if (auto ok = delete_user_events_.Bind(1, user).Run(); !ok) return std::unexpected(ok.error());
     return db_->Changes();
   }
@@ -388,9 +455,7 @@ class SqliteEventStore::Writer {
       const std::int64_t first = user_rows_.Int(2);
       if (e.ts_us < first || e.ts_us > first + window_us_) continue;
       hits.push_back({user_rows_.Text(0),
-                      Row{user_rows_.Text(1), first, user_rows_.Int(3),
-                          UserTotals{user_rows_.Int(4), user_rows_.Int(5), user_rows_.Int(6),
-                                     user_rows_.Int(7), user_rows_.Int(8)}}});
+                      Row{user_rows_.Text(1), first, user_rows_.Int(3), TotalsAt(user_rows_, 4)}});
     }
     user_rows_.Reset();
     for (const Hit& h : hits) {
@@ -413,8 +478,9 @@ class SqliteEventStore::Writer {
   std::int64_t window_us_;
   const Clock& clock_;
   std::set<std::pair<std::string, std::string>> touched_;
-  SqliteStatement insert_, existing_, delete_user_totals_, delete_user_events_, purge_, user_row_,
-      user_rows_, upsert_user_, user_outcomes_, user_exposures_, bucket_delta_, snapshot_;
+  SqliteStatement insert_, existing_, covariates_of_, upsert_covariates_, delete_user_totals_,
+      delete_user_covariates_, delete_user_events_, purge_, user_row_, user_rows_, upsert_user_,
+      user_outcomes_, user_exposures_, bucket_delta_, snapshot_;
 };
 
 int SqliteEventStore::SchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
@@ -446,12 +512,21 @@ SqliteEventStore::~SqliteEventStore() {
 }
 
 Result<void> SqliteEventStore::Submit(std::vector<Event> events, Done done) {
-  return Enqueue(Batch{std::move(events), std::move(done), {}, {}});
+  return Enqueue(Batch{std::move(events), std::move(done), {}, {}, {}});
 }
 
 Result<void> SqliteEventStore::EraseUser(std::string user_id,
                                          std::function<void(Result<std::int64_t>)> done) {
-  return Enqueue(Batch{{}, {}, std::move(user_id), std::move(done)});
+  return Enqueue(Batch{{}, {}, std::move(user_id), {}, std::move(done)});
+}
+
+Result<void> SqliteEventStore::SetCovariates(std::vector<Covariates> covariates,
+                                             std::function<void(Result<std::int64_t>)> done) {
+  if (covariates.empty()) {
+    done(std::int64_t{0});
+    return {};
+  }
+  return Enqueue(Batch{{}, {}, {}, std::move(covariates), std::move(done)});
 }
 
 Result<void> SqliteEventStore::Enqueue(Batch batch) {
@@ -515,8 +590,8 @@ void SqliteEventStore::WriterLoop() {
       LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
     for (std::size_t i = 0; i < group.size(); ++i) {
       Batch& b = group[i];
-      if (b.erase_done) {
-        b.erase_done(result ? Result<std::int64_t>((*result)[i].erased)
+      if (b.count_done) {
+        b.count_done(result ? Result<std::int64_t>((*result)[i].erased)
                             : Result<std::int64_t>(std::unexpected(result.error())));
       } else if (result) {
         b.done(std::move((*result)[i].outcomes));
@@ -577,7 +652,7 @@ Result<std::vector<Event>> SqliteEventStore::EventsOfRequest(const std::string& 
 Result<BucketTotalsMap> SqliteEventStore::Totals(const std::string& experiment) {
   std::lock_guard lock(reader_mu_);
   auto stmt = reader_->Prepare(
-      fmt::format("SELECT bucket, {} FROM bucket_totals WHERE experiment = ?1", kTotalsColumns));
+      fmt::format("SELECT bucket, {} FROM bucket_totals WHERE experiment = ?1", TotalsColumns()));
   if (!stmt) return std::unexpected(stmt.error());
   stmt->Bind(1, experiment);
   BucketTotalsMap out;
@@ -586,20 +661,8 @@ Result<BucketTotalsMap> SqliteEventStore::Totals(const std::string& experiment) 
     if (!more) return std::unexpected(more.error());
     if (!*more) break;
     BucketTotals& t = out[stmt->Text(0)];
-    std::int64_t* fields[] = {&t.users,
-                              &t.exposures,
-                              &t.impressions,
-                              &t.impressions_sq,
-                              &t.clicks,
-                              &t.clicks_sq,
-                              &t.clicks_x_impressions,
-                              &t.clicking_users,
-                              &t.binders,
-                              &t.binds,
-                              &t.binds_sq,
-                              &t.premium_cents,
-                              &t.premium_cents_sq};
-    for (int i = 0; i < 13; ++i) *fields[i] = stmt->Int(1 + i);
+    int i = 1;
+    for (std::int64_t* f : t.Fields()) *f = stmt->Int(i++);
   }
   return out;
 }

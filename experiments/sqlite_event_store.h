@@ -27,6 +27,8 @@ class SqliteEventStore final : public EventStore {
   Result<void> EraseUser(std::string user_id,
                          std::function<void(Result<std::int64_t>)> done) override;
   Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) override;
+  Result<void> SetCovariates(std::vector<Covariates> covariates,
+                             std::function<void(Result<std::int64_t>)> done) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
   std::size_t QueuedEvents() override;
   Result<void> Backup(const std::string& path) override;
@@ -35,12 +37,13 @@ class SqliteEventStore final : public EventStore {
   static int SchemaVersion();
 
  private:
-  // Events to write, or (erase_done set) a user to erase.
+  // Events to write (done), or a user to erase or covariates to set (count_done).
   struct Batch {
     std::vector<Event> events;
     Done done;
     std::string erase_user;
-    std::function<void(Result<std::int64_t>)> erase_done;
+    std::vector<Covariates> covariates;
+    std::function<void(Result<std::int64_t>)> count_done;
   };
   Result<void> Enqueue(Batch batch);
   class Writer;

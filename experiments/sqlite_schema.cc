@@ -47,7 +47,41 @@ constexpr std::string_view kV2 =
     "CREATE INDEX events_by_request ON events(request_id) WHERE request_id <> '';"
     "CREATE INDEX events_by_time ON events(ts_us);";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2};
+// Version 3: pre-experiment covariates per user, and the CUPED sums per bucket.
+constexpr std::string_view kV3 =
+    "CREATE TABLE user_covariates (user_id TEXT PRIMARY KEY, premium_before_cents INTEGER NOT NULL,"
+    "  products_held INTEGER NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE user_totals ADD COLUMN has_covariates INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE user_totals ADD COLUMN premium_before_cents INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE user_totals ADD COLUMN products_held INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN covariate_users INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN x INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN x_sq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN x_binders INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN x_binds INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN x_premium INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN x_clicks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN z INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN z_sq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN z_binders INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN z_binds INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN z_premium INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_totals ADD COLUMN z_clicks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN covariate_users INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN x INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN x_sq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN x_binders INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN x_binds INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN x_premium INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN x_clicks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN z INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN z_sq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN z_binders INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN z_binds INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN z_premium INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bucket_daily ADD COLUMN z_clicks INTEGER NOT NULL DEFAULT 0;";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3};
 
 }  // namespace
 

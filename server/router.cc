@@ -15,6 +15,7 @@ namespace {
 enum RouteId : std::size_t {
   kAssign,
   kEvents,
+  kCovariates,
   kExperiments,
   kExperiment,
   kAudit,
@@ -29,6 +30,7 @@ enum RouteId : std::size_t {
 // The metrics label of each RouteId, in the same order.
 constexpr std::string_view kRouteNames[] = {"/v1/assign",
                                             "/v1/events",
+                                            "/v1/covariates",
                                             "/v1/experiments",
                                             "/v1/experiments/{key}",
                                             "/v1/audit/{request_id}",
@@ -101,6 +103,11 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
   if (path == "/v1/events") {
     route = kEvents;
     if (req.method == "POST") return PostEvents(ctx, req, done());
+    return done()(MethodNotAllowed(req, "POST"));
+  }
+  if (path == "/v1/covariates") {
+    route = kCovariates;
+    if (req.method == "POST") return PostCovariates(ctx, req, done());
     return done()(MethodNotAllowed(req, "POST"));
   }
   if (auto user = Segment(path, kUserPrefix, "user_id")) {

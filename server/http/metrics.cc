@@ -128,7 +128,8 @@ std::string ServerMetrics::Render() const {
   out += "# HELP abrec_events_total Events received, by outcome.\n";
   out += "# TYPE abrec_events_total counter\n";
   for (const auto& [labels, n] : events_) {
-    out += fmt::format("abrec_events_total{{outcome=\"{}\"}} {}\n", EscapeLabel(labels.a), n->load());
+    out +=
+        fmt::format("abrec_events_total{{outcome=\"{}\"}} {}\n", EscapeLabel(labels.a), n->load());
   }
   out += "# HELP abrec_http_connection_events_total Connections cut or refused, by reason.\n";
   out += "# TYPE abrec_http_connection_events_total counter\n";

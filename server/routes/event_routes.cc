@@ -115,7 +115,8 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
         }
         metrics.CountEvents("accepted", static_cast<std::uint64_t>(accepted));
         metrics.CountEvents("duplicate", static_cast<std::uint64_t>(duplicates));
-        metrics.CountEvents("rejected", committed->size() - static_cast<std::size_t>(accepted + duplicates));
+        metrics.CountEvents("rejected",
+                            committed->size() - static_cast<std::size_t>(accepted + duplicates));
         respond(answer(accepted, duplicates));
       });
   if (!submitted) {

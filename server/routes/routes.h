@@ -35,6 +35,9 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
 
+// covariate_routes.cc
+void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond respond);
+
 // admin_routes.cc: need the admin bearer token.
 std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id);

@@ -84,31 +84,25 @@ BucketTotalsMap Recompute(const std::string& path, const std::string& experiment
         (SELECT COUNT(*) FROM events b WHERE b.type = 2 AND b.user_id = f.user_id
            AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS binds,
         (SELECT COALESCE(SUM(b.premium_cents), 0) FROM events b WHERE b.type = 2
-           AND b.user_id = f.user_id AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS premium
-      FROM firsts f WHERE f.experiment = ?1)
+           AND b.user_id = f.user_id AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS premium,
+        c.premium_before_cents AS cx, c.products_held AS cz
+      FROM firsts f LEFT JOIN user_covariates c ON c.user_id = f.user_id
+      WHERE f.experiment = ?1)
     SELECT bucket, COUNT(*), SUM(exposures), SUM(impressions), SUM(impressions * impressions),
       SUM(clicks), SUM(clicks * clicks), SUM(clicks * impressions), SUM(clicks > 0),
-      SUM(binds > 0), SUM(binds), SUM(binds * binds), SUM(premium), SUM(premium * premium)
+      SUM(binds > 0), SUM(binds), SUM(binds * binds), SUM(premium), SUM(premium * premium),
+      COUNT(cx), COALESCE(SUM(cx), 0), COALESCE(SUM(cx * cx), 0), COALESCE(SUM(cx * (binds > 0)), 0),
+      COALESCE(SUM(cx * binds), 0), COALESCE(SUM(cx * premium), 0), COALESCE(SUM(cx * clicks), 0),
+      COALESCE(SUM(cz), 0), COALESCE(SUM(cz * cz), 0), COALESCE(SUM(cz * (binds > 0)), 0),
+      COALESCE(SUM(cz * binds), 0), COALESCE(SUM(cz * premium), 0), COALESCE(SUM(cz * clicks), 0)
     FROM users GROUP BY bucket)");
   REQUIRE(stmt.has_value());
   stmt->Bind(1, experiment).Bind(2, window);
   BucketTotalsMap out;
   while (*stmt->Step()) {
     BucketTotals& t = out[stmt->Text(0)];
-    std::int64_t* f[] = {&t.users,
-                         &t.exposures,
-                         &t.impressions,
-                         &t.impressions_sq,
-                         &t.clicks,
-                         &t.clicks_sq,
-                         &t.clicks_x_impressions,
-                         &t.clicking_users,
-                         &t.binders,
-                         &t.binds,
-                         &t.binds_sq,
-                         &t.premium_cents,
-                         &t.premium_cents_sq};
-    for (int i = 0; i < 13; ++i) *f[i] = stmt->Int(1 + i);
+    int i = 1;
+    for (std::int64_t* f : t.Fields()) *f = stmt->Int(i++);
   }
   return out;
 }
@@ -172,6 +166,27 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
   }
   // Arrival order is not time order: clicks may arrive before the exposure they follow.
   std::shuffle(all.begin(), all.end(), rng);
+  // Covariates for two users in three, half posted before the events, half after (and some
+  // posted twice, the second value replacing the first).
+  std::vector<Covariates> early, late;
+  for (int u = 0; u < 300; ++u) {
+    if (u % 3 == 2) continue;
+    Covariates c{fmt::format("user-{}", u), static_cast<std::int64_t>(rng() % 300'000),
+                 static_cast<std::int64_t>(rng() % 6)};
+    (u % 2 ? early : late).push_back(c);
+    if (u % 7 == 0) {
+      c.products_held += 1;
+      late.push_back(c);
+    }
+  }
+  auto set_covariates = [&](std::vector<Covariates> list) {
+    std::promise<Result<std::int64_t>> done;
+    REQUIRE((*store)
+                ->SetCovariates(list, [&](Result<std::int64_t> n) { done.set_value(n); })
+                .has_value());
+    CHECK(done.get_future().get().value_or(-1) == static_cast<std::int64_t>(list.size()));
+  };
+  set_covariates(early);
   for (std::size_t i = 0; i < all.size();) {
     const std::size_t n = std::min<std::size_t>(all.size() - i, 1 + rng() % 97);
     auto r = SubmitSync(**store, std::vector<Event>(all.begin() + static_cast<long>(i),
@@ -179,6 +194,7 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
     REQUIRE(r.has_value());
     i += n;
   }
+  set_covariates(late);
   for (const char* exp : {"exp_a", "exp_b"}) {
     CAPTURE(exp);
     const auto stored = (*store)->Totals(exp);
@@ -188,6 +204,8 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
     CHECK(*stored == expected);
     CHECK(expected.at("control").clicks > 0);
     CHECK(expected.at("treatment").binds > 0);
+    CHECK(expected.at("control").covariate_users > 0);
+    CHECK(expected.at("control").x_premium > 0);
   }
 }
 

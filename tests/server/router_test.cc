@@ -185,6 +185,29 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(metrics.find("abrec_event_queue_depth 0\n") != std::string::npos);
 }
 
+TEST_CASE("covariates are validated one by one and land in the CUPED sums") {
+  RouterFixture f;
+  REQUIRE(Json(f.Get("/v1/assign", "user_id=user-1&experiment=exp"))["logged"] == true);
+  const auto r = f.Post("/v1/covariates", R"({"covariates": [
+      {"user_id": "user-1", "premium_before": 250.5, "products_held": 3},
+      {"user_id": "user-2", "premium_before": -1, "products_held": 1},
+      {"user_id": "user-3", "premium_before": 10, "products_held": 2.5},
+      {"user_id": "user-4", "premium_before": 10, "products_held": 2, "age": 40}]})");
+  REQUIRE(r.status == 202);
+  const auto body = Json(r);
+  CHECK(body["accepted"] == 1);
+  REQUIRE(body["rejected"].size() == 3);
+  CHECK(body["rejected"][0]["error"]["field"] == "covariates[1].premium_before");
+  CHECK(body["rejected"][1]["error"]["field"] == "covariates[2].products_held");
+  CHECK(body["rejected"][2]["error"]["field"] == "covariates[3].age");
+  const auto t = f.platform().events()->Totals("exp")->at("control");
+  CHECK(t.covariate_users == 1);
+  CHECK(t.x == 25050);
+  CHECK(t.x_sq == 25050LL * 25050LL);
+  CHECK(t.z == 3);
+  CheckError(f.Post("/v1/covariates", R"({"rows": []})"), 400, "covariates");
+}
+
 TEST_CASE("admin endpoints: 401 without the token, 403 with a wrong one, audit and erasure") {
   RouterFixture f;
   const auto assigned = Json(f.Get("/v1/assign", "user_id=user-1&experiment=exp"));
