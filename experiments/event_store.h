@@ -29,6 +29,9 @@ struct EventStoreOptions {
   std::int64_t attribution_window_us = 30LL * 86'400 * 1'000'000;
   // Raw events older than this are purged (aggregates are kept); 0 keeps them forever.
   std::int64_t retention_us = 0;
+  // A cap on the database file (PRAGMA max_page_count); 0: the disk is the limit. Reaching
+  // either fails the transaction as a full disk does: 503, nothing acknowledged is lost.
+  std::int64_t max_size_bytes = 0;
 };
 
 // Per (experiment, bucket) totals, keyed by bucket name.

@@ -151,6 +151,7 @@ class ConfigReader {
     ReadInt(n, "storage", "max_transaction_events", 1, 10'000'000,
             c_.storage.max_transaction_events);
     ReadInt(n, "storage", "retention_days", 0, 36'500, c_.storage.retention_days);
+    ReadInt(n, "storage", "max_size_mb", 0, 100'000'000, c_.storage.max_size_mb);
     if (const auto* v = n.Find("synchronous")) {
       static constexpr std::string_view kModes[] = {"FULL", "NORMAL", "OFF", "EXTRA"};
       if (auto s = r_.OneOf(*v, "storage.synchronous", kModes, "synchronous mode")) {

@@ -54,6 +54,8 @@ struct StorageConfig {
   int max_transaction_events = 20'000;  // bounds the latency of one group commit
   // Raw events older than this are purged (aggregates are kept); 0 keeps them forever.
   int retention_days = 0;
+  // A cap on the database size; 0: only the disk limits it. Past it, writes answer 503.
+  int max_size_mb = 0;
 };
 
 struct EventsConfig {

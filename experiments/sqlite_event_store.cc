@@ -99,6 +99,15 @@ class SqliteEventStore::Writer {
       if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
     }
     if (auto ok = Migrate(*w->db_); !ok) return std::unexpected(ok.error());
+    if (o.max_size_bytes > 0) {
+      auto page = w->db_->Prepare("PRAGMA page_size");
+      if (!page) return std::unexpected(page.error());
+      (void)page->Step();
+      const std::int64_t pages = std::max<std::int64_t>(1, o.max_size_bytes / page->Int(0));
+      if (auto ok = w->db_->Exec(fmt::format("PRAGMA max_page_count = {}", pages)); !ok) {
+        return std::unexpected(ok.error());
+      }
+    }
     if (auto ok = w->PrepareAll(); !ok) return std::unexpected(ok.error());
     return w;
   }

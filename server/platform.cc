@@ -119,7 +119,8 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
             .max_transaction_events = static_cast<std::size_t>(c.storage.max_transaction_events),
             .attribution_window_us =
                 std::int64_t{c.events.attribution_window_days} * 86'400'000'000,
-            .retention_us = std::int64_t{c.storage.retention_days} * 86'400'000'000},
+            .retention_us = std::int64_t{c.storage.retention_days} * 86'400'000'000,
+            .max_size_bytes = std::int64_t{c.storage.max_size_mb} << 20},
         p->clock_);
     if (!store) return std::unexpected(store.error());
     p->events_ = std::move(*store);

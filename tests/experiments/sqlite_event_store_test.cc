@@ -284,6 +284,55 @@ TEST_CASE("retention purges raw events and keeps the aggregates") {
   CHECK((*store)->Totals("exp")->at("control").users == 2);
 }
 
+TEST_CASE("a full database fails the transaction as unavailable and loses nothing acknowledged") {
+  TempDb tmp;
+  ManualClock clock;
+  std::vector<std::string> acknowledged;
+  {
+    auto store = SqliteEventStore::Open({.path = tmp.Path(), .max_size_bytes = 256 << 10}, clock);
+    REQUIRE(store.has_value());
+    bool full = false;
+    for (int batch = 0; batch < 200 && !full; ++batch) {
+      std::vector<Event> events;
+      for (int i = 0; i < 50; ++i) {
+        Event e = Exposure(fmt::format("f{}-{}", batch, i), fmt::format("user-{}-{}", batch, i),
+                           "exp", "control", 1, 5);
+        e.features_json = std::string(200, 'x');
+        events.push_back(std::move(e));
+      }
+      auto r = SubmitSync(**store, events);
+      if (!r) {
+        CHECK(r.error().code == ErrorCode::kUnavailable);
+        CHECK(r.error().message.find("full") != std::string::npos);
+        full = true;
+      } else {
+        for (const auto& e : events) acknowledged.push_back(e.event_id);
+      }
+    }
+    REQUIRE(full);
+    REQUIRE_FALSE(acknowledged.empty());
+    // Still serving reads, and the aggregates hold exactly the acknowledged batches.
+    CHECK((*store)->Totals("exp")->at("control").users ==
+          static_cast<std::int64_t>(acknowledged.size()));
+  }
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);  // room again
+  REQUIRE(store.has_value());
+  std::vector<Event> again;
+  for (const auto& id : acknowledged) {
+    const auto dash = id.find('-');
+    Event e = Exposure(id, "user-" + id.substr(1, dash - 1) + "-" + id.substr(dash + 1), "exp",
+                       "control", 1, 5);
+    e.features_json = std::string(200, 'x');
+    again.push_back(std::move(e));
+  }
+  const auto r = SubmitSync(**store, again);
+  REQUIRE(r.has_value());
+  CHECK(std::count(r->begin(), r->end(), EventOutcome::kDuplicate) ==
+        static_cast<long>(acknowledged.size()));
+  CHECK(*(*store)->Totals("exp") ==
+        Recompute(tmp.Path(), "exp", EventStoreOptions{}.attribution_window_us));
+}
+
 TEST_CASE("a database from a newer schema is refused") {
   TempDb tmp;
   {
