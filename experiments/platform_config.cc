@@ -143,7 +143,7 @@ class ConfigReader {
   void ReadStorage(const ConfigNode& n) {
     if (!r_.CheckMap(n, "storage",
                      {"path", "synchronous", "queue_capacity", "max_transaction_events",
-                      "retention_days"})) {
+                      "retention_days", "max_size_mb"})) {
       return;
     }
     ReadString(n, "storage", "path", c_.storage.path);
