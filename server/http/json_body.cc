@@ -53,7 +53,8 @@ Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth) 
   }
   try {
     return nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error for syntax and UTF-8, out_of_range (406) for numbers beyond a double.
     return std::unexpected(
         Error::InvalidArgument(fmt::format("the body is not valid JSON: {}", e.what()), "body"));
   }

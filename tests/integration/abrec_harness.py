@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -172,6 +173,7 @@ class Workspace:
         self.var_dir = os.path.join(self.root, "var")
         self.config_path = os.path.join(self.root, "abrec.yaml")
         self.audit_log = os.path.join(self.var_dir, "audit.log")
+        self.db_path = os.path.join(self.var_dir, "abrec.db")  # storage.path, see config_text
         self.write_config()
 
     def config_text(self, values=None, extra_assignment_lines=(), extra_surfaces=()):
@@ -509,6 +511,13 @@ def wait_until(predicate, timeout=15.0, interval=0.1, message="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}; last value: {last!r}")
+
+
+def open_db_readonly(path, timeout=30.0):
+    """The service's SQLite database, read-only (WAL lets it be read while the service
+    writes). Autocommit mode: run "BEGIN" for one consistent snapshot over several reads."""
+    return sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True,
+                           timeout=timeout, isolation_level=None)
 
 
 def run_cli(args, timeout=60, cwd=None):
