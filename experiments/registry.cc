@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fingerprint.h"
 #include "base/log.h"
 #include "experiments/change_policy.h"
 #include "experiments/experiment_reader.h"
@@ -15,15 +16,6 @@
 
 namespace abrec {
 namespace {
-
-std::string Fnv64Hex(std::string_view bytes) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", h);
-}
 
 bool IsExperimentFile(const std::filesystem::path& p) {
   const std::string name = p.filename().string();
@@ -90,7 +82,7 @@ const ExperimentRegistry::Accepted& ExperimentRegistry::AcceptedVersion(const st
   std::ifstream f(path, std::ios::binary);
   if (!f) return it->second;
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  it->second.content_hash = Fnv64Hex(text);
+  it->second.content_hash = Fingerprint(text);
   auto tree = ParseConfigText(text, path, config_.parse_limits());
   if (!tree) return it->second;
   auto def = ReadExperiment(*tree, path);
@@ -171,7 +163,7 @@ void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
     std::ifstream f(path, std::ios::binary);
     text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
-  const std::string hash = Fnv64Hex(text);
+  const std::string hash = Fingerprint(text);
   if (hash == st.content_hash && (st.parsed || !st.parse_errors.empty())) return;
   st.content_hash = hash;
   st.text = text;

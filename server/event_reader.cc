@@ -5,20 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "base/fingerprint.h"
+
 namespace abrec {
 namespace {
 
 constexpr std::size_t kMaxIdBytes = 128;
 constexpr std::size_t kMaxItems = 100;
-
-std::string Fnv64Hex(std::string_view bytes) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", h);
-}
 
 class Reader {
  public:
@@ -247,7 +240,7 @@ Result<Event> ReadEvent(const nlohmann::json& j, std::size_t index, const Platfo
   // What the client sent, canonically (object keys sorted): the same payload retried is a
   // duplicate, another payload under the same id a conflict. A defaulted timestamp is not
   // part of it, so a retry without one is still a duplicate.
-  e.payload_hash = Fnv64Hex(canonical);
+  e.payload_hash = Fingerprint(canonical);
   return e;
 }
 
