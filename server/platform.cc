@@ -96,6 +96,25 @@ Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
   return e;
 }
 
+Result<void> Platform::AssignAndLog(std::string_view user_id, std::string_view key,
+                                    AssignDone done) const {
+  auto outcome = Assign(user_id, key);
+  if (!outcome) return std::unexpected(outcome.error());
+  std::string request_id = NewRequestId();
+  if (!events_ || !IsExposure(*outcome)) {
+    done(std::pair{std::move(*outcome), std::move(request_id)});
+    return {};
+  }
+  Event exposure = ExposureEvent(user_id, *outcome, request_id);
+  auto result = std::make_shared<std::pair<AssignOutcome, std::string>>(std::move(*outcome),
+                                                                        std::move(request_id));
+  return events_->Submit({std::move(exposure)},
+                         [result, done = std::move(done)](Result<std::vector<EventOutcome>> r) {
+                           if (!r) return done(std::unexpected(r.error()));
+                           done(std::move(*result));
+                         });
+}
+
 std::string Platform::NewRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}{:016x}", rng(), rng());

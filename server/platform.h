@@ -3,6 +3,7 @@
 // be called from any thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -48,6 +49,13 @@ class Platform {
   // Assigns `user_id` (valid UTF-8, 1..256 bytes) in experiment `key`.
   // Errors: kInvalidArgument (field user_id), kNotFound (field experiment).
   Result<AssignOutcome> Assign(std::string_view user_id, std::string_view key) const;
+
+  // Assign, and log the exposure when the user is in the experiment: `done` runs once the
+  // exposure is committed (on the store's writer thread), or at once when there is nothing
+  // to log, with the outcome and its request id. Fails at once (without calling `done`) on
+  // bad input or a full write queue (kUnavailable).
+  using AssignDone = std::function<void(Result<std::pair<AssignOutcome, std::string>>)>;
+  Result<void> AssignAndLog(std::string_view user_id, std::string_view key, AssignDone done) const;
 
   // The event store; null for read-only tools.
   EventStore* events() const { return events_.get(); }

@@ -80,10 +80,28 @@ void GetAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond)
     if (!flag) return respond(ErrorResponse(flag.error()));
     log = *flag;
   }
-  auto assigned = AssignAll(ctx, {user->second}, exp->second, log);
-  if (!assigned) return respond(ErrorResponse(assigned.error()));
-  AnswerAfterLogging(ctx, std::move(*assigned), std::move(respond),
-                     [](nlohmann::ordered_json results) { return std::move(results[0]); });
+  if (!log) {
+    auto assigned = AssignAll(ctx, {user->second}, exp->second, false);
+    if (!assigned) return respond(ErrorResponse(assigned.error()));
+    return respond(JsonResponse(std::move(assigned->results[0])));
+  }
+  ServerMetrics& metrics = ctx.metrics;  // outlives the store's completions
+  const bool has_store = ctx.platform.events() != nullptr;
+  auto started = ctx.platform.AssignAndLog(
+      user->second, exp->second,
+      [&metrics, user_id = user->second, has_store,
+       respond](Result<std::pair<AssignOutcome, std::string>> r) {
+        if (!r) return respond(UnavailableResponse(r.error()));
+        metrics.CountAssignment(r->first.experiment->def.key, r->first.bucket);
+        nlohmann::ordered_json view = AssignView(user_id, r->first);
+        view["request_id"] = r->second;
+        view["logged"] = has_store && Platform::IsExposure(r->first);
+        respond(JsonResponse(view));
+      });
+  if (!started) {
+    respond(started.error().code == ErrorCode::kUnavailable ? UnavailableResponse(started.error())
+                                                            : ErrorResponse(started.error()));
+  }
 }
 
 void PostAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond) {

@@ -34,7 +34,7 @@ TEST_CASE("JSON bodies: syntax, depth and content type") {
   CHECK(ParseJsonBody(Body("{}", ""), 64).has_value());
   CHECK_FALSE(ParseJsonBody(Body(""), 64).has_value());
   CHECK_FALSE(ParseJsonBody(Body("{\"a\": \"\xFF\"}"), 64).has_value());  // invalid UTF-8
-  auto overflow = ParseJsonBody(Body(R"({"premium": 1e309})"), 64);  // beyond a double
+  auto overflow = ParseJsonBody(Body(R"({"premium": 1e309})"), 64);       // beyond a double
   REQUIRE_FALSE(overflow.has_value());
   CHECK(overflow.error().field == "body");
 }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -183,6 +184,22 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(metrics.find("abrec_events_total{outcome=\"accepted\"} 2\n") != std::string::npos);
   CHECK(metrics.find("abrec_events_total{outcome=\"rejected\"} 5\n") != std::string::npos);
   CHECK(metrics.find("abrec_event_queue_depth 0\n") != std::string::npos);
+}
+
+TEST_CASE("the in-process API assigns and logs, answering after the commit") {
+  RouterFixture f;
+  std::promise<Result<std::pair<AssignOutcome, std::string>>> answer;
+  REQUIRE(f.platform()
+              .AssignAndLog("user-1", "exp", [&](auto r) { answer.set_value(std::move(r)); })
+              .has_value());
+  const auto r = answer.get_future().get();
+  REQUIRE(r.has_value());
+  CHECK(r->first.bucket == "control");
+  CHECK(r->second.size() == 32);
+  // Committed before the answer: visible to readers at once.
+  CHECK(f.platform().events()->Totals("exp")->at("control").users == 1);
+  CHECK(f.platform().events()->EventsOfRequest(r->second)->size() == 1);
+  CHECK_FALSE(f.platform().AssignAndLog("user-1", "nope", [](auto) {}).has_value());
 }
 
 TEST_CASE("covariates are validated one by one and land in the CUPED sums") {
