@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark of bench/ against an existing build; builds nothing (`make bench`
-# builds first, then runs `bash bench/run-all.sh build`).
+# Runs every benchmark of bench/ against an existing build: assign_bench, http_assign.sh,
+# http_events.sh. Builds nothing (`make bench` builds first, then runs
+# `bash bench/run-all.sh build`).
 #
 #   bash bench/run-all.sh BUILD_DIR
 #
@@ -31,6 +32,10 @@ run_all() {
   echo
   echo "== HTTP: bench/http_assign.sh"
   bash "$here/http_assign.sh" "$build" || { echo "run-all: http_assign.sh failed" >&2; status=1; }
+
+  echo
+  echo "== HTTP: bench/http_events.sh"
+  bash "$here/http_events.sh" "$build" || { echo "run-all: http_events.sh failed" >&2; status=1; }
   return "$status"
 }
 

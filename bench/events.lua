@@ -1,0 +1,74 @@
+-- wrk script for bench/http_events.sh: POST /v1/events with BATCH events per request.
+--   wrk ... -s events.lua URL -- BATCH USERS_FILE
+-- USERS_FILE has one user id per line, all in a variant (control or treatment) of the
+-- experiment recsys_v2_hybrid: the server checks an exposure against the user's assignment
+-- and rejects it for a user who is not enrolled. Every event draws its user from that pool, so clicks and binds of users who
+-- already have an exposure update the per-user and per-bucket aggregates, as in production.
+--
+-- Mix per event: 5% exposures of recsys_v2_hybrid with three recommended items, 10% binds
+-- with a premium, 85% clicks; each with a random request id (32 hex digits, the shape of the
+-- request_id abrec's answers carry). Event ids are "e<thread>-<request>-<i>": unique across the
+-- run, so nothing is a duplicate. No timestamp: the server stamps each event.
+local thread_count = 0
+
+function setup(thread)
+  thread_count = thread_count + 1
+  thread:set("thread_number", thread_count)
+end
+
+local batch = 1
+local users = {}
+local counter = 0
+local products = {}
+for i = 1, 21 do products[i] = string.format("product-%02d", i) end
+
+function init(args)
+  batch = tonumber(args[1]) or error("events.lua: first argument: events per request")
+  local path = args[2] or error("events.lua: second argument: the file of user ids")
+  for line in io.lines(path) do
+    if #line > 0 then users[#users + 1] = line end
+  end
+  if #users == 0 then error("events.lua: no user ids in " .. path) end
+  math.randomseed(thread_number * 7919)
+end
+
+local function event(i)
+  local id = string.format("e%d-%d-%d", thread_number, counter, i)
+  local user = users[math.random(#users)]
+  -- the request id of the answer the event follows: 32 random hex digits, like abrec's
+  local rid = string.format("%08x%08x%08x%08x", math.random(0, 2147483647),
+                            math.random(0, 2147483647), math.random(0, 2147483647),
+                            math.random(0, 2147483647))
+  local r = math.random(100)
+  if r <= 5 then
+    return string.format(
+      '{"event_id":"%s","type":"exposure","user_id":"%s","request_id":"%s",' ..
+      '"experiment":"recsys_v2_hybrid","model_version":"hybrid-1","items":[' ..
+      '{"product_id":"%s","position":1,"propensity":0.9},' ..
+      '{"product_id":"%s","position":2,"propensity":0.05},' ..
+      '{"product_id":"%s","position":3,"propensity":0.05}]}',
+      id, user, rid, products[math.random(21)], products[math.random(21)],
+      products[math.random(21)])
+  elseif r <= 15 then
+    return string.format(
+      '{"event_id":"%s","type":"bind","user_id":"%s","request_id":"%s","product_id":"%s",' ..
+      '"position":%d,"premium":%d.%02d}',
+      id, user, rid, products[math.random(21)], math.random(10), math.random(100, 2500),
+      math.random(0, 99))
+  else
+    return string.format(
+      '{"event_id":"%s","type":"click","user_id":"%s","request_id":"%s","product_id":"%s",' ..
+      '"position":%d}',
+      id, user, rid, products[math.random(21)], math.random(10))
+  end
+end
+
+local headers = {["Content-Type"] = "application/json"}
+
+function request()
+  counter = counter + 1
+  local parts = {}
+  for i = 1, batch do parts[i] = event(i) end
+  return wrk.format("POST", "/v1/events", headers,
+                    '{"events":[' .. table.concat(parts, ",") .. ']}')
+end

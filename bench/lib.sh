@@ -1,0 +1,106 @@
+# shellcheck shell=bash disable=SC2034,SC2154
+# Shared by bench/http_assign.sh and bench/http_events.sh (sourced, not run). The caller sets
+# `root` (this checkout), `build` (an absolute build directory), `tmp` (its temporary
+# directory) and defines `die`; these functions start and stop abrec in a temporary workspace
+# and run wrk.
+
+bench_running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# wrk prints times as 812.00us, 1.23ms, 2.00s, 1.00m; this turns them into milliseconds.
+to_ms() {
+  awk -v t="$1" 'BEGIN {
+    if (t ~ /us$/) printf "%.3f", substr(t, 1, length(t) - 2) / 1000;
+    else if (t ~ /ms$/) printf "%.3f", substr(t, 1, length(t) - 2);
+    else if (t ~ /s$/) printf "%.3f", substr(t, 1, length(t) - 1) * 1000;
+    else if (t ~ /m$/) printf "%.3f", substr(t, 1, length(t) - 1) * 60000;
+    else printf "nan";
+  }'
+}
+
+# abrec_workspace DIR: DIR/abrec.yaml is the shipped config/abrec.yaml with the experiments of
+# this checkout (absolute path) and every file abrec writes (audit log, accepted experiments,
+# database, population record, token, models) under DIR/var. Nothing else is changed, so the
+# database runs with the shipped storage settings (WAL, synchronous FULL, group commit).
+abrec_workspace() {
+  local dir=$1
+  mkdir -p "$dir/var"
+  sed -e "s|^\(  dir:\) *experiments\b|\1 $root/config/experiments|" \
+      -e "s|\.\./var/|$dir/var/|g" "$root/config/abrec.yaml" >"$dir/abrec.yaml"
+  grep -q "^  dir: $root/config/experiments" "$dir/abrec.yaml" ||
+    die "config/abrec.yaml has no 'experiments: dir: experiments' line to point at $root/config/experiments"
+  ! grep -q '\.\./' "$dir/abrec.yaml" || die "config/abrec.yaml has a relative path this script does not redirect"
+  grep -q "^  path: $dir/var/" "$dir/abrec.yaml" || die "storage.path of config/abrec.yaml is not under ../var/"
+}
+
+# The database file of a workspace made by abrec_workspace.
+abrec_db_path() { sed -n 's|^  path: *\([^ ]*\).*|\1|p' "$1/abrec.yaml" | head -1; }
+
+# abrec_start DIR: starts `abrec serve` on a free port with DIR/abrec.yaml, waits for
+# GET /healthz. Sets abrec_pid and abrec_port; the caller's trap calls abrec_stop.
+abrec_pid=""
+abrec_port=""
+abrec_start() {
+  local dir=$1
+  "$build/abrec" serve --config "$dir/abrec.yaml" --port 0 2>"$dir/abrec.log" &
+  abrec_pid=$!
+  abrec_port=""
+  for _ in $(seq 100); do
+    abrec_port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9]*\) .*|\1|p' "$dir/abrec.log")
+    [ -n "$abrec_port" ] && break
+    kill -0 "$abrec_pid" 2>/dev/null || { cat "$dir/abrec.log" >&2; die "abrec serve exited"; }
+    sleep 0.1
+  done
+  [ -n "$abrec_port" ] || { cat "$dir/abrec.log" >&2; die "abrec serve did not start listening"; }
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$abrec_port/healthz" >/dev/null && break
+    sleep 0.1
+  done
+  curl -fs "http://127.0.0.1:$abrec_port/healthz" >/dev/null || die "GET /healthz does not answer"
+}
+
+# abrec_stop: SIGTERM, then waits; the event store commits what is queued and checkpoints
+# the WAL before the process exits, so the database can be counted afterwards.
+abrec_stop() {
+  if [ -n "$abrec_pid" ] && kill -0 "$abrec_pid" 2>/dev/null; then
+    kill -TERM "$abrec_pid" 2>/dev/null || true
+    wait "$abrec_pid" 2>/dev/null || true
+  fi
+  abrec_pid=""
+}
+
+# wrk_run NAME OUT WRK_ARGS...: runs wrk with WRK_ARGS (which must include --latency), shows
+# its output (also kept in OUT), and sets w_rps, w_mean_ms, w_p50_ms, w_p99_ms, w_requests,
+# w_sockerr. Fails when wrk fails, no request completed or any answer was not 2xx.
+wrk_run() {
+  local name=$1 out=$2
+  shift 2
+  echo
+  echo "== $name: wrk $*"
+  echo "   (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  wrk "$@" >"$out" 2>&1 || { cat "$out"; die "wrk failed on $name"; }
+  cat "$out"
+  local mean p50 p99 non2xx
+  w_rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  mean=$(awk '$1 == "Latency" && NF >= 4 {print $2; exit}' "$out")
+  p50=$(awk '$1 == "50%" {print $2}' "$out")
+  p99=$(awk '$1 == "99%" {print $2}' "$out")
+  w_requests=$(awk '/requests in/ {print $1}' "$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+  w_sockerr=$(awk -F'Socket errors: ' 'NF > 1 {print $2}' "$out")
+  if [ -z "$w_rps" ] || [ -z "$p50" ] || [ -z "$p99" ]; then die "cannot parse wrk's output for $name"; fi
+  [ "${w_requests:-0}" -gt 0 ] || die "$name: no request completed"
+  [ -z "$non2xx" ] || die "$name: $non2xx answers were not 2xx; the figures would be meaningless"
+  w_mean_ms=$(to_ms "$mean")
+  w_p50_ms=$(to_ms "$p50")
+  w_p99_ms=$(to_ms "$p99")
+}
+
+# sql DB QUERY: one value from a SQLite database, read with python3's sqlite3 module (the
+# sqlite3 CLI is not a dependency).
+sql() {
+  python3 - "$1" "$2" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(con.execute(sys.argv[2]).fetchone()[0])
+EOF
+}
