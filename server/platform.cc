@@ -116,8 +116,10 @@ Result<void> Platform::AssignAndLog(std::string_view user_id, std::string_view k
 }
 
 std::string Platform::NewRequestId() {
+  // Time first, then 64 random bits: unique, and ordered by time so that the indexes on
+  // event and request ids grow at their end instead of at random pages.
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", rng(), rng());
+  return fmt::format("{:016x}{:016x}", SystemClock::Instance().NowMicros(), rng());
 }
 
 Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Clock& clock,

@@ -67,7 +67,8 @@ class Platform {
   // Whether an assignment is logged: users in the experiment, unless it is stopped.
   static bool IsExposure(const AssignOutcome& outcome);
 
-  // A new random request id (32 hex digits). Thread-safe.
+  // A new request id: 32 hex digits, microseconds since the epoch then 64 random bits.
+  // Thread-safe.
   static std::string NewRequestId();
 
   // Commits what is queued and closes the event store (the service calls it once its HTTP
