@@ -99,7 +99,8 @@ class SqliteEventStore::Writer {
           // The writer's indexes have random keys (event ids, users): a 64 MiB page cache
           // keeps their inner pages resident instead of re-reading them per event, and a
           // larger checkpoint interval writes each hot page back less often.
-          std::string("PRAGMA cache_size=-65536"), std::string("PRAGMA wal_autocheckpoint=10000")}) {
+          std::string("PRAGMA cache_size=-65536"),
+          std::string("PRAGMA wal_autocheckpoint=10000")}) {
       if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
     }
     if (auto ok = Migrate(*w->db_); !ok) return std::unexpected(ok.error());

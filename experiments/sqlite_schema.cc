@@ -81,7 +81,24 @@ constexpr std::string_view kV3 =
     "ALTER TABLE bucket_daily ADD COLUMN z_premium INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE bucket_daily ADD COLUMN z_clicks INTEGER NOT NULL DEFAULT 0;";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3};
+// Version 4: user_totals keyed by (user_id, experiment): the writer looks rows up by user
+// for every click and bind, and the primary key now serves that without a second index.
+constexpr std::string_view kV4 =
+    "CREATE TABLE user_totals_v4 ("
+    "  experiment TEXT NOT NULL, user_id TEXT NOT NULL, bucket TEXT NOT NULL,"
+    "  first_ts_us INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
+    "  exposures INTEGER NOT NULL, impressions INTEGER NOT NULL, clicks INTEGER NOT NULL,"
+    "  binds INTEGER NOT NULL, premium_cents INTEGER NOT NULL,"
+    "  has_covariates INTEGER NOT NULL DEFAULT 0, premium_before_cents INTEGER NOT NULL DEFAULT 0,"
+    "  products_held INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (user_id, experiment)) WITHOUT ROWID;"
+    "INSERT INTO user_totals_v4 SELECT experiment, user_id, bucket, first_ts_us, first_seq,"
+    "  exposures, impressions, clicks, binds, premium_cents, has_covariates,"
+    "  premium_before_cents, products_held FROM user_totals;"
+    "DROP TABLE user_totals;"
+    "ALTER TABLE user_totals_v4 RENAME TO user_totals;";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "experiments/sqlite_db.h"
+#include "experiments/sqlite_schema.h"
 
 namespace abrec {
 namespace {
@@ -331,6 +332,37 @@ TEST_CASE("a full database fails the transaction as unavailable and loses nothin
         static_cast<long>(acknowledged.size()));
   CHECK(*(*store)->Totals("exp") ==
         Recompute(tmp.Path(), "exp", EventStoreOptions{}.attribution_window_us));
+}
+
+TEST_CASE("migrations keep the data of an older schema") {
+  TempDb tmp;
+  {
+    auto db = SqliteDb::Open(tmp.Path());
+    REQUIRE(db.has_value());
+    const auto migrations = SqliteMigrations();
+    for (std::size_t v = 0; v < 3; ++v) REQUIRE((*db)->Exec(migrations[v]).has_value());
+    REQUIRE((*db)->Exec("PRAGMA user_version = 3").has_value());
+    REQUIRE((*db)
+                ->Exec("INSERT INTO user_totals (experiment, user_id, bucket, first_ts_us, "
+                       "first_seq, exposures, impressions, clicks, binds, premium_cents) VALUES "
+                       "('exp', 'u1', 'control', 5, 1, 2, 3, 4, 1, 900)")
+                .has_value());
+  }
+  ManualClock clock;
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  CHECK(SqliteEventStore::SchemaVersion() == 4);
+  auto db = SqliteDb::Open(tmp.Path(), true);
+  auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
+  REQUIRE(row.has_value());
+  REQUIRE(*row->Step());
+  CHECK(row->Int(0) == 4);
+  CHECK(row->Int(1) == 900);
+  // A click now lands on the migrated row.
+  REQUIRE(SubmitSync(**store, {Outcome("c1", EventType::kClick, "u1", 6)}).has_value());
+  row->Reset();
+  REQUIRE(*row->Step());
+  CHECK(row->Int(0) == 5);
 }
 
 TEST_CASE("a database from a newer schema is refused") {
