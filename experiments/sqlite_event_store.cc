@@ -278,6 +278,27 @@ class SqliteEventStore::Writer {
     UserTotals totals;
   };
 
+  // A user's row in one experiment.
+  struct ExperimentRow {
+    std::string experiment;
+    Row row;
+  };
+
+  // Every experiment row of a user (clicks, binds, covariates and erasure touch them all).
+  Result<std::vector<ExperimentRow>> RowsOfUser(const std::string& user) {
+    std::vector<ExperimentRow> rows;
+    user_rows_.Bind(1, user);
+    for (;;) {
+      auto more = user_rows_.Step();
+      if (!more) return std::unexpected(more.error());
+      if (!*more) break;
+      rows.push_back({user_rows_.Text(0), Row{user_rows_.Text(1), user_rows_.Int(2),
+                                              user_rows_.Int(3), TotalsAt(user_rows_, 4)}});
+    }
+    user_rows_.Reset();
+    return rows;
+  }
+
   Result<void> ApplyDelta(const std::string& exp, const std::string& bucket,
                           const UserTotals* before, const UserTotals* after) {
     BucketTotals d;
@@ -335,21 +356,9 @@ class SqliteEventStore::Writer {
                     .Bind(3, c.products_held)
                     .Run();
       if (!ok) return std::unexpected(ok.error());
-      struct Part {
-        std::string experiment;
-        Row row;
-      };
-      std::vector<Part> parts;
-      user_rows_.Bind(1, c.user_id);
-      for (;;) {
-        auto more = user_rows_.Step();
-        if (!more) return std::unexpected(more.error());
-        if (!*more) break;
-        parts.push_back({user_rows_.Text(0), Row{user_rows_.Text(1), user_rows_.Int(2),
-                                                 user_rows_.Int(3), TotalsAt(user_rows_, 4)}});
-      }
-      user_rows_.Reset();
-      for (const Part& p : parts) {
+      auto rows = RowsOfUser(c.user_id);
+      if (!rows) return std::unexpected(rows.error());
+      for (const ExperimentRow& p : *rows) {
         Row after = p.row;
         after.totals.has_covariates = true;
         after.totals.premium_before_cents = c.premium_before_cents;
@@ -427,21 +436,10 @@ class SqliteEventStore::Writer {
 
   // Right to erasure: the user's contribution leaves every bucket, then their rows go.
   Result<std::int64_t> Erase(const std::string& user) {
-    struct Part {
-      std::string experiment, bucket;
-      UserTotals totals;
-    };
-    std::vector<Part> parts;
-    user_rows_.Bind(1, user);
-    for (;;) {
-      auto more = user_rows_.Step();
-      if (!more) return std::unexpected(more.error());
-      if (!*more) break;
-      parts.push_back({user_rows_.Text(0), user_rows_.Text(1), TotalsAt(user_rows_, 4)});
-    }
-    user_rows_.Reset();
-    for (const Part& p : parts) {
-      if (auto ok = ApplyDelta(p.experiment, p.bucket, &p.totals, nullptr); !ok) {
+    auto rows = RowsOfUser(user);
+    if (!rows) return std::unexpected(rows.error());
+    for (const ExperimentRow& p : *rows) {
+      if (auto ok = ApplyDelta(p.experiment, p.row.bucket, &p.row.totals, nullptr); !ok) {
         return std::unexpected(ok.error());
       }
     }
@@ -456,23 +454,10 @@ class SqliteEventStore::Writer {
   // A click or bind counts for every experiment the user was exposed to at or before it,
   // within the attribution window, in the bucket of the first exposure.
   Result<void> AddOutcome(const Event& e) {
-    struct Hit {
-      std::string experiment;
-      Row row;
-    };
-    std::vector<Hit> hits;
-    user_rows_.Bind(1, e.user_id);
-    for (;;) {
-      auto more = user_rows_.Step();
-      if (!more) return std::unexpected(more.error());
-      if (!*more) break;
-      const std::int64_t first = user_rows_.Int(2);
-      if (e.ts_us < first || e.ts_us > first + window_us_) continue;
-      hits.push_back({user_rows_.Text(0),
-                      Row{user_rows_.Text(1), first, user_rows_.Int(3), TotalsAt(user_rows_, 4)}});
-    }
-    user_rows_.Reset();
-    for (const Hit& h : hits) {
+    auto rows = RowsOfUser(e.user_id);
+    if (!rows) return std::unexpected(rows.error());
+    for (const ExperimentRow& h : *rows) {
+      if (e.ts_us < h.row.first_ts || e.ts_us > h.row.first_ts + window_us_) continue;
       Row after = h.row;
       if (e.type == EventType::kClick) {
         after.totals.clicks += 1;
