@@ -60,6 +60,27 @@ Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth) 
   }
 }
 
+Result<const nlohmann::json*> BatchList(const nlohmann::json& body, std::string_view key,
+                                        std::size_t max) {
+  const auto it = body.is_object() ? body.find(key) : body.end();
+  if (it == body.end() || !it->is_array()) {
+    return std::unexpected(Error::InvalidArgument(
+        fmt::format("expected a JSON object {{\"{}\": [ ... ]}}", key), std::string(key)));
+  }
+  for (const auto& [k, _] : body.items()) {
+    if (k != key) {
+      return std::unexpected(
+          Error::InvalidArgument(fmt::format("unknown field \"{}\"; allowed: {}", k, key), k));
+    }
+  }
+  if (it->size() > max) {
+    return std::unexpected(Error{
+        ErrorCode::kResourceExhausted,
+        fmt::format("{} {} in one request; at most {}", it->size(), key, max), std::string(key)});
+  }
+  return &*it;
+}
+
 std::string DumpJson(const nlohmann::ordered_json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -12,6 +12,12 @@ namespace abrec {
 // Errors: kInvalidArgument with field "body" (syntax, depth) or "content-type".
 Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth);
 
+// The list of a batch body {"KEY": [ ... ]}: an object with that one key, holding an array
+// of at most `max` entries. Errors name KEY (or the unknown field); too many entries is
+// kResourceExhausted (HTTP 413).
+Result<const nlohmann::json*> BatchList(const nlohmann::json& body, std::string_view key,
+                                        std::size_t max);
+
 // Serialises a response body; invalid UTF-8 in strings is replaced, never thrown.
 std::string DumpJson(const nlohmann::ordered_json& value);
 

@@ -64,18 +64,10 @@ void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond res
   const auto& cfg = ctx.platform.config();
   auto json = ParseJsonBody(req, cfg.limits.max_yaml_depth);
   if (!json) return respond(ErrorResponse(json.error()));
-  if (!json->is_object() || json->size() != 1 || !json->contains("covariates") ||
-      !(*json)["covariates"].is_array()) {
-    return respond(ErrorResponse(
-        Error::InvalidArgument("expected a JSON object {\"covariates\": [ ... ]}", "covariates")));
-  }
-  const auto& list = (*json)["covariates"];
-  if (list.size() > static_cast<std::size_t>(cfg.events.max_events_per_request)) {
-    return respond(ErrorResponse(Error{ErrorCode::kResourceExhausted,
-                                       fmt::format("{} entries in one request; at most {}",
-                                                   list.size(), cfg.events.max_events_per_request),
-                                       "covariates"}));
-  }
+  auto batch =
+      BatchList(*json, "covariates", static_cast<std::size_t>(cfg.events.max_events_per_request));
+  if (!batch) return respond(ErrorResponse(batch.error()));
+  const auto& list = **batch;
   auto rejected = std::make_shared<nlohmann::ordered_json>(nlohmann::ordered_json::array());
   std::vector<Covariates> good;
   for (std::size_t i = 0; i < list.size(); ++i) {

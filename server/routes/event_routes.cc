@@ -37,23 +37,10 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
   const auto& cfg = ctx.platform.config();
   auto json = ParseJsonBody(req, cfg.limits.max_yaml_depth);
   if (!json) return respond(ErrorResponse(json.error()));
-  if (!json->is_object() || !json->contains("events") || !(*json)["events"].is_array()) {
-    return respond(ErrorResponse(
-        Error::InvalidArgument("expected a JSON object {\"events\": [ ... ]}", "events")));
-  }
-  for (const auto& [k, _] : json->items()) {
-    if (k != "events") {
-      return respond(ErrorResponse(
-          Error::InvalidArgument(fmt::format("unknown field \"{}\"; allowed: events", k), k)));
-    }
-  }
-  const auto& list = (*json)["events"];
-  if (list.size() > static_cast<std::size_t>(cfg.events.max_events_per_request)) {
-    return respond(ErrorResponse(Error{ErrorCode::kResourceExhausted,
-                                       fmt::format("{} events in one request; at most {}",
-                                                   list.size(), cfg.events.max_events_per_request),
-                                       "events"}));
-  }
+  auto batch =
+      BatchList(*json, "events", static_cast<std::size_t>(cfg.events.max_events_per_request));
+  if (!batch) return respond(ErrorResponse(batch.error()));
+  const auto& list = **batch;
   auto rejected = std::make_shared<nlohmann::ordered_json>(nlohmann::ordered_json::array());
   std::vector<Event> good;
   std::vector<std::size_t> good_index;
