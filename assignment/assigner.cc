@@ -49,6 +49,11 @@ struct Chains {
 Result<Decision> Assign(const Population& population, const AssignmentSpec& spec,
                         std::string_view user_id) {
   if (auto ok = ValidateHashInput(user_id, "user_id"); !ok) return std::unexpected(ok.error());
+  return AssignValidated(population, spec, user_id);
+}
+
+Decision AssignValidated(const Population& population, const AssignmentSpec& spec,
+                         std::string_view user_id) {
   Chains h{population.seed_state(), spec.seed_state(), kFnvOffsetBasis};
   if (IsAscii(user_id)) {
     for (const char c : user_id) h.Absorb(static_cast<unsigned char>(c));

@@ -86,4 +86,9 @@ struct Decision {
 Result<Decision> Assign(const Population& population, const AssignmentSpec& spec,
                         std::string_view user_id);
 
+// The same for an id the caller has already checked with ValidateHashInput (a bug
+// otherwise): callers that validate once up front do not pay for a second scan.
+Decision AssignValidated(const Population& population, const AssignmentSpec& spec,
+                         std::string_view user_id);
+
 }  // namespace abrec

@@ -170,34 +170,34 @@ Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_vie
   if (!exp) {
     return std::unexpected(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));
   }
-  auto d = abrec::Assign(population_, exp->spec, user_id);
-  if (!d) return std::unexpected(d.error());
+  // The id was checked above (ValidateUserId): no second UTF-8 scan on the hot path.
+  const auto d = AssignValidated(population_, exp->spec, user_id);
 
   AssignOutcome out;
-  out.decision = *d;
+  out.decision = d;
   const Experiment& e = exp->def;
   const auto arm = [&e](int i) -> std::string_view {
     return e.variants[static_cast<std::size_t>(i)].name;
   };
-  if (d->InExperiment()) {
-    if (d->population == PopulationBucket::kExperiment) {
-      out.bucket = arm(d->variant);
+  if (d.InExperiment()) {
+    if (d.population == PopulationBucket::kExperiment) {
+      out.bucket = arm(d.variant);
       out.variant = out.bucket;
       // Shadow: the assigned variant is computed and logged, but control is shown.
-      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : d->variant;
+      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : d.variant;
       out.policy = e.variants[static_cast<std::size_t>(shown)].policy;
     } else {
-      out.bucket = PopulationBucketName(d->population);
-      out.counterfactual_variant = arm(d->variant);
+      out.bucket = PopulationBucketName(d.population);
+      out.counterfactual_variant = arm(d.variant);
     }
   } else {
     out.bucket = "not_enrolled";
   }
-  if (d->population == PopulationBucket::kHoldout) {
+  if (d.population == PopulationBucket::kHoldout) {
     out.policy = kHoldoutPolicy;  // permanent: no recommendations anywhere
-  } else if (d->population == PopulationBucket::kExploration) {
+  } else if (d.population == PopulationBucket::kExploration) {
     out.policy = kExplorationPolicy;
-  } else if (!d->InExperiment()) {
+  } else if (!d.InExperiment()) {
     const auto s = config_.surfaces.find(e.surface);
     out.policy = s != config_.surfaces.end() ? std::string_view(s->second.default_policy)
                                              : std::string_view("legacy_rules");
