@@ -14,6 +14,8 @@
 //   - "abrec schema": a database made by abrec's own migrations (SqliteMigrations(), all of
 //     them), so the events table has exactly the indexes abrec maintains (listed in the
 //     output); only `events` is written: no aggregates, no look-ups;
+//   - "abrec schema v4 (before)": the same after only the first four migrations, the layout
+//     before the in-memory indexes (UNIQUE event_id, events_by_user, events_by_request);
 //   - "no secondary index": the same columns, rowid only (the classic batched-insert figure);
 //   - with --drop-each, also abrec's schema less one of its indexes, for each of them: what
 //     each index costs.
@@ -71,27 +73,33 @@ struct Result {
   std::string indexes;  // of the events table
 };
 
-// indexed: abrec's schema, less the index named `drop` if not empty; otherwise no index.
-Result Run(const std::string& path, bool indexed, const std::string& drop, int batch,
+// migrations > 0: abrec's schema after that many of its migrations, less the index named
+// `drop` if not empty; 0: the same columns without any index.
+Result Run(const std::string& path, std::size_t migrations, const std::string& drop, int batch,
            double seconds) {
+  const bool indexed = migrations > 0;
+  // Up to schema version 4, event_id was UNIQUE and abrec's insert said so.
+  const bool unique_id = indexed && migrations <= 4;
   for (const char* suffix : {"", "-wal", "-shm"}) (void)unlink((path + suffix).c_str());
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Fail(db, "open");
   Exec(db, "PRAGMA journal_mode=WAL");
   Exec(db, "PRAGMA synchronous=FULL");
   if (indexed) {
-    for (const std::string_view m : abrec::SqliteMigrations()) Exec(db, std::string(m));
+    for (std::size_t v = 0; v < migrations; ++v) {
+      Exec(db, std::string(abrec::SqliteMigrations()[v]));
+    }
     if (!drop.empty()) Exec(db, "DROP INDEX " + drop);
   } else {
     Exec(db, "CREATE TABLE events " + std::string(kColumns));
   }
-  // abrec's statement; the conflict clause needs the UNIQUE index, so not without it.
+  // abrec's statement; the conflict clause needs the UNIQUE index of schemas up to 4.
   const std::string sql =
       "INSERT INTO events (event_id, type, user_id, ts_us, request_id, product_id, position, "
       "premium_cents, experiment, bucket, variant, counterfactual_variant, policy, "
       "model_version, n_items, items, features, payload_hash, ingested_us) VALUES (?1, ?2, ?3, "
       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)" +
-      std::string(indexed ? " ON CONFLICT(event_id) DO NOTHING" : "");
+      std::string(unique_id ? " ON CONFLICT(event_id) DO NOTHING" : "");
   sqlite3_stmt* insert = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &insert, nullptr) != SQLITE_OK) Fail(db, "prepare");
   Result r;
@@ -217,19 +225,23 @@ int main(int argc, char** argv) {
                 1000 * r.commit_seconds / static_cast<double>(r.commits));
     std::fflush(stdout);
   };
-  const Result full = Run(path, true, "", batch, seconds);
+  const std::size_t version = abrec::SqliteMigrations().size();
+  const Result full = Run(path, version, "", batch, seconds);
   print("events, abrec schema", full);
+  const Result v4 = Run(path, 4, "", batch, seconds);
+  print("events, abrec schema v4 (before)", v4);
   if (drop_each) {
     // Every index abrec creates itself (not the UNIQUE constraint's automatic one).
     std::string rest = full.indexes + " ";
     for (std::size_t at; (at = rest.find(' ')) != std::string::npos; rest.erase(0, at + 1)) {
       const std::string name = rest.substr(0, at);
       if (name.empty() || name.starts_with("sqlite_autoindex")) continue;
-      print("  without " + name, Run(path, true, name, batch, seconds));
+      print("  without " + name, Run(path, version, name, batch, seconds));
     }
   }
-  print("events, no secondary index", Run(path, false, "", batch, seconds));
-  std::printf("abrec schema: version %zu (its migrations); indexes of events: %s\n",
-              abrec::SqliteMigrations().size(), full.indexes.c_str());
+  print("events, no secondary index", Run(path, 0, "", batch, seconds));
+  std::printf("abrec schema: version %zu (its migrations); indexes of events: %s\n", version,
+              full.indexes.c_str());
+  std::printf("abrec schema v4: indexes of events: %s\n", v4.indexes.c_str());
   return 0;
 }

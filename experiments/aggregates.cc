@@ -32,7 +32,7 @@ const std::array<std::string_view, BucketTotals::kFieldCount>& BucketTotals::Fie
   return kNames;
 }
 
-std::array<std::int64_t*, BucketTotals::kFieldCount> BucketTotals::Fields() {
+std::array<Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() {
   return {&users,
           &exposures,
           &impressions,
@@ -62,8 +62,9 @@ std::array<std::int64_t*, BucketTotals::kFieldCount> BucketTotals::Fields() {
 }
 
 void BucketTotals::Apply(const UserTotals& u, int sign) {
-  const std::int64_t s = sign;
-  const std::int64_t binder = u.binds > 0 ? 1 : 0;
+  const Int128 s = sign;
+  const Int128 binder = u.binds > 0 ? 1 : 0;
+  const Int128 premium = u.premium_cents;
   users += s;
   exposures += s * u.exposures;
   impressions += s * u.impressions;
@@ -76,21 +77,21 @@ void BucketTotals::Apply(const UserTotals& u, int sign) {
   binds += s * u.binds;
   binds_sq += s * u.binds * u.binds;
   premium_cents += s * u.premium_cents;
-  premium_cents_sq += s * u.premium_cents * u.premium_cents;
+  premium_cents_sq += s * premium * premium;
   if (!u.has_covariates) return;
-  const std::int64_t cx = u.premium_before_cents, cz = u.products_held;
+  const Int128 cx = u.premium_before_cents, cz = u.products_held;
   covariate_users += s;
   x += s * cx;
   x_sq += s * cx * cx;
   x_binders += s * cx * binder;
   x_binds += s * cx * u.binds;
-  x_premium += s * cx * u.premium_cents;
+  x_premium += s * cx * premium;
   x_clicks += s * cx * u.clicks;
   z += s * cz;
   z_sq += s * cz * cz;
   z_binders += s * cz * binder;
   z_binds += s * cz * u.binds;
-  z_premium += s * cz * u.premium_cents;
+  z_premium += s * cz * premium;
   z_clicks += s * cz * u.clicks;
 }
 

@@ -1,12 +1,15 @@
 // Sufficient statistics with the user as the unit. Per (experiment, user) running totals,
 // and per (experiment, bucket) sums over users, kept exact in integers (counts and cents)
 // and updated by delta: when a user's totals change from `old` to `new`, the bucket
-// subtracts old's contribution and adds new's.
+// subtracts old's contribution and adds new's. The bucket sums are 128-bit: squares and
+// cross products of premiums in cents pass 2^63 at realistic portfolio sizes.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string_view>
+
+#include "base/int128.h"
 
 namespace abrec {
 
@@ -24,29 +27,29 @@ struct UserTotals {
 };
 
 struct BucketTotals {
-  std::int64_t users = 0;
-  std::int64_t exposures = 0;
-  std::int64_t impressions = 0;
-  std::int64_t impressions_sq = 0;  // sum over users of impressions²
-  std::int64_t clicks = 0;
-  std::int64_t clicks_sq = 0;
-  std::int64_t clicks_x_impressions = 0;  // for click_rate's delta method
-  std::int64_t clicking_users = 0;
-  std::int64_t binders = 0;
-  std::int64_t binds = 0;
-  std::int64_t binds_sq = 0;
-  std::int64_t premium_cents = 0;
-  std::int64_t premium_cents_sq = 0;
+  Int128 users = 0;
+  Int128 exposures = 0;
+  Int128 impressions = 0;
+  Int128 impressions_sq = 0;  // sum over users of impressions²
+  Int128 clicks = 0;
+  Int128 clicks_sq = 0;
+  Int128 clicks_x_impressions = 0;  // for click_rate's delta method
+  Int128 clicking_users = 0;
+  Int128 binders = 0;
+  Int128 binds = 0;
+  Int128 binds_sq = 0;
+  Int128 premium_cents = 0;
+  Int128 premium_cents_sq = 0;
   // CUPED: over the users with covariates, x = premium_before_cents and z = products_held,
   // their sums, squares and cross sums with the outcomes.
-  std::int64_t covariate_users = 0;
-  std::int64_t x = 0, x_sq = 0, x_binders = 0, x_binds = 0, x_premium = 0, x_clicks = 0;
-  std::int64_t z = 0, z_sq = 0, z_binders = 0, z_binds = 0, z_premium = 0, z_clicks = 0;
+  Int128 covariate_users = 0;
+  Int128 x = 0, x_sq = 0, x_binders = 0, x_binds = 0, x_premium = 0, x_clicks = 0;
+  Int128 z = 0, z_sq = 0, z_binders = 0, z_binds = 0, z_premium = 0, z_clicks = 0;
 
   static constexpr std::size_t kFieldCount = 26;
   // Storage column names, in the order of Fields().
   static const std::array<std::string_view, kFieldCount>& FieldNames();
-  std::array<std::int64_t*, kFieldCount> Fields();
+  std::array<Int128*, kFieldCount> Fields();
 
   // Adds (sign +1) or removes (sign -1) one user's contribution.
   void Apply(const UserTotals& u, int sign);

@@ -55,8 +55,11 @@ class EventStore {
   virtual Result<void> EraseUser(std::string user_id,
                                  std::function<void(Result<std::int64_t>)> done) = 0;
 
-  // The events logged under a request id (the audit trail), oldest first. Thread-safe.
-  virtual Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) = 0;
+  // The audit trail of a request id, oldest first: its exposures, and the clicks and binds
+  // of the users shown something under it that name the request. Read through the writer,
+  // between transactions; `done` runs on the writer thread. Fails at once like Submit.
+  virtual Result<void> EventsOfRequest(std::string request_id,
+                                       std::function<void(Result<std::vector<Event>>)> done) = 0;
 
   // Sets (or replaces) users' pre-experiment covariates and corrects the CUPED sums of
   // every bucket they are in, in one transaction. `done` gets the number stored.
@@ -65,6 +68,14 @@ class EventStore {
 
   // Events waiting for the writer right now. Thread-safe.
   virtual std::size_t QueuedEvents() = 0;
+
+  // What the store holds, as of the last transaction (for /metrics). Thread-safe.
+  struct Stats {
+    std::size_t events = 0;       // raw events stored
+    std::size_t users = 0;        // users with events, totals or covariates
+    std::size_t index_bytes = 0;  // the in-memory id index
+  };
+  virtual Stats stats() = 0;
 
   // The committed totals of one experiment. Thread-safe.
   virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;

@@ -44,6 +44,10 @@ SqliteStatement& SqliteStatement::Bind(int index, std::string_view text) {
   sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   return *this;
 }
+SqliteStatement& SqliteStatement::BindInt128(int index, Int128 value) {
+  if (FitsInt64(value)) return Bind(index, static_cast<std::int64_t>(value));
+  return Bind(index, std::string_view(Int128ToString(value)));
+}
 SqliteStatement& SqliteStatement::BindNull(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;
@@ -77,6 +81,10 @@ std::int64_t SqliteStatement::Int(int column) const { return sqlite3_column_int6
 double SqliteStatement::Real(int column) const { return sqlite3_column_double(stmt_, column); }
 bool SqliteStatement::IsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+Int128 SqliteStatement::Int128At(int column) const {
+  if (sqlite3_column_type(stmt_, column) != SQLITE_TEXT) return Int(column);
+  return ParseInt128(Text(column)).value_or(0);
 }
 std::string SqliteStatement::Text(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);

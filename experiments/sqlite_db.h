@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "base/int128.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -28,6 +29,9 @@ class SqliteStatement {
   SqliteStatement& Bind(int index, double value);
   SqliteStatement& Bind(int index, std::string_view text);
   SqliteStatement& BindNull(int index);
+  // An exact 128-bit integer: an INTEGER when it fits in 64 bits, else its decimal TEXT
+  // (bind only into columns without INTEGER affinity, which would make that TEXT a REAL).
+  SqliteStatement& BindInt128(int index, Int128 value);
 
   // Steps once: true when a row is available, false when done. Errors carry SQLite's message.
   Result<bool> Step();
@@ -39,6 +43,8 @@ class SqliteStatement {
   double Real(int column) const;
   std::string Text(int column) const;
   bool IsNull(int column) const;
+  // The inverse of BindInt128; a TEXT that is not a 128-bit decimal reads as 0.
+  Int128 Int128At(int column) const;
 
  private:
   sqlite3* db_ = nullptr;

@@ -1,7 +1,8 @@
 // The SQLite event store: WAL mode, one writer thread with group commit, a bounded queue,
-// versioned schema, and the aggregates updated in the same transaction as the events.
+// versioned schema, and the aggregates written in the same transaction as the events.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -14,10 +15,13 @@
 
 namespace abrec {
 
+class SqliteEventWriter;
+
 class SqliteEventStore final : public EventStore {
  public:
-  // Opens (creating and migrating) the database and starts the writer. `clock` must outlive
-  // the store. Errors: kIo (cannot open), kFailedPrecondition (a newer schema).
+  // Opens (creating and migrating) the database, loads the writer's in-memory indexes (a
+  // scan of every stored event) and starts the writer. `clock` must outlive the store.
+  // Errors: kIo (cannot open), kFailedPrecondition (a newer schema).
   static Result<std::unique_ptr<SqliteEventStore>> Open(EventStoreOptions options,
                                                         const Clock& clock);
   // Commits everything queued, then stops the writer.
@@ -26,36 +30,42 @@ class SqliteEventStore final : public EventStore {
   Result<void> Submit(std::vector<Event> events, Done done) override;
   Result<void> EraseUser(std::string user_id,
                          std::function<void(Result<std::int64_t>)> done) override;
-  Result<std::vector<Event>> EventsOfRequest(const std::string& request_id) override;
+  Result<void> EventsOfRequest(std::string request_id,
+                               std::function<void(Result<std::vector<Event>>)> done) override;
   Result<void> SetCovariates(std::vector<Covariates> covariates,
                              std::function<void(Result<std::int64_t>)> done) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
   std::size_t QueuedEvents() override;
+  Stats stats() override;
   Result<void> Backup(const std::string& path) override;
 
   // The schema version this code writes.
   static int SchemaVersion();
 
  private:
-  // Events to write (done), or a user to erase or covariates to set (count_done).
+  // One request for the writer.
   struct Batch {
+    enum class Kind { kEvents, kErase, kCovariates, kAudit };
+    Kind kind = Kind::kEvents;
     std::vector<Event> events;
     Done done;
-    std::string erase_user;
+    std::string key;  // kErase: the user; kAudit: the request id
     std::vector<Covariates> covariates;
     std::function<void(Result<std::int64_t>)> count_done;
+    std::function<void(Result<std::vector<Event>>)> audit_done;
   };
   Result<void> Enqueue(Batch batch);
-  class Writer;
+  void RunGroup(std::vector<Batch>& group);
 
   SqliteEventStore(EventStoreOptions options, const Clock& clock);
   void WriterLoop();
 
   EventStoreOptions options_;
   const Clock& clock_;
-  std::unique_ptr<Writer> writer_;  // used by the writer thread only
+  std::unique_ptr<SqliteEventWriter> writer_;  // used by the writer thread only
   std::mutex reader_mu_;
   std::unique_ptr<SqliteDb> reader_;
+  std::atomic<std::size_t> stored_events_{0}, users_{0}, index_bytes_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,5 +1,7 @@
 #include "experiments/sqlite_schema.h"
 
+#include "experiments/aggregates.h"
+
 namespace abrec {
 namespace {
 
@@ -98,10 +100,92 @@ constexpr std::string_view kV4 =
     "DROP TABLE user_totals;"
     "ALTER TABLE user_totals_v4 RENAME TO user_totals;";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4};
+// Version 5: the write path of bench/README.md's "run E".
+// - events: no index with a random key on the hot path. Idempotency by event_id and the
+//   look-ups by user are served by the writer's in-memory indexes (event_id_index.h,
+//   aggregate_state.h), rebuilt from this table at start; the UNIQUE constraint on event_id
+//   goes (a table rebuild), and so do events_by_user and events_by_request. Look-ups by
+//   request (the audit) keep an index on exposures only, whose request ids abrec makes
+//   time-ordered; clicks and binds of a request are found through the user.
+// - bucket totals: the 26 sums are 128-bit in memory (aggregates.h). Their columns lose the
+//   INTEGER affinity, which would turn a decimal too large for 64 bits into a REAL: a sum
+//   is stored as an INTEGER, or as exact decimal TEXT past 2^63.
+#define ABREC_SUM_COLUMNS                                                                     \
+  "users NOT NULL DEFAULT 0, exposures NOT NULL DEFAULT 0, impressions NOT NULL DEFAULT 0, "  \
+  "impressions_sq NOT NULL DEFAULT 0, clicks NOT NULL DEFAULT 0, "                            \
+  "clicks_sq NOT NULL DEFAULT 0, clicks_x_impressions NOT NULL DEFAULT 0, "                   \
+  "clicking_users NOT NULL DEFAULT 0, binders NOT NULL DEFAULT 0, binds NOT NULL DEFAULT 0, " \
+  "binds_sq NOT NULL DEFAULT 0, premium_cents NOT NULL DEFAULT 0, "                           \
+  "premium_cents_sq NOT NULL DEFAULT 0, covariate_users NOT NULL DEFAULT 0, "                 \
+  "x NOT NULL DEFAULT 0, x_sq NOT NULL DEFAULT 0, x_binders NOT NULL DEFAULT 0, "             \
+  "x_binds NOT NULL DEFAULT 0, x_premium NOT NULL DEFAULT 0, x_clicks NOT NULL DEFAULT 0, "   \
+  "z NOT NULL DEFAULT 0, z_sq NOT NULL DEFAULT 0, z_binders NOT NULL DEFAULT 0, "             \
+  "z_binds NOT NULL DEFAULT 0, z_premium NOT NULL DEFAULT 0, z_clicks NOT NULL DEFAULT 0"
+#define ABREC_SUM_NAMES                                                                      \
+  "users, exposures, impressions, impressions_sq, clicks, clicks_sq, clicks_x_impressions, " \
+  "clicking_users, binders, binds, binds_sq, premium_cents, premium_cents_sq, "              \
+  "covariate_users, x, x_sq, x_binders, x_binds, x_premium, x_clicks, z, z_sq, z_binders, "  \
+  "z_binds, z_premium, z_clicks"
+#define ABREC_EVENT_COLUMNS                                                                \
+  "seq, event_id, type, user_id, ts_us, request_id, product_id, position, premium_cents, " \
+  "experiment, bucket, variant, counterfactual_variant, policy, model_version, n_items, "  \
+  "items, features, payload_hash, ingested_us"
+
+constexpr std::string_view kV5 =
+    "CREATE TABLE events_v5 ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  event_id TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  ts_us INTEGER NOT NULL,"
+    "  request_id TEXT, product_id TEXT, position INTEGER,"
+    "  premium_cents INTEGER NOT NULL DEFAULT 0,"
+    "  experiment TEXT, bucket TEXT, variant TEXT, counterfactual_variant TEXT, policy TEXT,"
+    "  model_version TEXT, n_items INTEGER NOT NULL DEFAULT 0, items TEXT, features TEXT,"
+    "  payload_hash TEXT NOT NULL,"
+    "  ingested_us INTEGER NOT NULL);"
+    "INSERT INTO events_v5 (" ABREC_EVENT_COLUMNS ") SELECT " ABREC_EVENT_COLUMNS
+    " FROM events ORDER BY seq;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v5 RENAME TO events;"
+    "CREATE INDEX events_by_time ON events(ts_us);"
+    "CREATE INDEX exposures_by_request ON events(request_id) WHERE type = 0;"
+    "CREATE TABLE bucket_totals_v5 (experiment TEXT NOT NULL, bucket TEXT NOT "
+    "NULL, " ABREC_SUM_COLUMNS
+    ", PRIMARY KEY (experiment, bucket)) WITHOUT ROWID;"
+    "INSERT INTO bucket_totals_v5 (experiment, bucket, " ABREC_SUM_NAMES
+    ") SELECT experiment, "
+    "bucket, " ABREC_SUM_NAMES
+    " FROM bucket_totals;"
+    "DROP TABLE bucket_totals;"
+    "ALTER TABLE bucket_totals_v5 RENAME TO bucket_totals;"
+    "CREATE TABLE bucket_daily_v5 (experiment TEXT NOT NULL, bucket TEXT NOT NULL, "
+    "day TEXT NOT NULL, " ABREC_SUM_COLUMNS
+    ", PRIMARY KEY (experiment, bucket, day)) "
+    "WITHOUT ROWID;"
+    "INSERT INTO bucket_daily_v5 (experiment, bucket, day, " ABREC_SUM_NAMES
+    ") SELECT "
+    "experiment, bucket, day, " ABREC_SUM_NAMES
+    " FROM bucket_daily;"
+    "DROP TABLE bucket_daily;"
+    "ALTER TABLE bucket_daily_v5 RENAME TO bucket_daily;";
+
+#undef ABREC_SUM_COLUMNS
+#undef ABREC_SUM_NAMES
+#undef ABREC_EVENT_COLUMNS
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 
 std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+std::string BucketSumColumns() {
+  std::string out;
+  for (const auto name : BucketTotals::FieldNames()) {
+    out += (out.empty() ? "" : ", ") + std::string(name);
+  }
+  return out;
+}
 
 }  // namespace abrec

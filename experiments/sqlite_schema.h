@@ -3,10 +3,15 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace abrec {
 
 std::span<const std::string_view> SqliteMigrations();
+
+// "users, exposures, ...": the 26 sum columns of bucket_totals and bucket_daily, in
+// BucketTotals::Fields() order.
+std::string BucketSumColumns();
 
 }  // namespace abrec

@@ -116,15 +116,14 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
     if (req.method == "DELETE") return DeleteUser(ctx, req, **user, done());
     return done()(MethodNotAllowed(req, "DELETE"));
   }
-  HttpResponse resp;
   if (auto request_id = Segment(path, kAuditPrefix, "request_id")) {
     route = kAudit;
-    if (!*request_id) {
-      resp = ErrorResponse(request_id->error());
-    } else {
-      resp = get ? GetAudit(ctx, req, **request_id) : MethodNotAllowed(req, "GET");
-    }
-  } else if (path == "/v1/experiments" || path == "/v1/experiments/") {
+    if (!*request_id) return done()(ErrorResponse(request_id->error()));
+    if (get) return GetAudit(ctx, req, **request_id, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
+  HttpResponse resp;
+  if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
   } else if (path.starts_with(kExperimentPrefix) &&

@@ -27,55 +27,66 @@ std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequ
   return ErrorResponse(403, "forbidden", "not allowed", "authorization");
 }
 
-HttpResponse GetAudit(const RouteContext& ctx, const HttpRequest& req,
-                      std::string_view request_id) {
-  if (auto denied = RequireAdmin(ctx, req)) return *denied;
-  if (!ctx.platform.events())
-    return ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"});
-  auto events = ctx.platform.events()->EventsOfRequest(std::string(request_id));
-  if (!events) return UnavailableResponse(events.error());
-  if (events->empty()) {
-    return ErrorResponse(Error::NotFound(
-        fmt::format("no events were logged under request_id \"{}\" (or they were purged or erased)",
-                    request_id),
-        "request_id"));
+namespace {
+
+nlohmann::ordered_json NullIfEmpty(const std::string& s) {
+  return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+}
+
+nlohmann::ordered_json AuditJson(const Event& e) {
+  nlohmann::ordered_json j{{"event_id", e.event_id},
+                           {"type", EventTypeName(e.type)},
+                           {"user_id", e.user_id},
+                           {"timestamp", FormatRfc3339(e.ts_us)}};
+  if (e.type != EventType::kExposure) {
+    j["product_id"] = e.product_id;
+    j["position"] =
+        e.position ? nlohmann::ordered_json(*e.position) : nlohmann::ordered_json(nullptr);
+    if (e.type == EventType::kBind) j["premium"] = static_cast<double>(e.premium_cents) / 100.0;
+    return j;
   }
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const Event& e : *events) {
-    nlohmann::ordered_json items = nlohmann::ordered_json::array();
-    for (const auto& it : e.items) {
-      items.push_back({{"product_id", it.product_id},
-                       {"position", it.position},
-                       {"propensity", it.propensity}});
-    }
-    nlohmann::ordered_json j{{"event_id", e.event_id},
-                             {"type", EventTypeName(e.type)},
-                             {"user_id", e.user_id},
-                             {"timestamp", FormatRfc3339(e.ts_us)}};
-    if (e.type == EventType::kExposure) {
-      j["experiment"] = e.experiment;
-      j["bucket"] = e.bucket;
-      j["variant"] =
-          e.variant.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.variant);
-      j["counterfactual_variant"] = e.counterfactual_variant.empty()
-                                        ? nlohmann::ordered_json(nullptr)
-                                        : nlohmann::ordered_json(e.counterfactual_variant);
-      j["policy"] = e.policy;
-      j["model_version"] = e.model_version.empty() ? nlohmann::ordered_json(nullptr)
-                                                   : nlohmann::ordered_json(e.model_version);
-      j["items"] = std::move(items);
-      j["features"] = e.features_json.empty()
-                          ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json::parse(e.features_json, nullptr, false);
-    } else {
-      j["product_id"] = e.product_id;
-      j["position"] =
-          e.position ? nlohmann::ordered_json(*e.position) : nlohmann::ordered_json(nullptr);
-      if (e.type == EventType::kBind) j["premium"] = static_cast<double>(e.premium_cents) / 100.0;
-    }
-    list.push_back(std::move(j));
+  nlohmann::ordered_json items = nlohmann::ordered_json::array();
+  for (const auto& it : e.items) {
+    items.push_back(
+        {{"product_id", it.product_id}, {"position", it.position}, {"propensity", it.propensity}});
   }
-  return JsonResponse({{"request_id", request_id}, {"events", std::move(list)}});
+  j["experiment"] = e.experiment;
+  j["bucket"] = e.bucket;
+  j["variant"] = NullIfEmpty(e.variant);
+  j["counterfactual_variant"] = NullIfEmpty(e.counterfactual_variant);
+  j["policy"] = e.policy;
+  j["model_version"] = NullIfEmpty(e.model_version);
+  j["items"] = std::move(items);
+  j["features"] = e.features_json.empty()
+                      ? nlohmann::ordered_json(nullptr)
+                      : nlohmann::ordered_json::parse(e.features_json, nullptr, false);
+  return j;
+}
+
+}  // namespace
+
+void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id,
+              Respond respond) {
+  if (auto denied = RequireAdmin(ctx, req)) return respond(*denied);
+  if (!ctx.platform.events()) {
+    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
+  }
+  std::string id(request_id);
+  auto queued =
+      ctx.platform.events()->EventsOfRequest(id, [id, respond](Result<std::vector<Event>> events) {
+        if (!events) return respond(UnavailableResponse(events.error()));
+        if (events->empty()) {
+          return respond(ErrorResponse(Error::NotFound(
+              fmt::format("no exposure was logged under request_id \"{}\" (or it was purged or "
+                          "erased)",
+                          id),
+              "request_id")));
+        }
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const Event& e : *events) list.push_back(AuditJson(e));
+        respond(JsonResponse({{"request_id", id}, {"events", std::move(list)}}));
+      });
+  if (!queued) respond(UnavailableResponse(queued.error()));
 }
 
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,

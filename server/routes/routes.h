@@ -40,7 +40,8 @@ void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond res
 
 // admin_routes.cc: need the admin bearer token.
 std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequest& req);
-HttpResponse GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id);
+void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id,
+              Respond respond);
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
                 Respond respond);
 

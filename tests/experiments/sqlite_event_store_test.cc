@@ -37,6 +37,19 @@ Result<std::vector<EventOutcome>> SubmitSync(EventStore& store, std::vector<Even
   return f.get();
 }
 
+// The audit trail of a request, waited for.
+std::vector<Event> AuditSync(EventStore& store, std::string request_id) {
+  std::promise<Result<std::vector<Event>>> p;
+  auto f = p.get_future();
+  REQUIRE(store
+              .EventsOfRequest(std::move(request_id),
+                               [&p](Result<std::vector<Event>> r) { p.set_value(std::move(r)); })
+              .has_value());
+  auto r = f.get();
+  REQUIRE(r.has_value());
+  return std::move(*r);
+}
+
 Event Exposure(std::string id, std::string user, std::string exp, std::string bucket,
                std::int64_t ts, int items) {
   Event e;
@@ -103,7 +116,7 @@ BucketTotalsMap Recompute(const std::string& path, const std::string& experiment
   while (*stmt->Step()) {
     BucketTotals& t = out[stmt->Text(0)];
     int i = 1;
-    for (std::int64_t* f : t.Fields()) *f = stmt->Int(i++);
+    for (Int128* f : t.Fields()) *f = stmt->Int128At(i++);
   }
   return out;
 }
@@ -258,7 +271,7 @@ TEST_CASE("erasure removes a user's events and their share of the aggregates") {
   CHECK(c.premium_cents == 0);
   CHECK(c.clicks == 1);
   CHECK(*totals == Recompute(tmp.Path(), "exp", EventStoreOptions{}.attribution_window_us));
-  CHECK((*store)->EventsOfRequest("a1")->empty());
+  CHECK(AuditSync(**store, "a1").empty());
 }
 
 TEST_CASE("retention purges raw events and keeps the aggregates") {
@@ -272,16 +285,16 @@ TEST_CASE("retention purges raw events and keeps the aggregates") {
     Event recent = Exposure("new", "u2", "exp", "control", 999'000'000, 1);
     recent.request_id = "r-new";
     REQUIRE(SubmitSync(**store, {old, recent}).has_value());
-    CHECK((*store)->EventsOfRequest("r-old")->size() == 1);
+    CHECK(AuditSync(**store, "r-old").size() == 1);
   }
   // Reopened with a retention of 1 s: the writer purges at start.
   auto store = SqliteEventStore::Open({.path = tmp.Path(), .retention_us = 1'000'000}, clock);
   REQUIRE(store.has_value());
-  for (int i = 0; i < 200 && !(*store)->EventsOfRequest("r-old")->empty(); ++i) {
+  for (int i = 0; i < 200 && !AuditSync(**store, "r-old").empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  CHECK((*store)->EventsOfRequest("r-old")->empty());
-  CHECK((*store)->EventsOfRequest("r-new")->size() == 1);
+  CHECK(AuditSync(**store, "r-old").empty());
+  CHECK(AuditSync(**store, "r-new").size() == 1);
   CHECK((*store)->Totals("exp")->at("control").users == 2);
 }
 
@@ -343,26 +356,76 @@ TEST_CASE("migrations keep the data of an older schema") {
     for (std::size_t v = 0; v < 3; ++v) REQUIRE((*db)->Exec(migrations[v]).has_value());
     REQUIRE((*db)->Exec("PRAGMA user_version = 3").has_value());
     REQUIRE((*db)
-                ->Exec("INSERT INTO user_totals (experiment, user_id, bucket, first_ts_us, "
+                ->Exec("INSERT INTO events (seq, event_id, type, user_id, ts_us, request_id, "
+                       "experiment, bucket, n_items, payload_hash, ingested_us) VALUES "
+                       "(1, 'x1', 0, 'u1', 5, 'r1', 'exp', 'control', 3, 'x1-payload', 5);"
+                       "INSERT INTO user_totals (experiment, user_id, bucket, first_ts_us, "
                        "first_seq, exposures, impressions, clicks, binds, premium_cents) VALUES "
-                       "('exp', 'u1', 'control', 5, 1, 2, 3, 4, 1, 900)")
+                       "('exp', 'u1', 'control', 5, 1, 2, 3, 4, 1, 900);"
+                       "INSERT INTO bucket_totals (experiment, bucket, users, clicks) VALUES "
+                       "('exp', 'control', 1, 4)")
                 .has_value());
   }
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 4);
+  CHECK(SqliteEventStore::SchemaVersion() == 5);
   auto db = SqliteDb::Open(tmp.Path(), true);
+  auto version = (*db)->Prepare("PRAGMA user_version");
+  REQUIRE(*version->Step());
+  CHECK(version->Int(0) == 5);
+  version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());
   REQUIRE(*row->Step());
   CHECK(row->Int(0) == 4);
   CHECK(row->Int(1) == 900);
-  // A click now lands on the migrated row.
-  REQUIRE(SubmitSync(**store, {Outcome("c1", EventType::kClick, "u1", 6)}).has_value());
+  // A click now lands on the migrated row; the old event is known as a duplicate; the audit
+  // finds it through the new index.
+  const auto r = SubmitSync(**store, {Outcome("c1", EventType::kClick, "u1", 6),
+                                      Exposure("x1", "u1", "exp", "control", 5, 3)});
+  REQUIRE(r.has_value());
+  CHECK(*r == std::vector<EventOutcome>{EventOutcome::kAccepted, EventOutcome::kDuplicate});
   row->Reset();
   REQUIRE(*row->Step());
   CHECK(row->Int(0) == 5);
+  CHECK((*store)->Totals("exp")->at("control").clicks == 5);
+  CHECK(AuditSync(**store, "r1").size() == 1);
+}
+
+TEST_CASE("bucket sums past 2^63 stay exact, in memory and on disk") {
+  TempDb tmp;
+  ManualClock clock(1'000'000);
+  // 4e9 cents ($40M) bound by each of three users: the sum of squares is 4.8e19, past the
+  // 9.2e18 a 64-bit integer holds.
+  const std::int64_t cents = 4'000'000'000;
+  const Int128 expected = Int128{3} * cents * cents;
+  {
+    auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+    REQUIRE(store.has_value());
+    std::vector<Event> events;
+    for (int u = 0; u < 3; ++u) {
+      const std::string user = fmt::format("rich-{}", u);
+      events.push_back(Exposure("x" + user, user, "exp", "control", 10, 1));
+      events.push_back(Outcome("b" + user, EventType::kBind, user, 20, cents));
+    }
+    REQUIRE(SubmitSync(**store, events).has_value());
+    CHECK((*store)->Totals("exp")->at("control").premium_cents_sq == expected);
+  }
+  auto db = SqliteDb::Open(tmp.Path(), true);
+  auto row = (*db)->Prepare(
+      "SELECT typeof(premium_cents_sq), premium_cents_sq, typeof(premium_cents) FROM "
+      "bucket_totals");
+  REQUIRE(*row->Step());
+  CHECK(row->Text(0) == "text");
+  CHECK(row->Text(1) == "48000000000000000000");  // Python: 3 * 4_000_000_000**2
+  CHECK(row->Text(2) == "integer");
+  // Reopened: loaded back exactly, and updated by delta from there.
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  REQUIRE(SubmitSync(**store, {Outcome("b-more", EventType::kBind, "rich-0", 30, 1)}).has_value());
+  // rich-0's premium goes from c to c + 1: the sum of squares grows by 2c + 1.
+  CHECK((*store)->Totals("exp")->at("control").premium_cents_sq == expected + 2 * cents + 1);
 }
 
 TEST_CASE("a database from a newer schema is refused") {

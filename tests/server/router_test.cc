@@ -198,7 +198,12 @@ TEST_CASE("the in-process API assigns and logs, answering after the commit") {
   CHECK(r->second.size() == 32);
   // Committed before the answer: visible to readers at once.
   CHECK(f.platform().events()->Totals("exp")->at("control").users == 1);
-  CHECK(f.platform().events()->EventsOfRequest(r->second)->size() == 1);
+  std::promise<Result<std::vector<Event>>> audit;
+  REQUIRE(f.platform()
+              .events()
+              ->EventsOfRequest(r->second, [&](auto events) { audit.set_value(std::move(events)); })
+              .has_value());
+  CHECK(audit.get_future().get()->size() == 1);
   CHECK_FALSE(f.platform().AssignAndLog("user-1", "nope", [](auto) {}).has_value());
 }
 

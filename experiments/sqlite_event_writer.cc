@@ -1,0 +1,493 @@
+#include "experiments/sqlite_event_writer.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "experiments/sqlite_schema.h"
+
+namespace abrec {
+namespace {
+
+// "?3, ?4, ...": one placeholder per bucket sum, numbered from `first`.
+std::string SumPlaceholders(int first) {
+  std::string out;
+  for (std::size_t i = 0; i < BucketTotals::kFieldCount; ++i) {
+    out += fmt::format("{}?{}", out.empty() ? "" : ", ", first + static_cast<int>(i));
+  }
+  return out;
+}
+
+std::string UtcDay(std::int64_t micros) {
+  const std::time_t t = static_cast<std::time_t>(micros / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+std::string ItemsJson(const std::vector<ExposedItem>& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : items) {
+    out.push_back({{"product_id", item.product_id},
+                   {"position", item.position},
+                   {"propensity", item.propensity}});
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The columns EventFromRow reads, in its order.
+constexpr std::string_view kEventColumns =
+    "seq, event_id, type, user_id, ts_us, request_id, product_id, position, premium_cents, "
+    "experiment, bucket, variant, counterfactual_variant, policy, model_version, items, features";
+
+Event EventFromRow(const SqliteStatement& row) {
+  Event e;
+  e.event_id = row.Text(1);
+  e.type = static_cast<EventType>(row.Int(2));
+  e.user_id = row.Text(3);
+  e.ts_us = row.Int(4);
+  e.request_id = row.Text(5);
+  e.product_id = row.Text(6);
+  if (!row.IsNull(7)) e.position = static_cast<int>(row.Int(7));
+  e.premium_cents = row.Int(8);
+  e.experiment = row.Text(9);
+  e.bucket = row.Text(10);
+  e.variant = row.Text(11);
+  e.counterfactual_variant = row.Text(12);
+  e.policy = row.Text(13);
+  e.model_version = row.Text(14);
+  const std::string items = row.Text(15);
+  if (!items.empty()) {
+    const auto j = nlohmann::json::parse(items, nullptr, /*allow_exceptions=*/false);
+    for (const auto& it : j.is_array() ? j : nlohmann::json::array()) {
+      e.items.push_back(
+          {it.value("product_id", ""), it.value("position", 0), it.value("propensity", 1.0)});
+    }
+  }
+  e.features_json = row.Text(16);
+  return e;
+}
+
+Result<void> Migrate(SqliteDb& db) {
+  auto version_stmt = db.Prepare("PRAGMA user_version");
+  if (!version_stmt) return std::unexpected(version_stmt.error());
+  auto row = version_stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  const auto version = static_cast<std::size_t>(version_stmt->Int(0));
+  version_stmt->Reset();
+  const auto migrations = SqliteMigrations();
+  if (version > migrations.size()) {
+    return std::unexpected(Error{ErrorCode::kFailedPrecondition,
+                                 fmt::format("the database has schema version {}, newer than "
+                                             "this abrec's {}: upgrade abrec",
+                                             version, migrations.size()),
+                                 "storage.path"});
+  }
+  for (std::size_t v = version; v < migrations.size(); ++v) {
+    std::string sql = "BEGIN IMMEDIATE;" + std::string(migrations[v]) +
+                      fmt::format(";PRAGMA user_version = {};COMMIT;", v + 1);
+    if (auto ok = db.Exec(sql); !ok) {
+      (void)db.Exec("ROLLBACK");
+      return ok;
+    }
+    LogInfo("storage: migrated the schema to version {}", v + 1);
+  }
+  return {};
+}
+
+// Runs `stmt` to completion for each row, calling `visit` with it.
+template <typename Visit>
+Result<void> ForEachRow(SqliteStatement& stmt, Visit&& visit) {
+  for (;;) {
+    auto more = stmt.Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    visit(stmt);
+  }
+  stmt.Reset();
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventStoreOptions& o,
+                                                                   const Clock& clock) {
+  auto db = SqliteDb::Open(o.path);
+  if (!db) return std::unexpected(db.error());
+  std::unique_ptr<SqliteEventWriter> w(new SqliteEventWriter(std::move(*db), o, clock));
+  for (const auto& sql :
+       {std::string("PRAGMA journal_mode=WAL"), "PRAGMA synchronous=" + o.synchronous,
+        std::string("PRAGMA foreign_keys=ON"),
+        // 64 MiB of page cache: the hot pages (the tables' last pages, user_totals) stay
+        // resident; a larger checkpoint interval writes each hot page back less often.
+        std::string("PRAGMA cache_size=-65536"), std::string("PRAGMA wal_autocheckpoint=10000")}) {
+    if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
+  }
+  if (auto ok = Migrate(*w->db_); !ok) return std::unexpected(ok.error());
+  if (o.max_size_bytes > 0) {
+    auto page = w->db_->Prepare("PRAGMA page_size");
+    if (!page) return std::unexpected(page.error());
+    (void)page->Step();
+    const std::int64_t pages = std::max<std::int64_t>(1, o.max_size_bytes / page->Int(0));
+    if (auto ok = w->db_->Exec(fmt::format("PRAGMA max_page_count = {}", pages)); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  if (auto ok = w->PrepareAll(); !ok) return std::unexpected(ok.error());
+  if (auto ok = w->Load(); !ok) return std::unexpected(ok.error());
+  return w;
+}
+
+Result<void> SqliteEventWriter::PrepareAll() {
+  const std::string sums = BucketSumColumns();
+  struct {
+    SqliteStatement* stmt;
+    std::string sql;
+  } all[] = {
+      {&insert_,
+       "INSERT INTO events (seq, event_id, type, user_id, ts_us, request_id, product_id, "
+       "position, premium_cents, experiment, bucket, variant, counterfactual_variant, policy, "
+       "model_version, n_items, items, features, payload_hash, ingested_us) VALUES (?1, ?2, ?3, "
+       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"},
+      {&id_of_, "SELECT event_id, payload_hash FROM events WHERE seq = ?1"},
+      {&stored_event_,
+       "SELECT seq, type, ts_us, experiment, bucket, n_items, premium_cents FROM "
+       "events WHERE seq = ?1"},
+      {&full_event_, fmt::format("SELECT {} FROM events WHERE seq = ?1", kEventColumns)},
+      {&exposures_of_request_,
+       fmt::format("SELECT {} FROM events WHERE request_id = ?1 AND type = 0 ORDER BY seq",
+                   kEventColumns)},
+      {&delete_event_, "DELETE FROM events WHERE seq = ?1 RETURNING event_id"},
+      {&delete_user_totals_, "DELETE FROM user_totals WHERE user_id = ?1"},
+      {&delete_user_covariates_, "DELETE FROM user_covariates WHERE user_id = ?1"},
+      {&upsert_covariates_,
+       "INSERT OR REPLACE INTO user_covariates (user_id, premium_before_cents, products_held) "
+       "VALUES (?1, ?2, ?3)"},
+      {&upsert_user_,
+       "INSERT OR REPLACE INTO user_totals (experiment, user_id, bucket, first_ts_us, "
+       "first_seq, exposures, impressions, clicks, binds, premium_cents, has_covariates, "
+       "premium_before_cents, products_held) VALUES "
+       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
+      {&upsert_bucket_,
+       fmt::format("INSERT OR REPLACE INTO bucket_totals (experiment, bucket, {}) VALUES "
+                   "(?1, ?2, {})",
+                   sums, SumPlaceholders(3))},
+      {&upsert_daily_,
+       fmt::format("INSERT OR REPLACE INTO bucket_daily (experiment, bucket, day, {}) VALUES "
+                   "(?1, ?2, ?3, {})",
+                   sums, SumPlaceholders(4))},
+      {&purge_select_,
+       "SELECT seq, event_id, user_id FROM events WHERE ts_us < ?1 ORDER BY ts_us LIMIT 10000"},
+  };
+  for (auto& [stmt, sql] : all) {
+    auto s = db_->Prepare(sql);
+    if (!s) return std::unexpected(s.error());
+    *stmt = std::move(*s);
+  }
+  return {};
+}
+
+Result<void> SqliteEventWriter::Load() {
+  auto events = db_->Prepare("SELECT seq, event_id, user_id, type, ts_us FROM events ORDER BY seq");
+  if (!events) return std::unexpected(events.error());
+  auto ok = ForEachRow(*events, [&](const SqliteStatement& r) {
+    const std::int64_t seq = r.Int(0);
+    ids_.Insert(EventIdIndex::KeyOf(r.Text(1)), seq);
+    state_.LoadEvent(r.Text(2), seq, static_cast<EventType>(r.Int(3)), r.Int(4));
+    next_seq_ = seq + 1;
+  });
+  if (!ok) return ok;
+  auto rows = db_->Prepare(
+      "SELECT user_id, experiment, bucket, first_ts_us, first_seq, exposures, impressions, "
+      "clicks, binds, premium_cents, has_covariates, premium_before_cents, products_held "
+      "FROM user_totals");
+  if (!rows) return std::unexpected(rows.error());
+  ok = ForEachRow(*rows, [&](const SqliteStatement& r) {
+    state_.LoadRow(r.Text(0),
+                   ExperimentRow{r.Text(1), UserRow{r.Text(2), r.Int(3), r.Int(4),
+                                                    UserTotals{r.Int(5), r.Int(6), r.Int(7),
+                                                               r.Int(8), r.Int(9), r.Int(10) != 0,
+                                                               r.Int(11), r.Int(12)}}});
+  });
+  if (!ok) return ok;
+  auto covariates =
+      db_->Prepare("SELECT user_id, premium_before_cents, products_held FROM user_covariates");
+  if (!covariates) return std::unexpected(covariates.error());
+  ok = ForEachRow(*covariates, [&](const SqliteStatement& r) {
+    state_.LoadCovariates(Covariates{r.Text(0), r.Int(1), r.Int(2)});
+  });
+  if (!ok) return ok;
+  auto buckets = db_->Prepare(
+      fmt::format("SELECT experiment, bucket, {} FROM bucket_totals", BucketSumColumns()));
+  if (!buckets) return std::unexpected(buckets.error());
+  return ForEachRow(*buckets, [&](const SqliteStatement& r) {
+    BucketTotals t;
+    int i = 2;
+    for (Int128* f : t.Fields()) *f = r.Int128At(i++);
+    state_.LoadBucket(r.Text(0), r.Text(1), t);
+  });
+}
+
+Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const WriteOp> ops) {
+  if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+  state_.Begin();
+  ids_added_.clear();
+  ids_removed_.clear();
+  const std::int64_t seq_at_begin = next_seq_;
+  std::vector<WriteResult> out;
+  out.reserve(ops.size());
+  for (const WriteOp& op : ops) {
+    if (op.events) {
+      WriteResult r;
+      r.outcomes.reserve(op.events->size());
+      for (const Event& e : *op.events) {
+        auto outcome = Write(e);
+        if (!outcome) {
+          next_seq_ = seq_at_begin;
+          return Abort(outcome.error());
+        }
+        r.outcomes.push_back(*outcome);
+      }
+      out.push_back(std::move(r));
+      continue;
+    }
+    auto n = op.erase_user ? Erase(*op.erase_user) : SetCovariates(*op.covariates);
+    if (!n) {
+      next_seq_ = seq_at_begin;
+      return Abort(n.error());
+    }
+    out.push_back(WriteResult{{}, *n});
+  }
+  auto ok = WriteChanges();
+  if (ok) ok = db_->Exec("COMMIT");
+  if (!ok) {
+    next_seq_ = seq_at_begin;
+    return Abort(ok.error());
+  }
+  state_.Commit();
+  return out;
+}
+
+Result<std::vector<WriteResult>> SqliteEventWriter::Abort(Error e) {
+  (void)db_->Exec("ROLLBACK");
+  state_.Rollback();
+  for (const auto& [key, seq] : ids_added_) ids_.Erase(key, seq);
+  for (const auto& [key, seq] : ids_removed_) ids_.Insert(key, seq);
+  return std::unexpected(std::move(e));
+}
+
+Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
+  const std::uint64_t key = EventIdIndex::KeyOf(e.event_id);
+  std::optional<EventOutcome> seen;
+  std::optional<Error> failed;
+  ids_.FindIf(key, [&](std::int64_t seq) {
+    id_of_.Bind(1, seq);
+    auto row = id_of_.Step();
+    if (!row) {
+      failed = row.error();
+      return true;
+    }
+    if (*row && id_of_.Text(0) == e.event_id) {
+      seen = id_of_.Text(1) == e.payload_hash ? EventOutcome::kDuplicate : EventOutcome::kConflict;
+    }
+    id_of_.Reset();
+    return seen.has_value();
+  });
+  if (failed) return std::unexpected(*failed);
+  if (seen) return *seen;
+
+  const std::int64_t seq = next_seq_++;
+  insert_.Bind(1, seq).Bind(2, e.event_id).Bind(3, static_cast<std::int64_t>(e.type));
+  insert_.Bind(4, e.user_id).Bind(5, e.ts_us).Bind(6, e.request_id).Bind(7, e.product_id);
+  if (e.position) {
+    insert_.Bind(8, static_cast<std::int64_t>(*e.position));
+  } else {
+    insert_.BindNull(8);
+  }
+  insert_.Bind(9, e.premium_cents);
+  if (e.type == EventType::kExposure) {
+    insert_.Bind(10, e.experiment).Bind(11, e.bucket).Bind(12, e.variant);
+    insert_.Bind(13, e.counterfactual_variant).Bind(14, e.policy).Bind(15, e.model_version);
+    insert_.Bind(16, static_cast<std::int64_t>(e.items.size())).Bind(17, ItemsJson(e.items));
+    insert_.Bind(18, e.features_json);
+  } else {
+    for (int i = 10; i <= 15; ++i) insert_.BindNull(i);
+    insert_.Bind(16, std::int64_t{0}).BindNull(17).BindNull(18);
+  }
+  insert_.Bind(19, e.payload_hash).Bind(20, clock_.NowMicros());
+  if (auto ok = insert_.Run(); !ok) return std::unexpected(ok.error());
+  ids_.Insert(key, seq);
+  ids_added_.emplace_back(key, seq);
+  auto ok =
+      state_.Add(e, seq, [this](std::span<const std::int64_t> seqs) { return ReadEvents(seqs); });
+  if (!ok) return std::unexpected(ok.error());
+  return EventOutcome::kAccepted;
+}
+
+Result<std::vector<StoredEvent>> SqliteEventWriter::ReadEvents(std::span<const std::int64_t> seqs) {
+  std::vector<StoredEvent> out;
+  out.reserve(seqs.size());
+  for (const std::int64_t seq : seqs) {
+    stored_event_.Bind(1, seq);
+    auto ok = ForEachRow(stored_event_, [&](const SqliteStatement& r) {
+      out.push_back(StoredEvent{r.Int(0), static_cast<EventType>(r.Int(1)), r.Int(2), r.Text(3),
+                                r.Text(4), r.Int(5), r.Int(6)});
+    });
+    if (!ok) return std::unexpected(ok.error());
+  }
+  return out;
+}
+
+Result<std::int64_t> SqliteEventWriter::Erase(const std::string& user) {
+  std::int64_t removed = 0;
+  for (const std::int64_t seq : state_.EraseUser(user)) {
+    delete_event_.Bind(1, seq);
+    auto ok = ForEachRow(delete_event_, [&](const SqliteStatement& r) {
+      const std::uint64_t key = EventIdIndex::KeyOf(r.Text(0));
+      ids_.Erase(key, seq);
+      ids_removed_.emplace_back(key, seq);
+      ++removed;
+    });
+    if (!ok) return std::unexpected(ok.error());
+  }
+  if (auto ok = delete_user_totals_.Bind(1, user).Run(); !ok) return std::unexpected(ok.error());
+  if (auto ok = delete_user_covariates_.Bind(1, user).Run(); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return removed;
+}
+
+Result<std::int64_t> SqliteEventWriter::SetCovariates(const std::vector<Covariates>& list) {
+  for (const Covariates& c : list) {
+    auto ok = upsert_covariates_.Bind(1, c.user_id)
+                  .Bind(2, c.premium_before_cents)
+                  .Bind(3, c.products_held)
+                  .Run();
+    if (!ok) return std::unexpected(ok.error());
+    state_.SetCovariates(c);
+  }
+  return static_cast<std::int64_t>(list.size());
+}
+
+Result<void> SqliteEventWriter::WriteChanges() {
+  Result<void> status;
+  state_.ForEachChangedRow([&](const std::string& user, const ExperimentRow& r) {
+    if (!status) return;
+    const UserTotals& t = r.row.totals;
+    status = upsert_user_.Bind(1, r.experiment)
+                 .Bind(2, user)
+                 .Bind(3, r.row.bucket)
+                 .Bind(4, r.row.first_ts)
+                 .Bind(5, r.row.first_seq)
+                 .Bind(6, t.exposures)
+                 .Bind(7, t.impressions)
+                 .Bind(8, t.clicks)
+                 .Bind(9, t.binds)
+                 .Bind(10, t.premium_cents)
+                 .Bind(11, std::int64_t{t.has_covariates ? 1 : 0})
+                 .Bind(12, t.premium_before_cents)
+                 .Bind(13, t.products_held)
+                 .Run();
+  });
+  // Each changed bucket's totals, and the same figures as today's snapshot: at the end of
+  // a UTC day its row holds that day's closing totals.
+  const std::string day = UtcDay(clock_.NowMicros());
+  state_.ForEachChangedBucket(
+      [&](const std::string& exp, const std::string& bucket, const BucketTotals& totals) {
+        if (!status) return;
+        BucketTotals t = totals;
+        upsert_bucket_.Bind(1, exp).Bind(2, bucket);
+        upsert_daily_.Bind(1, exp).Bind(2, bucket).Bind(3, day);
+        int i = 0;
+        for (const Int128* f : t.Fields()) {
+          upsert_bucket_.BindInt128(3 + i, *f);
+          upsert_daily_.BindInt128(4 + i, *f);
+          ++i;
+        }
+        status = upsert_bucket_.Run();
+        if (status) status = upsert_daily_.Run();
+      });
+  return status;
+}
+
+Result<std::int64_t> SqliteEventWriter::Purge(std::int64_t cutoff_us) {
+  std::int64_t total = 0;
+  for (;;) {
+    struct Purged {
+      std::int64_t seq;
+      std::string event_id, user;
+    };
+    std::vector<Purged> rows;
+    if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+    purge_select_.Bind(1, cutoff_us);
+    auto ok = ForEachRow(purge_select_, [&](const SqliteStatement& r) {
+      rows.push_back(Purged{r.Int(0), r.Text(1), r.Text(2)});
+    });
+    for (std::size_t i = 0; ok && i < rows.size(); ++i) {
+      delete_event_.Bind(1, rows[i].seq);
+      ok = ForEachRow(delete_event_, [](const SqliteStatement&) {});
+    }
+    if (ok) ok = db_->Exec("COMMIT");
+    if (!ok) {
+      (void)db_->Exec("ROLLBACK");
+      return std::unexpected(ok.error());
+    }
+    // Committed: now the in-memory indexes forget the rows too.
+    std::map<std::string, std::vector<std::int64_t>> by_user;
+    for (const Purged& p : rows) {
+      ids_.Erase(EventIdIndex::KeyOf(p.event_id), p.seq);
+      by_user[p.user].push_back(p.seq);
+    }
+    for (auto& [user, seqs] : by_user) {
+      std::sort(seqs.begin(), seqs.end());
+      state_.ForgetEvents(user, seqs);
+    }
+    total += static_cast<std::int64_t>(rows.size());
+    if (rows.empty()) return total;
+  }
+}
+
+Result<std::vector<Event>> SqliteEventWriter::EventsOfRequest(const std::string& request_id) {
+  std::vector<std::pair<std::int64_t, Event>> found;
+  exposures_of_request_.Bind(1, request_id);
+  auto ok = ForEachRow(exposures_of_request_, [&](const SqliteStatement& r) {
+    found.emplace_back(r.Int(0), EventFromRow(r));
+  });
+  if (!ok) return std::unexpected(ok.error());
+  // Clicks and binds carry the request id of what they followed; they are found through the
+  // users shown something under it.
+  std::vector<std::string> users;
+  for (const auto& [seq, e] : found) {
+    if (std::find(users.begin(), users.end(), e.user_id) == users.end()) users.push_back(e.user_id);
+  }
+  for (const std::string& user : users) {
+    for (const std::int64_t seq : state_.SeqsOf(user)) {
+      full_event_.Bind(1, seq);
+      ok = ForEachRow(full_event_, [&](const SqliteStatement& r) {
+        if (r.Int(2) != static_cast<std::int64_t>(EventType::kExposure) &&
+            r.Text(5) == request_id) {
+          found.emplace_back(seq, EventFromRow(r));
+        }
+      });
+      if (!ok) return std::unexpected(ok.error());
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Event> out;
+  out.reserve(found.size());
+  for (auto& [seq, e] : found) out.push_back(std::move(e));
+  return out;
+}
+
+void SqliteEventWriter::Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+SqliteEventWriter::Stats SqliteEventWriter::stats() const {
+  return Stats{state_.EventCount(), state_.UserCount(), ids_.MemoryBytes()};
+}
+
+}  // namespace abrec

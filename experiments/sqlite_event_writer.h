@@ -1,0 +1,94 @@
+// The SQLite event store's writer: its connection, statements and in-memory indexes. Used
+// by SqliteEventStore's writer thread only (not thread-safe); nothing else writes the
+// database.
+//
+// The write path: an event is appended to `events` (its sequence number is the rowid, so
+// the insert touches the table's last page), checked for a duplicate in the in-memory id
+// index, and applied to the in-memory aggregates; at the end of the group transaction the
+// rows of user_totals and bucket_totals that changed are written, once each, with the day's
+// bucket_daily snapshot. On open, both in-memory indexes are rebuilt from the tables.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "experiments/aggregate_state.h"
+#include "experiments/event_id_index.h"
+#include "experiments/event_store.h"
+#include "experiments/sqlite_db.h"
+
+namespace abrec {
+
+// One piece of work in a group transaction: exactly one of the three is set.
+struct WriteOp {
+  const std::vector<Event>* events = nullptr;
+  const std::string* erase_user = nullptr;
+  const std::vector<Covariates>* covariates = nullptr;
+};
+
+// Its result: one outcome per event, or the number of events erased or covariates stored.
+struct WriteResult {
+  std::vector<EventOutcome> outcomes;
+  std::int64_t count = 0;
+};
+
+class SqliteEventWriter {
+ public:
+  // Opens (creating and migrating) the database and loads the in-memory indexes. Errors:
+  // kIo (cannot open), kFailedPrecondition (a newer schema), kInternal.
+  static Result<std::unique_ptr<SqliteEventWriter>> Open(const EventStoreOptions& options,
+                                                         const Clock& clock);
+
+  // Runs the operations in one transaction. On failure nothing is kept, in the database or
+  // in memory, and the error says why (kUnavailable for a full disk).
+  Result<std::vector<WriteResult>> Commit(std::span<const WriteOp> ops);
+
+  // Deletes raw events older than `cutoff_us`, 10,000 per transaction so that writes are not
+  // held up for long; the aggregates stay. Returns how many were deleted.
+  Result<std::int64_t> Purge(std::int64_t cutoff_us);
+
+  // The audit trail of a request: its exposures, and the clicks and binds of their users
+  // that name the request, oldest first.
+  Result<std::vector<Event>> EventsOfRequest(const std::string& request_id);
+
+  void Checkpoint();
+
+  // Sizes of the in-memory indexes.
+  struct Stats {
+    std::size_t events = 0;
+    std::size_t users = 0;
+    std::size_t id_index_bytes = 0;
+  };
+  Stats stats() const;
+
+ private:
+  SqliteEventWriter(std::unique_ptr<SqliteDb> db, const EventStoreOptions& o, const Clock& clock)
+      : db_(std::move(db)), state_(o.attribution_window_us), clock_(clock) {}
+
+  Result<void> PrepareAll();
+  Result<void> Load();
+  Result<std::vector<WriteResult>> Abort(Error e);
+  Result<EventOutcome> Write(const Event& e);
+  Result<std::int64_t> Erase(const std::string& user);
+  Result<std::int64_t> SetCovariates(const std::vector<Covariates>& list);
+  Result<void> WriteChanges();
+  Result<std::vector<StoredEvent>> ReadEvents(std::span<const std::int64_t> seqs);
+
+  std::unique_ptr<SqliteDb> db_;
+  EventIdIndex ids_;
+  AggregateState state_;
+  const Clock& clock_;
+  std::int64_t next_seq_ = 1;
+  // This transaction's changes to ids_, undone on rollback.
+  std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
+  SqliteStatement insert_, id_of_, stored_event_, full_event_, exposures_of_request_, delete_event_,
+      delete_user_totals_, delete_user_covariates_, upsert_covariates_, upsert_user_,
+      upsert_bucket_, upsert_daily_, purge_select_;
+};
+
+}  // namespace abrec
