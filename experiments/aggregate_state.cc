@@ -214,7 +214,7 @@ void AggregateState::SetCovariates(const Covariates& c) {
   }
 }
 
-std::vector<std::int64_t> AggregateState::EraseUser(const std::string& user) {
+AggregateState::Erased AggregateState::EraseUser(const std::string& user) {
   auto it = users_.find(user);
   if (it == users_.end()) return {};
   UserState& u = Touch(user);
@@ -224,12 +224,15 @@ std::vector<std::int64_t> AggregateState::EraseUser(const std::string& user) {
     // an erasure, so they are the first seq_count.
     undo.seqs.emplace(u.seqs.begin(), u.seqs.begin() + static_cast<std::ptrdiff_t>(undo.seq_count));
   }
-  for (const ExperimentRow& r : u.rows)
+  Erased erased;
+  for (const ExperimentRow& r : u.rows) {
     ApplyDelta(r.experiment, r.row.bucket, &r.row.totals, nullptr);
-  std::vector<std::int64_t> seqs = std::move(u.seqs);
-  events_ -= seqs.size();
+    if (r.row_id != 0) erased.row_ids.push_back(r.row_id);
+  }
+  erased.seqs = std::move(u.seqs);
+  events_ -= erased.seqs.size();
   users_.erase(it);
-  return seqs;
+  return erased;
 }
 
 void AggregateState::ForgetEvents(const std::string& user,
@@ -248,13 +251,13 @@ void AggregateState::ForgetEvents(const std::string& user,
 }
 
 void AggregateState::ForEachChangedRow(
-    const std::function<void(const std::string&, const ExperimentRow&)>& visit) const {
+    const std::function<void(const std::string&, ExperimentRow&)>& visit) {
   // A user erased and seen again has two undo entries; the first (the erasure) lists them.
   std::unordered_set<std::string_view> visited;
   for (const UserUndo& undo : user_undo_) {
     auto it = users_.find(undo.user);
     if (it == users_.end() || !visited.insert(undo.user).second) continue;
-    for (const ExperimentRow& r : it->second.rows) {
+    for (ExperimentRow& r : it->second.rows) {
       // After an erasure in this transaction the stored rows are gone: write them all.
       const bool unchanged =
           !undo.seqs && std::find(undo.rows.begin(), undo.rows.end(), r) != undo.rows.end();

@@ -45,6 +45,7 @@ struct UserRow {
 struct ExperimentRow {
   std::string experiment;
   UserRow row;
+  std::int64_t row_id = 0;  // its rowid in user_totals; 0 until first written
   bool operator==(const ExperimentRow&) const = default;
 };
 
@@ -84,15 +85,21 @@ class AggregateState {
   // Sets or replaces a user's covariates and moves the CUPED sums of their buckets.
   void SetCovariates(const Covariates& c);
   // Removes the user, taking their contribution out of every bucket; returns the sequence
-  // numbers of their stored events (the caller deletes the rows).
-  std::vector<std::int64_t> EraseUser(const std::string& user);
+  // numbers of their stored events and the rowids of their stored rows (the caller deletes
+  // both).
+  struct Erased {
+    std::vector<std::int64_t> seqs;
+    std::vector<std::int64_t> row_ids;
+  };
+  Erased EraseUser(const std::string& user);
 
   // Outside transactions, after a purge committed: forgets purged events of a user.
   void ForgetEvents(const std::string& user, std::span<const std::int64_t> sorted_seqs);
 
-  // The rows and buckets changed since Begin(), for writing before the commit.
+  // The rows and buckets changed since Begin(), for writing before the commit. The row
+  // visitor sets `row_id` of a row written for the first time.
   void ForEachChangedRow(
-      const std::function<void(const std::string& user, const ExperimentRow& row)>& visit) const;
+      const std::function<void(const std::string& user, ExperimentRow& row)>& visit);
   void ForEachChangedBucket(
       const std::function<void(const std::string& experiment, const std::string& bucket,
                                const BucketTotals& totals)>& visit) const;

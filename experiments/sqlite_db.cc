@@ -129,6 +129,7 @@ Result<SqliteStatement> SqliteDb::Prepare(std::string_view sql) {
 }
 
 std::int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
+std::int64_t SqliteDb::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
 int SqliteDb::LastErrorCode() const { return sqlite3_extended_errcode(db_); }
 

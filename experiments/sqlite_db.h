@@ -60,6 +60,8 @@ class SqliteDb {
   Result<void> Exec(std::string_view sql);
   Result<SqliteStatement> Prepare(std::string_view sql);
   std::int64_t Changes() const;
+  // The rowid of the last row inserted on this connection.
+  std::int64_t LastInsertRowid() const;
   // The extended result code of the last failure (e.g. SQLITE_FULL), for error mapping.
   int LastErrorCode() const;
   // Online backup of the whole database into `path` (sqlite3_backup_*).

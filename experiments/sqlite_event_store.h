@@ -59,6 +59,7 @@ class SqliteEventStore final : public EventStore {
 
   SqliteEventStore(EventStoreOptions options, const Clock& clock);
   void WriterLoop();
+  void CheckpointLoop();
 
   EventStoreOptions options_;
   const Clock& clock_;
@@ -73,6 +74,13 @@ class SqliteEventStore final : public EventStore {
   std::size_t queued_events_ = 0;
   bool stopping_ = false;
   std::thread thread_;
+
+  // WAL checkpoints run on their own thread and connection (PASSIVE: they never block the
+  // writer), so that copying the WAL into the database and its fsync stay off the commit
+  // path; the writer's automatic checkpoint is off.
+  std::unique_ptr<SqliteDb> checkpointer_db_;
+  std::thread checkpointer_;
+  std::condition_variable checkpoint_cv_;  // with mu_ and stopping_
 };
 
 }  // namespace abrec

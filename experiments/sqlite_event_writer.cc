@@ -30,6 +30,7 @@ std::string UtcDay(std::int64_t micros) {
 }
 
 std::string ItemsJson(const std::vector<ExposedItem>& items) {
+  if (items.empty()) return "[]";  // assignments log exposures without items
   nlohmann::json out = nlohmann::json::array();
   for (const auto& item : items) {
     out.push_back({{"product_id", item.product_id},
@@ -123,8 +124,12 @@ Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventSt
        {std::string("PRAGMA journal_mode=WAL"), "PRAGMA synchronous=" + o.synchronous,
         std::string("PRAGMA foreign_keys=ON"),
         // 64 MiB of page cache: the hot pages (the tables' last pages, user_totals) stay
-        // resident; a larger checkpoint interval writes each hot page back less often.
-        std::string("PRAGMA cache_size=-65536"), std::string("PRAGMA wal_autocheckpoint=10000")}) {
+        // resident.
+        std::string("PRAGMA cache_size=-65536"),
+        // No checkpoint on the commit path: SqliteEventStore's checkpointer thread runs them.
+        // A WAL file left larger than 64 MiB by a burst is truncated when it is reset.
+        std::string("PRAGMA wal_autocheckpoint=0"),
+        std::string("PRAGMA journal_size_limit=67108864")}) {
     if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
   }
   if (auto ok = Migrate(*w->db_); !ok) return std::unexpected(ok.error());
@@ -162,16 +167,16 @@ Result<void> SqliteEventWriter::PrepareAll() {
        fmt::format("SELECT {} FROM events WHERE request_id = ?1 AND type = 0 ORDER BY seq",
                    kEventColumns)},
       {&delete_event_, "DELETE FROM events WHERE seq = ?1 RETURNING event_id"},
-      {&delete_user_totals_, "DELETE FROM user_totals WHERE user_id = ?1"},
+      {&delete_user_row_, "DELETE FROM user_totals WHERE id = ?1"},
       {&delete_user_covariates_, "DELETE FROM user_covariates WHERE user_id = ?1"},
       {&upsert_covariates_,
        "INSERT OR REPLACE INTO user_covariates (user_id, premium_before_cents, products_held) "
        "VALUES (?1, ?2, ?3)"},
       {&upsert_user_,
-       "INSERT OR REPLACE INTO user_totals (experiment, user_id, bucket, first_ts_us, "
+       "INSERT OR REPLACE INTO user_totals (id, experiment, user_id, bucket, first_ts_us, "
        "first_seq, exposures, impressions, clicks, binds, premium_cents, has_covariates, "
        "premium_before_cents, products_held) VALUES "
-       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
+       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
       {&upsert_bucket_,
        fmt::format("INSERT OR REPLACE INTO bucket_totals (experiment, bucket, {}) VALUES "
                    "(?1, ?2, {})",
@@ -203,15 +208,16 @@ Result<void> SqliteEventWriter::Load() {
   if (!ok) return ok;
   auto rows = db_->Prepare(
       "SELECT user_id, experiment, bucket, first_ts_us, first_seq, exposures, impressions, "
-      "clicks, binds, premium_cents, has_covariates, premium_before_cents, products_held "
+      "clicks, binds, premium_cents, has_covariates, premium_before_cents, products_held, id "
       "FROM user_totals");
   if (!rows) return std::unexpected(rows.error());
   ok = ForEachRow(*rows, [&](const SqliteStatement& r) {
-    state_.LoadRow(r.Text(0),
-                   ExperimentRow{r.Text(1), UserRow{r.Text(2), r.Int(3), r.Int(4),
+    state_.LoadRow(r.Text(0), ExperimentRow{r.Text(1),
+                                            UserRow{r.Text(2), r.Int(3), r.Int(4),
                                                     UserTotals{r.Int(5), r.Int(6), r.Int(7),
                                                                r.Int(8), r.Int(9), r.Int(10) != 0,
-                                                               r.Int(11), r.Int(12)}}});
+                                                               r.Int(11), r.Int(12)}},
+                                            r.Int(13)});
   });
   if (!ok) return ok;
   auto covariates =
@@ -344,7 +350,11 @@ Result<std::vector<StoredEvent>> SqliteEventWriter::ReadEvents(std::span<const s
 
 Result<std::int64_t> SqliteEventWriter::Erase(const std::string& user) {
   std::int64_t removed = 0;
-  for (const std::int64_t seq : state_.EraseUser(user)) {
+  const AggregateState::Erased erased = state_.EraseUser(user);
+  for (const std::int64_t id : erased.row_ids) {
+    if (auto ok = delete_user_row_.Bind(1, id).Run(); !ok) return std::unexpected(ok.error());
+  }
+  for (const std::int64_t seq : erased.seqs) {
     delete_event_.Bind(1, seq);
     auto ok = ForEachRow(delete_event_, [&](const SqliteStatement& r) {
       const std::uint64_t key = EventIdIndex::KeyOf(r.Text(0));
@@ -354,7 +364,6 @@ Result<std::int64_t> SqliteEventWriter::Erase(const std::string& user) {
     });
     if (!ok) return std::unexpected(ok.error());
   }
-  if (auto ok = delete_user_totals_.Bind(1, user).Run(); !ok) return std::unexpected(ok.error());
   if (auto ok = delete_user_covariates_.Bind(1, user).Run(); !ok) {
     return std::unexpected(ok.error());
   }
@@ -375,23 +384,29 @@ Result<std::int64_t> SqliteEventWriter::SetCovariates(const std::vector<Covariat
 
 Result<void> SqliteEventWriter::WriteChanges() {
   Result<void> status;
-  state_.ForEachChangedRow([&](const std::string& user, const ExperimentRow& r) {
+  state_.ForEachChangedRow([&](const std::string& user, ExperimentRow& r) {
     if (!status) return;
     const UserTotals& t = r.row.totals;
-    status = upsert_user_.Bind(1, r.experiment)
-                 .Bind(2, user)
-                 .Bind(3, r.row.bucket)
-                 .Bind(4, r.row.first_ts)
-                 .Bind(5, r.row.first_seq)
-                 .Bind(6, t.exposures)
-                 .Bind(7, t.impressions)
-                 .Bind(8, t.clicks)
-                 .Bind(9, t.binds)
-                 .Bind(10, t.premium_cents)
-                 .Bind(11, std::int64_t{t.has_covariates ? 1 : 0})
-                 .Bind(12, t.premium_before_cents)
-                 .Bind(13, t.products_held)
+    if (r.row_id == 0) {
+      upsert_user_.BindNull(1);  // a new row: appended, its rowid kept in memory
+    } else {
+      upsert_user_.Bind(1, r.row_id);
+    }
+    status = upsert_user_.Bind(2, r.experiment)
+                 .Bind(3, user)
+                 .Bind(4, r.row.bucket)
+                 .Bind(5, r.row.first_ts)
+                 .Bind(6, r.row.first_seq)
+                 .Bind(7, t.exposures)
+                 .Bind(8, t.impressions)
+                 .Bind(9, t.clicks)
+                 .Bind(10, t.binds)
+                 .Bind(11, t.premium_cents)
+                 .Bind(12, std::int64_t{t.has_covariates ? 1 : 0})
+                 .Bind(13, t.premium_before_cents)
+                 .Bind(14, t.products_held)
                  .Run();
+    if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
   });
   // Each changed bucket's totals, and the same figures as today's snapshot: at the end of
   // a UTC day its row holds that day's closing totals.

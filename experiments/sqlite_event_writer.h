@@ -87,8 +87,8 @@ class SqliteEventWriter {
   // This transaction's changes to ids_, undone on rollback.
   std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
   SqliteStatement insert_, id_of_, stored_event_, full_event_, exposures_of_request_, delete_event_,
-      delete_user_totals_, delete_user_covariates_, upsert_covariates_, upsert_user_,
-      upsert_bucket_, upsert_daily_, purge_select_;
+      delete_user_row_, delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_,
+      upsert_daily_, purge_select_;
 };
 
 }  // namespace abrec

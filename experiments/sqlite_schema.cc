@@ -107,6 +107,9 @@ constexpr std::string_view kV4 =
 //   goes (a table rebuild), and so do events_by_user and events_by_request. Look-ups by
 //   request (the audit) keep an index on exposures only, whose request ids abrec makes
 //   time-ordered; clicks and binds of a request are found through the user.
+// - user_totals: a rowid table; the writer keeps each row's rowid in memory, so a new
+//   (experiment, user) row is appended instead of landing on a random leaf of a table keyed
+//   by user.
 // - bucket totals: the 26 sums are 128-bit in memory (aggregates.h). Their columns lose the
 //   INTEGER affinity, which would turn a decimal too large for 64 bits into a REAL: a sum
 //   is stored as an INTEGER, or as exact decimal TEXT past 2^63.
@@ -150,6 +153,21 @@ constexpr std::string_view kV5 =
     "ALTER TABLE events_v5 RENAME TO events;"
     "CREATE INDEX events_by_time ON events(ts_us);"
     "CREATE INDEX exposures_by_request ON events(request_id) WHERE type = 0;"
+    "CREATE TABLE user_totals_v5 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  experiment TEXT NOT NULL, user_id TEXT NOT NULL, bucket TEXT NOT NULL,"
+    "  first_ts_us INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
+    "  exposures INTEGER NOT NULL, impressions INTEGER NOT NULL, clicks INTEGER NOT NULL,"
+    "  binds INTEGER NOT NULL, premium_cents INTEGER NOT NULL,"
+    "  has_covariates INTEGER NOT NULL DEFAULT 0, premium_before_cents INTEGER NOT NULL DEFAULT 0,"
+    "  products_held INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO user_totals_v5 (experiment, user_id, bucket, first_ts_us, first_seq, exposures,"
+    "  impressions, clicks, binds, premium_cents, has_covariates, premium_before_cents,"
+    "  products_held) SELECT experiment, user_id, bucket, first_ts_us, first_seq, exposures,"
+    "  impressions, clicks, binds, premium_cents, has_covariates, premium_before_cents,"
+    "  products_held FROM user_totals ORDER BY first_seq;"
+    "DROP TABLE user_totals;"
+    "ALTER TABLE user_totals_v5 RENAME TO user_totals;"
     "CREATE TABLE bucket_totals_v5 (experiment TEXT NOT NULL, bucket TEXT NOT "
     "NULL, " ABREC_SUM_COLUMNS
     ", PRIMARY KEY (experiment, bucket)) WITHOUT ROWID;"

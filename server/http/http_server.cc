@@ -1,6 +1,8 @@
 // The only file that knows Boost.Beast and Asio.
 #include "server/http/http_server.h"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -340,7 +342,12 @@ void HttpServer::Run() {
   impl_->shared.state = ServiceState::kServing;
   const int n = std::max(1, impl_->shared.server.threads);
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  for (int i = 1; i < n; ++i) {
+    threads.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "abrec-http");  // names show in top -H and perf
+      impl_->ioc.run();
+    });
+  }
   impl_->ioc.run();
   for (auto& t : threads) t.join();
 }

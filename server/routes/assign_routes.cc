@@ -45,16 +45,18 @@ Result<Assigned> AssignAll(const RouteContext& ctx, const std::vector<std::strin
   return out;
 }
 
-// Answers with `make(results)` once the exposures are committed.
+// Answers with `make(results)` once the exposures are committed. The answer is serialized
+// here, on the request's thread, before the exposures are queued: the store's writer thread
+// only hands it back.
 void AnswerAfterLogging(const RouteContext& ctx, Assigned assigned, Respond respond,
                         std::function<nlohmann::ordered_json(nlohmann::ordered_json)> make) {
-  if (assigned.exposures.empty()) return respond(JsonResponse(make(std::move(assigned.results))));
-  auto results = std::make_shared<nlohmann::ordered_json>(std::move(assigned.results));
+  HttpResponse answer = JsonResponse(make(std::move(assigned.results)));
+  if (assigned.exposures.empty()) return respond(std::move(answer));
+  auto ready = std::make_shared<HttpResponse>(std::move(answer));
   auto submitted = ctx.platform.events()->Submit(
-      std::move(assigned.exposures),
-      [results, respond, make](Result<std::vector<EventOutcome>> committed) {
+      std::move(assigned.exposures), [ready, respond](Result<std::vector<EventOutcome>> committed) {
         if (!committed) return respond(UnavailableResponse(committed.error()));
-        respond(JsonResponse(make(std::move(*results))));
+        respond(std::move(*ready));
       });
   if (!submitted) respond(UnavailableResponse(submitted.error()));
 }
@@ -80,28 +82,10 @@ void GetAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond)
     if (!flag) return respond(ErrorResponse(flag.error()));
     log = *flag;
   }
-  if (!log) {
-    auto assigned = AssignAll(ctx, {user->second}, exp->second, false);
-    if (!assigned) return respond(ErrorResponse(assigned.error()));
-    return respond(JsonResponse(std::move(assigned->results[0])));
-  }
-  ServerMetrics& metrics = ctx.metrics;  // outlives the store's completions
-  const bool has_store = ctx.platform.events() != nullptr;
-  auto started = ctx.platform.AssignAndLog(
-      user->second, exp->second,
-      [&metrics, user_id = user->second, has_store,
-       respond](Result<std::pair<AssignOutcome, std::string>> r) {
-        if (!r) return respond(UnavailableResponse(r.error()));
-        metrics.CountAssignment(r->first.experiment->def.key, r->first.bucket);
-        nlohmann::ordered_json view = AssignView(user_id, r->first);
-        view["request_id"] = r->second;
-        view["logged"] = has_store && Platform::IsExposure(r->first);
-        respond(JsonResponse(view));
-      });
-  if (!started) {
-    respond(started.error().code == ErrorCode::kUnavailable ? UnavailableResponse(started.error())
-                                                            : ErrorResponse(started.error()));
-  }
+  auto assigned = AssignAll(ctx, {user->second}, exp->second, log);
+  if (!assigned) return respond(ErrorResponse(assigned.error()));
+  AnswerAfterLogging(ctx, std::move(*assigned), std::move(respond),
+                     [](nlohmann::ordered_json results) { return std::move(results[0]); });
 }
 
 void PostAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond) {

@@ -1,4 +1,6 @@
 // GET /healthz (liveness), /readyz (readiness and config errors), /metrics (Prometheus).
+#include <fmt/format.h>
+
 #include "server/http/json_body.h"
 #include "server/router.h"
 #include "server/routes/routes.h"
@@ -33,6 +35,18 @@ HttpResponse Metrics(const RouteContext& ctx, const HttpRequest&) {
     r.body += "# HELP abrec_event_queue_depth Events waiting for the writer thread.\n";
     r.body += "# TYPE abrec_event_queue_depth gauge\n";
     r.body += "abrec_event_queue_depth " + std::to_string(events->QueuedEvents()) + "\n";
+    const EventStore::Stats stats = events->stats();
+    r.body += fmt::format(
+        "# HELP abrec_event_store_events Raw events stored (after retention and erasure).\n"
+        "# TYPE abrec_event_store_events gauge\n"
+        "abrec_event_store_events {}\n"
+        "# HELP abrec_event_store_users Users with stored events, totals or covariates.\n"
+        "# TYPE abrec_event_store_users gauge\n"
+        "abrec_event_store_users {}\n"
+        "# HELP abrec_event_id_index_bytes Memory of the in-memory event id index.\n"
+        "# TYPE abrec_event_id_index_bytes gauge\n"
+        "abrec_event_id_index_bytes {}\n",
+        stats.events, stats.users, stats.index_bytes);
   }
   return r;
 }

@@ -148,7 +148,7 @@ TEST_CASE("a rolled-back transaction leaves the aggregates as they were") {
   log.Add(Make(EventType::kBind, "alice", 160, "", "", 0, 5'000));
   log.Add(Make(EventType::kExposure, "alice", 50, "exp", "treatment", 1));  // moves her
   log.Add(Make(EventType::kExposure, "bob", 100, "exp", "control", 2));
-  CHECK(log.state.EraseUser("alice").size() == 4);
+  CHECK(log.state.EraseUser("alice").seqs.size() == 4);
   log.Add(Make(EventType::kExposure, "alice", 300, "exp", "treatment", 1));  // back again
   log.state.Rollback();
 
@@ -173,7 +173,7 @@ TEST_CASE("changed rows and buckets are listed once per transaction, erasure inc
   log.Add(Make(EventType::kClick, "alice", 130));
   log.Add(Make(EventType::kClick, "carol", 130));  // never exposed: no row
   std::vector<std::string> rows;
-  log.state.ForEachChangedRow([&](const std::string& user, const ExperimentRow& r) {
+  log.state.ForEachChangedRow([&](const std::string& user, ExperimentRow& r) {
     rows.push_back(user + "/" + r.experiment);
   });
   CHECK(rows == std::vector<std::string>{"alice/exp"});
@@ -187,11 +187,11 @@ TEST_CASE("changed rows and buckets are listed once per transaction, erasure inc
   CHECK(buckets == 1);
   // Erased, then seen again in the same transaction: the new row must be written, since
   // the erasure deleted the stored ones.
-  CHECK(log.state.EraseUser("bob").size() == 1);
+  CHECK(log.state.EraseUser("bob").seqs.size() == 1);
   log.Add(Make(EventType::kExposure, "bob", 200, "exp", "control", 1));
   rows.clear();
   log.state.ForEachChangedRow(
-      [&](const std::string& user, const ExperimentRow&) { rows.push_back(user); });
+      [&](const std::string& user, ExperimentRow&) { rows.push_back(user); });
   std::sort(rows.begin(), rows.end());
   CHECK(rows == std::vector<std::string>{"alice", "bob"});
   log.state.Commit();

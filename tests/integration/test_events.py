@@ -159,9 +159,14 @@ class DbState:
             self.bucket_totals = {
                 (r[0], r[1]): tuple(r[2:]) for r in con.execute(
                     f"SELECT experiment, bucket, {', '.join(TOTALS_COLUMNS)} FROM bucket_totals")}
-            self.user_totals = {
-                (r[0], r[1]): tuple(r[2:]) for r in con.execute(
-                    f"SELECT experiment, user_id, {', '.join(USER_COLUMNS)} FROM user_totals")}
+            user_rows = con.execute(
+                f"SELECT experiment, user_id, {', '.join(USER_COLUMNS)} FROM user_totals").fetchall()
+            self.user_totals = {(r[0], r[1]): tuple(r[2:]) for r in user_rows}
+            # user_totals has no unique key on disk (the writer keeps its rowids in memory):
+            # one row per (experiment, user) is checked here.
+            if len(self.user_totals) != len(user_rows):
+                raise AssertionError(f"user_totals holds {len(user_rows)} rows for "
+                                     f"{len(self.user_totals)} (experiment, user) pairs")
             self.bucket_daily = {
                 (r[0], r[1], r[2]): tuple(r[3:]) for r in con.execute(
                     f"SELECT experiment, bucket, day, {', '.join(TOTALS_COLUMNS)} "

@@ -184,6 +184,10 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(metrics.find("abrec_events_total{outcome=\"accepted\"} 2\n") != std::string::npos);
   CHECK(metrics.find("abrec_events_total{outcome=\"rejected\"} 5\n") != std::string::npos);
   CHECK(metrics.find("abrec_event_queue_depth 0\n") != std::string::npos);
+  // user-1's exposure and the two accepted events; one user.
+  CHECK(metrics.find("abrec_event_store_events 3\n") != std::string::npos);
+  CHECK(metrics.find("abrec_event_store_users 1\n") != std::string::npos);
+  CHECK(metrics.find("abrec_event_id_index_bytes ") != std::string::npos);
 }
 
 TEST_CASE("the in-process API assigns and logs, answering after the commit") {
