@@ -6,8 +6,9 @@
 -- already have an exposure update the per-user and per-bucket aggregates, as in production.
 --
 -- Mix per event: 5% exposures of recsys_v2_hybrid with three recommended items, 10% binds
--- with a premium, 85% clicks; each with a random request id (32 hex digits, the shape of the
--- request_id abrec's answers carry). Event ids are "e<thread>-<request>-<i>": unique across the
+-- with a premium, 85% clicks; each with a request id shaped like those abrec's answers carry
+-- (32 hex digits: 16 of the time in microseconds, then 16 random), as a client copies them
+-- from the answer an event follows. Event ids are "e<thread>-<request>-<i>": unique across the
 -- run, so nothing is a duplicate. No timestamp: the server stamps each event.
 local thread_count = 0
 
@@ -19,6 +20,7 @@ end
 local batch = 1
 local users = {}
 local counter = 0
+local issued = 0
 local products = {}
 for i = 1, 21 do products[i] = string.format("product-%02d", i) end
 
@@ -35,10 +37,12 @@ end
 local function event(i)
   local id = string.format("e%d-%d-%d", thread_number, counter, i)
   local user = users[math.random(#users)]
-  -- the request id of the answer the event follows: 32 random hex digits, like abrec's
-  local rid = string.format("%08x%08x%08x%08x", math.random(0, 2147483647),
-                            math.random(0, 2147483647), math.random(0, 2147483647),
-                            math.random(0, 2147483647))
+  -- the request id of the answer the event follows, abrec's shape: the time it was issued
+  -- (here: now, in whole seconds, plus a per-thread count), then 64 random bits
+  issued = issued + 1
+  local t = os.time() * 1000000 + issued % 1000000
+  local rid = string.format("%08x%08x%08x%08x", math.floor(t / 4294967296), t % 4294967296,
+                            math.random(0, 2147483647), math.random(0, 2147483647))
   local r = math.random(100)
   if r <= 5 then
     return string.format(

@@ -9,7 +9,7 @@
 // mean time of a COMMIT (which is where the WAL is fsynced).
 //
 // The rows look like the event mix of bench/events.lua: 85% clicks, 10% binds, 5% exposures
-// with three items, 10,000 users, random 32-hex-digit request ids, ids and hashes of the
+// with three items, 10,000 users, request ids of abrec's shape (time first), ids and hashes of the
 // same lengths, so each row is about as wide as one of abrec's. The layouts:
 //   - "abrec schema": a database made by abrec's own migrations (SqliteMigrations(), all of
 //     them), so the events table has exactly the indexes abrec maintains (listed in the
@@ -19,13 +19,14 @@
 //   - "no secondary index": the same columns, rowid only (the classic batched-insert figure);
 //   - with --drop-each, also abrec's schema less one of its indexes, for each of them: what
 //     each index costs.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -118,10 +119,9 @@ Result Run(const std::string& path, std::size_t migrations, const std::string& d
   }
   std::uint64_t rng = 0x9e3779b97f4a7c15ull;
   char event_id[48], user_id[32], request_id[40], product_id[16], hash[17];
-  const std::string items =
-      R"([{"product_id":"product-07","position":1,"propensity":0.9},)"
-      R"({"product_id":"product-12","position":2,"propensity":0.05},)"
-      R"({"product_id":"product-03","position":3,"propensity":0.05}])";
+  const std::string items = R"([{"product_id":"product-07","position":1,"propensity":0.9},)"
+                            R"({"product_id":"product-12","position":2,"propensity":0.05},)"
+                            R"({"product_id":"product-03","position":3,"propensity":0.05}])";
   const auto start = std::chrono::steady_clock::now();
   while (Seconds(start) < seconds) {
     Exec(db, "BEGIN IMMEDIATE");
@@ -134,8 +134,9 @@ Result Run(const std::string& path, std::size_t migrations, const std::string& d
       std::snprintf(event_id, sizeof event_id, "e1-%ld-%d", r.rows / batch, i);
       std::snprintf(user_id, sizeof user_id, "member-%05u",
                     static_cast<unsigned>((x >> 8) % 10000));
+      // abrec's shape: the time in microseconds, then 64 random bits.
       std::snprintf(request_id, sizeof request_id, "%016llx%016llx",
-                    static_cast<unsigned long long>(Next(rng)),
+                    static_cast<unsigned long long>(ts),
                     static_cast<unsigned long long>(Next(rng)));
       std::snprintf(product_id, sizeof product_id, "product-%02u",
                     static_cast<unsigned>((x >> 24) % 21 + 1));
@@ -156,8 +157,7 @@ Result Run(const std::string& path, std::size_t migrations, const std::string& d
         sqlite3_bind_text(insert, 13, "recommender", -1, SQLITE_STATIC);
         sqlite3_bind_text(insert, 14, "hybrid-1", -1, SQLITE_STATIC);
         sqlite3_bind_int(insert, 15, 3);
-        sqlite3_bind_text(insert, 16, items.data(), static_cast<int>(items.size()),
-                          SQLITE_STATIC);
+        sqlite3_bind_text(insert, 16, items.data(), static_cast<int>(items.size()), SQLITE_STATIC);
         sqlite3_bind_text(insert, 17, "", 0, SQLITE_STATIC);
       } else {
         sqlite3_bind_text(insert, 6, product_id, -1, SQLITE_STATIC);
@@ -204,8 +204,9 @@ int main(int argc, char** argv) {
     } else if (a == "--drop-each") {
       drop_each = true;
     } else {
-      std::fprintf(stderr, "usage: sqlite_insert_bench [--dir DIR] [--batch N] [--seconds S] "
-                           "[--drop-each]\n");
+      std::fprintf(stderr,
+                   "usage: sqlite_insert_bench [--dir DIR] [--batch N] [--seconds S] "
+                   "[--drop-each]\n");
       return 2;
     }
   }
@@ -214,14 +215,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string path = dir + "/sqlite_insert_bench." + std::to_string(getpid()) + ".db";
-  std::printf("SQLite %s, WAL, synchronous=FULL, %d rows per transaction, %.0f s per layout, "
-              "database in %s\n",
-              sqlite3_libversion(), batch, seconds, dir.c_str());
+  std::printf(
+      "SQLite %s, WAL, synchronous=FULL, %d rows per transaction, %.0f s per layout, "
+      "database in %s\n",
+      sqlite3_libversion(), batch, seconds, dir.c_str());
   std::printf("%-40s %12s %10s %14s\n", "layout", "rows/s", "commits/s", "ms per COMMIT");
   auto print = [](const std::string& name, const Result& r) {
     std::printf("%-40s %12.0f %10.1f %14.3f\n", name.c_str(),
-                static_cast<double>(r.rows) / r.seconds,
-                static_cast<double>(r.commits) / r.seconds,
+                static_cast<double>(r.rows) / r.seconds, static_cast<double>(r.commits) / r.seconds,
                 1000 * r.commit_seconds / static_cast<double>(r.commits));
     std::fflush(stdout);
   };

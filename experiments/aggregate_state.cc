@@ -27,6 +27,31 @@ void AggregateState::LoadBucket(const std::string& experiment, const std::string
   buckets_[experiment][bucket].totals = t;
 }
 
+std::vector<std::pair<std::string, std::string>> AggregateState::ReconcileBuckets() {
+  std::map<std::pair<std::string, std::string>, BucketTotals> sums;
+  for (const auto& [user, u] : users_) {
+    for (const ExperimentRow& r : u.rows)
+      sums[{r.experiment, r.row.bucket}].Apply(r.row.totals, +1);
+  }
+  std::vector<std::pair<std::string, std::string>> replaced;
+  for (auto& [experiment, by_bucket] : buckets_) {
+    for (auto& [bucket, entry] : by_bucket) {
+      auto it = sums.find({experiment, bucket});
+      const BucketTotals expected = it == sums.end() ? BucketTotals{} : it->second;
+      if (entry.totals != expected) {
+        entry.totals = expected;
+        replaced.emplace_back(experiment, bucket);
+      }
+      if (it != sums.end()) sums.erase(it);
+    }
+  }
+  for (auto& [key, totals] : sums) {  // rows whose bucket has no stored sums
+    buckets_[key.first][key.second].totals = totals;
+    replaced.push_back(key);
+  }
+  return replaced;
+}
+
 void AggregateState::Begin() {
   assert(txn_ == 0);
   txn_ = next_txn_++;

@@ -74,6 +74,11 @@ class AggregateState {
   void LoadRow(const std::string& user, ExperimentRow row);
   void LoadCovariates(const Covariates& c);
   void LoadBucket(const std::string& experiment, const std::string& bucket, BucketTotals t);
+  // After loading: recomputes every bucket's sums from the loaded rows (they are the sums of
+  // the rows' contributions, by construction) and replaces the loaded sums where they
+  // differ. Returns the (experiment, bucket) pairs replaced: a database written by an older
+  // abrec whose 64-bit sums overflowed into REAL, or edited by hand.
+  std::vector<std::pair<std::string, std::string>> ReconcileBuckets();
 
   void Begin();
   void Rollback();

@@ -54,7 +54,8 @@ struct Covariates {
   std::int64_t products_held = 0;
 };
 
-// What the store did with one event.
-enum class EventOutcome { kAccepted, kDuplicate, kConflict };
+// What the store did with one event. kExpired: older than the retention period, so not
+// stored (it would be purged at once, and a retry of a purged event would count twice).
+enum class EventOutcome { kAccepted, kDuplicate, kConflict, kExpired };
 
 }  // namespace abrec

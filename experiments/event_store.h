@@ -55,9 +55,10 @@ class EventStore {
   virtual Result<void> EraseUser(std::string user_id,
                                  std::function<void(Result<std::int64_t>)> done) = 0;
 
-  // The audit trail of a request id, oldest first: its exposures, and the clicks and binds
-  // of the users shown something under it that name the request. Read through the writer,
-  // between transactions; `done` runs on the writer thread. Fails at once like Submit.
+  // The audit trail of a request id: every committed event logged under it (the exposure,
+  // and the clicks and binds that name it), oldest first. `done` may run before this
+  // returns, on the calling thread (SQLite reads at once), or later on another thread (a
+  // server database). Thread-safe.
   virtual Result<void> EventsOfRequest(std::string request_id,
                                        std::function<void(Result<std::vector<Event>>)> done) = 0;
 

@@ -44,6 +44,18 @@ class ConfigReader {
     if (const auto* n = root.Find("limits")) ReadLimits(*n);
     if (const auto* n = root.Find("storage")) ReadStorage(*n);
     if (const auto* n = root.Find("events")) ReadEvents(*n);
+    // An accepted event must not already be past retention: it would be purged at once, a
+    // retry of it would count twice, and a late exposure could not be re-attributed from
+    // the events the purge removed.
+    const std::int64_t retention_s = std::int64_t{c_.storage.retention_days} * 86'400;
+    if (retention_s > 0 && c_.events.max_past_s >= retention_s) {
+      const ConfigNode* events = root.Find("events");
+      const ConfigNode* past = events ? events->Find("max_past_s") : nullptr;
+      r_.Error(past ? *past : root, "events.max_past_s",
+               fmt::format("{} s reaches past storage.retention_days ({} days); it must be "
+                           "shorter than the retention period",
+                           c_.events.max_past_s, c_.storage.retention_days));
+    }
     if (const auto* n = root.Find("admin")) {
       if (r_.CheckMap(*n, "admin", {"token_file"}))
         ReadString(*n, "admin", "token_file", c_.admin.token_file);

@@ -148,9 +148,11 @@ Result<void> SqliteDb::BackupTo(const std::string& path) {
     sqlite3_close(dest);
     return std::unexpected(std::move(e));
   }
-  // Copy in steps so writers are not blocked for the whole copy.
+  // One step over one read transaction: in WAL mode it does not block the writer, while a
+  // copy in several steps restarts whenever the writer commits in between, and under a
+  // steady write load it would never finish.
   do {
-    rc = sqlite3_backup_step(b, 256);
+    rc = sqlite3_backup_step(b, -1);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(5);
   } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
   sqlite3_backup_finish(b);

@@ -24,10 +24,8 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(EventStoreOptio
   auto writer = SqliteEventWriter::Open(s->options_, clock);
   if (!writer) return std::unexpected(writer.error());
   s->writer_ = std::move(*writer);
+  s->PublishStats();
   const auto stats = s->writer_->stats();
-  s->stored_events_ = stats.events;
-  s->users_ = stats.users;
-  s->index_bytes_ = stats.id_index_bytes;
   LogInfo("storage: {} events of {} users indexed in {} ms", stats.events, stats.users,
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                 started)
@@ -97,11 +95,13 @@ Result<void> SqliteEventStore::EraseUser(std::string user_id,
 
 Result<void> SqliteEventStore::EventsOfRequest(
     std::string request_id, std::function<void(Result<std::vector<Event>>)> done) {
-  Batch b;
-  b.kind = Batch::Kind::kAudit;
-  b.key = std::move(request_id);
-  b.audit_done = std::move(done);
-  return Enqueue(std::move(b));
+  Result<std::vector<Event>> events;
+  {
+    std::lock_guard lock(reader_mu_);
+    events = ReadEventsOfRequest(*reader_, request_id);
+  }
+  done(std::move(events));
+  return {};
 }
 
 Result<void> SqliteEventStore::SetCovariates(std::vector<Covariates> covariates,
@@ -141,7 +141,9 @@ Result<void> SqliteEventStore::Enqueue(Batch batch) {
 void SqliteEventStore::WriterLoop() {
   // Retention runs on this thread too, between transactions: at start, then every 10 min.
   constexpr auto kPurgeEvery = std::chrono::minutes(10);
-  auto next_purge = std::chrono::steady_clock::now();
+  // Without retention there is nothing to purge: wait for work only.
+  auto next_purge = options_.retention_us > 0 ? std::chrono::steady_clock::now()
+                                              : std::chrono::steady_clock::time_point::max();
   for (;;) {
     if (options_.retention_us > 0 && std::chrono::steady_clock::now() >= next_purge) {
       next_purge = std::chrono::steady_clock::now() + kPurgeEvery;
@@ -150,6 +152,7 @@ void SqliteEventStore::WriterLoop() {
         LogError("storage: retention purge failed: {}", purged.error().message);
       } else if (*purged > 0) {
         LogInfo("storage: purged {} events past the retention period", *purged);
+        PublishStats();
       }
     }
     std::vector<Batch> group;
@@ -177,40 +180,35 @@ void SqliteEventStore::WriterLoop() {
 
 void SqliteEventStore::RunGroup(std::vector<Batch>& group) {
   std::vector<WriteOp> ops;
-  std::vector<Batch*> writes;
   for (Batch& b : group) {
     switch (b.kind) {
       case Batch::Kind::kEvents: ops.push_back(WriteOp{&b.events, nullptr, nullptr}); break;
       case Batch::Kind::kErase: ops.push_back(WriteOp{nullptr, &b.key, nullptr}); break;
       case Batch::Kind::kCovariates: ops.push_back(WriteOp{nullptr, nullptr, &b.covariates}); break;
-      case Batch::Kind::kAudit: continue;
-    }
-    writes.push_back(&b);
-  }
-  if (!ops.empty()) {
-    auto result = writer_->Commit(ops);
-    if (!result) {
-      LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
-    }
-    const auto stats = writer_->stats();
-    stored_events_ = stats.events;
-    users_ = stats.users;
-    index_bytes_ = stats.id_index_bytes;
-    for (std::size_t i = 0; i < writes.size(); ++i) {
-      Batch& b = *writes[i];
-      if (b.kind == Batch::Kind::kEvents) {
-        b.done(result ? Result<std::vector<EventOutcome>>(std::move((*result)[i].outcomes))
-                      : std::unexpected(result.error()));
-      } else {
-        b.count_done(result ? Result<std::int64_t>((*result)[i].count)
-                            : std::unexpected(result.error()));
-      }
     }
   }
-  // Audit reads after the commit, so that they see only committed events.
-  for (Batch& b : group) {
-    if (b.kind == Batch::Kind::kAudit) b.audit_done(writer_->EventsOfRequest(b.key));
+  auto result = writer_->Commit(ops);
+  if (!result) {
+    LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
   }
+  PublishStats();
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    Batch& b = group[i];
+    if (b.kind == Batch::Kind::kEvents) {
+      b.done(result ? Result<std::vector<EventOutcome>>(std::move((*result)[i].outcomes))
+                    : std::unexpected(result.error()));
+    } else {
+      b.count_done(result ? Result<std::int64_t>((*result)[i].count)
+                          : std::unexpected(result.error()));
+    }
+  }
+}
+
+void SqliteEventStore::PublishStats() {
+  const auto stats = writer_->stats();
+  stored_events_ = stats.events;
+  users_ = stats.users;
+  index_bytes_ = stats.id_index_bytes;
 }
 
 std::size_t SqliteEventStore::QueuedEvents() {

@@ -45,17 +45,18 @@ class SqliteEventStore final : public EventStore {
  private:
   // One request for the writer.
   struct Batch {
-    enum class Kind { kEvents, kErase, kCovariates, kAudit };
+    enum class Kind { kEvents, kErase, kCovariates };
     Kind kind = Kind::kEvents;
     std::vector<Event> events;
     Done done;
-    std::string key;  // kErase: the user; kAudit: the request id
+    std::string key;  // kErase: the user
     std::vector<Covariates> covariates;
     std::function<void(Result<std::int64_t>)> count_done;
-    std::function<void(Result<std::vector<Event>>)> audit_done;
   };
   Result<void> Enqueue(Batch batch);
   void RunGroup(std::vector<Batch>& group);
+  // Copies the writer's sizes to the atomics stats() reads (writer thread).
+  void PublishStats();
 
   SqliteEventStore(EventStoreOptions options, const Clock& clock);
   void WriterLoop();

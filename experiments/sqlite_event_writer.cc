@@ -162,10 +162,6 @@ Result<void> SqliteEventWriter::PrepareAll() {
       {&stored_event_,
        "SELECT seq, type, ts_us, experiment, bucket, n_items, premium_cents FROM "
        "events WHERE seq = ?1"},
-      {&full_event_, fmt::format("SELECT {} FROM events WHERE seq = ?1", kEventColumns)},
-      {&exposures_of_request_,
-       fmt::format("SELECT {} FROM events WHERE request_id = ?1 AND type = 0 ORDER BY seq",
-                   kEventColumns)},
       {&delete_event_, "DELETE FROM events WHERE seq = ?1 RETURNING event_id"},
       {&delete_user_row_, "DELETE FROM user_totals WHERE id = ?1"},
       {&delete_user_covariates_, "DELETE FROM user_covariates WHERE user_id = ?1"},
@@ -230,12 +226,32 @@ Result<void> SqliteEventWriter::Load() {
   auto buckets = db_->Prepare(
       fmt::format("SELECT experiment, bucket, {} FROM bucket_totals", BucketSumColumns()));
   if (!buckets) return std::unexpected(buckets.error());
-  return ForEachRow(*buckets, [&](const SqliteStatement& r) {
+  ok = ForEachRow(*buckets, [&](const SqliteStatement& r) {
     BucketTotals t;
     int i = 2;
     for (Int128* f : t.Fields()) *f = r.Int128At(i++);
     state_.LoadBucket(r.Text(0), r.Text(1), t);
   });
+  if (!ok) return ok;
+  const auto replaced = state_.ReconcileBuckets();
+  if (replaced.empty()) return {};
+  // Stored sums that are not the sums of the stored rows: rewrite them.
+  if (auto begun = db_->Exec("BEGIN IMMEDIATE"); !begun) return begun;
+  for (const auto& [exp, bucket] : replaced) {
+    LogWarning(
+        "storage: bucket_totals of {}/{} were not the sum of its user_totals rows (an older "
+        "schema's 64-bit overflow?); rewritten from the rows",
+        exp, bucket);
+    BucketTotals t = *state_.Bucket(exp, bucket);
+    upsert_bucket_.Bind(1, exp).Bind(2, bucket);
+    int i = 3;
+    for (const Int128* f : t.Fields()) upsert_bucket_.BindInt128(i++, *f);
+    if (ok = upsert_bucket_.Run(); !ok) {
+      (void)db_->Exec("ROLLBACK");
+      return ok;
+    }
+  }
+  return db_->Exec("COMMIT");
 }
 
 Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const WriteOp> ops) {
@@ -281,12 +297,17 @@ Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const Write
 Result<std::vector<WriteResult>> SqliteEventWriter::Abort(Error e) {
   (void)db_->Exec("ROLLBACK");
   state_.Rollback();
-  for (const auto& [key, seq] : ids_added_) ids_.Erase(key, seq);
+  // Removed entries first: an event added and then erased in this transaction is in both
+  // lists, and must end up absent.
   for (const auto& [key, seq] : ids_removed_) ids_.Insert(key, seq);
+  for (const auto& [key, seq] : ids_added_) ids_.Erase(key, seq);
   return std::unexpected(std::move(e));
 }
 
 Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
+  if (retention_us_ > 0 && e.ts_us < clock_.NowMicros() - retention_us_) {
+    return EventOutcome::kExpired;
+  }
   const std::uint64_t key = EventIdIndex::KeyOf(e.event_id);
   std::optional<EventOutcome> seen;
   std::optional<Error> failed;
@@ -466,43 +487,22 @@ Result<std::int64_t> SqliteEventWriter::Purge(std::int64_t cutoff_us) {
   }
 }
 
-Result<std::vector<Event>> SqliteEventWriter::EventsOfRequest(const std::string& request_id) {
-  std::vector<std::pair<std::int64_t, Event>> found;
-  exposures_of_request_.Bind(1, request_id);
-  auto ok = ForEachRow(exposures_of_request_, [&](const SqliteStatement& r) {
-    found.emplace_back(r.Int(0), EventFromRow(r));
-  });
-  if (!ok) return std::unexpected(ok.error());
-  // Clicks and binds carry the request id of what they followed; they are found through the
-  // users shown something under it.
-  std::vector<std::string> users;
-  for (const auto& [seq, e] : found) {
-    if (std::find(users.begin(), users.end(), e.user_id) == users.end()) users.push_back(e.user_id);
-  }
-  for (const std::string& user : users) {
-    for (const std::int64_t seq : state_.SeqsOf(user)) {
-      full_event_.Bind(1, seq);
-      ok = ForEachRow(full_event_, [&](const SqliteStatement& r) {
-        if (r.Int(2) != static_cast<std::int64_t>(EventType::kExposure) &&
-            r.Text(5) == request_id) {
-          found.emplace_back(seq, EventFromRow(r));
-        }
-      });
-      if (!ok) return std::unexpected(ok.error());
-    }
-  }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+Result<std::vector<Event>> ReadEventsOfRequest(SqliteDb& db, const std::string& request_id) {
+  auto stmt = db.Prepare(
+      fmt::format("SELECT {} FROM events WHERE request_id = ?1 AND request_id <> '' ORDER BY seq",
+                  kEventColumns));
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->Bind(1, request_id);
   std::vector<Event> out;
-  out.reserve(found.size());
-  for (auto& [seq, e] : found) out.push_back(std::move(e));
+  auto ok = ForEachRow(*stmt, [&](const SqliteStatement& r) { out.push_back(EventFromRow(r)); });
+  if (!ok) return std::unexpected(ok.error());
   return out;
 }
 
 void SqliteEventWriter::Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
 SqliteEventWriter::Stats SqliteEventWriter::stats() const {
-  return Stats{state_.EventCount(), state_.UserCount(), ids_.MemoryBytes()};
+  return Stats{state_.EventCount(), state_.UserCount(), ids_.size(), ids_.MemoryBytes()};
 }
 
 }  // namespace abrec

@@ -37,6 +37,10 @@ struct WriteResult {
   std::int64_t count = 0;
 };
 
+// The events logged under a request id, oldest first, read on any connection to the
+// database (the store's reader).
+Result<std::vector<Event>> ReadEventsOfRequest(SqliteDb& db, const std::string& request_id);
+
 class SqliteEventWriter {
  public:
   // Opens (creating and migrating) the database and loads the in-memory indexes. Errors:
@@ -52,23 +56,23 @@ class SqliteEventWriter {
   // held up for long; the aggregates stay. Returns how many were deleted.
   Result<std::int64_t> Purge(std::int64_t cutoff_us);
 
-  // The audit trail of a request: its exposures, and the clicks and binds of their users
-  // that name the request, oldest first.
-  Result<std::vector<Event>> EventsOfRequest(const std::string& request_id);
-
   void Checkpoint();
 
   // Sizes of the in-memory indexes.
   struct Stats {
     std::size_t events = 0;
     std::size_t users = 0;
+    std::size_t ids = 0;  // entries of the id index: equal to `events` unless a bug
     std::size_t id_index_bytes = 0;
   };
   Stats stats() const;
 
  private:
   SqliteEventWriter(std::unique_ptr<SqliteDb> db, const EventStoreOptions& o, const Clock& clock)
-      : db_(std::move(db)), state_(o.attribution_window_us), clock_(clock) {}
+      : db_(std::move(db)),
+        state_(o.attribution_window_us),
+        clock_(clock),
+        retention_us_(o.retention_us) {}
 
   Result<void> PrepareAll();
   Result<void> Load();
@@ -83,12 +87,13 @@ class SqliteEventWriter {
   EventIdIndex ids_;
   AggregateState state_;
   const Clock& clock_;
+  std::int64_t retention_us_;  // 0: events are kept forever
   std::int64_t next_seq_ = 1;
   // This transaction's changes to ids_, undone on rollback.
   std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
-  SqliteStatement insert_, id_of_, stored_event_, full_event_, exposures_of_request_, delete_event_,
-      delete_user_row_, delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_,
-      upsert_daily_, purge_select_;
+  SqliteStatement insert_, id_of_, stored_event_, delete_event_, delete_user_row_,
+      delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_, upsert_daily_,
+      purge_select_;
 };
 
 }  // namespace abrec

@@ -104,9 +104,9 @@ constexpr std::string_view kV4 =
 // - events: no index with a random key on the hot path. Idempotency by event_id and the
 //   look-ups by user are served by the writer's in-memory indexes (event_id_index.h,
 //   aggregate_state.h), rebuilt from this table at start; the UNIQUE constraint on event_id
-//   goes (a table rebuild), and so do events_by_user and events_by_request. Look-ups by
-//   request (the audit) keep an index on exposures only, whose request ids abrec makes
-//   time-ordered; clicks and binds of a request are found through the user.
+//   goes (a table rebuild), and so does events_by_user. events_by_request stays for the
+//   audit: abrec's request ids start with the time, so its entries are appended (a client
+//   that sends random request ids pays a random leaf per event).
 // - user_totals: a rowid table; the writer keeps each row's rowid in memory, so a new
 //   (experiment, user) row is appended instead of landing on a random leaf of a table keyed
 //   by user.
@@ -152,7 +152,7 @@ constexpr std::string_view kV5 =
     "DROP TABLE events;"
     "ALTER TABLE events_v5 RENAME TO events;"
     "CREATE INDEX events_by_time ON events(ts_us);"
-    "CREATE INDEX exposures_by_request ON events(request_id) WHERE type = 0;"
+    "CREATE INDEX events_by_request ON events(request_id) WHERE request_id <> '';"
     "CREATE TABLE user_totals_v5 ("
     "  id INTEGER PRIMARY KEY,"
     "  experiment TEXT NOT NULL, user_id TEXT NOT NULL, bucket TEXT NOT NULL,"

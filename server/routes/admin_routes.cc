@@ -77,7 +77,7 @@ void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view 
         if (!events) return respond(UnavailableResponse(events.error()));
         if (events->empty()) {
           return respond(ErrorResponse(Error::NotFound(
-              fmt::format("no exposure was logged under request_id \"{}\" (or it was purged or "
+              fmt::format("no events were logged under request_id \"{}\" (or they were purged or "
                           "erased)",
                           id),
               "request_id")));

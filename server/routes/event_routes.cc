@@ -98,6 +98,14 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
                         fmt::format("events[{}].event_id", good_index[k])},
                   "conflict"));
               break;
+            case EventOutcome::kExpired:
+              rejected->push_back(Rejection(
+                  good_index[k], event_ids[k],
+                  Error::InvalidArgument("the event is older than the retention period "
+                                         "(storage.retention_days); it is not stored",
+                                         fmt::format("events[{}].timestamp", good_index[k])),
+                  "expired"));
+              break;
           }
         }
         metrics.CountEvents("accepted", static_cast<std::uint64_t>(accepted));

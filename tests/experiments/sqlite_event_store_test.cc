@@ -1,5 +1,7 @@
 #include "experiments/sqlite_event_store.h"
 
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <future>
 #include <random>
@@ -9,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "experiments/sqlite_db.h"
+#include "experiments/sqlite_event_writer.h"
 #include "experiments/sqlite_schema.h"
 
 namespace abrec {
@@ -439,6 +442,100 @@ TEST_CASE("a database from a newer schema is refused") {
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace abrec
+
+namespace abrec {
+
+// Cases found by review (2026-11-29): each failed before its fix.
+
+TEST_CASE("a failed group that added and erased an event leaves no stale id behind") {
+  TempDb tmp;
+  ManualClock clock(1'000'000);
+  auto w = SqliteEventWriter::Open({.path = tmp.Path()}, clock);
+  REQUIRE(w.has_value());
+  {
+    auto db = SqliteDb::Open(tmp.Path());
+    REQUIRE((*db)
+                ->Exec("CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.event_id = 'boom' "
+                       "BEGIN SELECT RAISE(ABORT, 'boom'); END;")
+                .has_value());
+  }
+  std::vector<Event> add{Outcome("x", EventType::kClick, "alice", 10)};
+  std::string alice = "alice";
+  std::vector<Event> boom{Outcome("boom", EventType::kClick, "bob", 10)};
+  const WriteOp ops[] = {
+      {&add, nullptr, nullptr}, {nullptr, &alice, nullptr}, {&boom, nullptr, nullptr}};
+  REQUIRE_FALSE((*w)->Commit(ops).has_value());
+  CHECK((*w)->stats().ids == 0);
+  CHECK((*w)->stats().events == 0);
+  // The same event then goes in as new, once.
+  const WriteOp again[] = {{&add, nullptr, nullptr}};
+  auto r = (*w)->Commit(again);
+  REQUIRE(r.has_value());
+  CHECK((*r)[0].outcomes == std::vector{EventOutcome::kAccepted});
+  CHECK((*w)->stats().ids == 1);
+}
+
+TEST_CASE("bucket sums an older schema overflowed into REAL are rebuilt from the user rows") {
+  TempDb tmp;
+  {
+    auto db = SqliteDb::Open(tmp.Path());
+    const auto migrations = SqliteMigrations();
+    for (std::size_t v = 0; v < 4; ++v) REQUIRE((*db)->Exec(migrations[v]).has_value());
+    // Two users of 3e9 cents each: the sum of squares 1.8e19 overflowed v4's INTEGER
+    // arithmetic (col = col + excluded.col) into a REAL.
+    REQUIRE((*db)
+                ->Exec("PRAGMA user_version = 4;"
+                       "INSERT INTO user_totals (experiment, user_id, bucket, first_ts_us, "
+                       "first_seq, exposures, impressions, clicks, binds, premium_cents) VALUES "
+                       "('exp', 'u1', 'control', 5, 1, 1, 0, 0, 1, 3000000000),"
+                       "('exp', 'u2', 'control', 5, 2, 1, 0, 0, 1, 3000000000);"
+                       "INSERT INTO bucket_totals (experiment, bucket, users, exposures, binders, "
+                       "binds, binds_sq, premium_cents, premium_cents_sq) VALUES "
+                       "('exp', 'control', 2, 2, 2, 2, 2, 6000000000, 9000000000000000000);"
+                       "UPDATE bucket_totals SET premium_cents_sq = premium_cents_sq + "
+                       "9000000000000000000")
+                .has_value());
+  }
+  ManualClock clock(1'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  const BucketTotals c = (*store)->Totals("exp")->at("control");
+  CHECK(c.premium_cents_sq == Int128{2} * 3'000'000'000 * 3'000'000'000);
+  CHECK(c.users == 2);
+  CHECK(c.binds == 2);
+}
+
+TEST_CASE("events older than the retention period are refused, not stored") {
+  TempDb tmp;
+  ManualClock clock(10'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path(), .retention_us = 1'000'000}, clock);
+  REQUIRE(store.has_value());
+  const auto r = SubmitSync(**store, {Exposure("old", "u", "exp", "control", 8'000'000, 1),
+                                      Exposure("new", "u", "exp", "control", 9'500'000, 1)});
+  REQUIRE(r.has_value());
+  CHECK(*r == std::vector<EventOutcome>{EventOutcome::kExpired, EventOutcome::kAccepted});
+  CHECK((*store)->stats().events == 1);
+  CHECK((*store)->Totals("exp")->at("control").exposures == 1);
+}
+
+TEST_CASE("an idle store does not spin its writer thread") {
+  TempDb tmp;
+  ManualClock clock(1'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);  // no retention
+  REQUIRE(store.has_value());
+  auto cpu_seconds = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  const double before = cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // A busy loop would use the whole 0.5 s; waiting threads use next to nothing.
+  CHECK(cpu_seconds() - before < 0.2);
 }
 
 }  // namespace abrec

@@ -1,0 +1,213 @@
+// In-process ingest through the event store, without HTTP: how many events per second the
+// SQLite store (one writer thread, group commit, in-memory indexes and aggregates) takes,
+// and how much CPU its writer thread spends per event. Two workloads, each on a fresh
+// database, side by side in one run:
+//   - assign: one exposure per Submit, each of a new user, with C (default 64) submissions
+//     outstanding: what `GET /v1/assign` with logging asks of the store;
+//   - events: Submits of B (default 1,000) events in bench/events.lua's mix (85% clicks, 10%
+//     binds, 5% exposures with three items) over a pool of 10,000 users, 8 outstanding.
+// The writer's CPU comes from /proc/self/task/*/stat (the thread named abrec-writer).
+//
+// usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] [--batch B]
+//                    [--outstanding C]
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "experiments/sqlite_event_store.h"
+
+namespace {
+
+using abrec::Event;
+using abrec::EventType;
+
+// CPU seconds used so far by this process's thread named `name`.
+double ThreadCpuSeconds(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
+    std::size_t at = line.rfind(')') + 2;
+    for (int field = 3; field < 14; ++field) at = line.find(' ', at) + 1;
+    const double utime = std::strtod(line.c_str() + at, nullptr);
+    at = line.find(' ', at) + 1;
+    const double stime = std::strtod(line.c_str() + at, nullptr);
+    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return 0;
+}
+
+struct Totals {
+  std::int64_t events = 0;
+  double seconds = 0;
+  double writer_cpu = 0;
+};
+
+// Submits batches from `make` with `outstanding` in flight until `seconds` have passed.
+template <typename Make>
+Totals Run(const std::string& path, const std::string& synchronous, double seconds, int outstanding,
+           Make make) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  abrec::EventStoreOptions options;
+  options.path = path;
+  options.synchronous = synchronous;
+  auto store = abrec::SqliteEventStore::Open(options, abrec::SystemClock::Instance());
+  if (!store) {
+    std::fprintf(stderr, "store_bench: %s\n", store.error().message.c_str());
+    std::exit(1);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int inflight = 0;
+  std::int64_t committed = 0;
+  bool failed = false;
+  const double cpu_before = ThreadCpuSeconds("abrec-writer");
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::uint64_t n = 0;
+  while (elapsed() < seconds) {
+    std::vector<Event> batch = make(n++);
+    const auto size = static_cast<std::int64_t>(batch.size());
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return inflight < outstanding; });
+      ++inflight;
+    }
+    auto ok = (*store)->Submit(std::move(batch), [&, size](auto r) {
+      std::lock_guard lock(mu);
+      --inflight;
+      if (r) {
+        committed += size;
+      } else {
+        failed = true;
+      }
+      cv.notify_all();
+    });
+    if (!ok) {
+      std::lock_guard lock(mu);
+      --inflight;
+    }
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return inflight == 0; });
+  }
+  Totals t{committed, elapsed(), ThreadCpuSeconds("abrec-writer") - cpu_before};
+  if (failed) {
+    std::fprintf(stderr, "store_bench: a transaction failed\n");
+    std::exit(1);
+  }
+  return t;
+}
+
+void Print(const char* name, const Totals& t) {
+  std::printf("%-44s %12.0f %14.2f %10.0f%%\n", name, static_cast<double>(t.events) / t.seconds,
+              1e6 * t.writer_cpu / static_cast<double>(t.events), 100 * t.writer_cpu / t.seconds);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = "/tmp", synchronous = "FULL";
+  double seconds = 5;
+  int batch = 1000, outstanding = 64;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (a == "--dir" && v) {
+      dir = v, ++i;
+    } else if (a == "--seconds" && v) {
+      seconds = std::atof(v), ++i;
+    } else if (a == "--synchronous" && v) {
+      synchronous = v, ++i;
+    } else if (a == "--batch" && v) {
+      batch = std::atoi(v), ++i;
+    } else if (a == "--outstanding" && v) {
+      outstanding = std::atoi(v), ++i;
+    } else {
+      std::fprintf(stderr,
+                   "usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] "
+                   "[--batch B] [--outstanding C]\n");
+      return 2;
+    }
+  }
+  const std::string path = fmt::format("{}/store_bench.{}.db", dir, getpid());
+  std::printf("SQLite event store, synchronous=%s, %.0f s per workload, database in %s\n",
+              synchronous.c_str(), seconds, dir.c_str());
+  std::printf("%-44s %12s %14s %11s\n", "workload", "events/s", "writer us/evt", "writer CPU");
+
+  std::mt19937_64 rng(20261129);
+  auto now = [] { return abrec::SystemClock::Instance().NowMicros(); };
+  auto exposure = [&](std::string id, std::string user, int items) {
+    Event e;
+    e.event_id = std::move(id);
+    e.type = EventType::kExposure;
+    e.user_id = std::move(user);
+    e.ts_us = now();
+    e.request_id = fmt::format("{:016x}{:016x}", e.ts_us, rng());
+    e.experiment = "recsys_v2_hybrid";
+    const char* buckets[] = {"control", "treatment", "holdout", "exploration"};
+    e.bucket = buckets[rng() % 4];
+    e.policy = "legacy_rules";
+    for (int i = 0; i < items; ++i) {
+      e.items.push_back({fmt::format("product-{:02}", rng() % 21 + 1), i + 1, 1.0 / 3});
+    }
+    e.payload_hash = fmt::format("{:016x}", rng());
+    return e;
+  };
+  const Totals assign = Run(path, synchronous, seconds, outstanding, [&](std::uint64_t n) {
+    return std::vector<Event>{exposure(fmt::format("x{}", n), fmt::format("user-{}", n), 0)};
+  });
+  Print(fmt::format("assign: 1 exposure, new user, {} outstanding", outstanding).c_str(), assign);
+
+  const Totals events = Run(path, synchronous, seconds, 8, [&](std::uint64_t n) {
+    std::vector<Event> out;
+    out.reserve(static_cast<std::size_t>(batch));
+    for (int i = 0; i < batch; ++i) {
+      const std::string id = fmt::format("e{}-{}", n, i);
+      const std::string user = fmt::format("member-{:05}", rng() % 10'000);
+      const auto r = rng() % 100;
+      if (r < 5) {
+        out.push_back(exposure(id, user, 3));
+        continue;
+      }
+      Event e;
+      e.event_id = id;
+      e.type = r < 15 ? EventType::kBind : EventType::kClick;
+      e.user_id = user;
+      e.ts_us = now();
+      e.request_id = fmt::format("{:016x}{:016x}", rng(), rng());
+      e.product_id = fmt::format("product-{:02}", rng() % 21 + 1);
+      e.position = static_cast<int>(rng() % 10 + 1);
+      if (e.type == EventType::kBind) e.premium_cents = static_cast<std::int64_t>(rng() % 250'000);
+      e.payload_hash = fmt::format("{:016x}", rng());
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+  Print(fmt::format("events: batches of {}, 8 outstanding", batch).c_str(), events);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  return 0;
+}
