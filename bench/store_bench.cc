@@ -9,7 +9,7 @@
 // The writer's CPU comes from /proc/self/task/*/stat (the thread named abrec-writer).
 //
 // usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] [--batch B]
-//                    [--outstanding C]
+//                    [--outstanding C] [--workload assign|events|both]
 #include <unistd.h>
 
 #include <chrono>
@@ -130,7 +130,7 @@ void Print(const char* name, const Totals& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir = "/tmp", synchronous = "FULL";
+  std::string dir = "/tmp", synchronous = "FULL", workload = "both";
   double seconds = 5;
   int batch = 1000, outstanding = 64;
   for (int i = 1; i < argc; ++i) {
@@ -146,10 +146,12 @@ int main(int argc, char** argv) {
       batch = std::atoi(v), ++i;
     } else if (a == "--outstanding" && v) {
       outstanding = std::atoi(v), ++i;
+    } else if (a == "--workload" && v) {
+      workload = v, ++i;
     } else {
       std::fprintf(stderr,
                    "usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] "
-                   "[--batch B] [--outstanding C]\n");
+                   "[--batch B] [--outstanding C] [--workload assign|events|both]\n");
       return 2;
     }
   }
@@ -177,37 +179,41 @@ int main(int argc, char** argv) {
     e.payload_hash = fmt::format("{:016x}", rng());
     return e;
   };
-  const Totals assign = Run(path, synchronous, seconds, outstanding, [&](std::uint64_t n) {
-    return std::vector<Event>{exposure(fmt::format("x{}", n), fmt::format("user-{}", n), 0)};
-  });
-  Print(fmt::format("assign: 1 exposure, new user, {} outstanding", outstanding).c_str(), assign);
-
-  const Totals events = Run(path, synchronous, seconds, 8, [&](std::uint64_t n) {
-    std::vector<Event> out;
-    out.reserve(static_cast<std::size_t>(batch));
-    for (int i = 0; i < batch; ++i) {
-      const std::string id = fmt::format("e{}-{}", n, i);
-      const std::string user = fmt::format("member-{:05}", rng() % 10'000);
-      const auto r = rng() % 100;
-      if (r < 5) {
-        out.push_back(exposure(id, user, 3));
-        continue;
+  if (workload != "events") {
+    const Totals assign = Run(path, synchronous, seconds, outstanding, [&](std::uint64_t n) {
+      return std::vector<Event>{exposure(fmt::format("x{}", n), fmt::format("user-{}", n), 0)};
+    });
+    Print(fmt::format("assign: 1 exposure, new user, {} outstanding", outstanding).c_str(), assign);
+  }
+  if (workload != "assign") {
+    const Totals events = Run(path, synchronous, seconds, 8, [&](std::uint64_t n) {
+      std::vector<Event> out;
+      out.reserve(static_cast<std::size_t>(batch));
+      for (int i = 0; i < batch; ++i) {
+        const std::string id = fmt::format("e{}-{}", n, i);
+        const std::string user = fmt::format("member-{:05}", rng() % 10'000);
+        const auto r = rng() % 100;
+        if (r < 5) {
+          out.push_back(exposure(id, user, 3));
+          continue;
+        }
+        Event e;
+        e.event_id = id;
+        e.type = r < 15 ? EventType::kBind : EventType::kClick;
+        e.user_id = user;
+        e.ts_us = now();
+        e.request_id = fmt::format("{:016x}{:016x}", e.ts_us, rng());  // abrec's shape
+        e.product_id = fmt::format("product-{:02}", rng() % 21 + 1);
+        e.position = static_cast<int>(rng() % 10 + 1);
+        if (e.type == EventType::kBind)
+          e.premium_cents = static_cast<std::int64_t>(rng() % 250'000);
+        e.payload_hash = fmt::format("{:016x}", rng());
+        out.push_back(std::move(e));
       }
-      Event e;
-      e.event_id = id;
-      e.type = r < 15 ? EventType::kBind : EventType::kClick;
-      e.user_id = user;
-      e.ts_us = now();
-      e.request_id = fmt::format("{:016x}{:016x}", rng(), rng());
-      e.product_id = fmt::format("product-{:02}", rng() % 21 + 1);
-      e.position = static_cast<int>(rng() % 10 + 1);
-      if (e.type == EventType::kBind) e.premium_cents = static_cast<std::int64_t>(rng() % 250'000);
-      e.payload_hash = fmt::format("{:016x}", rng());
-      out.push_back(std::move(e));
-    }
-    return out;
-  });
-  Print(fmt::format("events: batches of {}, 8 outstanding", batch).c_str(), events);
+      return out;
+    });
+    Print(fmt::format("events: batches of {}, 8 outstanding", batch).c_str(), events);
+  }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   return 0;
 }

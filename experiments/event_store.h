@@ -67,6 +67,16 @@ class EventStore {
   virtual Result<void> SetCovariates(std::vector<Covariates> covariates,
                                      std::function<void(Result<std::int64_t>)> done) = 0;
 
+  // Where the completions (`done`) of a committed transaction run. By default on the writer
+  // thread, one call each. With an executor the writer hands all of a transaction's
+  // completions to `run` as one task: a server passes its I/O threads, so that a commit
+  // wakes one thread instead of one per waiting request, and the writer goes back to
+  // writing. `run` must stay usable until it is replaced or the store is destroyed; an empty
+  // function restores the default. Thread-safe: after it returns, the old `run` is no longer
+  // called.
+  using Executor = std::function<void(std::function<void()>)>;
+  virtual void SetCompletionExecutor(Executor run) = 0;
+
   // Events waiting for the writer right now. Thread-safe.
   virtual std::size_t QueuedEvents() = 0;
 

@@ -48,6 +48,10 @@ SqliteStatement& SqliteStatement::BindInt128(int index, Int128 value) {
   if (FitsInt64(value)) return Bind(index, static_cast<std::int64_t>(value));
   return Bind(index, std::string_view(Int128ToString(value)));
 }
+SqliteStatement& SqliteStatement::BindStatic(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
 SqliteStatement& SqliteStatement::BindNull(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

@@ -28,6 +28,9 @@ class SqliteStatement {
   SqliteStatement& Bind(int index, std::int64_t value);
   SqliteStatement& Bind(int index, double value);
   SqliteStatement& Bind(int index, std::string_view text);
+  // Text that stays valid and unchanged until the statement is stepped and reset: bound
+  // without a copy (SQLITE_STATIC). For the writer's hot insert.
+  SqliteStatement& BindStatic(int index, std::string_view text);
   SqliteStatement& BindNull(int index);
   // An exact 128-bit integer: an INTEGER when it fits in 64 bits, else its decimal TEXT
   // (bind only into columns without INTEGER affinity, which would make that TEXT a REAL).

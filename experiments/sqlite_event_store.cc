@@ -1,8 +1,12 @@
 #include "experiments/sqlite_event_store.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -21,7 +25,10 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(EventStoreOptio
                                                                  const Clock& clock) {
   std::unique_ptr<SqliteEventStore> s(new SqliteEventStore(std::move(options), clock));
   const auto started = std::chrono::steady_clock::now();
-  auto writer = SqliteEventWriter::Open(s->options_, clock);
+  EventStoreOptions writer_options = s->options_;
+  s->external_sync_ = s->options_.synchronous == "FULL" || s->options_.synchronous == "EXTRA";
+  if (s->external_sync_) writer_options.synchronous = "NORMAL";  // the syncer fsyncs instead
+  auto writer = SqliteEventWriter::Open(writer_options, clock);
   if (!writer) return std::unexpected(writer.error());
   s->writer_ = std::move(*writer);
   s->PublishStats();
@@ -49,6 +56,12 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(EventStoreOptio
     pthread_setname_np(pthread_self(), "abrec-ckpt");
     p->CheckpointLoop();
   });
+  if (s->external_sync_) {
+    s->syncer_ = std::thread([p = s.get()] {
+      pthread_setname_np(pthread_self(), "abrec-sync");
+      p->SyncLoop();
+    });
+  }
   return s;
 }
 
@@ -60,8 +73,39 @@ SqliteEventStore::~SqliteEventStore() {
   cv_.notify_all();
   checkpoint_cv_.notify_all();
   if (checkpointer_.joinable()) checkpointer_.join();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join();  // everything queued is committed
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();  // and synced, and acknowledged
+  if (wal_fd_ >= 0) ::close(wal_fd_);
   if (writer_) writer_->Checkpoint();
+}
+
+void SqliteEventStore::SyncLoop() {
+  for (;;) {
+    std::deque<Completions> ready;
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return sync_stopping_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;  // stopping, and everything is acknowledged
+      ready.swap(sync_queue_);
+    }
+    // One fdatasync covers every commit whose frames were written before it started.
+    std::optional<Error> failure;
+    if (wal_fd_ < 0) wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd_ < 0 || ::fdatasync(wal_fd_) != 0) {
+      failure = Error{ErrorCode::kUnavailable,
+                      fmt::format("cannot sync {}-wal to disk: {}; the events are not "
+                                  "acknowledged: retry",
+                                  options_.path, std::strerror(errno)),
+                      "storage"};
+      LogError("storage: {}", failure->message);
+    }
+    for (Completions& c : ready) Complete(std::move(c), failure);
+  }
 }
 
 void SqliteEventStore::CheckpointLoop() {
@@ -192,16 +236,60 @@ void SqliteEventStore::RunGroup(std::vector<Batch>& group) {
     LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
   }
   PublishStats();
+  auto completions = std::make_shared<std::vector<Completion>>();
+  completions->reserve(group.size());
   for (std::size_t i = 0; i < group.size(); ++i) {
     Batch& b = group[i];
-    if (b.kind == Batch::Kind::kEvents) {
-      b.done(result ? Result<std::vector<EventOutcome>>(std::move((*result)[i].outcomes))
-                    : std::unexpected(result.error()));
+    Completion c{std::move(b.done), std::move(b.count_done), std::vector<EventOutcome>{},
+                 std::int64_t{0}};
+    if (!result) {
+      c.outcomes = std::unexpected(result.error());
+      c.count = std::unexpected(result.error());
+    } else if (b.kind == Batch::Kind::kEvents) {
+      c.outcomes = std::move((*result)[i].outcomes);
     } else {
-      b.count_done(result ? Result<std::int64_t>((*result)[i].count)
-                          : std::unexpected(result.error()));
+      c.count = (*result)[i].count;
+    }
+    completions->push_back(std::move(c));
+  }
+  if (result && external_sync_) {
+    {
+      std::lock_guard lock(sync_mu_);
+      sync_queue_.push_back(std::move(completions));
+    }
+    sync_cv_.notify_one();
+    return;
+  }
+  Complete(std::move(completions), std::nullopt);
+}
+
+void SqliteEventStore::Complete(Completions completions, const std::optional<Error>& failure) {
+  if (failure) {
+    for (Completion& c : *completions) {
+      c.outcomes = std::unexpected(*failure);
+      c.count = std::unexpected(*failure);
     }
   }
+  auto complete = [completions] {
+    for (Completion& c : *completions) {
+      if (c.done) {
+        c.done(std::move(c.outcomes));
+      } else {
+        c.count_done(std::move(c.count));
+      }
+    }
+  };
+  std::lock_guard lock(executor_mu_);
+  if (executor_) {
+    executor_(std::move(complete));
+  } else {
+    complete();
+  }
+}
+
+void SqliteEventStore::SetCompletionExecutor(Executor run) {
+  std::lock_guard lock(executor_mu_);
+  executor_ = std::move(run);
 }
 
 void SqliteEventStore::PublishStats() {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/clock.h"
@@ -35,6 +36,7 @@ class SqliteEventStore final : public EventStore {
   Result<void> SetCovariates(std::vector<Covariates> covariates,
                              std::function<void(Result<std::int64_t>)> done) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
+  void SetCompletionExecutor(Executor run) override;
   std::size_t QueuedEvents() override;
   Stats stats() override;
   Result<void> Backup(const std::string& path) override;
@@ -53,8 +55,20 @@ class SqliteEventStore final : public EventStore {
     std::vector<Covariates> covariates;
     std::function<void(Result<std::int64_t>)> count_done;
   };
+  // A batch's completion with its result, waiting to run.
+  struct Completion {
+    Done done;
+    std::function<void(Result<std::int64_t>)> count_done;
+    Result<std::vector<EventOutcome>> outcomes;
+    Result<std::int64_t> count;
+  };
+  using Completions = std::shared_ptr<std::vector<Completion>>;
+
   Result<void> Enqueue(Batch batch);
   void RunGroup(std::vector<Batch>& group);
+  // Runs completions through the executor, or here. `failure` replaces their results.
+  void Complete(Completions completions, const std::optional<Error>& failure);
+  void SyncLoop();
   // Copies the writer's sizes to the atomics stats() reads (writer thread).
   void PublishStats();
 
@@ -69,6 +83,9 @@ class SqliteEventStore final : public EventStore {
   std::unique_ptr<SqliteDb> reader_;
   std::atomic<std::size_t> stored_events_{0}, users_{0}, index_bytes_{0};
 
+  std::mutex executor_mu_;  // held while the executor is called or replaced
+  Executor executor_;
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Batch> queue_;
@@ -82,6 +99,19 @@ class SqliteEventStore final : public EventStore {
   std::unique_ptr<SqliteDb> checkpointer_db_;
   std::thread checkpointer_;
   std::condition_variable checkpoint_cv_;  // with mu_ and stopping_
+
+  // With synchronous FULL (the default), the writer's connection runs with NORMAL (no fsync
+  // in COMMIT) and this thread fsyncs the WAL after each commit, acknowledging the commit's
+  // batches only then: the writer goes on with the next transaction during the fsync, and
+  // one fsync covers every commit written before it. The guarantee is FULL's: an
+  // acknowledged event is in a WAL that reached the disk.
+  bool external_sync_ = false;
+  int wal_fd_ = -1;  // the WAL file, for fdatasync; opened on first use
+  std::thread syncer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Completions> sync_queue_;
+  bool sync_stopping_ = false;
 };
 
 }  // namespace abrec

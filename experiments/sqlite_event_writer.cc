@@ -328,24 +328,29 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
   if (seen) return *seen;
 
   const std::int64_t seq = next_seq_++;
-  insert_.Bind(1, seq).Bind(2, e.event_id).Bind(3, static_cast<std::int64_t>(e.type));
-  insert_.Bind(4, e.user_id).Bind(5, e.ts_us).Bind(6, e.request_id).Bind(7, e.product_id);
+  // The event's strings outlive the step: bound without copies.
+  insert_.Bind(1, seq).BindStatic(2, e.event_id).Bind(3, static_cast<std::int64_t>(e.type));
+  insert_.BindStatic(4, e.user_id).Bind(5, e.ts_us).BindStatic(6, e.request_id);
+  insert_.BindStatic(7, e.product_id);
   if (e.position) {
     insert_.Bind(8, static_cast<std::int64_t>(*e.position));
   } else {
     insert_.BindNull(8);
   }
   insert_.Bind(9, e.premium_cents);
+  std::string items;
   if (e.type == EventType::kExposure) {
-    insert_.Bind(10, e.experiment).Bind(11, e.bucket).Bind(12, e.variant);
-    insert_.Bind(13, e.counterfactual_variant).Bind(14, e.policy).Bind(15, e.model_version);
-    insert_.Bind(16, static_cast<std::int64_t>(e.items.size())).Bind(17, ItemsJson(e.items));
-    insert_.Bind(18, e.features_json);
+    items = ItemsJson(e.items);
+    insert_.BindStatic(10, e.experiment).BindStatic(11, e.bucket).BindStatic(12, e.variant);
+    insert_.BindStatic(13, e.counterfactual_variant).BindStatic(14, e.policy);
+    insert_.BindStatic(15, e.model_version);
+    insert_.Bind(16, static_cast<std::int64_t>(e.items.size())).BindStatic(17, items);
+    insert_.BindStatic(18, e.features_json);
   } else {
     for (int i = 10; i <= 15; ++i) insert_.BindNull(i);
     insert_.Bind(16, std::int64_t{0}).BindNull(17).BindNull(18);
   }
-  insert_.Bind(19, e.payload_hash).Bind(20, clock_.NowMicros());
+  insert_.BindStatic(19, e.payload_hash).Bind(20, clock_.NowMicros());
   if (auto ok = insert_.Run(); !ok) return std::unexpected(ok.error());
   ids_.Insert(key, seq);
   ids_added_.emplace_back(key, seq);

@@ -59,6 +59,9 @@ int ServeCommand(const CommandArgs& argv) {
   ServerMetrics metrics(Router::RouteNames());
   Router router(p, metrics, state);
   HttpServer server(p.config().server, p.config().limits, router, metrics, state);
+  // The store's completions (answers waiting for a commit) run on the I/O threads: one
+  // wake-up per commit instead of one per request.
+  if (p.events()) p.events()->SetCompletionExecutor(server.Executor());
   auto port = server.Listen();
   if (!port) {
     LogError("cannot start: {}", port.error().message);

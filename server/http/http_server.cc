@@ -356,4 +356,8 @@ void HttpServer::Stop() {
   net::post(impl_->ioc, [this] { impl_->BeginStop(); });
 }
 
+std::function<void(std::function<void()>)> HttpServer::Executor() {
+  return [this](std::function<void()> task) { net::post(impl_->ioc, std::move(task)); };
+}
+
 }  // namespace abrec

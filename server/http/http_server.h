@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "base/error.h"
@@ -30,6 +31,10 @@ class HttpServer {
 
   // Thread-safe and signal-free: asks Run() to finish.
   void Stop();
+
+  // Runs tasks on the server's I/O threads (for the event store's completions). Usable
+  // while the server exists; tasks posted after Run() returned are dropped.
+  std::function<void(std::function<void()>)> Executor();
 
  private:
   struct Impl;
