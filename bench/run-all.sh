@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark of bench/ against an existing build: assign_bench, http_assign.sh,
-# http_events.sh. Builds nothing (`make bench` builds first, then runs
+# Runs every benchmark of bench/ against an existing build: assign_bench, store_bench,
+# http_assign.sh, http_events.sh. Builds nothing (`make bench` builds first, then runs
 # `bash bench/run-all.sh build`).
 #
 #   bash bench/run-all.sh BUILD_DIR
@@ -26,6 +26,15 @@ run_all() {
     "$build/bench/assign_bench" || { echo "run-all: assign_bench failed" >&2; status=1; }
   else
     echo "run-all: $build/bench/assign_bench not found: build first" >&2
+    status=1
+  fi
+
+  echo
+  echo "== in-process ingest through the event store: $build/bench/store_bench"
+  if [ -x "$build/bench/store_bench" ]; then
+    "$build/bench/store_bench" 2>/dev/null || { echo "run-all: store_bench failed" >&2; status=1; }
+  else
+    echo "run-all: $build/bench/store_bench not found: build first" >&2
     status=1
   fi
 

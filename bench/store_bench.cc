@@ -10,8 +10,10 @@
 //
 // usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] [--batch B]
 //                    [--outstanding C] [--workload assign|events|both]
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -50,6 +52,15 @@ double ThreadCpuSeconds(const std::string& name) {
     at = line.find(' ', at) + 1;
     const double stime = std::strtod(line.c_str() + at, nullptr);
     return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return 0;
+}
+
+// This process's resident memory (VmRSS), in MiB.
+double RssMegabytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
   }
   return 0;
 }
@@ -127,6 +138,43 @@ void Print(const char* name, const Totals& t) {
   std::fflush(stdout);
 }
 
+// Reopens the database of a workload: the time to rebuild the writer's in-memory indexes
+// and the resident memory the open adds.
+// In a child process, so that memory freed by the workload does not hide the growth (the
+// workload's threads have all ended, so forking is safe).
+void Reopen(const std::string& path) {
+  const pid_t child = fork();
+  if (child != 0) {
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+      std::fprintf(stderr, "store_bench: reopen failed\n");
+      std::exit(1);
+    }
+    return;
+  }
+  const double rss_before = RssMegabytes();
+  const auto started = std::chrono::steady_clock::now();
+  abrec::EventStoreOptions options;
+  options.path = path;
+  auto store = abrec::SqliteEventStore::Open(options, abrec::SystemClock::Instance());
+  if (!store) {
+    std::fprintf(stderr, "store_bench: reopen: %s\n", store.error().message.c_str());
+    std::exit(1);
+  }
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  const auto stats = (*store)->stats();
+  const double rss = RssMegabytes() - rss_before;
+  std::printf(
+      "  reopened: %zu events of %zu users indexed in %.0f ms; resident memory +%.1f MB "
+      "(id index %.1f MB)\n",
+      stats.events, stats.users, ms, rss, static_cast<double>(stats.index_bytes) / 1048576);
+  std::fflush(stdout);
+  store->reset();
+  std::_Exit(0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +232,7 @@ int main(int argc, char** argv) {
       return std::vector<Event>{exposure(fmt::format("x{}", n), fmt::format("user-{}", n), 0)};
     });
     Print(fmt::format("assign: 1 exposure, new user, {} outstanding", outstanding).c_str(), assign);
+    Reopen(path);
   }
   if (workload != "assign") {
     const Totals events = Run(path, synchronous, seconds, 8, [&](std::uint64_t n) {
@@ -213,6 +262,7 @@ int main(int argc, char** argv) {
       return out;
     });
     Print(fmt::format("events: batches of {}, 8 outstanding", batch).c_str(), events);
+    Reopen(path);
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   return 0;
