@@ -24,9 +24,10 @@ function(abrec_library name)
   abrec_target_settings(abrec_${name})
 endfunction()
 
-# abrec_test(NAME SOURCES... DEPS ... LABELS ... TIMEOUT s): a doctest executable run by CTest.
+# abrec_test(NAME SOURCES... DEPS ... LABELS ... TIMEOUT s [WRAPPER command...]): a doctest
+# executable run by CTest, through WRAPPER (which gets the executable's path last) if given.
 function(abrec_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS;WRAPPER" ${ARGN})
   add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/doctest_main.cc ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} doctest::doctest)
   target_compile_definitions(${name} PRIVATE
@@ -35,6 +36,10 @@ function(abrec_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 60)
   endif()
-  add_test(NAME ${name} COMMAND ${name})
+  if(ARG_WRAPPER)
+    add_test(NAME ${name} COMMAND ${ARG_WRAPPER} $<TARGET_FILE:${name}>)
+  else()
+    add_test(NAME ${name} COMMAND ${name})
+  endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
 endfunction()

@@ -12,6 +12,9 @@ packages=(
   doctest-dev
   # tests and benchmarks
   python3 curl wrk
+  # the statistics tests take their reference values from scipy and statsmodels, run by
+  # Debian's /usr/bin/python3
+  python3-scipy python3-statsmodels
 )
 # `--bench` adds what only `make bench` needs: the seed's FastAPI + Redis reference peer
 # (../shared/peers/run-seed-peer.sh).

@@ -1,0 +1,15 @@
+#include "stats/result.h"
+
+namespace abrec::stats {
+
+std::string_view ReasonName(Reason r) {
+  switch (r) {
+    case Reason::kOk: return "ok";
+    case Reason::kTooFewUnits: return "too_few_units";
+    case Reason::kZeroVariance: return "zero_variance";
+    case Reason::kZeroBaseline: return "zero_baseline";
+  }
+  return "unknown";
+}
+
+}  // namespace abrec::stats

@@ -1,0 +1,50 @@
+// Sequential (always-valid) inference: the normal-mixture mSPRT of Johari, Pekelis and Walsh
+// ("Always valid inference", 2017) in the asymptotic confidence-sequence form of
+// Waudby-Smith et al. (arXiv 2103.06476) that GrowthBook uses. Formulas:
+// ../shared/STATS-NOTES.md ("Sequential"). The guarantee holds however often one looks.
+#pragma once
+
+#include <cstdint>
+
+#include "stats/result.h"
+
+namespace abrec::stats {
+
+struct SequentialOptions {
+  double alpha = 0.05;
+  // Tuning N*: the total sample size (both arms) at which the confidence sequence is
+  // tightest. GrowthBook's default; smaller reacts earlier to large effects, larger is
+  // tighter late.
+  double n_star = 5'000;
+  // Guardrails ask one question: is the effect below θ₀ (harm)? One-sided gives an upper
+  // bound only, at level 1 − alpha, and the p-value of H0: effect ≥ θ₀.
+  bool one_sided = false;
+};
+
+struct SequentialResult {
+  Reason reason = Reason::kOk;
+  double estimate = 0;
+  Interval ci;         // this look's interval of the confidence sequence; one-sided: low = −inf
+  double p_value = 1;  // always valid at this look (report the running minimum over looks)
+};
+
+// At a look with `n_total` users in both arms, an effect estimate and its standard error
+// `se`: the confidence sequence's interval and the always-valid p-value against θ₀.
+// kTooFewUnits when n_total < 2, kZeroVariance when se is 0.
+SequentialResult SequentialTest(double estimate, double se, std::int64_t n_total,
+                                const SequentialOptions& options, double theta0 = 0);
+
+// Always-valid p-values reported over time never rise: the running minimum.
+class RunningMinimumP {
+ public:
+  double Update(double p) {
+    if (p < min_) min_ = p;
+    return min_;
+  }
+  double value() const { return min_; }
+
+ private:
+  double min_ = 1;
+};
+
+}  // namespace abrec::stats

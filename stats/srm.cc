@@ -1,0 +1,31 @@
+#include "stats/srm.h"
+
+#include <numeric>
+
+#include "stats/boost_math.h"
+
+namespace abrec::stats {
+
+SrmResult SampleRatioTest(std::span<const std::int64_t> counts, std::span<const double> weights,
+                          double threshold, std::int64_t min_total) {
+  SrmResult r;
+  const std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+  const double weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  if (counts.size() < 2 || counts.size() != weights.size() || total < min_total ||
+      !(weight_sum > 0)) {
+    r.reason = Reason::kTooFewUnits;
+    return r;
+  }
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const double expected = static_cast<double>(total) * weights[i] / weight_sum;
+    const double d = static_cast<double>(counts[i]) - expected;
+    r.chi_squared += d * d / expected;
+  }
+  r.df = static_cast<double>(counts.size() - 1);
+  namespace bm = boost::math;
+  r.p_value = bm::cdf(bm::complement(bm::chi_squared_distribution<double>(r.df), r.chi_squared));
+  r.mismatch = r.p_value < threshold;
+  return r;
+}
+
+}  // namespace abrec::stats

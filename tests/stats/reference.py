@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Reference values for tests/stats, computed by scipy and statsmodels (independent of abrec).
+
+Writes JSON to stdout. Run by tests/stats/run_with_reference.py before the C++ test
+executable, under Debian's /usr/bin/python3 (python3-scipy, python3-statsmodels; installed by
+scripts/install-deps.sh). Data sets are drawn here with fixed seeds; the C++ side receives
+only what abrec's store keeps (n, Σy, Σy² as exact integers) and must reproduce scipy's and
+statsmodels' numbers from them.
+"""
+import json
+import sys
+
+import numpy as np
+import scipy
+import statsmodels
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+
+def proportions():
+    cases = []
+    for xc, nc, xt, nt, alpha in [(1000, 20000, 1100, 20000, 0.05),
+                                  (48, 1000, 71, 1000, 0.05),
+                                  (3, 150, 9, 160, 0.10),
+                                  (51234, 821588, 52765, 815482, 0.01),
+                                  (500, 500, 498, 500, 0.05)]:
+        z, p = proportions_ztest([xt, xc], [nt, nc], alternative="two-sided")  # pooled
+        low, high = confint_proportions_2indep(xt, nt, xc, nc, method="wald", compare="diff",
+                                               alpha=alpha)
+        cases.append(dict(xc=xc, nc=nc, xt=xt, nt=nt, alpha=alpha, z=float(z), p=float(p),
+                          diff_low=float(low), diff_high=float(high)))
+    return cases
+
+
+def welch():
+    rng = np.random.default_rng(20261129)
+    cases = []
+    # Per-user premium in cents: zero-inflated and heavy-tailed like the real thing, then two
+    # small and unequal arms, then integer counts (clicks per user).
+    specs = [
+        ("premium", lambda n, lift: np.where(rng.random(n) < 0.08,
+                                             np.round(rng.lognormal(11 + lift, 1.0, n)), 0),
+         5000, 5200, 0.05, 0.05),
+        ("small", lambda n, lift: np.round(rng.normal(100 + 40 * lift, 15 + 30 * lift, n)),
+         12, 30, 1.0, 0.05),
+        ("clicks", lambda n, lift: rng.poisson(0.7 + lift, n), 20000, 19000, 0.02, 0.10),
+    ]
+    for name, draw, nc, nt, lift, alpha in specs:
+        yc = draw(nc, 0.0).astype(np.int64)
+        yt = draw(nt, lift).astype(np.int64)
+        cm = CompareMeans(DescrStatsW(yt.astype(float)), DescrStatsW(yc.astype(float)))
+        t, p, df = cm.ttest_ind(usevar="unequal")
+        low, high = cm.tconfint_diff(alpha=alpha, usevar="unequal")
+        t2, p2 = stats.ttest_ind(yt, yc, equal_var=False)  # scipy agrees with statsmodels
+        assert abs(t - t2) < 1e-9 and abs(p - p2) < 1e-12
+        cases.append(dict(name=name, alpha=alpha,
+                          nc=int(nc), sum_c=str(int(yc.sum())), sum_sq_c=str(int((yc * yc).sum())),
+                          nt=int(nt), sum_t=str(int(yt.sum())), sum_sq_t=str(int((yt * yt).sum())),
+                          mean_c=float(yc.mean()), mean_t=float(yt.mean()),
+                          var_c=float(yc.var(ddof=1)), var_t=float(yt.var(ddof=1)),
+                          t=float(t), p=float(p), df=float(df), diff_low=float(low),
+                          diff_high=float(high)))
+    return cases
+
+
+def srm():
+    cases = []
+    for counts, weights in [([821588, 815482], [0.5, 0.5]),           # Kohavi et al.'s example
+                            ([5012, 4980, 45113, 44895], [0.05, 0.05, 0.45, 0.45]),
+                            ([480, 560, 44000, 45000], [0.05, 0.05, 0.45, 0.45]),
+                            ([5000, 5000, 60000, 30000], [0.05, 0.05, 0.6, 0.3])]:
+        total = sum(counts)
+        expected = [total * w / sum(weights) for w in weights]
+        chi2, p = stats.chisquare(counts, expected)
+        cases.append(dict(counts=counts, weights=weights, chi2=float(chi2), p=float(p)))
+    return cases
+
+
+def adjusted():
+    cases = []
+    for p in [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01, 0.5, 0.049], [0.9], [0.001, 0.5, 0.04]]:
+        cases.append(dict(p=p, holm=[float(x) for x in multipletests(p, method="holm")[1]],
+                          bh=[float(x) for x in multipletests(p, method="fdr_bh")[1]]))
+    return cases
+
+
+def main():
+    json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
+                   proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted()),
+              sys.stdout, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#include "stats/srm.h"
+
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/stats/reference_values.h"
+
+namespace abrec::stats {
+
+TEST_CASE("sample ratio mismatch equals scipy's chisquare, Kohavi's example included") {
+  // scipy.stats.chisquare(counts, expected); the first case is Kohavi, Tang and Xu's
+  // example (821,588 vs 815,482 users on a 50/50 split: p ≈ 1.8e-6).
+  for (const auto& c : Reference()["srm"]) {
+    CAPTURE(c.dump());
+    const auto counts = c["counts"].get<std::vector<std::int64_t>>();
+    const auto weights = c["weights"].get<std::vector<double>>();
+    const SrmResult r = SampleRatioTest(counts, weights);
+    REQUIRE(r.reason == Reason::kOk);
+    CHECK(r.chi_squared == doctest::Approx(c["chi2"].get<double>()).epsilon(1e-10));
+    CHECK(r.df == static_cast<double>(counts.size() - 1));
+    CHECK(r.p_value == doctest::Approx(c["p"].get<double>()).epsilon(1e-8).scale(1e-300));
+    CHECK(r.mismatch == (c["p"].get<double>() < 0.001));
+  }
+  const std::vector<std::int64_t> kohavi{821588, 815482};
+  const std::vector<double> half{0.5, 0.5};
+  CHECK(SampleRatioTest(kohavi, half).p_value == doctest::Approx(1.8e-6).epsilon(0.02));
+}
+
+TEST_CASE("SRM stays silent below its minimum count") {
+  const std::vector<std::int64_t> few{10, 30};
+  const std::vector<double> half{0.5, 0.5};
+  const SrmResult r = SampleRatioTest(few, half);
+  CHECK(r.reason == Reason::kTooFewUnits);
+  CHECK_FALSE(r.mismatch);
+  CHECK(SampleRatioTest(few, half, 0.001, 20).reason == Reason::kOk);
+}
+
+}  // namespace abrec::stats
