@@ -18,6 +18,7 @@ commands:
   assign --experiment KEY USER_ID...
                              explain each user's bucket in an experiment
   backup PATH                online copy of the event database
+  plan KEY                   users and days an experiment needs for its MDE
 )";
 
 }  // namespace
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   if (cmd == "hash") return abrec::HashCommand(rest);
   if (cmd == "assign") return abrec::AssignCommand(rest);
   if (cmd == "backup") return abrec::BackupCommand(rest);
+  if (cmd == "plan") return abrec::PlanCommand(rest);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;

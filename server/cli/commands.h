@@ -14,6 +14,7 @@ int ValidateCommand(const CommandArgs& args);
 int HashCommand(const CommandArgs& args);
 int AssignCommand(const CommandArgs& args);
 int BackupCommand(const CommandArgs& args);
+int PlanCommand(const CommandArgs& args);
 
 // The default config file, relative to the working directory.
 inline constexpr const char* kDefaultConfig = "config/abrec.yaml";

@@ -2,8 +2,10 @@
 """The command line: `abrec hash`, `abrec validate` and `abrec assign`."""
 
 import json
+import math
 import os
 import re
+import sqlite3
 import sys
 import unittest
 import urllib.parse
@@ -383,6 +385,80 @@ class AssignCommandTest(CliTestCase):
                        self.ws.config_path.encode(), b"\xff"], cwd=self.ws.root)
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"UTF-8", r.stderr)
+
+
+class PlanCommandTest(CliTestCase):
+    """abrec plan: users per arm and days. The fixed-horizon figure is checked against
+    statsmodels' NormalIndPower (Debian's /usr/bin/python3 runs these tests)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ws.write_config()
+        self.ws.write_experiment("valid_exp.yaml", VALID)
+
+    def plan(self, *args):
+        r = self.run_abrec("plan", "valid_exp", "--config", self.ws.config_path, *args)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    @staticmethod
+    def statsmodels_users(p, mde, alpha=0.05, power=0.8):
+        from statsmodels.stats.power import NormalIndPower
+        p2 = p * (1 + mde)
+        es = (p2 - p) / ((p * (1 - p) + p2 * (1 - p2)) / 2) ** 0.5
+        return NormalIndPower().solve_power(effect_size=es, alpha=alpha, power=power, ratio=1.0)
+
+    def test_flags_give_users_and_days(self):
+        code, out, err = self.plan("--baseline", "0.04", "--daily-users", "5000",
+                                   "--format", "json")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        expected = self.statsmodels_users(0.04, 0.05)
+        self.assertLessEqual(abs(doc["users_per_arm"]["fixed"] - math.ceil(expected)), 1)
+        self.assertGreater(doc["users_per_arm"]["sequential"], doc["users_per_arm"]["fixed"])
+        # The experiment's arms: 0.9 of its users (holdout and exploration take 0.05 each),
+        # split 50/50.
+        self.assertAlmostEqual(doc["smallest_arm_share"], 0.45)
+        self.assertEqual(doc["days"]["fixed"],
+                         math.ceil(doc["users_per_arm"]["fixed"] / (5000 * 0.45)))
+        code, out, err = self.plan("--baseline", "0.04", "--power", "0.9")
+        self.assertEqual(code, 0, err)
+        self.assertIn("power 0.9", out)
+        self.assertIn("days        unknown", out)
+
+    def test_baseline_and_traffic_from_the_database(self):
+        # A database with abrec's schema (made by the service), then a control bucket and
+        # daily snapshots written in: 20,000 users of whom 800 bound (rate 0.04), and the
+        # experiment growing from 10,000 to 20,000 users over 4 days (2,500 a day).
+        svc = h.Service(self.ws.config_path)
+        svc.start()
+        svc.stop()
+        con = sqlite3.connect(self.ws.db_path)
+        with con:
+            con.execute("INSERT INTO bucket_totals (experiment, bucket, users, binders) VALUES "
+                        "('valid_exp', 'control', 20000, 800)")
+            for day, users in (("2026-11-01", 10000), ("2026-11-05", 20000)):
+                con.execute("INSERT INTO bucket_daily (experiment, bucket, day, users) VALUES "
+                            "('valid_exp', 'control', ?, ?)", (day, users))
+        con.close()
+        code, out, err = self.plan("--format", "json")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        self.assertAlmostEqual(doc["baseline"], 0.04)
+        self.assertIn("20000 users", doc["baseline_source"])
+        self.assertAlmostEqual(doc["daily_users"], 2500)
+        self.assertLessEqual(
+            abs(doc["users_per_arm"]["fixed"] - math.ceil(self.statsmodels_users(0.04, 0.05))), 1)
+
+    def test_errors_name_what_is_missing(self):
+        code, _, err = self.plan()
+        self.assertEqual(code, 1)
+        self.assertIn("give --baseline", err)
+        code, _, err = self.plan("--baseline", "x")
+        self.assertEqual(code, 2)
+        self.assertIn("--baseline must be a number", err)
+        r = self.run_abrec("plan", "nope", "--config", self.ws.config_path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('no experiment "nope"', r.stderr.decode())
 
 
 if __name__ == "__main__":

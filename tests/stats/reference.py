@@ -15,6 +15,7 @@ import scipy
 import statsmodels
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -86,9 +87,31 @@ def adjusted():
     return cases
 
 
+def power():
+    """statsmodels' NormalIndPower for two equal arms; the effect size is δ over the root mean
+    of the two arms' variances."""
+    cases = []
+    for baseline, sd, proportion, mde, alpha, pw in [(0.05, 0, True, 0.10, 0.05, 0.8),
+                                                    (0.20, 0, True, 0.05, 0.05, 0.9),
+                                                    (0.012, 0, True, 0.25, 0.01, 0.8),
+                                                    (5400.0, 21000.0, False, 0.05, 0.05, 0.8)]:
+        if proportion:
+            p1, p2 = baseline, baseline * (1 + mde)
+            var = (p1 * (1 - p1) + p2 * (1 - p2)) / 2
+        else:
+            var = sd * sd
+        es = baseline * mde / var ** 0.5
+        n = NormalIndPower().solve_power(effect_size=es, alpha=alpha, power=pw, ratio=1.0,
+                                         alternative="two-sided")
+        cases.append(dict(baseline=baseline, sd=sd, proportion=proportion, mde=mde, alpha=alpha,
+                          power=pw, n=float(n)))
+    return cases
+
+
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
-                   proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted()),
+                   proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
+                   power=power()),
               sys.stdout, indent=1)
 
 

@@ -1,0 +1,241 @@
+// abrec plan KEY [--config FILE] [--baseline X] [--sd X] [--daily-users N] [--power P]
+//                [--format text|json]
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "experiments/sqlite_db.h"
+#include "server/cli/args.h"
+#include "server/cli/commands.h"
+#include "server/platform.h"
+#include "stats/moments.h"
+#include "stats/power.h"
+
+namespace abrec {
+namespace {
+
+constexpr const char* kHelp =
+    R"(usage: abrec plan KEY [--config FILE] [--baseline X] [--sd X] [--daily-users N]
+                  [--power P] [--format text|json]
+
+How many users per arm the experiment KEY needs to detect its minimum detectable effect
+(analysis.mde, relative) on its primary metric at analysis.alpha with power P (default 0.8),
+for the fixed-horizon test and for the sequential test the report uses, and how many days
+that takes at the experiment's daily traffic.
+
+The baseline (the control's rate or mean) and the daily traffic come from the event database
+(storage.path) when it has data: the control bucket's totals, and the users entering the
+experiment per day from the daily snapshots. --baseline (with --sd, the per-user standard
+deviation, for a mean metric) and --daily-users (users entering the experiment per day, all
+buckets) give or override them. Metrics: bind_rate (a rate), binds_per_user and
+premium_per_user (means; premium in currency units).
+)";
+
+// What the database knows about an experiment's control and traffic.
+struct Observed {
+  std::int64_t control_users = 0;
+  std::optional<double> baseline, sd;
+  std::optional<double> daily_users;
+  std::string days;  // "first..last" of the snapshots used
+};
+
+Result<Observed> ReadObserved(const std::string& path, const std::string& key,
+                              const std::string& metric) {
+  Observed o;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return o;
+  auto db = SqliteDb::Open(path, /*read_only=*/true);
+  if (!db) return std::unexpected(db.error());
+  auto totals = (*db)->Prepare(
+      "SELECT users, binders, binds, binds_sq, premium_cents, premium_cents_sq FROM "
+      "bucket_totals WHERE experiment = ?1 AND bucket = 'control'");
+  if (!totals) return std::unexpected(totals.error());
+  totals->Bind(1, key);
+  auto row = totals->Step();
+  if (!row) return std::unexpected(row.error());
+  if (*row && totals->Int(0) >= 2) {
+    const std::int64_t n = o.control_users = totals->Int(0);
+    if (metric == "bind_rate") {
+      o.baseline = static_cast<double>(totals->Int(1)) / static_cast<double>(n);
+    } else if (metric == "binds_per_user" || metric == "premium_per_user") {
+      const bool premium = metric == "premium_per_user";
+      const auto m = stats::Moments::FromSums(n, totals->Int128At(premium ? 4 : 2),
+                                              totals->Int128At(premium ? 5 : 3));
+      const double unit = premium ? 100.0 : 1.0;  // cents to currency units
+      o.baseline = static_cast<double>(m.mean) / unit;
+      o.sd = std::sqrt(static_cast<double>(m.Variance())) / unit;
+    }
+  }
+  totals->Reset();
+  auto daily = (*db)->Prepare(
+      "SELECT day, SUM(users) FROM bucket_daily WHERE experiment = ?1 GROUP BY day ORDER BY day");
+  if (!daily) return std::unexpected(daily.error());
+  daily->Bind(1, key);
+  std::vector<std::pair<std::string, std::int64_t>> days;
+  for (;;) {
+    auto more = daily->Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    days.emplace_back(daily->Text(0), daily->Int(1));
+  }
+  if (days.size() >= 2) {
+    auto when = [](const std::string& day) { return ParseRfc3339(day + "T00:00:00Z"); };
+    const auto first = when(days.front().first), last = when(days.back().first);
+    if (first && last && *last > *first) {
+      const double elapsed = static_cast<double>(*last - *first) / 86'400e6;
+      o.daily_users = static_cast<double>(days.back().second - days.front().second) / elapsed;
+      o.days = days.front().first + ".." + days.back().first;
+    }
+  }
+  return o;
+}
+
+std::optional<double> Number(const Args& args, const char* name, double low, double high) {
+  const auto v = args.Get(name);
+  if (!v) return std::nullopt;
+  char* end = nullptr;
+  const double x = std::strtod(v->c_str(), &end);
+  if (end == v->c_str() || *end != '\0' || !(x >= low && x <= high)) {
+    throw std::invalid_argument(
+        fmt::format("--{} must be a number in [{}, {}], got \"{}\"", name, low, high, *v));
+  }
+  return x;
+}
+
+}  // namespace
+
+int PlanCommand(const CommandArgs& argv) {
+  auto args = ParseCommandArgs(
+      "plan", argv, {"config", "baseline", "sd", "daily-users", "power", "format"}, kHelp);
+  if (!args) return args.error();
+  const std::string format = args->Get("format").value_or("text");
+  if (args->positionals.size() != 1 || (format != "text" && format != "json")) {
+    fmt::print(stderr, "abrec plan: give one experiment KEY and --format text|json\n{}", kHelp);
+    return 2;
+  }
+  std::optional<double> baseline, sd, daily, power;
+  try {
+    baseline = Number(*args, "baseline", 0, 1e12);
+    sd = Number(*args, "sd", 0, 1e12);
+    daily = Number(*args, "daily-users", 0, 1e12);
+    power = Number(*args, "power", 0.5, 0.999);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "abrec plan: {}\n", e.what());
+    return 2;
+  }
+  const std::string key = args->positionals[0];
+  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
+  if (!config) {
+    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
+    return 1;
+  }
+  auto platform = Platform::Open(*config, SystemClock::Instance(), {.read_only = true});
+  if (!platform) {
+    fmt::print(stderr, "abrec plan: {}\n", platform.error().message);
+    return 1;
+  }
+  const auto loaded = (*platform)->experiments()->Find(key);
+  if (!loaded) {
+    fmt::print(stderr, "abrec plan: experiment: no experiment \"{}\" in {}\n", key,
+               config->experiments.dir);
+    return 1;
+  }
+  const Experiment& e = loaded->def;
+  const std::string& metric = e.metrics.primary;
+  const bool proportion = metric == "bind_rate";
+  if (!proportion && metric != "binds_per_user" && metric != "premium_per_user") {
+    fmt::print(stderr,
+               "abrec plan: metrics.primary: {} cannot be planned yet (bind_rate, binds_per_user "
+               "and premium_per_user can)\n",
+               metric);
+    return 1;
+  }
+  auto observed = ReadObserved(config->storage.path, key, metric);
+  if (!observed) {
+    fmt::print(stderr, "abrec plan: {}\n", observed.error().message);
+    return 1;
+  }
+  const std::string baseline_source =
+      baseline ? "--baseline" : fmt::format("database: control, {} users", observed->control_users);
+  if (!baseline) baseline = observed->baseline;
+  if (!sd) sd = observed->sd;
+  if (!baseline || (!proportion && !sd)) {
+    fmt::print(stderr,
+               "abrec plan: no baseline for {} in {} (no control data yet): give --baseline{}\n",
+               metric, config->storage.path, proportion ? "" : " and --sd");
+    return 1;
+  }
+  const std::string daily_source =
+      daily ? "--daily-users" : (observed->daily_users ? "database: " + observed->days : "");
+  if (!daily) daily = observed->daily_users;
+
+  stats::PowerInput in;
+  in.baseline = *baseline;
+  in.sd = sd.value_or(0);
+  in.proportion = proportion;
+  in.mde = e.analysis.mde;
+  in.alpha = e.analysis.alpha;
+  in.power = power.value_or(0.8);
+  in.n_star = e.analysis.tuning_n;
+  const stats::PowerResult r = stats::UsersPerArm(in);
+  if (r.reason != stats::Reason::kOk) {
+    fmt::print(stderr, "abrec plan: cannot plan with baseline {} ({})\n", *baseline,
+               stats::ReasonName(r.reason));
+    return 1;
+  }
+  // The smallest arm's share of the users entering the experiment (DESIGN.md: variant i gets
+  // (1 − holdout − exploration)·wᵢ).
+  double min_weight = 1;
+  for (const auto& v : e.variants) min_weight = std::min(min_weight, v.weight);
+  const PopulationSplit& split = config->population;
+  const double arm_share = (1 - split.holdout - split.exploration) * min_weight;
+  std::optional<double> days_fixed, days_sequential;
+  if (daily && *daily > 0) {
+    days_fixed = std::ceil(r.fixed_per_arm / (*daily * arm_share));
+    days_sequential = std::ceil(r.sequential_per_arm / (*daily * arm_share));
+  }
+  if (format == "json") {
+    auto opt = [](const std::optional<double>& v) {
+      return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+    };
+    nlohmann::ordered_json j{
+        {"experiment", key},
+        {"metric", metric},
+        {"mde", in.mde},
+        {"alpha", in.alpha},
+        {"power", in.power},
+        {"baseline", *baseline},
+        {"baseline_source", baseline_source},
+        {"sd", proportion ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(in.sd)},
+        {"users_per_arm", {{"fixed", r.fixed_per_arm}, {"sequential", r.sequential_per_arm}}},
+        {"daily_users", opt(daily)},
+        {"daily_users_source", daily ? nlohmann::ordered_json(daily_source) : nullptr},
+        {"smallest_arm_share", arm_share},
+        {"days", {{"fixed", opt(days_fixed)}, {"sequential", opt(days_sequential)}}}};
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("experiment {}: primary metric {}, mde {:g}% (relative), alpha {:g}, power {:g}\n",
+             key, metric, 100 * in.mde, in.alpha, in.power);
+  fmt::print("baseline    {:g}{} ({})\n", *baseline,
+             proportion ? "" : fmt::format(", sd {:g}", in.sd), baseline_source);
+  fmt::print("users/arm   {:.0f} fixed horizon; {:.0f} sequential (always valid, N* {:g})\n",
+             r.fixed_per_arm, r.sequential_per_arm, in.n_star);
+  if (days_fixed) {
+    fmt::print(
+        "traffic     {:.0f} users a day enter the experiment ({}); the smallest arm gets "
+        "{:.1f}% of them\n",
+        *daily, daily_source, 100 * arm_share);
+    fmt::print("days        {:.0f} fixed horizon; {:.0f} sequential\n", *days_fixed,
+               *days_sequential);
+  } else {
+    fmt::print("days        unknown: no daily traffic in the database yet; give --daily-users\n");
+  }
+  return 0;
+}
+
+}  // namespace abrec
