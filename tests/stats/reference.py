@@ -108,10 +108,34 @@ def power():
     return cases
 
 
+def cuped():
+    """x: premium held before the experiment, y: premium after (cents, integers); some users
+    have no covariate (x = 0). The references: scipy's OLS slope of y on x over both arms
+    (CUPED's θ) and Pearson's r² (the variance reduction is about r²)."""
+    rng = np.random.default_rng(99)
+    cases = []
+    for n_c, n_t, effect, share_with_x in [(4000, 4100, 1500, 1.0), (3000, 2900, 0, 0.7)]:
+        def arm(n, lift):
+            x = np.round(rng.lognormal(10, 0.6, n)) * (rng.random(n) < share_with_x)
+            y = np.round(0.8 * x + rng.normal(3000 + lift, 6000, n))
+            return x.astype(np.int64), y.astype(np.int64)
+        xc, yc = arm(n_c, 0)
+        xt, yt = arm(n_t, effect)
+        x, y = np.concatenate([xc, xt]), np.concatenate([yc, yt])
+        fit = stats.linregress(x, y)
+        def sums(xa, ya):
+            return dict(n=int(len(xa)), sx=str(int(xa.sum())), sxx=str(int((xa * xa).sum())),
+                        sy=str(int(ya.sum())), syy=str(int((ya * ya).sum())),
+                        sxy=str(int((xa * ya).sum())))
+        cases.append(dict(control=sums(xc, yc), treatment=sums(xt, yt), theta=float(fit.slope),
+                          r2=float(fit.rvalue ** 2), effect=effect))
+    return cases
+
+
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
                    proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
-                   power=power()),
+                   power=power(), cuped=cuped()),
               sys.stdout, indent=1)
 
 
