@@ -132,10 +132,33 @@ def cuped():
     return cases
 
 
+def contingency():
+    """scipy.stats.chi2_contingency (no continuity correction) for drift (2 windows × k
+    products) and demographic parity (k groups × shown / not shown)."""
+    drift = []
+    for ref, cur in [([500, 300, 150, 50], [480, 320, 140, 60]),
+                     ([500, 300, 150, 50, 0], [200, 300, 350, 100, 50]),
+                     ([1000, 10, 5], [990, 20, 5])]:
+        chi2, p, dof, _ = stats.chi2_contingency([ref, [c for c in cur]], correction=False)
+        # PSI is the symmetrised Kullback-Leibler divergence (scipy.stats.entropy normalises
+        # its inputs); without zero shares, no floor is involved.
+        psi = (float(stats.entropy(cur, ref) + stats.entropy(ref, cur)) if 0 not in ref + cur
+               else None)
+        drift.append(dict(reference=ref, current=cur, chi2=float(chi2), p=float(p), df=int(dof),
+                          psi=psi))
+    parity = []
+    for groups in [[(1000, 120), (1100, 125)], [(800, 60), (900, 110), (400, 20)],
+                   [(5000, 1500), (5200, 1040)]]:
+        table = [[shown, users - shown] for users, shown in groups]
+        chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
+        parity.append(dict(groups=groups, chi2=float(chi2), p=float(p), df=int(dof)))
+    return dict(drift=drift, parity=parity)
+
+
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
                    proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
-                   power=power(), cuped=cuped()),
+                   power=power(), cuped=cuped(), contingency=contingency()),
               sys.stdout, indent=1)
 
 
