@@ -155,10 +155,30 @@ def contingency():
     return dict(drift=drift, parity=parity)
 
 
+def classification():
+    """AUC as scipy's Mann-Whitney U / (n+ n-) (ties by mid-ranks: a tie counts half), and log
+    loss as the mean negative scipy.stats.bernoulli.logpmf; scores rounded to 2 decimals so
+    that ties are common."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for n, rate in [(2000, 0.1), (300, 0.5), (50, 0.02)]:
+        labels = (rng.random(n) < rate).astype(int)
+        labels[0], labels[1] = 1, 0  # at least one of each
+        scores = np.round(np.clip(rng.normal(0.3 + 0.2 * labels, 0.2), 0, 1), 2)
+        u = stats.mannwhitneyu(scores[labels == 1], scores[labels == 0]).statistic
+        auc = u / (labels.sum() * (n - labels.sum()))
+        p = np.clip(scores, 1e-15, 1 - 1e-15)
+        logloss = -np.mean(stats.bernoulli.logpmf(labels, p))
+        cases.append(dict(scores=scores.tolist(), labels=labels.tolist(), auc=float(auc),
+                          logloss=float(logloss)))
+    return cases
+
+
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
                    proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
-                   power=power(), cuped=cuped(), contingency=contingency()),
+                   power=power(), cuped=cuped(), contingency=contingency(),
+                   classification=classification()),
               sys.stdout, indent=1)
 
 
