@@ -19,6 +19,7 @@ commands:
                              explain each user's bucket in an experiment
   backup PATH                online copy of the event database
   plan KEY                   users and days an experiment needs for its MDE
+  simulate aa|power|srm      simulation studies of the statistics engine
 )";
 
 }  // namespace
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (cmd == "assign") return abrec::AssignCommand(rest);
   if (cmd == "backup") return abrec::BackupCommand(rest);
   if (cmd == "plan") return abrec::PlanCommand(rest);
+  if (cmd == "simulate") return abrec::SimulateCommand(rest);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;

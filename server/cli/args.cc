@@ -1,5 +1,8 @@
 #include "server/cli/args.h"
 
+#include <cstdlib>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 namespace abrec {
@@ -64,6 +67,19 @@ std::expected<Args, int> ParseCommandArgs(std::string_view command,
     return std::unexpected(0);
   }
   return std::move(*args);
+}
+
+std::optional<double> NumberOption(const Args& args, const std::string& name, double low,
+                                   double high) {
+  const auto v = args.Get(name);
+  if (!v) return std::nullopt;
+  char* end = nullptr;
+  const double x = std::strtod(v->c_str(), &end);
+  if (end == v->c_str() || *end != '\0' || !(x >= low && x <= high)) {
+    throw std::invalid_argument(
+        fmt::format("--{} must be a number in [{}, {}], got \"{}\"", name, low, high, *v));
+  }
+  return x;
 }
 
 }  // namespace abrec

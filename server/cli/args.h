@@ -27,6 +27,12 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv,
                        const std::set<std::string>& with_value,
                        const std::set<std::string>& flag_names);
 
+// The number given to option --`name`, or nullopt when it is absent. Throws
+// std::invalid_argument, with a message naming the option and the range, when it is not a
+// number in [low, high].
+std::optional<double> NumberOption(const Args& args, const std::string& name, double low,
+                                   double high);
+
 // A subcommand's arguments, with --help handled: prints the help (exit status 0) or the
 // usage error with the help (exit status 2), and returns that status as the error.
 std::expected<Args, int> ParseCommandArgs(std::string_view command,

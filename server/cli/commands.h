@@ -15,6 +15,7 @@ int HashCommand(const CommandArgs& args);
 int AssignCommand(const CommandArgs& args);
 int BackupCommand(const CommandArgs& args);
 int PlanCommand(const CommandArgs& args);
+int SimulateCommand(const CommandArgs& args);
 
 // The default config file, relative to the working directory.
 inline constexpr const char* kDefaultConfig = "config/abrec.yaml";

@@ -94,18 +94,6 @@ Result<Observed> ReadObserved(const std::string& path, const std::string& key,
   return o;
 }
 
-std::optional<double> Number(const Args& args, const char* name, double low, double high) {
-  const auto v = args.Get(name);
-  if (!v) return std::nullopt;
-  char* end = nullptr;
-  const double x = std::strtod(v->c_str(), &end);
-  if (end == v->c_str() || *end != '\0' || !(x >= low && x <= high)) {
-    throw std::invalid_argument(
-        fmt::format("--{} must be a number in [{}, {}], got \"{}\"", name, low, high, *v));
-  }
-  return x;
-}
-
 }  // namespace
 
 int PlanCommand(const CommandArgs& argv) {
@@ -119,10 +107,10 @@ int PlanCommand(const CommandArgs& argv) {
   }
   std::optional<double> baseline, sd, daily, power;
   try {
-    baseline = Number(*args, "baseline", 0, 1e12);
-    sd = Number(*args, "sd", 0, 1e12);
-    daily = Number(*args, "daily-users", 0, 1e12);
-    power = Number(*args, "power", 0.5, 0.999);
+    baseline = NumberOption(*args, "baseline", 0, 1e12);
+    sd = NumberOption(*args, "sd", 0, 1e12);
+    daily = NumberOption(*args, "daily-users", 0, 1e12);
+    power = NumberOption(*args, "power", 0.5, 0.999);
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "abrec plan: {}\n", e.what());
     return 2;

@@ -461,5 +461,46 @@ class PlanCommandTest(CliTestCase):
         self.assertIn('no experiment "nope"', r.stderr.decode())
 
 
+class SimulateCommandTest(CliTestCase):
+    """abrec simulate: the studies' tables, in DESIGN.md's JSON shape for aa."""
+
+    def simulate(self, *args):
+        r = self.run_abrec("simulate", *args)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    def test_aa_json_has_the_contract_fields_and_the_guarantee(self):
+        code, out, err = self.simulate("aa", "--simulations", "500", "--format", "json")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(list(doc), ["simulations", "looks", "alpha", "fpr_sequential",
+                                     "fpr_sequential_se", "fpr_fixed_peeking",
+                                     "fpr_fixed_final"])
+        self.assertEqual((doc["simulations"], doc["looks"], doc["alpha"]), (500, 100, 0.05))
+        self.assertLessEqual(doc["fpr_sequential"], 0.05 + 3 * doc["fpr_sequential_se"])
+        self.assertGreater(doc["fpr_fixed_peeking"], 0.10)
+        # Seeded: the same options, the same numbers.
+        self.assertEqual(self.simulate("aa", "--simulations", "500", "--format", "json")[1], out)
+
+    def test_power_and_srm_tables(self):
+        code, out, err = self.simulate("power", "--lifts", "0.1", "--simulations", "300",
+                                       "--format", "json")
+        self.assertEqual(code, 0, err)
+        row = json.loads(out)["rows"][0]
+        self.assertEqual(row["lift"], 0.1)
+        self.assertGreater(row["fixed"], 0.95)
+        code, out, err = self.simulate("srm", "--totals", "5000000", "--simulations", "100")
+        self.assertEqual(code, 0, err)
+        self.assertIn("5000000  1.000", out)
+
+    def test_bad_input_is_a_usage_error(self):
+        for args, message in [(("nope",), 'unknown study "nope"'),
+                              (("aa", "--looks", "x"), "--looks must be a number"),
+                              (("power", "--lifts", "0.1,,2"), "--lifts must be a comma-separated"),
+                              ((), "give one STUDY")]:
+            code, _, err = self.simulate(*args)
+            self.assertEqual(code, 2, args)
+            self.assertIn(message, err)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
