@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark of bench/ against an existing build: assign_bench, store_bench,
-# http_assign.sh, http_events.sh. Builds nothing (`make bench` builds first, then runs
+# stats_bench (with its scipy reference), http_assign.sh, http_events.sh. Builds nothing (`make bench` builds first, then runs
 # `bash bench/run-all.sh build`).
 #
 #   bash bench/run-all.sh BUILD_DIR
@@ -38,6 +38,15 @@ run_all() {
     status=1
   fi
 
+  echo
+  echo "== statistics of one experiment from its aggregates: $build/bench/stats_bench"
+  if [ -x "$build/bench/stats_bench" ]; then
+    "$build/bench/stats_bench" || { echo "run-all: stats_bench failed" >&2; status=1; }
+    /usr/bin/python3 "$here/stats_reference.py" || { echo "run-all: stats_reference.py failed" >&2; status=1; }
+  else
+    echo "run-all: $build/bench/stats_bench not found: build first" >&2
+    status=1
+  fi
   echo
   echo "== HTTP: bench/http_assign.sh"
   bash "$here/http_assign.sh" "$build" || { echo "run-all: http_assign.sh failed" >&2; status=1; }

@@ -1,0 +1,98 @@
+#include "experiments/metric_analysis.h"
+
+#include <array>
+#include <utility>
+
+#include "stats/fixed_horizon.h"
+#include "stats/ratio_metric.h"
+
+namespace abrec {
+namespace {
+
+constexpr std::array<std::pair<Metric, std::string_view>, 4> kNames{{
+    {Metric::kClickRate, "click_rate"},
+    {Metric::kBindRate, "bind_rate"},
+    {Metric::kBindsPerUser, "binds_per_user"},
+    {Metric::kPremiumPerUser, "premium_per_user"},
+}};
+
+std::int64_t Count(Int128 v) { return static_cast<std::int64_t>(v); }
+
+// Premium in currency units: the sums are in cents.
+stats::Moments PremiumMoments(const BucketTotals& t) {
+  stats::Moments m = stats::Moments::FromSums(Count(t.users), t.premium_cents, t.premium_cents_sq);
+  m.mean /= 100;
+  m.m2 /= 10'000;
+  return m;
+}
+
+stats::CoMoments PremiumWithCovariate(const BucketTotals& t) {
+  // x: premium held before (cents), y: premium bound (cents); users without covariates
+  // count with x = 0 (see stats/cuped.h). Scaled to currency units.
+  stats::CoMoments m = stats::CoMoments::FromSums(Count(t.users), t.x, t.x_sq, t.premium_cents,
+                                                  t.premium_cents_sq, t.x_premium);
+  m.mean_x /= 100, m.mean_y /= 100;
+  m.m2_x /= 10'000, m.m2_y /= 10'000, m.c_xy /= 10'000;
+  return m;
+}
+
+}  // namespace
+
+std::optional<Metric> MetricByName(std::string_view name) {
+  for (const auto& [m, n] : kNames) {
+    if (n == name) return m;
+  }
+  return std::nullopt;
+}
+
+std::string_view MetricName(Metric m) {
+  for (const auto& [metric, n] : kNames) {
+    if (metric == m) return n;
+  }
+  return "unknown";
+}
+
+MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
+                               const BucketTotals& variant, const AnalysisSpec& analysis,
+                               bool one_sided) {
+  MetricComparison r;
+  r.metric = metric;
+  const double alpha = analysis.alpha;
+  switch (metric) {
+    case Metric::kBindRate:
+      r.fixed = stats::CompareProportions(Count(baseline.binders), Count(baseline.users),
+                                          Count(variant.binders), Count(variant.users), alpha);
+      break;
+    case Metric::kBindsPerUser:
+      r.fixed = stats::CompareMeans(
+          stats::Moments::FromSums(Count(baseline.users), baseline.binds, baseline.binds_sq),
+          stats::Moments::FromSums(Count(variant.users), variant.binds, variant.binds_sq), alpha);
+      break;
+    case Metric::kPremiumPerUser:
+      r.fixed = stats::CompareMeans(PremiumMoments(baseline), PremiumMoments(variant), alpha);
+      if (baseline.covariate_users > 0 || variant.covariate_users > 0) {
+        r.cuped = stats::CompareMeansCuped(PremiumWithCovariate(baseline),
+                                           PremiumWithCovariate(variant), alpha);
+      }
+      break;
+    case Metric::kClickRate: {
+      auto ratio = [](const BucketTotals& t) {
+        return stats::CoMoments::FromSums(Count(t.users), t.impressions, t.impressions_sq, t.clicks,
+                                          t.clicks_sq, t.clicks_x_impressions);
+      };
+      r.fixed = stats::CompareRatios(ratio(baseline), ratio(variant), alpha);
+      break;
+    }
+  }
+  const stats::SequentialOptions o{alpha, analysis.tuning_n, one_sided};
+  const stats::Effect& effect = r.cuped && r.cuped->adjusted.reason == stats::Reason::kOk
+                                    ? r.cuped->adjusted.absolute
+                                    : r.fixed.absolute;
+  r.sequential = r.fixed.reason == stats::Reason::kOk
+                     ? stats::SequentialTest(effect.estimate, effect.se,
+                                             Count(baseline.users + variant.users), o)
+                     : stats::SequentialResult{r.fixed.reason, effect.estimate, {}, 1};
+  return r;
+}
+
+}  // namespace abrec

@@ -1,0 +1,95 @@
+#include "experiments/metric_analysis.h"
+
+#include <random>
+
+#include <doctest/doctest.h>
+
+#include "stats/fixed_horizon.h"
+#include "stats/ratio_metric.h"
+
+namespace abrec {
+namespace {
+
+// A bucket of simulated users, accumulated as the store does (BucketTotals::Apply), and the
+// same users' values kept for direct use of the stats engine.
+struct Bucket {
+  BucketTotals totals;
+  stats::Moments binds, premium;
+  Int128 sx = 0, sxx = 0, sy = 0, syy = 0, sxy = 0;  // impressions (x), clicks (y)
+  std::int64_t users = 0, binders = 0;
+
+  void Add(const UserTotals& u) {
+    totals.Apply(u, +1);
+    ++users;
+    binders += u.binds > 0 ? 1 : 0;
+    binds += stats::Moments{1, static_cast<long double>(u.binds), 0};
+    premium += stats::Moments{1, static_cast<long double>(u.premium_cents) / 100, 0};
+    sx += u.impressions, sxx += Int128{u.impressions} * u.impressions;
+    sy += u.clicks, syy += Int128{u.clicks} * u.clicks, sxy += Int128{u.clicks} * u.impressions;
+  }
+};
+
+Bucket Simulate(std::uint64_t seed, double bind_rate, bool covariates) {
+  std::mt19937_64 rng(seed);
+  std::poisson_distribution<int> impressions(6), clicks(0.5);
+  std::bernoulli_distribution binds(bind_rate);
+  std::lognormal_distribution<double> premium(11, 0.7);
+  Bucket b;
+  for (int i = 0; i < 3000; ++i) {
+    UserTotals u;
+    u.exposures = 1;
+    u.impressions = impressions(rng);
+    u.clicks = std::min<std::int64_t>(u.impressions, clicks(rng));
+    u.binds = binds(rng) ? 1 : 0;
+    const auto before = static_cast<std::int64_t>(premium(rng));
+    u.premium_cents =
+        u.binds ? static_cast<std::int64_t>(0.5 * static_cast<double>(before)) + 10'000 : 0;
+    u.has_covariates = covariates;
+    u.premium_before_cents = before;
+    b.Add(u);
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("metrics from bucket sums equal the stats engine on the users' values") {
+  const Bucket c = Simulate(1, 0.05, true), t = Simulate(2, 0.06, true);
+  const AnalysisSpec analysis;
+  const auto bind = CompareMetric(Metric::kBindRate, c.totals, t.totals, analysis);
+  const auto direct = stats::CompareProportions(c.binders, c.users, t.binders, t.users);
+  CHECK(bind.fixed.p_value == doctest::Approx(direct.p_value).epsilon(1e-12));
+  CHECK(bind.sequential.reason == stats::Reason::kOk);
+  CHECK(bind.sequential.ci.low < bind.fixed.absolute.ci.low);  // the sequence is wider
+
+  const auto per_user = CompareMetric(Metric::kBindsPerUser, c.totals, t.totals, analysis);
+  CHECK(per_user.fixed.statistic ==
+        doctest::Approx(stats::CompareMeans(c.binds, t.binds).statistic).epsilon(1e-10));
+
+  const auto premium = CompareMetric(Metric::kPremiumPerUser, c.totals, t.totals, analysis);
+  CHECK(premium.fixed.control_mean == doctest::Approx(static_cast<double>(c.premium.mean)));
+  CHECK(premium.fixed.absolute.se ==
+        doctest::Approx(stats::CompareMeans(c.premium, t.premium).absolute.se).epsilon(1e-10));
+  REQUIRE(premium.cuped.has_value());
+  CHECK(premium.cuped->variance_reduction > 0);
+
+  const auto clicks = CompareMetric(Metric::kClickRate, c.totals, t.totals, analysis);
+  const auto ratio =
+      stats::CompareRatios(stats::CoMoments::FromSums(c.users, c.sx, c.sxx, c.sy, c.syy, c.sxy),
+                           stats::CoMoments::FromSums(t.users, t.sx, t.sxx, t.sy, t.syy, t.sxy));
+  CHECK(clicks.fixed.absolute.estimate == doctest::Approx(ratio.absolute.estimate).epsilon(1e-12));
+  CHECK(clicks.fixed.absolute.se == doctest::Approx(ratio.absolute.se).epsilon(1e-10));
+}
+
+TEST_CASE("metric names and empty buckets") {
+  CHECK(MetricByName("premium_per_user") == Metric::kPremiumPerUser);
+  CHECK_FALSE(MetricByName("revenue_per_user").has_value());
+  CHECK(MetricName(Metric::kClickRate) == "click_rate");
+  const auto none = CompareMetric(Metric::kBindRate, BucketTotals{}, BucketTotals{}, {});
+  CHECK(none.fixed.reason == stats::Reason::kTooFewUnits);
+  CHECK(none.sequential.reason == stats::Reason::kTooFewUnits);
+  const Bucket c = Simulate(3, 0.05, false);
+  CHECK_FALSE(CompareMetric(Metric::kPremiumPerUser, c.totals, c.totals, {}).cuped.has_value());
+}
+
+}  // namespace abrec
