@@ -61,6 +61,21 @@ std::array<Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() {
           &z_clicks};
 }
 
+std::array<const Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() const {
+  // The same list as the mutable overload: one definition of the order.
+  const auto fields = const_cast<BucketTotals*>(this)->Fields();
+  std::array<const Int128*, kFieldCount> out{};
+  for (std::size_t i = 0; i < kFieldCount; ++i) out[i] = fields[i];
+  return out;
+}
+
+BucketTotals& BucketTotals::operator+=(const BucketTotals& o) {
+  const auto mine = Fields();
+  const auto theirs = o.Fields();
+  for (std::size_t i = 0; i < kFieldCount; ++i) *mine[i] += *theirs[i];
+  return *this;
+}
+
 void BucketTotals::Apply(const UserTotals& u, int sign) {
   const Int128 s = sign;
   const Int128 binder = u.binds > 0 ? 1 : 0;

@@ -50,9 +50,12 @@ struct BucketTotals {
   // Storage column names, in the order of Fields().
   static const std::array<std::string_view, kFieldCount>& FieldNames();
   std::array<Int128*, kFieldCount> Fields();
+  std::array<const Int128*, kFieldCount> Fields() const;
 
   // Adds (sign +1) or removes (sign -1) one user's contribution.
   void Apply(const UserTotals& u, int sign);
+  // Pools another bucket's users (e.g. every recommended arm against the holdout).
+  BucketTotals& operator+=(const BucketTotals& o);
   bool operator==(const BucketTotals&) const = default;
 };
 

@@ -95,4 +95,23 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
   return r;
 }
 
+BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals,
+                               const PopulationSplit& population, const Experiment& experiment,
+                               double threshold, std::int64_t min_total) {
+  BucketSrm out;
+  auto add = [&](const std::string& bucket, double weight) {
+    if (weight <= 0) return;  // a bucket nobody is sent to has nothing to compare
+    const auto it = totals.find(bucket);
+    out.buckets.push_back(bucket);
+    out.users.push_back(it == totals.end() ? 0 : Count(it->second.users));
+    out.expected_weights.push_back(weight);
+  };
+  add("holdout", population.holdout);
+  add("exploration", population.exploration);
+  const double rest = 1 - population.holdout - population.exploration;
+  for (const auto& v : experiment.variants) add(v.name, rest * v.weight);
+  out.result = stats::SampleRatioTest(out.users, out.expected_weights, threshold, min_total);
+  return out;
+}
+
 }  // namespace abrec

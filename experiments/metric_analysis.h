@@ -3,14 +3,19 @@
 // where covariates exist. What the report (issue 6) assembles, per variant and metric.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "assignment/population.h"
 #include "experiments/aggregates.h"
 #include "experiments/experiment.h"
 #include "stats/cuped.h"
 #include "stats/result.h"
 #include "stats/sequential.h"
+#include "stats/srm.h"
 
 namespace abrec {
 
@@ -37,5 +42,18 @@ struct MetricComparison {
 MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
                                const BucketTotals& variant, const AnalysisSpec& analysis,
                                bool one_sided = false);
+
+// Sample ratio mismatch over every bucket of an experiment, against the weights the
+// assignment promises (DESIGN.md): holdout h, exploration e, variant i (1 − h − e)·wᵢ.
+// Buckets missing from `totals` count 0 users.
+struct BucketSrm {
+  std::vector<std::string> buckets;  // holdout, exploration, then the variants in order
+  std::vector<std::int64_t> users;
+  std::vector<double> expected_weights;
+  stats::SrmResult result;
+};
+BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals,
+                               const PopulationSplit& population, const Experiment& experiment,
+                               double threshold = 0.001, std::int64_t min_total = 1'000);
 
 }  // namespace abrec

@@ -29,4 +29,12 @@ struct ParityResult {
 
 ParityResult DemographicParity(std::span<const GroupCount> groups);
 
+// The deployment gate's question for one product and attribute: is the candidate model
+// further from parity than the baseline by more than `margin` (absolute, in rate)?
+inline bool FurtherFromParity(const ParityResult& candidate, const ParityResult& baseline,
+                              double margin) {
+  return candidate.reason == Reason::kOk && baseline.reason == Reason::kOk &&
+         candidate.gap > baseline.gap + margin;
+}
+
 }  // namespace abrec::stats

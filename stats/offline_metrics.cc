@@ -76,6 +76,21 @@ Calibration Calibrate(std::span<const double> probabilities, std::span<const int
   return c;
 }
 
+std::map<std::string, Calibration> CalibrateByGroup(std::span<const double> probabilities,
+                                                    std::span<const int> labels,
+                                                    std::span<const std::string> groups, int bins) {
+  std::map<std::string, std::pair<std::vector<double>, std::vector<int>>> split;
+  const std::size_t n = std::min({probabilities.size(), labels.size(), groups.size()});
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& [p, y] = split[groups[i]];
+    p.push_back(probabilities[i]);
+    y.push_back(labels[i]);
+  }
+  std::map<std::string, Calibration> out;
+  for (const auto& [group, py] : split) out[group] = Calibrate(py.first, py.second, bins);
+  return out;
+}
+
 RankingMetrics EvaluateRanking(std::span<const std::vector<RankedItem>> users, int k) {
   RankingMetrics r;
   const auto top = static_cast<std::size_t>(std::max(k, 1));

@@ -11,6 +11,7 @@
 //     bin, and the expected calibration error Σ (n_b / N)|mean p_b − rate_b|.
 #pragma once
 
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ struct Calibration {
 };
 Calibration Calibrate(std::span<const double> probabilities, std::span<const int> labels,
                       int bins = 10);
+// Calibration by group (sex, age band, ...): `groups[i]` is the group of prediction i.
+std::map<std::string, Calibration> CalibrateByGroup(std::span<const double> probabilities,
+                                                    std::span<const int> labels,
+                                                    std::span<const std::string> groups,
+                                                    int bins = 10);
 
 struct RankedItem {
   std::string product_id;

@@ -1,6 +1,9 @@
 #include "experiments/metric_analysis.h"
 
+#include <map>
 #include <random>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -90,6 +93,33 @@ TEST_CASE("metric names and empty buckets") {
   CHECK(none.sequential.reason == stats::Reason::kTooFewUnits);
   const Bucket c = Simulate(3, 0.05, false);
   CHECK_FALSE(CompareMetric(Metric::kPremiumPerUser, c.totals, c.totals, {}).cuped.has_value());
+}
+
+}  // namespace abrec
+
+namespace abrec {
+
+TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled arms add up") {
+  Experiment e;
+  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  std::map<std::string, BucketTotals> totals;
+  totals["holdout"].users = 5'000;
+  totals["exploration"].users = 5'100;
+  totals["control"].users = 45'000;
+  totals["treatment"].users = 44'900;
+  const PopulationSplit population;
+  const BucketSrm ok = SampleRatioOfBuckets(totals, population, e);
+  CHECK(ok.buckets == std::vector<std::string>{"holdout", "exploration", "control", "treatment"});
+  REQUIRE(ok.expected_weights.size() == 4);
+  const double expected[] = {0.05, 0.05, 0.45, 0.45};
+  for (std::size_t i = 0; i < 4; ++i) CHECK(ok.expected_weights[i] == doctest::Approx(expected[i]));
+  CHECK_FALSE(ok.result.mismatch);
+  totals["treatment"].users = 42'000;  // 7% of the treatment's exposures lost
+  CHECK(SampleRatioOfBuckets(totals, population, e).result.mismatch);
+
+  BucketTotals pooled = totals["control"];
+  pooled += totals["treatment"];
+  CHECK(pooled.users == 87'000);
 }
 
 }  // namespace abrec

@@ -59,3 +59,16 @@ TEST_CASE("demographic parity: gap, ratio and the chi2 test equal scipy's") {
 }
 
 }  // namespace abrec::stats
+
+namespace abrec::stats {
+
+TEST_CASE("the gate refuses a candidate further from parity than the baseline beyond the margin") {
+  const std::vector<GroupCount> baseline{{1000, 100}, {1000, 110}};  // gap 0.01
+  const std::vector<GroupCount> fair{{1000, 105}, {1000, 120}};      // gap 0.015
+  const std::vector<GroupCount> biased{{1000, 60}, {1000, 180}};     // gap 0.12
+  const ParityResult b = DemographicParity(baseline);
+  CHECK_FALSE(FurtherFromParity(DemographicParity(fair), b, 0.02));
+  CHECK(FurtherFromParity(DemographicParity(biased), b, 0.02));
+}
+
+}  // namespace abrec::stats

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -105,6 +106,30 @@ TEST_CASE("NDCG, hit and precision at k, by hand") {
   CHECK(EvaluateRanking(users, 3).precision == doctest::Approx((3.0 / 3 + 1.0 / 3) / 2));
   CHECK(EvaluateRanking(std::vector<std::vector<RankedItem>>{users[1]}, 3).reason ==
         Reason::kTooFewUnits);
+}
+
+}  // namespace abrec::stats
+
+namespace abrec::stats {
+
+TEST_CASE("calibration by group finds the group a model is miscalibrated for") {
+  // Group "a": outcomes drawn at the predicted p (calibrated); group "b": at p / 2.
+  std::mt19937_64 rng(47);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<double> p;
+  std::vector<int> y;
+  std::vector<std::string> g;
+  for (int i = 0; i < 100'000; ++i) {
+    const bool b = i % 2 == 1;
+    p.push_back(unit(rng));
+    y.push_back(unit(rng) < (b ? p.back() / 2 : p.back()) ? 1 : 0);
+    g.push_back(b ? "b" : "a");
+  }
+  const auto by_group = CalibrateByGroup(p, y, g);
+  REQUIRE(by_group.size() == 2);
+  CHECK(by_group.at("a").ece < 0.01);
+  // Expected ECE for "b": mean |p − p/2| = mean p/2 = 0.25.
+  CHECK(by_group.at("b").ece == doctest::Approx(0.25).epsilon(0.05));
 }
 
 }  // namespace abrec::stats

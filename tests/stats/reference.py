@@ -174,11 +174,22 @@ def classification():
     return cases
 
 
+def quantiles():
+    """numpy.quantile (method "linear", type 7) of premium-like values with many zeros."""
+    rng = np.random.default_rng(8)
+    cases = []
+    for n in (1, 2, 17, 1000):
+        v = np.where(rng.random(n) < 0.1, np.round(rng.lognormal(11, 1.2, n)), 0.0)
+        cases.append(dict(values=v.tolist(),
+                          q={str(q): float(np.quantile(v, q)) for q in (0, 0.5, 0.9, 0.99, 1)}))
+    return cases
+
+
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
                    proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
                    power=power(), cuped=cuped(), contingency=contingency(),
-                   classification=classification()),
+                   classification=classification(), quantiles=quantiles()),
               sys.stdout, indent=1)
 
 
