@@ -43,6 +43,9 @@ struct AnalysisSpec {
   // mSPRT mixture tuning: the sample size at which the confidence sequence is tightest.
   double tuning_n = 5000;
   double mde = 0.05;  // minimum detectable effect, relative, for `abrec plan`
+  // Premium is heavy-tailed and zero-inflated: when set (0 < q ≤ 1), per-user premium is
+  // capped at its q quantile before premium metrics are tested (winsorising). 0: no cap.
+  double premium_cap_quantile = 0;
   bool operator==(const AnalysisSpec&) const = default;
 };
 

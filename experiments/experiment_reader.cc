@@ -422,7 +422,10 @@ class NativeReader {
   void ReadAnalysis() {
     const auto* n = root_.Find("analysis");
     if (!n) return;
-    if (!r_.CheckMap(*n, "analysis", {"alpha", "sequential", "tuning_n", "mde"})) return;
+    if (!r_.CheckMap(*n, "analysis",
+                     {"alpha", "sequential", "tuning_n", "mde", "premium_cap_quantile"})) {
+      return;
+    }
     if (const auto* v = n->Find("alpha")) {
       if (auto x = r_.Number(*v, "analysis.alpha", 1e-6, 0.5)) e_.analysis.alpha = *x;
     }
@@ -434,6 +437,12 @@ class NativeReader {
     }
     if (const auto* v = n->Find("mde")) {
       if (auto x = r_.Number(*v, "analysis.mde", 1e-6, 10.0)) e_.analysis.mde = *x;
+    }
+    if (const auto* v = n->Find("premium_cap_quantile")) {
+      // Capping below the median would rewrite most of the data, not its tail.
+      if (auto x = r_.Number(*v, "analysis.premium_cap_quantile", 0.5, 1.0)) {
+        e_.analysis.premium_cap_quantile = *x;
+      }
     }
   }
 

@@ -1,10 +1,12 @@
 #include "experiments/metric_analysis.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
 #include "stats/fixed_horizon.h"
 #include "stats/ratio_metric.h"
+#include "stats/winsorize.h"
 
 namespace abrec {
 namespace {
@@ -92,6 +94,31 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
                      ? stats::SequentialTest(effect.estimate, effect.se,
                                              Count(baseline.users + variant.users), o)
                      : stats::SequentialResult{r.fixed.reason, effect.estimate, {}, 1};
+  return r;
+}
+
+MetricComparison ComparePremiumCapped(std::span<const double> baseline,
+                                      std::span<const double> variant, const AnalysisSpec& analysis,
+                                      double* cap) {
+  std::vector<double> pooled(baseline.begin(), baseline.end());
+  pooled.insert(pooled.end(), variant.begin(), variant.end());
+  const double q = analysis.premium_cap_quantile > 0 ? analysis.premium_cap_quantile : 1.0;
+  const double c = stats::Quantile(pooled, q);
+  if (cap) *cap = c;
+  auto moments = [c](std::span<const double> values) {
+    stats::Moments m;
+    for (const double v : values) m += stats::Moments{1, std::min(v, c), 0};
+    return m;
+  };
+  MetricComparison r;
+  r.metric = Metric::kPremiumPerUser;
+  r.fixed = stats::CompareMeans(moments(baseline), moments(variant), analysis.alpha);
+  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n, false};
+  r.sequential =
+      r.fixed.reason == stats::Reason::kOk
+          ? stats::SequentialTest(r.fixed.absolute.estimate, r.fixed.absolute.se,
+                                  static_cast<std::int64_t>(baseline.size() + variant.size()), o)
+          : stats::SequentialResult{r.fixed.reason, r.fixed.absolute.estimate, {}, 1};
   return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,13 @@ struct MetricComparison {
 MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
                                const BucketTotals& variant, const AnalysisSpec& analysis,
                                bool one_sided = false);
+
+// Premium per user with per-user premium capped (winsorised) at the `analysis`'s
+// premium_cap_quantile of both arms together: one cap for both, so that the comparison stays
+// fair. Per-user premiums in currency units (from user_totals); `cap` receives the cap.
+MetricComparison ComparePremiumCapped(std::span<const double> baseline,
+                                      std::span<const double> variant, const AnalysisSpec& analysis,
+                                      double* cap = nullptr);
 
 // Sample ratio mismatch over every bucket of an experiment, against the weights the
 // assignment promises (DESIGN.md): holdout h, exploration e, variant i (1 − h − e)·wᵢ.

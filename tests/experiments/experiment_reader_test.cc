@@ -36,6 +36,16 @@ TEST_CASE("the DESIGN.md example reads completely") {
   CHECK(e->line == 1);
 }
 
+TEST_CASE("premium capping is configured per experiment and validated") {
+  auto e = ReadText(Edit("mde: 0.05}", "mde: 0.05, premium_cap_quantile: 0.99}"));
+  REQUIRE(e.has_value());
+  CHECK(e->analysis.premium_cap_quantile == 0.99);
+  auto bad = ReadText(Edit("mde: 0.05}", "mde: 0.05, premium_cap_quantile: 0.2}"));
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(Contains(Messages(bad.error()), "analysis.premium_cap_quantile: 0.2 is out of range"));
+  CHECK(ReadText(Edit("mde: 0.05}", "mde: 0.05}"))->analysis.premium_cap_quantile == 0);
+}
+
 TEST_CASE("variants keep the order they are written in") {
   auto e = ReadText(Edit(
       "  control:   {policy: legacy_rules}\n  treatment: {policy: recommender, model: hybrid}\n",

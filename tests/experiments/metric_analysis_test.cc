@@ -123,3 +123,28 @@ TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled ar
 }
 
 }  // namespace abrec
+
+namespace abrec {
+
+TEST_CASE("capping premium at a pooled quantile tames one huge policy") {
+  // 2,000 users per arm, 5% binding a $1,000 policy; one control user binds $2,000,000.
+  std::vector<double> control(2000, 0.0), treatment(2000, 0.0);
+  for (std::size_t i = 0; i < 2000; i += 20) control[i] = treatment[i] = 1000;
+  for (std::size_t i = 1; i < 2000; i += 40) treatment[i] = 1000;  // +2.5 points of binders
+  control[5] = 2'000'000;
+  AnalysisSpec analysis;
+  analysis.premium_cap_quantile = 0.99;
+  double cap = 0;
+  const auto capped = ComparePremiumCapped(control, treatment, analysis, &cap);
+  CHECK(cap == 1000);  // the 99th percentile of both arms together
+  AnalysisSpec no_cap;
+  const auto raw = ComparePremiumCapped(control, treatment, no_cap);
+  // Uncapped, the one policy hides the treatment's effect; capped, it shows.
+  CHECK(raw.fixed.p_value > 0.3);
+  CHECK(capped.fixed.p_value < 0.01);
+  // Means: control (100 × $1,000 + the capped $1,000) / 2,000 = 50.5; treatment 150 × $1,000 /
+  // 2,000 = 75.
+  CHECK(capped.fixed.absolute.estimate == doctest::Approx(24.5));
+}
+
+}  // namespace abrec
