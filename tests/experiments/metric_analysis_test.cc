@@ -148,3 +148,25 @@ TEST_CASE("capping premium at a pooled quantile tames one huge policy") {
 }
 
 }  // namespace abrec
+
+namespace abrec {
+
+TEST_CASE("uplift against the holdout, per arm and for all recommended traffic together") {
+  // Known truth: the holdout binds at 3%, control at 4%, treatment at 5%.
+  const Bucket holdout = Simulate(11, 0.03, false), control = Simulate(12, 0.04, false),
+               treatment = Simulate(13, 0.05, false);
+  BucketTotals recommended = control.totals;
+  recommended += treatment.totals;
+  const AnalysisSpec analysis;
+  const auto arm = CompareMetric(Metric::kBindRate, holdout.totals, treatment.totals, analysis);
+  const auto all = CompareMetric(Metric::kBindRate, holdout.totals, recommended, analysis);
+  CHECK(arm.fixed.absolute.ci.low < 0.02);
+  CHECK(0.02 < arm.fixed.absolute.ci.high);
+  CHECK(all.fixed.treatment_mean ==
+        doctest::Approx(static_cast<double>(control.binders + treatment.binders) / 6000));
+  // The pooled arms have twice the users: a narrower interval than one arm's.
+  CHECK(all.fixed.absolute.se < arm.fixed.absolute.se);
+  CHECK(all.sequential.reason == stats::Reason::kOk);
+}
+
+}  // namespace abrec
