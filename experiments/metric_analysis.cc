@@ -55,8 +55,7 @@ std::string_view MetricName(Metric m) {
 }
 
 MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
-                               const BucketTotals& variant, const AnalysisSpec& analysis,
-                               bool one_sided) {
+                               const BucketTotals& variant, const AnalysisSpec& analysis) {
   MetricComparison r;
   r.metric = metric;
   const double alpha = analysis.alpha;
@@ -86,7 +85,7 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
       break;
     }
   }
-  const stats::SequentialOptions o{alpha, analysis.tuning_n, one_sided};
+  const stats::SequentialOptions o{alpha, analysis.tuning_n, stats::Sided::kTwo};
   const stats::Effect& effect = r.cuped && r.cuped->adjusted.reason == stats::Reason::kOk
                                     ? r.cuped->adjusted.absolute
                                     : r.fixed.absolute;
@@ -113,13 +112,42 @@ MetricComparison ComparePremiumCapped(std::span<const double> baseline,
   MetricComparison r;
   r.metric = Metric::kPremiumPerUser;
   r.fixed = stats::CompareMeans(moments(baseline), moments(variant), analysis.alpha);
-  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n, false};
+  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n, stats::Sided::kTwo};
   r.sequential =
       r.fixed.reason == stats::Reason::kOk
           ? stats::SequentialTest(r.fixed.absolute.estimate, r.fixed.absolute.se,
                                   static_cast<std::int64_t>(baseline.size() + variant.size()), o)
           : stats::SequentialResult{r.fixed.reason, r.fixed.absolute.estimate, {}, 1};
   return r;
+}
+
+GuardrailCheck CheckGuardrail(const Guardrail& guardrail, const BucketTotals& baseline,
+                              const BucketTotals& variant, const AnalysisSpec& analysis) {
+  GuardrailCheck g;
+  const auto metric = MetricByName(guardrail.metric);
+  const bool lower_limit = guardrail.min_relative_change.has_value();
+  if (!metric || (!lower_limit && !guardrail.max_relative_change)) {
+    g.reason = stats::Reason::kInvalidInput;
+    return g;
+  }
+  g.limit = lower_limit ? *guardrail.min_relative_change : *guardrail.max_relative_change;
+  const MetricComparison m = CompareMetric(*metric, baseline, variant, analysis);
+  if (m.fixed.reason != stats::Reason::kOk || m.fixed.relative_reason != stats::Reason::kOk) {
+    g.reason = m.fixed.reason != stats::Reason::kOk ? m.fixed.reason : m.fixed.relative_reason;
+    return g;
+  }
+  g.relative_change = m.fixed.relative.estimate;
+  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n,
+                                   lower_limit ? stats::Sided::kLess : stats::Sided::kGreater};
+  const stats::SequentialResult s =
+      stats::SequentialTest(m.fixed.relative.estimate, m.fixed.relative.se,
+                            Count(baseline.users + variant.users), o, g.limit);
+  g.reason = s.reason;
+  g.bound = lower_limit ? s.ci.high : s.ci.low;
+  g.p_value = s.p_value;
+  g.breached =
+      s.reason == stats::Reason::kOk && (lower_limit ? s.ci.high < g.limit : s.ci.low > g.limit);
+  return g;
 }
 
 BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals,

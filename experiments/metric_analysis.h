@@ -39,10 +39,25 @@ struct MetricComparison {
 };
 
 // `baseline` against `variant` (control against a treatment, or the holdout against an arm
-// for uplift). `one_sided` for guardrails.
+// for uplift).
 MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
-                               const BucketTotals& variant, const AnalysisSpec& analysis,
-                               bool one_sided = false);
+                               const BucketTotals& variant, const AnalysisSpec& analysis);
+
+// A statistical guardrail (`min_relative_change` / `max_relative_change` on a metric): the
+// one-sided sequential test of the relative change against its limit. Breached when the
+// confidence sequence lies entirely beyond the limit: below min_relative_change (an upper
+// bound under it), or above max_relative_change. Operational thresholds (`max` / `min`,
+// e.g. latency_p99_ms) are not tests and are checked where the figure is measured.
+struct GuardrailCheck {
+  stats::Reason reason = stats::Reason::kOk;  // kInvalidInput: not a statistical guardrail
+  double relative_change = 0;
+  double limit = 0;
+  double bound = 0;    // the sequence's upper bound (min_...) or lower bound (max_...)
+  double p_value = 1;  // always valid, of "the limit is not crossed"
+  bool breached = false;
+};
+GuardrailCheck CheckGuardrail(const Guardrail& guardrail, const BucketTotals& baseline,
+                              const BucketTotals& variant, const AnalysisSpec& analysis);
 
 // Premium per user with per-user premium capped (winsorised) at the `analysis`'s
 // premium_cap_quantile of both arms together: one cap for both, so that the comparison stays

@@ -5,9 +5,7 @@
 #include <cmath>
 #include <random>
 
-#include <boost/math/distributions/chi_squared.hpp>
-#include <boost/math/distributions/non_central_chi_squared.hpp>
-
+#include "stats/boost_math.h"
 #include "stats/fixed_horizon.h"
 #include "stats/power.h"
 #include "stats/sequential.h"
@@ -43,7 +41,7 @@ struct Arms {
 
 AaResult RunAa(const AaOptions& o) {
   std::mt19937_64 rng(o.seed);
-  const stats::SequentialOptions so{o.alpha, o.n_star, false};
+  const stats::SequentialOptions so{o.alpha, o.n_star, stats::Sided::kTwo};
   int sequential = 0, peeking = 0, final_only = 0;
   for (int s = 0; s < o.simulations; ++s) {
     Arms arms;
@@ -80,7 +78,7 @@ std::vector<PowerRow> RunPower(const PowerOptions& o) {
     in.alpha = o.alpha;
     n = static_cast<std::int64_t>(stats::UsersPerArm(in).fixed_per_arm);
   }
-  const stats::SequentialOptions so{o.alpha, o.n_star, false};
+  const stats::SequentialOptions so{o.alpha, o.n_star, stats::Sided::kTwo};
   const std::int64_t per_look = std::max<std::int64_t>(2, 2 * n / o.looks);
   std::vector<PowerRow> rows;
   std::mt19937_64 rng(o.seed);

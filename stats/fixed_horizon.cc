@@ -57,7 +57,7 @@ Comparison CompareProportions(std::int64_t control_x, std::int64_t control_n,
   const double se_pooled = std::sqrt(pooled * (1 - pooled) * (1 / nc + 1 / nt));
   const double var_c = pc * (1 - pc) / nc, var_t = pt * (1 - pt) / nt;
   const double se = std::sqrt(var_c + var_t);
-  if (se_pooled == 0 || se == 0) {
+  if (!(se_pooled > 0) || !(se > 0) || !std::isfinite(se)) {
     r.reason = Reason::kZeroVariance;
     r.absolute.estimate = pt - pc;
     return r;
@@ -81,7 +81,7 @@ Comparison CompareMeans(const Moments& control, const Moments& treatment, double
   const double var_t = static_cast<double>(treatment.Variance()) / treatment.n;
   const double se = std::sqrt(var_c + var_t);
   const double diff = r.treatment_mean - r.control_mean;
-  if (se == 0) {
+  if (!(se > 0) || !std::isfinite(se)) {
     r.reason = Reason::kZeroVariance;
     r.absolute.estimate = diff;
     return r;

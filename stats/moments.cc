@@ -3,11 +3,16 @@
 namespace abrec::stats {
 namespace {
 
-// n·Σab − Σa·Σb, exactly, as long double divided by n: the centred cross sum Σ(a − ā)(b − b̄).
+// The centred cross sum Σ(a − ā)(b − b̄) = Σab − Σa·Σb/n. Written as Σab − q·Σb − r·Σb/n
+// with Σa = q·n + r (0 ≤ |r| < n): the large part cancels exactly in 128-bit integers, and
+// every product stays far below 2^127 (q·Σb is about ā·Σb; premiums of 1e12 cents and 1e9
+// users give 1e33) where n·Σab would overflow at about 1e7 such users.
 long double Centred(std::int64_t n, Int128 sum_a, Int128 sum_b, Int128 sum_ab) {
   if (n <= 0) return 0;
-  const Int128 scaled = Int128{n} * sum_ab - sum_a * sum_b;
-  return static_cast<long double>(scaled) / static_cast<long double>(n);
+  const Int128 q = sum_a / n, r = sum_a % n;
+  return static_cast<long double>(sum_ab - q * sum_b) - static_cast<long double>(r) *
+                                                            static_cast<long double>(sum_b) /
+                                                            static_cast<long double>(n);
 }
 
 }  // namespace

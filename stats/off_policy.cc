@@ -20,14 +20,26 @@ double EffectiveSize(std::span<const LoggedRound> rounds) {
   return sum_sq > 0 ? sum * sum / sum_sq : 0;
 }
 
+// kInvalidInput for a propensity outside (0, 1] (logging) or [0, 1] (target), kTooFewUnits
+// for fewer than 2 rounds or no weight at all (the target policy never takes a logged
+// action); kOk otherwise.
+Reason Check(std::span<const LoggedRound> rounds) {
+  double sum_w = 0;
+  for (const LoggedRound& r : rounds) {
+    if (!(r.logging_propensity > 0 && r.logging_propensity <= 1) ||
+        !(r.target_propensity >= 0 && r.target_propensity <= 1)) {
+      return Reason::kInvalidInput;
+    }
+    sum_w += Weight(r);
+  }
+  return rounds.size() < 2 || !(sum_w > 0) ? Reason::kTooFewUnits : Reason::kOk;
+}
+
 // The mean of per-round terms with its standard error and interval.
 template <typename Term>
 OpeEstimate MeanOf(std::span<const LoggedRound> rounds, double alpha, Term term) {
   OpeEstimate e;
-  if (rounds.size() < 2) {
-    e.reason = Reason::kTooFewUnits;
-    return e;
-  }
+  if (e.reason = Check(rounds); e.reason != Reason::kOk) return e;
   Moments m;
   for (const LoggedRound& r : rounds) m += Moments{1, term(r), 0};
   e.value = static_cast<double>(m.mean);
@@ -52,14 +64,11 @@ OpeEstimate DoublyRobust(std::span<const LoggedRound> rounds, double alpha) {
 
 OpeEstimate SelfNormalized(std::span<const LoggedRound> rounds, double alpha) {
   OpeEstimate e;
+  if (e.reason = Check(rounds); e.reason != Reason::kOk) return e;
   double sum_w = 0, sum_wr = 0;
   for (const LoggedRound& r : rounds) {
     sum_w += Weight(r);
     sum_wr += Weight(r) * r.reward;
-  }
-  if (rounds.size() < 2 || sum_w <= 0) {
-    e.reason = Reason::kTooFewUnits;
-    return e;
   }
   const double n = static_cast<double>(rounds.size());
   e.value = sum_wr / sum_w;

@@ -25,7 +25,9 @@ struct LoggedRound {
 };
 
 struct OpeEstimate {
-  Reason reason = Reason::kOk;  // kTooFewUnits: fewer than 2 rounds, or no weight at all
+  // kTooFewUnits: fewer than 2 rounds, or no weight at all; kInvalidInput: a propensity out
+  // of range (a logging propensity of 0 cannot be reweighted).
+  Reason reason = Reason::kOk;
   double value = 0;
   double se = 0;
   Interval ci;

@@ -33,10 +33,14 @@ PowerResult UsersPerArm(const PowerInput& in) {
   const double z_power = bm::quantile(bm::normal_distribution<double>(), in.power);
   const double z = NormalQuantile(in.alpha) + z_power;
   r.fixed_per_arm = std::ceil(z * z * (var_c + var_t) / (delta * delta));
+  if (!(r.fixed_per_arm < 1e15)) {  // beyond any real population: no search
+    r.reason = Reason::kInvalidInput;
+    return r;
+  }
 
   // Sequential: the estimate at n users per arm is about N(δ, se(n)), se(n)² = (σ_C² + σ_T²)/n;
   // find the smallest n at which δ − z_power·se(n) lies beyond the sequence's half-width.
-  const SequentialOptions o{in.alpha, in.n_star, false};
+  const SequentialOptions o{in.alpha, in.n_star, Sided::kTwo};
   auto enough = [&](double n) {
     const double se = std::sqrt((var_c + var_t) / n);
     const SequentialResult s =

@@ -19,7 +19,8 @@ struct PowerInput {
 };
 
 struct PowerResult {
-  Reason reason = Reason::kOk;    // kZeroBaseline, kZeroVariance; kTooFewUnits: not reachable
+  // kZeroBaseline, kZeroVariance; kInvalidInput when the answer passes 10^15 users per arm.
+  Reason reason = Reason::kOk;
   double fixed_per_arm = 0;       // fixed-horizon z test, one look at the end
   double sequential_per_arm = 0;  // users per arm at which the confidence sequence excludes 0
                                   // with probability `power` (at that look; stopping earlier

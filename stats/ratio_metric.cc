@@ -38,7 +38,7 @@ Comparison CompareRatios(const CoMoments& control, const CoMoments& treatment, d
   }
   const double se = std::sqrt(c.variance + t.variance);
   const double diff = t.ratio - c.ratio;
-  if (se == 0) {
+  if (!(se > 0) || !std::isfinite(se)) {
     out.reason = Reason::kZeroVariance;
     out.absolute.estimate = diff;
     return out;

@@ -8,6 +8,7 @@ std::string_view ReasonName(Reason r) {
     case Reason::kTooFewUnits: return "too_few_units";
     case Reason::kZeroVariance: return "zero_variance";
     case Reason::kZeroBaseline: return "zero_baseline";
+    case Reason::kInvalidInput: return "invalid_input";
   }
   return "unknown";
 }

@@ -11,6 +11,7 @@ enum class Reason {
   kTooFewUnits,   // an arm has fewer users than the test needs (2 per arm; more for SRM)
   kZeroVariance,  // every user has the same value: no standard error to speak of
   kZeroBaseline,  // the control mean is 0: a relative lift is undefined
+  kInvalidInput,  // parameters outside the test's domain (e.g. a propensity of 0)
 };
 
 std::string_view ReasonName(Reason r);

@@ -18,32 +18,39 @@ SequentialResult SequentialTest(double estimate, double se, std::int64_t n_total
                                 const SequentialOptions& o, double theta0) {
   SequentialResult r;
   r.estimate = estimate;
+  const bool one_sided = o.sided != Sided::kTwo;
   if (n_total < 2) {
     r.reason = Reason::kTooFewUnits;
     return r;
   }
-  if (!(se > 0)) {
+  if (!(se > 0) || !std::isfinite(se)) {
     r.reason = Reason::kZeroVariance;
+    return r;
+  }
+  if (!(o.alpha > 0) || o.alpha >= (one_sided ? 0.5 : 1.0)) {
+    r.reason = Reason::kInvalidInput;
     return r;
   }
   const double n = static_cast<double>(n_total);
   const double s2 = se * se * n;  // per-unit variance s² = σ̂²N
   // One-sided bounds use ρ tuned for 2α (STATS-NOTES.md).
-  const double rho2 = RhoSquared(o.one_sided ? 2 * o.alpha : o.alpha, o.n_star);
+  const double rho2 = RhoSquared(one_sided ? 2 * o.alpha : o.alpha, o.n_star);
   const double a = n * rho2 + 1;
   const double scale = 2 * a / (n * n * rho2);
   const double d = estimate - theta0;
-  if (!o.one_sided) {
+  if (!one_sided) {
     const double half = std::sqrt(s2 * scale * std::log(std::sqrt(a) / o.alpha));
     r.ci = {estimate - half, estimate + half};
     r.p_value = std::min(1.0, std::sqrt(a) * std::exp(-rho2 * n * d * d / (2 * se * se * a)));
     return r;
   }
   const double half = std::sqrt(s2 * scale * std::log(1 + std::sqrt(a) / (2 * o.alpha)));
-  r.ci = {-std::numeric_limits<double>::infinity(), estimate + half};
-  // The smallest α' at which the upper bound falls below θ₀: from
-  // estimate + half(α') = θ₀, i.e. ln(1 + √a/(2α')) = K with K = d²/(s²·scale).
-  if (d >= 0) return r;  // the estimate is not below θ₀: no evidence of harm, p = 1
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const bool less = o.sided == Sided::kLess;
+  r.ci = less ? Interval{-kInf, estimate + half} : Interval{estimate - half, kInf};
+  // The smallest α' at which the bound passes θ₀: from |d| = half(α'), i.e.
+  // ln(1 + √a/(2α')) = K with K = d²/(s²·scale).
+  if (less ? d >= 0 : d <= 0) return r;  // the estimate is on H0's side: p = 1
   const double k = d * d / (s2 * scale);
   r.p_value = std::min(1.0, std::sqrt(a) / (2 * std::expm1(k)));
   return r;

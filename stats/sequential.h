@@ -10,27 +10,31 @@
 
 namespace abrec::stats {
 
+// Which alternative a test looks for. Guardrails ask one question: has the metric fallen
+// below θ₀ (kLess: an upper bound only) or risen above it (kGreater: a lower bound only)?
+enum class Sided { kTwo, kLess, kGreater };
+
 struct SequentialOptions {
   double alpha = 0.05;
   // Tuning N*: the total sample size (both arms) at which the confidence sequence is
   // tightest. GrowthBook's default; smaller reacts earlier to large effects, larger is
   // tighter late.
   double n_star = 5'000;
-  // Guardrails ask one question: is the effect below θ₀ (harm)? One-sided gives an upper
-  // bound only, at level 1 − alpha, and the p-value of H0: effect ≥ θ₀.
-  bool one_sided = false;
+  Sided sided = Sided::kTwo;  // one-sided: level 1 − alpha (needs alpha < 0.5)
 };
 
 struct SequentialResult {
   Reason reason = Reason::kOk;
   double estimate = 0;
-  Interval ci;         // this look's interval of the confidence sequence; one-sided: low = −inf
+  Interval ci;         // this look's interval of the sequence; one-sided: the open end is ±inf
   double p_value = 1;  // always valid at this look (report the running minimum over looks)
 };
 
 // At a look with `n_total` users in both arms, an effect estimate and its standard error
-// `se`: the confidence sequence's interval and the always-valid p-value against θ₀.
-// kTooFewUnits when n_total < 2, kZeroVariance when se is 0.
+// `se`: the confidence sequence's interval and the always-valid p-value against θ₀ (for
+// kLess, of H0: effect ≥ θ₀; for kGreater, of H0: effect ≤ θ₀). kTooFewUnits when
+// n_total < 2, kZeroVariance when se is 0 or not finite, kInvalidInput for a one-sided test
+// with alpha ≥ 0.5.
 SequentialResult SequentialTest(double estimate, double se, std::int64_t n_total,
                                 const SequentialOptions& options, double theta0 = 0);
 

@@ -1,5 +1,6 @@
 #include "stats/srm.h"
 
+#include <limits>
 #include <numeric>
 
 #include "stats/boost_math.h"
@@ -17,6 +18,17 @@ SrmResult SampleRatioTest(std::span<const std::int64_t> counts, std::span<const 
     return r;
   }
   for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (!(weights[i] > 0)) {
+      // Users in a bucket that should get none: a mismatch whatever the rest says.
+      if (counts[i] > 0) {
+        r.chi_squared = std::numeric_limits<double>::infinity();
+        r.df = static_cast<double>(counts.size() - 1);
+        r.p_value = 0;
+        r.mismatch = true;
+        return r;
+      }
+      continue;  // an empty bucket nobody is sent to adds nothing
+    }
     const double expected = static_cast<double>(total) * weights[i] / weight_sum;
     const double d = static_cast<double>(counts[i]) - expected;
     r.chi_squared += d * d / expected;

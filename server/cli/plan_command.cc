@@ -2,7 +2,10 @@
 //                [--format text|json]
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -71,16 +74,28 @@ Result<Observed> ReadObserved(const std::string& path, const std::string& key,
     }
   }
   totals->Reset();
+  // A bucket's daily row is written on the days it changed; its users on a day without a
+  // row are those of its last row before. The experiment's users on a day: the sum over
+  // buckets of their latest row up to that day.
   auto daily = (*db)->Prepare(
-      "SELECT day, SUM(users) FROM bucket_daily WHERE experiment = ?1 GROUP BY day ORDER BY day");
+      "SELECT day, bucket, users FROM bucket_daily WHERE experiment = ?1 ORDER BY day");
   if (!daily) return std::unexpected(daily.error());
   daily->Bind(1, key);
-  std::vector<std::pair<std::string, std::int64_t>> days;
+  std::map<std::string, std::int64_t> latest;              // bucket -> users at its latest row
+  std::vector<std::pair<std::string, std::int64_t>> days;  // day -> experiment's users
   for (;;) {
     auto more = daily->Step();
     if (!more) return std::unexpected(more.error());
     if (!*more) break;
-    days.emplace_back(daily->Text(0), daily->Int(1));
+    const std::string day = daily->Text(0);
+    latest[daily->Text(1)] = daily->Int(2);
+    std::int64_t total = 0;
+    for (const auto& [bucket, users] : latest) total += users;
+    if (days.empty() || days.back().first != day) {
+      days.emplace_back(day, total);
+    } else {
+      days.back().second = total;
+    }
   }
   if (days.size() >= 2) {
     auto when = [](const std::string& day) { return ParseRfc3339(day + "T00:00:00Z"); };

@@ -170,3 +170,37 @@ TEST_CASE("uplift against the holdout, per arm and for all recommended traffic t
 }
 
 }  // namespace abrec
+
+namespace abrec {
+
+TEST_CASE("a statistical guardrail is breached only when the sequence lies beyond its limit") {
+  // bind_rate must not fall more than 2%: treatment at 4% against control at 5% (−20%) is a
+  // breach; an equal rate is not.
+  Guardrail g;
+  g.metric = "bind_rate";
+  g.min_relative_change = -0.02;
+  const Bucket control = Simulate(21, 0.05, false), worse = Simulate(22, 0.035, false),
+               same = Simulate(23, 0.05, false);
+  const AnalysisSpec analysis;
+  const GuardrailCheck bad = CheckGuardrail(g, control.totals, worse.totals, analysis);
+  REQUIRE(bad.reason == stats::Reason::kOk);
+  CHECK(bad.breached);
+  CHECK(bad.bound < -0.02);
+  CHECK(bad.p_value < analysis.alpha);
+  CHECK_FALSE(CheckGuardrail(g, control.totals, same.totals, analysis).breached);
+  // The other direction: a rise of more than 10% (here from 2.5% to 5%, +100%).
+  Guardrail up;
+  up.metric = "bind_rate";
+  up.max_relative_change = 0.10;
+  const Bucket low = Simulate(24, 0.025, false);
+  const GuardrailCheck rise = CheckGuardrail(up, low.totals, control.totals, analysis);
+  CHECK(rise.breached);
+  CHECK(rise.bound > 0.10);
+  Guardrail latency;
+  latency.metric = "latency_p99_ms";
+  latency.max = 200;
+  CHECK(CheckGuardrail(latency, control.totals, same.totals, analysis).reason ==
+        stats::Reason::kInvalidInput);
+}
+
+}  // namespace abrec

@@ -436,9 +436,12 @@ class PlanCommandTest(CliTestCase):
         with con:
             con.execute("INSERT INTO bucket_totals (experiment, bucket, users, binders) VALUES "
                         "('valid_exp', 'control', 20000, 800)")
-            for day, users in (("2026-11-01", 10000), ("2026-11-05", 20000)):
+            # The holdout changed only on the first day: its row carries forward.
+            for bucket, day, users in (("control", "2026-11-01", 9000),
+                                       ("holdout", "2026-11-01", 1000),
+                                       ("control", "2026-11-05", 19000)):
                 con.execute("INSERT INTO bucket_daily (experiment, bucket, day, users) VALUES "
-                            "('valid_exp', 'control', ?, ?)", (day, users))
+                            "('valid_exp', ?, ?, ?)", (bucket, day, users))
         con.close()
         code, out, err = self.plan("--format", "json")
         self.assertEqual(code, 0, err)

@@ -50,3 +50,19 @@ TEST_CASE("co-moments give the covariance of two metrics of the same users") {
 }
 
 }  // namespace abrec::stats
+
+namespace abrec::stats {
+
+TEST_CASE("moments stay exact where n·Σy² would pass 2^127") {
+  // 20 million users, half with 1e12 cents and half with 1e12 + 2 (review, 2026-11-29: the
+  // first version formed n·Σy² = 4e38 > 1.7e38 here). Mean 1e12 + 1, variance n/(n − 1).
+  const std::int64_t n = 20'000'000;
+  const Int128 a = 1'000'000'000'000, b = a + 2;
+  const Int128 sum = (n / 2) * (a + b), sum_sq = (n / 2) * (a * a + b * b);
+  const Moments m = Moments::FromSums(n, sum, sum_sq);
+  CHECK(static_cast<double>(m.mean) == 1'000'000'000'001.0);
+  CHECK(static_cast<double>(m.Variance()) ==
+        doctest::Approx(static_cast<double>(n) / static_cast<double>(n - 1)).epsilon(1e-12));
+}
+
+}  // namespace abrec::stats

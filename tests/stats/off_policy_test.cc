@@ -75,3 +75,17 @@ TEST_CASE("off-policy estimates with nothing to go on have a reason") {
 }
 
 }  // namespace abrec::stats
+
+namespace abrec::stats {
+
+TEST_CASE("propensities out of range are invalid input, and no weight is too little data") {
+  const std::vector<LoggedRound> zero_logging{{1, 0.0, 0.5, 0, 0}, {0, 0.5, 0.5, 0, 0}};
+  CHECK(InversePropensity(zero_logging).reason == Reason::kInvalidInput);
+  CHECK(DoublyRobust(zero_logging).reason == Reason::kInvalidInput);
+  CHECK(SelfNormalized(zero_logging).reason == Reason::kInvalidInput);
+  const std::vector<LoggedRound> never{{1, 0.5, 0, 0, 0}, {0, 0.5, 0, 0, 0}};
+  CHECK(InversePropensity(never).reason == Reason::kTooFewUnits);
+  CHECK(DoublyRobust(never).reason == Reason::kTooFewUnits);
+}
+
+}  // namespace abrec::stats

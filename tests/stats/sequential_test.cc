@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include <doctest/doctest.h>
 
@@ -77,7 +78,7 @@ TEST_CASE("the confidence sequence covers the true effect at every look") {
 
 TEST_CASE("one-sided (guardrail): the upper bound falls below zero without harm at most alpha") {
   SequentialOptions o;
-  o.one_sided = true;
+  o.sided = Sided::kLess;
   int alarms = 0;
   Simulate(13, 0.0, kRuns, [&](int, const Comparison& r, std::int64_t n) {
     const SequentialResult s = SequentialTest(r.absolute.estimate, r.absolute.se, n, o);
@@ -105,18 +106,51 @@ TEST_CASE("one-sided (guardrail): the upper bound falls below zero without harm 
 }
 
 TEST_CASE("the p-value and the interval agree: p <= alpha exactly when theta0 is outside") {
-  for (bool one_sided : {false, true}) {
+  for (const Sided sided : {Sided::kTwo, Sided::kLess, Sided::kGreater}) {
     SequentialOptions o;
-    o.one_sided = one_sided;
+    o.sided = sided;
     for (double estimate : {-0.3, -0.05, -0.01, 0.0, 0.02, 0.08, 0.4}) {
       for (std::int64_t n : {200, 5'000, 100'000}) {
         const SequentialResult s = SequentialTest(estimate, 0.03, n, o);
-        const bool outside = one_sided ? s.ci.high < 0 : (s.ci.low > 0 || s.ci.high < 0);
+        const bool outside = sided == Sided::kLess      ? s.ci.high < 0
+                             : sided == Sided::kGreater ? s.ci.low > 0
+                                                        : (s.ci.low > 0 || s.ci.high < 0);
         CAPTURE(estimate);
         CAPTURE(n);
         CHECK(outside == (s.p_value < o.alpha));
       }
     }
+  }
+}
+
+TEST_CASE("the two-sided p-value is 1 / the mixture likelihood ratio, by numerical integration") {
+  // An independent computation of the mSPRT statistic (Johari et al. 2017): the likelihood
+  // ratio of the estimate under effects θ drawn from the mixing distribution N(0, τ²) against
+  // θ = 0, integrated numerically (Simpson's rule over ±12τ), with τ² = ρ²s² and s² = σ̂²N;
+  // the closed form used by the code is its analytic integral. ρ² is GrowthBook's tuning.
+  const SequentialOptions o;
+  const double rho2 = (-2 * std::log(o.alpha) + std::log(1 - 2 * std::log(o.alpha))) / o.n_star;
+  for (const auto& [estimate, se, n] : {std::tuple{0.004, 0.002, std::int64_t{20'000}},
+                                        {0.01, 0.004, 3'000},
+                                        {-0.2, 0.05, 800},
+                                        {0.0005, 0.001, 200'000}}) {
+    const double s2 = se * se * static_cast<double>(n), tau = std::sqrt(rho2 * s2);
+    auto normal = [](double x, double mean, double sd) {
+      const double z = (x - mean) / sd;
+      return std::exp(-z * z / 2) / (sd * std::sqrt(2 * M_PI));
+    };
+    constexpr int kSteps = 20'000;  // even
+    const double lo = -12 * tau, h = 24 * tau / kSteps;
+    double integral = 0;
+    for (int i = 0; i <= kSteps; ++i) {
+      const double theta = lo + i * h;
+      const double f = normal(estimate, theta, se) * normal(theta, 0, tau);
+      integral += f * (i == 0 || i == kSteps ? 1 : (i % 2 ? 4 : 2));
+    }
+    const double lambda = integral * h / 3 / normal(estimate, 0, se);
+    CAPTURE(estimate);
+    CHECK(SequentialTest(estimate, se, n, o).p_value ==
+          doctest::Approx(std::min(1.0, 1 / lambda)).epsilon(1e-6));
   }
 }
 
@@ -127,6 +161,9 @@ TEST_CASE("reported p-values never rise, and edge cases have a reason") {
   CHECK(p.Update(0.01) == 0.01);
   CHECK(SequentialTest(0.1, 0.0, 1000, {}).reason == Reason::kZeroVariance);
   CHECK(SequentialTest(0.1, 0.1, 1, {}).reason == Reason::kTooFewUnits);
+  CHECK(SequentialTest(0.1, std::nan(""), 100, {}).reason == Reason::kZeroVariance);
+  CHECK(SequentialTest(0.1, 0.1, 100, {.alpha = 0.5, .sided = Sided::kLess}).reason ==
+        Reason::kInvalidInput);
 }
 
 }  // namespace abrec::stats

@@ -1,5 +1,6 @@
 #include "stats/srm.h"
 
+#include <cmath>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -34,6 +35,20 @@ TEST_CASE("SRM stays silent below its minimum count") {
   CHECK(r.reason == Reason::kTooFewUnits);
   CHECK_FALSE(r.mismatch);
   CHECK(SampleRatioTest(few, half, 0.001, 20).reason == Reason::kOk);
+}
+
+}  // namespace abrec::stats
+
+namespace abrec::stats {
+
+TEST_CASE("users in a bucket that should get none are a mismatch; an empty one is ignored") {
+  const std::vector<double> weights{0.5, 0.5, 0.0};
+  const SrmResult leak = SampleRatioTest(std::vector<std::int64_t>{5000, 5000, 3}, weights);
+  CHECK(leak.mismatch);
+  CHECK(leak.p_value == 0);
+  const SrmResult fine = SampleRatioTest(std::vector<std::int64_t>{5000, 5000, 0}, weights);
+  CHECK_FALSE(fine.mismatch);
+  CHECK(std::isfinite(fine.chi_squared));
 }
 
 }  // namespace abrec::stats
