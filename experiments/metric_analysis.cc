@@ -89,10 +89,16 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
   const stats::Effect& effect = r.cuped && r.cuped->adjusted.reason == stats::Reason::kOk
                                     ? r.cuped->adjusted.absolute
                                     : r.fixed.absolute;
+  const std::int64_t n = Count(baseline.users + variant.users);
   r.sequential = r.fixed.reason == stats::Reason::kOk
-                     ? stats::SequentialTest(effect.estimate, effect.se,
-                                             Count(baseline.users + variant.users), o)
+                     ? stats::SequentialTest(effect.estimate, effect.se, n, o)
                      : stats::SequentialResult{r.fixed.reason, effect.estimate, {}, 1};
+  const stats::Reason relative_reason =
+      r.fixed.reason != stats::Reason::kOk ? r.fixed.reason : r.fixed.relative_reason;
+  r.sequential_relative =
+      relative_reason == stats::Reason::kOk
+          ? stats::SequentialTest(r.fixed.relative.estimate, r.fixed.relative.se, n, o)
+          : stats::SequentialResult{relative_reason, r.fixed.relative.estimate, {}, 1};
   return r;
 }
 

@@ -32,8 +32,9 @@ std::string_view MetricName(Metric m);
 
 struct MetricComparison {
   Metric metric = Metric::kBindRate;
-  stats::Comparison fixed;             // fixed horizon, `analysis.alpha`
-  stats::SequentialResult sequential;  // always valid, on the absolute difference
+  stats::Comparison fixed;                      // fixed horizon, `analysis.alpha`
+  stats::SequentialResult sequential;           // always valid, on the absolute difference
+  stats::SequentialResult sequential_relative;  // always valid, on the relative lift
   // Premium per user with pre-experiment premium as covariate, when covariates were posted.
   std::optional<stats::CupedComparison> cuped;
 };

@@ -64,6 +64,9 @@ TEST_CASE("metrics from bucket sums equal the stats engine on the users' values"
   CHECK(bind.fixed.p_value == doctest::Approx(direct.p_value).epsilon(1e-12));
   CHECK(bind.sequential.reason == stats::Reason::kOk);
   CHECK(bind.sequential.ci.low < bind.fixed.absolute.ci.low);  // the sequence is wider
+  REQUIRE(bind.sequential_relative.reason == stats::Reason::kOk);
+  CHECK(bind.sequential_relative.ci.low < bind.fixed.relative.ci.low);
+  CHECK(bind.sequential_relative.estimate == bind.fixed.relative.estimate);
 
   const auto per_user = CompareMetric(Metric::kBindsPerUser, c.totals, t.totals, analysis);
   CHECK(per_user.fixed.statistic ==
