@@ -9,7 +9,7 @@ packages=(
   cmake g++ make pkg-config
   # libraries (Boost is Debian's default 1.74: libboost1.81-dev would remove python3-scipy)
   libboost-dev libsqlite3-dev nlohmann-json3-dev libeigen3-dev libyaml-cpp-dev libfmt-dev
-  doctest-dev
+  doctest-dev libxgboost-dev libhnswlib-dev
   # tests and benchmarks
   python3 curl wrk
   # the statistics tests take their reference values from scipy and statsmodels, run by
