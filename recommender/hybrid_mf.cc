@@ -24,7 +24,7 @@ HybridMf HybridMf::Train(const std::vector<std::vector<std::uint32_t>>& user_fea
                          std::size_t n_item_features,
                          const std::vector<std::pair<std::uint32_t, std::uint32_t>>& positives,
                          const std::function<bool(std::uint32_t, std::uint32_t)>& negative_ok,
-                         const HybridMfOptions& o) {
+                         const HybridMfOptions& o, std::span<const std::int64_t> holds_feature) {
   HybridMf m;
   std::mt19937_64 rng(o.seed);
   std::normal_distribution<float> init(0, 0.1f / std::sqrt(static_cast<float>(o.dim)));
@@ -62,8 +62,12 @@ HybridMf HybridMf::Train(const std::vector<std::vector<std::uint32_t>>& user_fea
       int tries = 0;
       while (!negative_ok(user, j) && ++tries < 20) j = any_item(rng);
       if (!negative_ok(user, j)) continue;
+      // The pair's own holding feature stays out (leave-one-out).
+      const std::int64_t own = i < holds_feature.size() ? holds_feature[i] : -1;
       u.setZero();
-      for (const std::uint32_t f : user_features[user]) u += m.user_factors_.row(f).transpose();
+      for (const std::uint32_t f : user_features[user]) {
+        if (f != own) u += m.user_factors_.row(f).transpose();
+      }
       vi.setZero();
       vj.setZero();
       float bi = 0, bj = 0;
@@ -79,6 +83,7 @@ HybridMf HybridMf::Train(const std::vector<std::vector<std::uint32_t>>& user_fea
       const float g = 1 / (1 + std::exp(x));  // σ(−x): the gradient's weight
       const Eigen::RowVectorXf du = g * (vi - vj).transpose();
       for (const std::uint32_t f : user_features[user]) {
+        if (f == own) continue;
         const Eigen::RowVectorXf grad = du - o.l2 * m.user_factors_.row(f);
         step(m.user_factors_.row(f), user_acc.row(f), grad);
       }

@@ -30,14 +30,18 @@ class HybridMf {
  public:
   // `user_features[u]`: indices < n_user_features; `item_features[i]`: indices <
   // n_item_features; `positives`: (user, item) pairs; `negative_ok(u, j)`: whether item j
-  // may serve as a negative for user u (not held, eligible).
+  // may serve as a negative for user u (not held, eligible). `holds_feature[i]`, when given,
+  // is the user feature that says "holds product i" (or −1): it is left out of the user's
+  // features while learning from the pair (u, i), so that a holding never predicts itself
+  // and the model learns what other holdings say instead.
   static HybridMf Train(const std::vector<std::vector<std::uint32_t>>& user_features,
                         std::size_t n_user_features,
                         const std::vector<std::vector<std::uint32_t>>& item_features,
                         std::size_t n_item_features,
                         const std::vector<std::pair<std::uint32_t, std::uint32_t>>& positives,
                         const std::function<bool(std::uint32_t, std::uint32_t)>& negative_ok,
-                        const HybridMfOptions& options);
+                        const HybridMfOptions& options,
+                        std::span<const std::int64_t> holds_feature = {});
 
   // A customer's embedding from their features (any customer, seen or not).
   Eigen::VectorXf UserEmbedding(std::span<const std::uint32_t> features) const;
