@@ -8,6 +8,7 @@
 
 #include "recommender/synthetic_world.h"
 #include "stats/offline_metrics.h"
+#include "tests/recommender/shipped_catalog.h"
 
 namespace abrec {
 namespace {
@@ -22,11 +23,9 @@ struct Scores {
 // other holdings), as a new customer would be. References in the same run: popularity, and
 // the ground truth's own affinity (the best any model could do).
 Scores Run(bool holdings) {
-  auto catalog = LoadCatalog(std::string(ABREC_SOURCE_DIR) + "/config/catalog.yaml");
-  REQUIRE(catalog.has_value());
   WorldOptions wo;
   wo.customers = 12'000;
-  auto world = SyntheticWorld::Generate(*catalog, wo);
+  auto world = SyntheticWorld::Generate(ShippedCatalog(), wo);
   REQUIRE(world.has_value());
   const auto& customers = world->customers();
   const auto& products = world->catalog().products;

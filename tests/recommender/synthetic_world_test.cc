@@ -6,24 +6,18 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/recommender/shipped_catalog.h"
+
 namespace abrec {
-namespace {
-
-Catalog Shipped() {
-  auto c = LoadCatalog(std::string(ABREC_SOURCE_DIR) + "/config/catalog.yaml");
-  REQUIRE(c.has_value());
-  return *c;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("the synthetic world is a function of its seed") {
   WorldOptions o;
   o.customers = 2'000;
-  auto a = SyntheticWorld::Generate(Shipped(), o);
-  auto b = SyntheticWorld::Generate(Shipped(), o);
+  auto a = SyntheticWorld::Generate(ShippedCatalog(), o);
+  auto b = SyntheticWorld::Generate(ShippedCatalog(), o);
   o.seed += 1;
-  auto c = SyntheticWorld::Generate(Shipped(), o);
+  auto c = SyntheticWorld::Generate(ShippedCatalog(), o);
   REQUIRE((a && b && c));
   bool same = true, differs = false;
   for (std::size_t u = 0; u < 2'000; ++u) {
@@ -38,7 +32,7 @@ TEST_CASE("the synthetic world is a function of its seed") {
 TEST_CASE("holdings and purchases respect eligibility; clickbait attracts clicks, not binds") {
   WorldOptions o;
   o.customers = 20'000;
-  auto w = SyntheticWorld::Generate(Shipped(), o);
+  auto w = SyntheticWorld::Generate(ShippedCatalog(), o);
   REQUIRE(w.has_value());
   const Catalog& cat = w->catalog();
   const std::size_t n = cat.products.size();
@@ -82,7 +76,7 @@ TEST_CASE("holdings and purchases respect eligibility; clickbait attracts clicks
   CHECK(max_bait_bind_per_click < min_other_bind_per_click / 3);
   WorldOptions bad = o;
   bad.clickbait = {"no_such_product"};
-  CHECK_FALSE(SyntheticWorld::Generate(Shipped(), bad).has_value());
+  CHECK_FALSE(SyntheticWorld::Generate(ShippedCatalog(), bad).has_value());
 }
 
 }  // namespace abrec
