@@ -109,6 +109,11 @@ ParseResult<Catalog> ReadCatalog(const ConfigNode& root, const std::string& file
     c.products.push_back(std::move(p));
   }
   if (!r.ok()) return std::unexpected(r.TakeDiagnostics());
+  std::map<std::string, int> codes;
+  for (const Product& p : c.products) {
+    c.category_codes.push_back(
+        codes.emplace(p.category, static_cast<int>(codes.size())).first->second);
+  }
   return c;
 }
 

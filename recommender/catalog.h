@@ -36,6 +36,8 @@ bool Eligible(const Product& p, std::optional<int> age);
 
 struct Catalog {
   std::vector<Product> products;  // in file order; their index is the product's number
+  // Per product, its category as a small number (categories in order of first appearance).
+  std::vector<int> category_codes;
 
   std::optional<std::size_t> IndexOf(std::string_view id) const;
 };

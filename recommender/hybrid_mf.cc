@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <random>
+
+#include <fmt/format.h>
 
 namespace abrec {
 
@@ -114,6 +117,86 @@ Eigen::VectorXf HybridMf::UserEmbedding(std::span<const std::uint32_t> features)
 float HybridMf::Score(const Eigen::VectorXf& user, std::size_t item) const {
   const auto i = static_cast<Eigen::Index>(item);
   return items_.row(i).dot(user) + item_bias_(i);
+}
+
+namespace {
+
+constexpr char kMagic[] = "abrec-hybrid-mf 1\n";
+
+void WriteMatrix(std::ofstream& out, const Eigen::MatrixXf& m) {
+  const std::int64_t dims[2] = {m.rows(), m.cols()};
+  out.write(reinterpret_cast<const char*>(dims), sizeof dims);
+  out.write(reinterpret_cast<const char*>(m.data()),
+            static_cast<std::streamsize>(sizeof(float) * static_cast<std::size_t>(m.size())));
+}
+
+bool ReadMatrix(std::ifstream& in, Eigen::MatrixXf& m) {
+  std::int64_t dims[2] = {0, 0};
+  if (!in.read(reinterpret_cast<char*>(dims), sizeof dims) || dims[0] < 0 || dims[1] < 0 ||
+      dims[0] > (1 << 26) || dims[1] > 4096) {
+    return false;
+  }
+  m.resize(dims[0], dims[1]);
+  return static_cast<bool>(
+      in.read(reinterpret_cast<char*>(m.data()),
+              static_cast<std::streamsize>(sizeof(float) * static_cast<std::size_t>(m.size()))));
+}
+
+}  // namespace
+
+Result<void> HybridMf::Save(const std::string& path) const {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(kMagic, sizeof kMagic - 1);
+  WriteMatrix(out, user_factors_);
+  WriteMatrix(out, item_factors_);
+  WriteMatrix(out, item_feature_bias_);
+  const auto n_items = static_cast<std::int64_t>(item_features_.size());
+  out.write(reinterpret_cast<const char*>(&n_items), sizeof n_items);
+  for (const auto& f : item_features_) {
+    const auto n = static_cast<std::int64_t>(f.size());
+    out.write(reinterpret_cast<const char*>(&n), sizeof n);
+    out.write(reinterpret_cast<const char*>(f.data()),
+              static_cast<std::streamsize>(sizeof(std::uint32_t) * f.size()));
+  }
+  if (!out) {
+    return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot write {}", path), "model"});
+  }
+  return {};
+}
+
+Result<HybridMf> HybridMf::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot read {}", path), "model"});
+  char magic[sizeof kMagic - 1] = {};
+  HybridMf m;
+  Eigen::MatrixXf bias;
+  std::int64_t n_items = 0;
+  bool ok = in.read(magic, sizeof magic) &&
+            std::string_view(magic, sizeof magic) == std::string_view(kMagic, sizeof kMagic - 1) &&
+            ReadMatrix(in, m.user_factors_) && ReadMatrix(in, m.item_factors_) &&
+            ReadMatrix(in, bias) && bias.cols() == 1 &&
+            m.user_factors_.cols() == m.item_factors_.cols() &&
+            bias.rows() == m.item_factors_.rows() &&
+            in.read(reinterpret_cast<char*>(&n_items), sizeof n_items) && n_items >= 0 &&
+            n_items <= (1 << 24);
+  for (std::int64_t i = 0; ok && i < n_items; ++i) {
+    std::int64_t n = 0;
+    ok = in.read(reinterpret_cast<char*>(&n), sizeof n) && n >= 0 && n <= 1024;
+    if (!ok) break;
+    std::vector<std::uint32_t> f(static_cast<std::size_t>(n));
+    ok = static_cast<bool>(in.read(reinterpret_cast<char*>(f.data()),
+                                   static_cast<std::streamsize>(sizeof(std::uint32_t) * f.size())));
+    for (const std::uint32_t x : f) ok = ok && x < m.item_factors_.rows();
+    m.item_features_.push_back(std::move(f));
+  }
+  if (!ok) {
+    return std::unexpected(Error::InvalidArgument(
+        fmt::format("{} is not an abrec hybrid MF model, or it is truncated", path), "model"));
+  }
+  m.item_feature_bias_ = bias.col(0);
+  m.RefreshItems();
+  return m;
 }
 
 }  // namespace abrec

@@ -11,10 +11,13 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "base/error.h"
 
 namespace abrec {
 
@@ -50,6 +53,11 @@ class HybridMf {
   float item_bias(std::size_t item) const { return item_bias_(static_cast<Eigen::Index>(item)); }
   float Score(const Eigen::VectorXf& user, std::size_t item) const;
   int dim() const { return static_cast<int>(items_.cols()); }
+
+  // A binary file: a magic line, the dimensions, then the factor matrices and biases as
+  // little-endian floats. Errors: kIo, kInvalidArgument (not a model file, or truncated).
+  Result<void> Save(const std::string& path) const;
+  static Result<HybridMf> Load(const std::string& path);
 
  private:
   void RefreshItems();

@@ -20,6 +20,8 @@ commands:
   backup PATH                online copy of the event database
   plan KEY                   users and days an experiment needs for its MDE
   simulate aa|power|srm      simulation studies of the statistics engine
+  train --format synthetic --out DIR
+                             train the recommender's models
 )";
 
 }  // namespace
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   if (cmd == "backup") return abrec::BackupCommand(rest);
   if (cmd == "plan") return abrec::PlanCommand(rest);
   if (cmd == "simulate") return abrec::SimulateCommand(rest);
+  if (cmd == "train") return abrec::TrainCommand(rest);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;

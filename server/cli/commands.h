@@ -16,6 +16,7 @@ int AssignCommand(const CommandArgs& args);
 int BackupCommand(const CommandArgs& args);
 int PlanCommand(const CommandArgs& args);
 int SimulateCommand(const CommandArgs& args);
+int TrainCommand(const CommandArgs& args);
 
 // The default config file, relative to the working directory.
 inline constexpr const char* kDefaultConfig = "config/abrec.yaml";

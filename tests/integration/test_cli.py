@@ -505,5 +505,39 @@ class SimulateCommandTest(CliTestCase):
             self.assertIn(message, err)
 
 
+class TrainCommandTest(CliTestCase):
+    """abrec train --format synthetic: a model folder with its evaluation."""
+
+    def test_synthetic_training_writes_a_model_folder(self):
+        out = os.path.join(self.ws.root, "model")
+        catalog = os.path.join(h.SOURCE_DIR, "config", "catalog.yaml")
+        r = self.run_abrec("train", "--format", "synthetic", "--out", out, "--customers", "3000",
+                           "--catalog", catalog)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn("P(click):        AUC", r.stdout.decode())
+        self.assertIn("factorisation:", r.stderr.decode())  # progress lines
+        self.assertEqual(sorted(os.listdir(out)),
+                         ["bind.json", "click.json", "metadata.json", "mf.bin"])
+        with open(os.path.join(out, "metadata.json")) as f:
+            meta = json.load(f)
+        self.assertGreater(meta["evaluation"]["click_auc"], 0.6)
+        self.assertEqual(meta["data"], {"format": "synthetic", "customers": 3000,
+                                        "seed": 20261129})
+        again = self.run_abrec("train", "--format", "synthetic", "--out", out, "--catalog",
+                               catalog)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("exists: choose a new folder", again.stderr.decode())
+
+    def test_bad_arguments(self):
+        r = self.run_abrec("train", "--format", "zimnat", "--out", "x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("only synthetic is built so far", r.stderr.decode())
+        r = self.run_abrec("train", "--out", "x")
+        self.assertEqual(r.returncode, 2)
+        r = self.run_abrec("train", "--format", "synthetic", "--out", "x", "--customers", "5")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--customers must be a number in [100,", r.stderr.decode())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,0 +1,50 @@
+// Offline training on the synthetic portfolio: the factorisation on what customers hold,
+// then XGBoost for P(click) and P(bind | click) on simulated impressions of uniformly random
+// eligible products (as the exploration bucket logs them), evaluated on held-out customers,
+// and written as a model folder:
+//   DIR/mf.bin          the hybrid factorisation (HybridMf::Save)
+//   DIR/click.json      XGBoost, P(click | shown)
+//   DIR/bind.json       XGBoost, P(bind | clicked)
+//   DIR/metadata.json   version, data, parameters, feature names, evaluation
+// Importers for Zimnat and CoIL (recommender/portfolio.h) feed the same steps next.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/error.h"
+#include "recommender/catalog.h"
+#include "recommender/gbm.h"
+#include "recommender/hybrid_mf.h"
+
+namespace abrec {
+
+struct TrainOptions {
+  int customers = 20'000;
+  int impressions_per_customer = 6;
+  double test_share = 0.2;  // customers held out for the evaluation
+  std::uint64_t seed = 20261129;
+  HybridMfOptions mf{.dim = 16};
+  GbmParams gbm{.rounds = 150, .max_depth = 5};
+};
+
+struct TrainReport {
+  std::string version;
+  int train_customers = 0, test_customers = 0;
+  long train_impressions = 0, train_clicks = 0;
+  double click_auc = 0, click_log_loss = 0;
+  double bind_auc = 0, bind_log_loss = 0;  // among clicks
+  // The same AUCs of the world's true probabilities: the best any model could reach.
+  double click_auc_truth = 0, bind_auc_truth = 0;
+  double base_click_rate = 0;
+  double seconds = 0;
+};
+
+// Trains and writes the model folder `out_dir` (created; an existing folder is an error).
+// `progress` gets a line per step.
+Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& options,
+                                   const std::string& out_dir,
+                                   const std::function<void(const std::string&)>& progress);
+
+}  // namespace abrec
