@@ -62,7 +62,6 @@ Result<SyntheticWorld> SyntheticWorld::Generate(Catalog catalog, const WorldOpti
     w.click_offset_.push_back(w.clickbait_[p] ? 0.3 : -1.8);
     w.bind_offset_.push_back(w.clickbait_[p] ? -4.0 : -0.6);
   }
-  static const char* kRegions[] = {"north", "south", "east", "west", "central", "coast"};
   std::normal_distribution<double> age(42, 15);
   std::uniform_int_distribution<int> region(0, 5);
   std::uniform_real_distribution<double> unit(0, 1);
@@ -71,12 +70,12 @@ Result<SyntheticWorld> SyntheticWorld::Generate(Catalog catalog, const WorldOpti
     c.id = fmt::format("cust-{:06}", u);
     c.age = std::clamp(static_cast<int>(std::lround(age(rng))), 17, 90);
     c.sex = unit(rng) < 0.5 ? 'F' : 'M';
-    c.region = kRegions[region(rng)];
+    c.region = kRegions[static_cast<std::size_t>(region(rng))];
     const double r = unit(rng);
-    c.occupation = c.age < 25 && r < 0.6   ? "student"
-                   : c.age > 64 && r < 0.8 ? "retired"
-                   : r < 0.15              ? "self_employed"
-                                           : "employed";
+    c.occupation = c.age < 25 && r < 0.6   ? kOccupations[0]
+                   : c.age > 64 && r < 0.8 ? kOccupations[3]
+                   : r < 0.15              ? kOccupations[2]
+                                           : kOccupations[1];
     std::array<double, 4> z{};
     for (double& x : z) x = latent(rng);
     w.taste_.push_back(z);

@@ -18,12 +18,28 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
 #include "recommender/catalog.h"
 
 namespace abrec {
+
+// The synthetic world's vocabularies: every customer's region and occupation is one of these.
+inline constexpr std::array<std::string_view, 6> kRegions = {"north", "south",   "east",
+                                                             "west",  "central", "coast"};
+inline constexpr std::array<std::string_view, 4> kOccupations = {"student", "employed",
+                                                                 "self_employed", "retired"};
+
+// The position of `value` in a vocabulary, or -1.
+template <std::size_t N>
+int VocabularyCode(std::string_view value, const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == value) return static_cast<int>(i);
+  }
+  return -1;
+}
 
 struct Customer {
   std::string id;

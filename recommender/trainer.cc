@@ -19,23 +19,14 @@ namespace {
 // the same numbers: sex (2), age band (10), occupation (4), region (6), then one per product
 // held.
 constexpr std::uint32_t kSex = 0, kAge = 2, kOccupation = 12, kRegion = 16, kHolds = 22;
-const char* kOccupations[] = {"student", "employed", "self_employed", "retired"};
-const char* kRegions[] = {"north", "south", "east", "west", "central", "coast"};
-
-int Code(const std::string& v, const char* const* names, int n) {
-  for (int i = 0; i < n; ++i) {
-    if (v == names[i]) return i;
-  }
-  return -1;
-}
 
 std::vector<std::uint32_t> CustomerFeatures(const Customer& c) {
   std::vector<std::uint32_t> f{kSex + (c.sex == 'F' ? 0u : 1u),
                                kAge + static_cast<std::uint32_t>(std::clamp(c.age / 10, 0, 9))};
-  if (const int o = Code(c.occupation, kOccupations, 4); o >= 0) {
+  if (const int o = VocabularyCode(c.occupation, kOccupations); o >= 0) {
     f.push_back(kOccupation + static_cast<std::uint32_t>(o));
   }
-  if (const int r = Code(c.region, kRegions, 6); r >= 0)
+  if (const int r = VocabularyCode(c.region, kRegions); r >= 0)
     f.push_back(kRegion + static_cast<std::uint32_t>(r));
   for (std::size_t p = 0; p < c.holds.size(); ++p) {
     if (c.holds[p]) f.push_back(kHolds + static_cast<std::uint32_t>(p));
@@ -120,8 +111,8 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
       if (!c.holds[p] && Eligible(catalog.products[p], c.age)) eligible.push_back(p);
     }
     if (eligible.empty()) continue;
-    const CustomerView view{c.age, c.sex, Code(c.occupation, kOccupations, 4),
-                            Code(c.region, kRegions, 6), &c.holds};
+    const CustomerView view{c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
+                            VocabularyCode(c.region, kRegions), &c.holds};
     const Eigen::VectorXf e = mf.UserEmbedding(user_features[u]);
     Impressions& into = is_test[u] ? test : train;
     std::uniform_int_distribution<std::size_t> pick(0, eligible.size() - 1);
