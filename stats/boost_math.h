@@ -9,7 +9,25 @@
 #define BOOST_MATH_OVERFLOW_ERROR_POLICY ignore_error
 #define BOOST_MATH_EVALUATION_ERROR_POLICY ignore_error
 
+#include <cmath>
+
 #include <boost/math/distributions/chi_squared.hpp>
 #include <boost/math/distributions/non_central_chi_squared.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
+
+namespace abrec::stats {
+
+// The two-sided p-value of a standard normal statistic.
+inline double NormalTwoSidedP(double z) {
+  namespace bm = boost::math;
+  return 2 * bm::cdf(bm::complement(bm::normal_distribution<double>(), std::fabs(z)));
+}
+
+// P(X > x) for X ~ χ²(df): the p-value of Pearson's tests.
+inline double ChiSquaredUpperTail(double df, double x) {
+  namespace bm = boost::math;
+  return bm::cdf(bm::complement(bm::chi_squared_distribution<double>(df), x));
+}
+
+}  // namespace abrec::stats

@@ -33,8 +33,7 @@ DriftResult Drift(std::span<const std::int64_t> reference, std::span<const std::
   }
   r.df = std::max(0, categories - 1);
   if (r.df > 0) {
-    namespace bm = boost::math;
-    r.p_value = bm::cdf(bm::complement(bm::chi_squared_distribution<double>(r.df), r.chi_squared));
+    r.p_value = ChiSquaredUpperTail(r.df, r.chi_squared);
   }
   return r;
 }

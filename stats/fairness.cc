@@ -37,8 +37,7 @@ ParityResult DemographicParity(std::span<const GroupCount> groups) {
     r.chi_squared += (a - ea) * (a - ea) / ea + ((n - a) - eb) * ((n - a) - eb) / eb;
   }
   r.df = with_users - 1;
-  namespace bm = boost::math;
-  r.p_value = bm::cdf(bm::complement(bm::chi_squared_distribution<double>(r.df), r.chi_squared));
+  r.p_value = ChiSquaredUpperTail(r.df, r.chi_squared);
   return r;
 }
 

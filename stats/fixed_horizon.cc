@@ -9,11 +9,6 @@ namespace {
 
 namespace bm = boost::math;
 
-// Two-sided p-value of a standard normal statistic.
-double NormalP(double z) {
-  return 2 * bm::cdf(bm::complement(bm::normal_distribution<double>(), std::fabs(z)));
-}
-
 Effect Around(double estimate, double se, double half_width) {
   return {estimate, se, {estimate - half_width, estimate + half_width}};
 }
@@ -63,7 +58,7 @@ Comparison CompareProportions(std::int64_t control_x, std::int64_t control_n,
     return r;
   }
   r.statistic = (pt - pc) / se_pooled;
-  r.p_value = NormalP(r.statistic);
+  r.p_value = NormalTwoSidedP(r.statistic);
   r.absolute = Around(pt - pc, se, NormalQuantile(alpha) * se);
   r.relative = RelativeLift(pc, var_c, pt, var_t, alpha, &r.relative_reason);
   return r;

@@ -43,10 +43,8 @@ Comparison CompareRatios(const CoMoments& control, const CoMoments& treatment, d
     out.absolute.estimate = diff;
     return out;
   }
-  namespace bm = boost::math;
   out.statistic = diff / se;
-  out.p_value =
-      2 * bm::cdf(bm::complement(bm::normal_distribution<double>(), std::fabs(out.statistic)));
+  out.p_value = NormalTwoSidedP(out.statistic);
   const double half = NormalQuantile(alpha) * se;
   out.absolute = {diff, se, {diff - half, diff + half}};
   out.relative =

@@ -34,8 +34,7 @@ SrmResult SampleRatioTest(std::span<const std::int64_t> counts, std::span<const 
     r.chi_squared += d * d / expected;
   }
   r.df = static_cast<double>(counts.size() - 1);
-  namespace bm = boost::math;
-  r.p_value = bm::cdf(bm::complement(bm::chi_squared_distribution<double>(r.df), r.chi_squared));
+  r.p_value = ChiSquaredUpperTail(r.df, r.chi_squared);
   r.mismatch = r.p_value < threshold;
   return r;
 }
