@@ -38,6 +38,22 @@ stats::CoMoments PremiumWithCovariate(const BucketTotals& t) {
   return m;
 }
 
+// The always-valid tests of a comparison's absolute (CUPED-adjusted when there is one) and
+// relative effects over `n` users, or the reason the fixed-horizon test gave.
+void AddSequential(MetricComparison& r, std::int64_t n, const AnalysisSpec& analysis) {
+  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n, stats::Sided::kTwo};
+  auto sequential = [&](stats::Reason reason, const stats::Effect& effect) {
+    return reason == stats::Reason::kOk ? stats::SequentialTest(effect.estimate, effect.se, n, o)
+                                        : stats::SequentialResult{reason, effect.estimate, {}, 1};
+  };
+  const bool adjusted = r.cuped && r.cuped->adjusted.reason == stats::Reason::kOk;
+  r.sequential =
+      sequential(r.fixed.reason, adjusted ? r.cuped->adjusted.absolute : r.fixed.absolute);
+  r.sequential_relative =
+      sequential(r.fixed.reason != stats::Reason::kOk ? r.fixed.reason : r.fixed.relative_reason,
+                 r.fixed.relative);
+}
+
 }  // namespace
 
 std::optional<Metric> MetricByName(std::string_view name) {
@@ -85,20 +101,7 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
       break;
     }
   }
-  const stats::SequentialOptions o{alpha, analysis.tuning_n, stats::Sided::kTwo};
-  const stats::Effect& effect = r.cuped && r.cuped->adjusted.reason == stats::Reason::kOk
-                                    ? r.cuped->adjusted.absolute
-                                    : r.fixed.absolute;
-  const std::int64_t n = Count(baseline.users + variant.users);
-  r.sequential = r.fixed.reason == stats::Reason::kOk
-                     ? stats::SequentialTest(effect.estimate, effect.se, n, o)
-                     : stats::SequentialResult{r.fixed.reason, effect.estimate, {}, 1};
-  const stats::Reason relative_reason =
-      r.fixed.reason != stats::Reason::kOk ? r.fixed.reason : r.fixed.relative_reason;
-  r.sequential_relative =
-      relative_reason == stats::Reason::kOk
-          ? stats::SequentialTest(r.fixed.relative.estimate, r.fixed.relative.se, n, o)
-          : stats::SequentialResult{relative_reason, r.fixed.relative.estimate, {}, 1};
+  AddSequential(r, Count(baseline.users + variant.users), analysis);
   return r;
 }
 
@@ -118,12 +121,7 @@ MetricComparison ComparePremiumCapped(std::span<const double> baseline,
   MetricComparison r;
   r.metric = Metric::kPremiumPerUser;
   r.fixed = stats::CompareMeans(moments(baseline), moments(variant), analysis.alpha);
-  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n, stats::Sided::kTwo};
-  r.sequential =
-      r.fixed.reason == stats::Reason::kOk
-          ? stats::SequentialTest(r.fixed.absolute.estimate, r.fixed.absolute.se,
-                                  static_cast<std::int64_t>(baseline.size() + variant.size()), o)
-          : stats::SequentialResult{r.fixed.reason, r.fixed.absolute.estimate, {}, 1};
+  AddSequential(r, static_cast<std::int64_t>(baseline.size() + variant.size()), analysis);
   return r;
 }
 
