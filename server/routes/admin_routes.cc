@@ -9,6 +9,11 @@
 
 namespace abrec {
 
+std::optional<HttpResponse> RequireEventStore(const RouteContext& ctx) {
+  if (ctx.platform.events()) return std::nullopt;
+  return ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"});
+}
+
 std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequest& req) {
   switch (ctx.platform.CheckAdmin(req.authorization)) {
     case Platform::AdminCheck::kAllowed: return std::nullopt;
@@ -68,9 +73,7 @@ nlohmann::ordered_json AuditJson(const Event& e) {
 void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id,
               Respond respond) {
   if (auto denied = RequireAdmin(ctx, req)) return respond(*denied);
-  if (!ctx.platform.events()) {
-    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
-  }
+  if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   std::string id(request_id);
   auto queued =
       ctx.platform.events()->EventsOfRequest(id, [id, respond](Result<std::vector<Event>> events) {
@@ -93,9 +96,7 @@ void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_vie
                 Respond respond) {
   if (auto denied = RequireAdmin(ctx, req)) return respond(*denied);
   if (auto ok = ValidateUserId(user_id); !ok) return respond(ErrorResponse(ok.error()));
-  if (!ctx.platform.events()) {
-    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
-  }
+  if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   std::string user(user_id);
   auto queued =
       ctx.platform.events()->EraseUser(user, [user, respond](Result<std::int64_t> erased) {

@@ -58,9 +58,7 @@ Result<Covariates> ReadCovariates(const nlohmann::json& j, std::size_t index) {
 }  // namespace
 
 void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
-  if (!ctx.platform.events()) {
-    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
-  }
+  if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   const auto& cfg = ctx.platform.config();
   auto json = ParseJsonBody(req, cfg.limits.max_yaml_depth);
   if (!json) return respond(ErrorResponse(json.error()));

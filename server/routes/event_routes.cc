@@ -31,9 +31,7 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
     return respond(
         ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query")));
   }
-  if (!ctx.platform.events()) {
-    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
-  }
+  if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   const auto& cfg = ctx.platform.config();
   auto json = ParseJsonBody(req, cfg.limits.max_yaml_depth);
   if (!json) return respond(ErrorResponse(json.error()));

@@ -40,6 +40,8 @@ void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond res
 
 // admin_routes.cc: need the admin bearer token.
 std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequest& req);
+// 503 for the routes that need the event store when the platform has none.
+std::optional<HttpResponse> RequireEventStore(const RouteContext& ctx);
 void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id,
               Respond respond);
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
