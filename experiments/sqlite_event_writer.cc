@@ -100,6 +100,12 @@ Result<void> Migrate(SqliteDb& db) {
   return {};
 }
 
+// Binds a bucket's 26 sums from parameter `first` on, in Fields() order, and runs `stmt`.
+Result<void> RunWithSums(SqliteStatement& stmt, int first, const BucketTotals& totals) {
+  for (const Int128* f : totals.Fields()) stmt.BindInt128(first++, *f);
+  return stmt.Run();
+}
+
 // Runs `stmt` to completion for each row, calling `visit` with it.
 template <typename Visit>
 Result<void> ForEachRow(SqliteStatement& stmt, Visit&& visit) {
@@ -242,11 +248,8 @@ Result<void> SqliteEventWriter::Load() {
         "storage: bucket_totals of {}/{} were not the sum of its user_totals rows (an older "
         "schema's 64-bit overflow?); rewritten from the rows",
         exp, bucket);
-    BucketTotals t = *state_.Bucket(exp, bucket);
     upsert_bucket_.Bind(1, exp).Bind(2, bucket);
-    int i = 3;
-    for (const Int128* f : t.Fields()) upsert_bucket_.BindInt128(i++, *f);
-    if (ok = upsert_bucket_.Run(); !ok) {
+    if (ok = RunWithSums(upsert_bucket_, 3, *state_.Bucket(exp, bucket)); !ok) {
       (void)db_->Exec("ROLLBACK");
       return ok;
     }
@@ -440,17 +443,11 @@ Result<void> SqliteEventWriter::WriteChanges() {
   state_.ForEachChangedBucket(
       [&](const std::string& exp, const std::string& bucket, const BucketTotals& totals) {
         if (!status) return;
-        BucketTotals t = totals;
         upsert_bucket_.Bind(1, exp).Bind(2, bucket);
+        status = RunWithSums(upsert_bucket_, 3, totals);
+        if (!status) return;
         upsert_daily_.Bind(1, exp).Bind(2, bucket).Bind(3, day);
-        int i = 0;
-        for (const Int128* f : t.Fields()) {
-          upsert_bucket_.BindInt128(3 + i, *f);
-          upsert_daily_.BindInt128(4 + i, *f);
-          ++i;
-        }
-        status = upsert_bucket_.Run();
-        if (status) status = upsert_daily_.Run();
+        status = RunWithSums(upsert_daily_, 4, totals);
       });
   return status;
 }
