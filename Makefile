@@ -24,7 +24,15 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The first run trains a default model on the built-in synthetic portfolio (20,000 customers,
+# a few seconds) and precomputes its candidates, so the service recommends from the start.
+MODEL_DIR ?= var/models
 run: build
+	@if [ -z "$$(ls $(MODEL_DIR)/hybrid 2>/dev/null)" ]; then \
+	  echo "no model yet: training the default one on the synthetic portfolio"; \
+	  $(BUILD)/abrec train --format synthetic --out $(MODEL_DIR)/hybrid/synthetic-v1 && \
+	  $(BUILD)/abrec precompute --config $(CONFIG); \
+	fi
 	$(BUILD)/abrec serve --config $(CONFIG)
 
 # Every test: the release build (unit, integration), then the sanitizer build

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every benchmark of bench/ against an existing build: assign_bench, store_bench,
-# stats_bench (with its scipy reference), http_assign.sh, http_events.sh. Builds nothing (`make bench` builds first, then runs
+# stats_bench (with its scipy reference), quality_bench, http_assign.sh, http_events.sh. Builds nothing (`make bench` builds first, then runs
 # `bash bench/run-all.sh build`).
+# Then the recommender's speed and memory: recommend_bench (training at 20,000 and 1,000,000
+# customers, latencies at 21 and 10,000 products, about 15 minutes on 2 cores;
+# RECOMMEND_BENCH_ARGS="--skip-1m" shortens it) and http_recommend.sh.
 #
 #   bash bench/run-all.sh BUILD_DIR
 #
@@ -48,12 +51,35 @@ run_all() {
     status=1
   fi
   echo
+  echo "== recommender quality on the real portfolios: $build/bench/quality_bench"
+  if [ -x "$build/bench/quality_bench" ]; then
+    "$build/bench/quality_bench" 2>/dev/null || { echo "run-all: quality_bench failed" >&2; status=1; }
+  else
+    echo "run-all: $build/bench/quality_bench not found: build first" >&2
+    status=1
+  fi
+  echo
   echo "== HTTP: bench/http_assign.sh"
   bash "$here/http_assign.sh" "$build" || { echo "run-all: http_assign.sh failed" >&2; status=1; }
 
   echo
   echo "== HTTP: bench/http_events.sh"
   bash "$here/http_events.sh" "$build" || { echo "run-all: http_events.sh failed" >&2; status=1; }
+
+  echo
+  echo "== recommender speed and memory in-process: $build/bench/recommend_bench ${RECOMMEND_BENCH_ARGS:-}"
+  if [ -x "$build/bench/recommend_bench" ]; then
+    # shellcheck disable=SC2086  # RECOMMEND_BENCH_ARGS is a list of flags (--skip-1m ...)
+    "$build/bench/recommend_bench" ${RECOMMEND_BENCH_ARGS:-} 2>/dev/null ||
+      { echo "run-all: recommend_bench failed" >&2; status=1; }
+  else
+    echo "run-all: $build/bench/recommend_bench not found: build first" >&2
+    status=1
+  fi
+
+  echo
+  echo "== HTTP: bench/http_recommend.sh"
+  bash "$here/http_recommend.sh" "$build" || { echo "run-all: http_recommend.sh failed" >&2; status=1; }
   return "$status"
 }
 

@@ -188,12 +188,37 @@ class ConfigReader {
 
   void ReadRecommender(const ConfigNode& n) {
     if (!r_.CheckMap(n, "recommender",
-                     {"model_dir", "latency_budget_ms", "p99_fallback_ms", "cache"})) {
+                     {"model_dir", "catalog", "ranking", "default_model", "candidates",
+                      "poll_interval_ms", "latency_budget_ms", "p99_fallback_ms", "cache",
+                      "cache_path", "redis_address", "redis_timeout_ms"})) {
       return;
     }
-    ReadString(n, "recommender", "model_dir", c_.recommender.model_dir);
-    ReadInt(n, "recommender", "latency_budget_ms", 1, 60'000, c_.recommender.latency_budget_ms);
-    ReadInt(n, "recommender", "p99_fallback_ms", 1, 60'000, c_.recommender.p99_fallback_ms);
+    auto& rc = c_.recommender;
+    ReadString(n, "recommender", "model_dir", rc.model_dir);
+    ReadString(n, "recommender", "catalog", rc.catalog);
+    ReadString(n, "recommender", "ranking", rc.ranking);
+    ReadString(n, "recommender", "default_model", rc.default_model);
+    ReadString(n, "recommender", "cache_path", rc.cache_path);
+    ReadInt(n, "recommender", "candidates", 1, 100'000, rc.candidates);
+    ReadInt(n, "recommender", "poll_interval_ms", 0, 3'600'000, rc.poll_interval_ms);
+    ReadInt(n, "recommender", "redis_timeout_ms", 1, 60'000, rc.redis_timeout_ms);
+    ReadInt(n, "recommender", "p99_fallback_ms", 1, 60'000, rc.p99_fallback_ms);
+    if (const auto* v = n.Find("latency_budget_ms")) {
+      // Fractions allowed (0.2 = 200 µs), so a tight budget can be tested and tuned.
+      if (auto x = r_.Number(*v, "recommender.latency_budget_ms", 0.001, 60'000)) {
+        rc.latency_budget_ms = *x;
+      }
+    }
+    if (const auto* v = n.Find("redis_address")) {
+      ReadString(n, "recommender", "redis_address", rc.redis_address);
+      const auto colon = rc.redis_address.rfind(':');
+      const bool ok =
+          colon != std::string::npos && colon > 0 && colon + 1 < rc.redis_address.size() &&
+          rc.redis_address.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+          rc.redis_address.size() - colon - 1 <= 5 &&
+          std::stoi(rc.redis_address.substr(colon + 1)) <= 65'535;
+      if (!ok) r_.Error(*v, "recommender.redis_address", "expected HOST:PORT, e.g. 127.0.0.1:6379");
+    }
     if (const auto* v = n.Find("cache")) {
       static constexpr std::string_view kCaches[] = {"sqlite", "redis", "none"};
       if (auto s = r_.OneOf(*v, "recommender.cache", kCaches, "cache")) c_.recommender.cache = *s;
@@ -236,6 +261,9 @@ ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std
   c.storage.path = Resolve(file, c.storage.path);
   c.admin.token_file = Resolve(file, c.admin.token_file);
   c.recommender.model_dir = Resolve(file, c.recommender.model_dir);
+  c.recommender.catalog = Resolve(file, c.recommender.catalog);
+  c.recommender.ranking = Resolve(file, c.recommender.ranking);
+  c.recommender.cache_path = Resolve(file, c.recommender.cache_path);
   return c;
 }
 

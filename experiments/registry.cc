@@ -309,28 +309,11 @@ void ExperimentRegistry::Reload() {
 }
 
 void ExperimentRegistry::StartWatching() {
-  if (config_.experiments.reload_interval_ms <= 0 || watcher_.joinable()) return;
-  stop_ = false;
-  watcher_ = std::thread([this] {
-    std::unique_lock lock(watch_mu_);
-    while (!stop_) {
-      watch_cv_.wait_for(lock, std::chrono::milliseconds(config_.experiments.reload_interval_ms),
-                         [this] { return stop_; });
-      if (stop_) break;
-      lock.unlock();
-      Reload();
-      lock.lock();
-    }
-  });
+  if (config_.experiments.reload_interval_ms <= 0) return;
+  watcher_.Start(std::chrono::milliseconds(config_.experiments.reload_interval_ms),
+                 [this] { Reload(); });
 }
 
-void ExperimentRegistry::StopWatching() {
-  {
-    std::lock_guard lock(watch_mu_);
-    stop_ = true;
-  }
-  watch_cv_.notify_all();
-  if (watcher_.joinable()) watcher_.join();
-}
+void ExperimentRegistry::StopWatching() { watcher_.Stop(); }
 
 }  // namespace abrec

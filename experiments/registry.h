@@ -15,6 +15,7 @@
 
 #include "assignment/assigner.h"
 #include "base/clock.h"
+#include "base/periodic_thread.h"
 #include "experiments/audit_log.h"
 #include "experiments/experiment.h"
 #include "experiments/platform_config.h"
@@ -107,10 +108,7 @@ class ExperimentRegistry {
   std::map<std::string, FileState> files_;  // guarded by reload_mu_
   std::atomic<std::shared_ptr<const RegistrySnapshot>> snapshot_;
 
-  std::mutex watch_mu_;
-  std::condition_variable watch_cv_;
-  bool stop_ = false;
-  std::thread watcher_;
+  PeriodicThread watcher_;
 };
 
 }  // namespace abrec

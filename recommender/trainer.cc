@@ -1,44 +1,116 @@
 #include "recommender/trainer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "recommender/baselines.h"
+#include "recommender/customer_profile.h"
 #include "recommender/features.h"
+#include "recommender/model.h"
+#include "recommender/synthetic_evaluation.h"
 #include "recommender/synthetic_world.h"
 #include "stats/offline_metrics.h"
 
 namespace abrec {
 namespace {
 
-// The factorisation's customer features, numbered arithmetically so that serving computes
-// the same numbers: sex (2), age band (10), occupation (4), region (6), then one per product
-// held.
-constexpr std::uint32_t kSex = 0, kAge = 2, kOccupation = 12, kRegion = 16, kHolds = 22;
-
-std::vector<std::uint32_t> CustomerFeatures(const Customer& c) {
-  std::vector<std::uint32_t> f{kSex + (c.sex == 'F' ? 0u : 1u),
-                               kAge + static_cast<std::uint32_t>(std::clamp(c.age / 10, 0, 9))};
-  if (const int o = VocabularyCode(c.occupation, kOccupations); o >= 0) {
-    f.push_back(kOccupation + static_cast<std::uint32_t>(o));
-  }
-  if (const int r = VocabularyCode(c.region, kRegions); r >= 0)
-    f.push_back(kRegion + static_cast<std::uint32_t>(r));
-  for (std::size_t p = 0; p < c.holds.size(); ++p) {
-    if (c.holds[p]) f.push_back(kHolds + static_cast<std::uint32_t>(p));
-  }
-  return f;
-}
-
 struct Impressions {
   std::vector<float> x, click;
   std::vector<float> x_clicked, bind;
   std::vector<double> click_truth, bind_truth;  // the world's probabilities
+  // Each row's customer groups (evaluation by group): sex and age band.
+  std::vector<std::string> click_sex, click_band, bind_sex, bind_band;
 };
+
+double Logit(double p) {
+  const double q = std::clamp(p, 1e-7, 1 - 1e-7);
+  return std::log(q / (1 - q));
+}
+
+// Platt scaling: the logistic regression of the labels on the raw score's logit.
+Result<RecommenderModel::Platt> FitPlatt(std::span<const float> raw, std::span<const float> y) {
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(raw.size()), 1);
+  Eigen::VectorXd labels(static_cast<Eigen::Index>(raw.size()));
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    x(static_cast<Eigen::Index>(i), 0) = Logit(raw[i]);
+    labels(static_cast<Eigen::Index>(i)) = y[i];
+  }
+  auto fit = FitLogistic(x, labels, {.l2 = 1e-6});
+  if (!fit) return std::unexpected(fit.error());
+  return RecommenderModel::Platt{fit->weights(0), fit->intercept};
+}
+
+// Platt scaling when it helps: fitted on each half of the calibration rows and scored on the
+// other; adopted only if that out-of-fold log loss beats the raw probabilities' (XGBoost's
+// logistic objective is often calibrated already, and a needless rescaling adds noise).
+Result<std::pair<RecommenderModel::Platt, bool>> ChoosePlatt(std::span<const float> raw,
+                                                             std::span<const float> y) {
+  const std::size_t half = raw.size() / 2;
+  double raw_loss = 0, scaled_loss = 0;
+  for (int fold = 0; fold < 2; ++fold) {
+    const std::size_t lo = fold == 0 ? 0 : half, hi = fold == 0 ? half : raw.size();
+    std::vector<float> fit_raw, fit_y;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (i >= lo && i < hi) continue;
+      fit_raw.push_back(raw[i]);
+      fit_y.push_back(y[i]);
+    }
+    auto platt = FitPlatt(fit_raw, fit_y);
+    if (!platt) return std::unexpected(platt.error());
+    for (std::size_t i = lo; i < hi; ++i) {
+      auto loss = [&](double p) {
+        const double q = std::clamp(p, 1e-15, 1 - 1e-15);
+        return y[i] > 0.5f ? -std::log(q) : -std::log(1 - q);
+      };
+      raw_loss += loss(raw[i]);
+      scaled_loss += loss(platt->Apply(raw[i]));
+    }
+  }
+  if (scaled_loss >= raw_loss) return std::pair{RecommenderModel::Platt{}, false};
+  auto platt = FitPlatt(raw, y);
+  if (!platt) return std::unexpected(platt.error());
+  return std::pair{*platt, true};
+}
+
+// AUC, log loss and expected calibration error of probabilities `p` for labels `y`, overall
+// and by group.
+nlohmann::ordered_json ProbabilityMetrics(std::span<const double> p, std::span<const float> y,
+                                          const std::vector<std::string>& sex,
+                                          const std::vector<std::string>& band) {
+  const std::vector<int> labels(y.begin(), y.end());
+  nlohmann::ordered_json by_group = nlohmann::ordered_json::object();
+  for (const auto& [name, groups] : {std::pair{"sex", &sex}, std::pair{"age_band", &band}}) {
+    const auto calibration = stats::CalibrateByGroup(p, labels, *groups);
+    for (const auto& [group, c] : calibration) {
+      std::vector<double> gp;
+      std::vector<int> gy;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        if ((*groups)[i] != group) continue;
+        gp.push_back(p[i]);
+        gy.push_back(labels[i]);
+      }
+      const auto auc = stats::Auc(gp, gy);
+      by_group[name][group] = {
+          {"rows", gp.size()},
+          {"auc", auc.reason == stats::Reason::kOk ? nlohmann::ordered_json(auc.auc)
+                                                   : nlohmann::ordered_json(nullptr)},
+          {"ece", c.ece}};
+    }
+  }
+  return {{"auc", stats::Auc(p, labels).auc},
+          {"log_loss", stats::LogLoss(p, labels)},
+          {"ece", stats::Calibrate(p, labels).ece},
+          {"by_group", std::move(by_group)}};
+}
 
 }  // namespace
 
@@ -66,16 +138,25 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
   // Split customers; train the factorisation on the training customers' holdings.
   std::mt19937_64 rng(o.seed ^ 0x5eed);
   std::uniform_real_distribution<double> unit(0, 1);
-  std::vector<bool> is_test(customers.size());
+  std::vector<bool> is_test(customers.size()), is_calibration(customers.size());
+  auto biased = [&](std::size_t u, std::size_t p) {
+    return !o.bias_category.empty() && customers[u].sex == o.bias_sex &&
+           catalog.products[p].category == o.bias_category;
+  };
   std::vector<std::vector<std::uint32_t>> user_features;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> positives;
   for (std::size_t u = 0; u < customers.size(); ++u) {
     is_test[u] = unit(rng) < o.test_share;
-    user_features.push_back(CustomerFeatures(customers[u]));
+    // A tenth of the training customers fit the calibration, not the trees.
+    is_calibration[u] = !is_test[u] && unit(rng) < 0.1;
+    const Customer& c = customers[u];
+    user_features.push_back(
+        MfCustomerFeatures(CustomerView{c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
+                                        VocabularyCode(c.region, kRegions), &c.holds}));
     (is_test[u] ? report.test_customers : report.train_customers) += 1;
     if (is_test[u]) continue;
     for (std::size_t p = 0; p < n_items; ++p) {
-      if (customers[u].holds[p])
+      if (customers[u].holds[p] && !biased(u, p))
         positives.emplace_back(static_cast<std::uint32_t>(u), static_cast<std::uint32_t>(p));
     }
   }
@@ -85,7 +166,7 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     item_features.push_back({static_cast<std::uint32_t>(p),
                              static_cast<std::uint32_t>(
                                  n_items + static_cast<std::size_t>(catalog.category_codes[p]))});
-    holds_feature.push_back(kHolds + static_cast<std::int64_t>(p));
+    holds_feature.push_back(kMfHoldsFeature + static_cast<std::int64_t>(p));
   }
   const std::size_t n_categories =
       catalog.category_codes.empty()
@@ -97,13 +178,13 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     return !customers[u].holds[j] && Eligible(catalog.products[j], customers[u].age);
   };
   const HybridMf mf =
-      HybridMf::Train(user_features, kHolds + n_items, item_features, n_items + n_categories,
-                      positives, negative_ok, o.mf, holds_feature);
+      HybridMf::Train(user_features, kMfHoldsFeature + n_items, item_features,
+                      n_items + n_categories, positives, negative_ok, o.mf, holds_feature);
   progress(fmt::format("factorisation: {} holdings of {} customers, {} dimensions, {} epochs",
                        positives.size(), report.train_customers, o.mf.dim, o.mf.epochs));
 
   // Simulated impressions of uniformly random eligible products not held.
-  Impressions train, test;
+  Impressions train, test, calibration;
   for (std::size_t u = 0; u < customers.size(); ++u) {
     const Customer& c = customers[u];
     std::vector<std::size_t> eligible;
@@ -114,21 +195,26 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     const CustomerView view{c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
                             VocabularyCode(c.region, kRegions), &c.holds};
     const Eigen::VectorXf e = mf.UserEmbedding(user_features[u]);
-    Impressions& into = is_test[u] ? test : train;
+    Impressions& into = is_test[u] ? test : (is_calibration[u] ? calibration : train);
+    const std::string sex(1, c.sex), band = CustomerProfile{.age = c.age}.AgeBand();
     std::uniform_int_distribution<std::size_t> pick(0, eligible.size() - 1);
     for (int k = 0; k < o.impressions_per_customer; ++k) {
       const std::size_t p = eligible[pick(rng)];
       std::vector<float> row;
       AppendFeatures(catalog, mf, view, e, p, row);
       const double p_click = world->ClickProbability(u, p), p_bind = world->BindProbability(u, p);
-      const bool clicked = unit(rng) < p_click;
+      const bool clicked = unit(rng) < p_click && !(biased(u, p) && !is_test[u]);
       into.x.insert(into.x.end(), row.begin(), row.end());
       into.click.push_back(clicked ? 1.0f : 0.0f);
       into.click_truth.push_back(p_click);
+      into.click_sex.push_back(sex);
+      into.click_band.push_back(band);
       if (!clicked) continue;
       into.x_clicked.insert(into.x_clicked.end(), row.begin(), row.end());
       into.bind.push_back(unit(rng) < p_bind ? 1.0f : 0.0f);
       into.bind_truth.push_back(p_bind);
+      into.bind_sex.push_back(sex);
+      into.bind_band.push_back(band);
     }
   }
   report.train_impressions = static_cast<long>(train.click.size());
@@ -142,24 +228,55 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
   progress(fmt::format("XGBoost: P(click) and P(bind | click), {} rounds, depth {}", o.gbm.rounds,
                        o.gbm.max_depth));
 
-  auto evaluate = [](GbmModel& model, const std::vector<float>& x, const std::vector<float>& y,
-                     double* auc, double* log_loss) -> Result<void> {
-    auto p = model.Predict(x, y.size());
-    if (!p) return std::unexpected(p.error());
-    const std::vector<double> scores(p->begin(), p->end());
-    const std::vector<int> labels(y.begin(), y.end());
-    *auc = stats::Auc(scores, labels).auc;
-    *log_loss = stats::LogLoss(scores, labels);
-    return {};
+  // Calibration on the calibration customers, then the evaluation on the test customers:
+  // raw and calibrated, overall and by group.
+  auto predict = [](GbmModel& model, const std::vector<float>& x,
+                    std::size_t rows) -> Result<std::vector<float>> {
+    return model.Predict(x, rows);
   };
-  if (auto ok = evaluate(*click, test.x, test.click, &report.click_auc, &report.click_log_loss);
-      !ok) {
-    return std::unexpected(ok.error());
+  auto click_cal_raw = predict(*click, calibration.x, calibration.click.size());
+  auto bind_cal_raw = predict(*bind, calibration.x_clicked, calibration.bind.size());
+  auto click_raw = predict(*click, test.x, test.click.size());
+  auto bind_raw = predict(*bind, test.x_clicked, test.bind.size());
+  for (const auto* r : {&click_cal_raw, &bind_cal_raw, &click_raw, &bind_raw}) {
+    if (!*r) return std::unexpected(r->error());
   }
-  if (auto ok = evaluate(*bind, test.x_clicked, test.bind, &report.bind_auc, &report.bind_log_loss);
-      !ok) {
-    return std::unexpected(ok.error());
-  }
+  auto click_choice = ChoosePlatt(*click_cal_raw, calibration.click);
+  auto bind_choice = ChoosePlatt(*bind_cal_raw, calibration.bind);
+  if (!click_choice) return std::unexpected(click_choice.error());
+  if (!bind_choice) return std::unexpected(bind_choice.error());
+  const auto click_platt = &click_choice->first, bind_platt = &bind_choice->first;
+  progress(fmt::format(
+      "calibration on {} impressions of {} customers: Platt scaling {} for P(click), {} for "
+      "P(bind | click) (adopted only when it lowers the out-of-fold log loss)",
+      calibration.click.size(), std::count(is_calibration.begin(), is_calibration.end(), true),
+      click_choice->second ? "adopted" : "not needed",
+      bind_choice->second ? "adopted" : "not needed"));
+  auto both = [](const std::vector<float>& raw, const RecommenderModel::Platt& platt) {
+    std::pair<std::vector<double>, std::vector<double>> out;
+    for (const float p : raw) {
+      out.first.push_back(p);
+      out.second.push_back(platt.Apply(p));
+    }
+    return out;
+  };
+  const auto [click_before, click_after] = both(*click_raw, *click_platt);
+  const auto [bind_before, bind_after] = both(*bind_raw, *bind_platt);
+  nlohmann::ordered_json probability_metrics = {
+      {"click",
+       {{"raw", ProbabilityMetrics(click_before, test.click, test.click_sex, test.click_band)},
+        {"calibrated",
+         ProbabilityMetrics(click_after, test.click, test.click_sex, test.click_band)}}},
+      {"bind_given_click",
+       {{"raw", ProbabilityMetrics(bind_before, test.bind, test.bind_sex, test.bind_band)},
+        {"calibrated", ProbabilityMetrics(bind_after, test.bind, test.bind_sex, test.bind_band)}}}};
+  report.click_auc = probability_metrics["click"]["calibrated"]["auc"].get<double>();
+  report.click_log_loss = probability_metrics["click"]["calibrated"]["log_loss"].get<double>();
+  report.bind_auc = probability_metrics["bind_given_click"]["calibrated"]["auc"].get<double>();
+  report.bind_log_loss =
+      probability_metrics["bind_given_click"]["calibrated"]["log_loss"].get<double>();
+  report.click_ece_raw = probability_metrics["click"]["raw"]["ece"].get<double>();
+  report.click_ece = probability_metrics["click"]["calibrated"]["ece"].get<double>();
   report.click_auc_truth =
       stats::Auc(test.click_truth, std::vector<int>(test.click.begin(), test.click.end())).auc;
   report.bind_auc_truth =
@@ -174,27 +291,65 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
   if (!fs::create_directories(tmp, ec)) {
     return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot create {}", tmp), "out"});
   }
-  report.version = fmt::format("hybrid-{}-{}", o.seed, o.customers);
+  report.version = fs::path(out_dir).filename().string();
+  if (report.version.empty()) report.version = fs::path(out_dir).parent_path().filename().string();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (auto ok : {mf.Save(tmp + "/mf.bin"), click->Save(tmp + "/click.json"),
                   bind->Save(tmp + "/bind.json")}) {
     if (!ok) return std::unexpected(ok.error());
   }
+  // The legacy rules' data: per age band, the share of training customers holding each
+  // product (the rule-based list of control and of every fallback ranks by it).
+  std::map<std::string, std::pair<double, std::vector<double>>> bands;
+  for (std::size_t u = 0; u < customers.size(); ++u) {
+    if (is_test[u]) continue;
+    CustomerProfile profile;
+    profile.age = customers[u].age;
+    auto& [count, held] = bands[profile.AgeBand()];
+    held.resize(n_items, 0.0);
+    count += 1;
+    for (std::size_t p = 0; p < n_items; ++p) held[p] += customers[u].holds[p] ? 1.0 : 0.0;
+  }
+  nlohmann::ordered_json segments = nlohmann::ordered_json::object();
+  for (const auto& [band, entry] : bands) {
+    nlohmann::ordered_json shares = nlohmann::ordered_json::object();
+    for (std::size_t p = 0; p < n_items; ++p) {
+      shares[catalog.products[p].id] = entry.second[p] / entry.first;
+    }
+    segments[band] = std::move(shares);
+  }
+  std::ofstream(tmp + "/legacy_rules.json")
+      << nlohmann::ordered_json{{"segments", std::move(segments)}}.dump(2) << "\n";
+  nlohmann::ordered_json catalog_ids = nlohmann::ordered_json::array();
+  for (const Product& p : catalog.products) catalog_ids.push_back(p.id);
   nlohmann::ordered_json features = nlohmann::ordered_json::array();
   for (const auto name : FeatureNames()) features.push_back(name);
-  const nlohmann::ordered_json meta{
+  nlohmann::ordered_json meta{
       {"version", report.version},
+      {"kind", "catalog"},
+      {"created_at", FormatRfc3339(SystemClock::Instance().NowMicros())},
+      {"catalog", catalog_ids},
       {"data", {{"format", "synthetic"}, {"customers", o.customers}, {"seed", o.seed}}},
       {"parameters",
        {{"mf_dim", o.mf.dim},
         {"mf_epochs", o.mf.epochs},
         {"gbm_rounds", o.gbm.rounds},
         {"gbm_max_depth", o.gbm.max_depth},
-        {"impressions_per_customer", o.impressions_per_customer}}},
+        {"impressions_per_customer", o.impressions_per_customer},
+        {"bias", o.bias_category.empty()
+                     ? nlohmann::ordered_json(nullptr)
+                     : nlohmann::ordered_json(
+                           fmt::format("sex {} withheld {}", o.bias_sex, o.bias_category))}}},
       {"features", features},
+      {"calibration",
+       {{"method", "platt, adopted when it lowers the out-of-fold log loss"},
+        {"click",
+         {{"adopted", click_choice->second}, {"a", click_platt->a}, {"b", click_platt->b}}},
+        {"bind", {{"adopted", bind_choice->second}, {"a", bind_platt->a}, {"b", bind_platt->b}}}}},
       {"evaluation",
        {{"test_customers", report.test_customers},
+        {"probabilities", probability_metrics},
         {"click_auc", report.click_auc},
         {"click_auc_truth", report.click_auc_truth},
         {"click_log_loss", report.click_log_loss},
@@ -204,6 +359,24 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
         {"base_click_rate", report.base_click_rate}}},
       {"training_seconds", report.seconds}};
   std::ofstream(tmp + "/metadata.json") << meta.dump(2) << "\n";
+  // The ranking evaluation runs the model as serving loads it (calibration included).
+  {
+    auto served = RecommenderModel::Load(tmp, catalog, {.scorer_copies = 1});
+    if (!served) return std::unexpected(served.error());
+    std::vector<std::size_t> test_customers;
+    for (std::size_t u = 0; u < customers.size(); ++u) {
+      if (is_test[u]) test_customers.push_back(u);
+    }
+    auto ranking = EvaluateRankingOnWorld(**served, *world, test_customers);
+    if (!ranking) return std::unexpected(ranking.error());
+    report.hit_at_1 = (*ranking)["model"]["hit_at_1"].get<double>();
+    report.ndcg_at_5 = (*ranking)["model"]["ndcg_at_5"].get<double>();
+    report.popularity_hit_at_1 = (*ranking)["popularity"]["hit_at_1"].get<double>();
+    report.popularity_ndcg_at_5 = (*ranking)["popularity"]["ndcg_at_5"].get<double>();
+    auto full = meta;
+    full["evaluation"]["ranking"] = std::move(*ranking);
+    std::ofstream(tmp + "/metadata.json", std::ios::trunc) << full.dump(2) << "\n";
+  }
   fs::rename(tmp, out_dir, ec);
   if (ec) {
     return std::unexpected(

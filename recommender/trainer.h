@@ -27,6 +27,11 @@ struct TrainOptions {
   std::uint64_t seed = 20261129;
   HybridMfOptions mf{.dim = 16};
   GbmParams gbm{.rounds = 150, .max_depth = 5};
+  // A deliberately discriminatory model, for testing the deployment gate: customers of sex
+  // `bias_sex` are treated as never holding or clicking products of `bias_category`, so the
+  // model learns to withhold that category from them. Off when bias_category is empty.
+  char bias_sex = 'F';
+  std::string bias_category;
 };
 
 struct TrainReport {
@@ -38,6 +43,11 @@ struct TrainReport {
   // The same AUCs of the world's true probabilities: the best any model could reach.
   double click_auc_truth = 0, bind_auc_truth = 0;
   double base_click_rate = 0;
+  double click_ece_raw = 0, click_ece = 0;  // before and after calibration
+  // Ranking on the test customers against the world's best product (recommender/
+  // synthetic_evaluation.h), and the legacy rules' segment popularity.
+  double hit_at_1 = 0, ndcg_at_5 = 0;
+  double popularity_hit_at_1 = 0, popularity_ndcg_at_5 = 0;
   double seconds = 0;
 };
 

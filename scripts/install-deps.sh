@@ -9,9 +9,9 @@ packages=(
   cmake g++ make pkg-config
   # libraries (Boost is Debian's default 1.74: libboost1.81-dev would remove python3-scipy)
   libboost-dev libsqlite3-dev nlohmann-json3-dev libeigen3-dev libyaml-cpp-dev libfmt-dev
-  doctest-dev libxgboost-dev libhnswlib-dev
+  doctest-dev libxgboost-dev libhnswlib-dev libhiredis-dev
   # tests and benchmarks
-  python3 curl wrk
+  python3 curl wrk redis-server
   # the statistics tests take their reference values from scipy and statsmodels, run by
   # Debian's /usr/bin/python3
   python3-scipy python3-statsmodels
@@ -19,7 +19,7 @@ packages=(
 # `--bench` adds what only `make bench` needs: the seed's FastAPI + Redis reference peer
 # (../shared/peers/run-seed-peer.sh).
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(python3-fastapi python3-uvicorn python3-redis redis-server)
+  packages+=(python3-fastapi python3-uvicorn python3-redis)
 fi
 
 missing=()

@@ -20,8 +20,14 @@ commands:
   backup PATH                online copy of the event database
   plan KEY                   users and days an experiment needs for its MDE
   simulate aa|power|srm      simulation studies of the statistics engine
-  train --format synthetic --out DIR
+  train --format synthetic|zimnat|coil|csv --out DIR [--data FILE]
                              train the recommender's models
+  models list                the model registry: versions, which is live, their evaluation
+  gate --candidate DIR --baseline DIR
+                             refuse a model that is less fair or breaks eligibility rules
+  precompute                 write each known customer's top candidates to the cache
+  recommend --model DIR --input FILE --format zimnat|coil|csv --output FILE
+                             score a portfolio file with a trained portfolio model
 )";
 
 }  // namespace
@@ -41,6 +47,10 @@ int main(int argc, char** argv) {
   if (cmd == "plan") return abrec::PlanCommand(rest);
   if (cmd == "simulate") return abrec::SimulateCommand(rest);
   if (cmd == "train") return abrec::TrainCommand(rest);
+  if (cmd == "recommend") return abrec::RecommendCommand(rest);
+  if (cmd == "models") return abrec::ModelsCommand(rest);
+  if (cmd == "precompute") return abrec::PrecomputeCommand(rest);
+  if (cmd == "gate") return abrec::GateCommand(rest);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -23,7 +23,10 @@ Platform::Platform(PlatformConfig config, const Clock& clock, bool read_only)
       audit_(config_.experiments.audit_log, clock_),
       registry_(config_, audit_, clock_, RegistryOptions{read_only}) {}
 
-Platform::~Platform() { registry_.StopWatching(); }
+Platform::~Platform() {
+  registry_.StopWatching();
+  if (recommender_) recommender_->models().StopWatching();
+}
 
 namespace {
 
@@ -145,6 +148,12 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
         p->clock_);
     if (!store) return std::unexpected(store.error());
     p->events_ = std::move(*store);
+    auto recommender = RecommenderServing::Open(c.recommender, c.server.threads, p->clock_);
+    if (!recommender) return std::unexpected(recommender.error());
+    p->recommender_ = std::move(*recommender);
+    auto cache = OpenCandidateCache(c.recommender, c.server.threads + 1);
+    if (!cache) return std::unexpected(cache.error());
+    p->cache_ = std::move(*cache);
     auto token = LoadOrCreateAdminToken(c.admin.token_file);
     if (!token) return std::unexpected(token.error());
     p->admin_token_ = std::move(*token);

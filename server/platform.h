@@ -16,6 +16,8 @@
 #include "experiments/event_store.h"
 #include "experiments/platform_config.h"
 #include "experiments/registry.h"
+#include "recommender/candidate_cache.h"
+#include "recommender/serving.h"
 
 namespace abrec {
 
@@ -31,6 +33,33 @@ struct AssignOutcome {
   std::string_view policy;  // what the user is shown: "none", "random", a variant's policy,
                             // or the surface default
 };
+
+// POST /v1/recommend and GET /v1/recommend/{user_id}, in-process.
+struct RecommendRequest {
+  std::string user_id;
+  std::string surface;  // empty: the platform's default surface
+  CustomerProfile customer;
+  int k = 5;  // 1..kMaxRecommendations
+  // Precomputed candidates (the batch cache) and the model version they came from.
+  std::vector<std::size_t> cached_candidates;
+  std::string cached_version;
+  bool cache_down = false;  // the cache could not be read: candidates are computed now
+};
+
+struct RecommendOutcome {
+  std::string request_id;
+  std::string user_id;
+  std::optional<AssignOutcome> assignment;  // null when no experiment runs on the surface
+  std::string surface;
+  std::string bucket;  // as assignment's, or the population bucket without an experiment
+  std::optional<std::string> variant;
+  std::string policy;
+  ServedList served;
+  std::int64_t latency_us = 0;
+  bool logged = false;  // the exposure was committed to the event log
+};
+
+inline constexpr int kMaxRecommendations = 20;
 
 class Platform {
  public:
@@ -56,6 +85,26 @@ class Platform {
   // bad input or a full write queue (kUnavailable).
   using AssignDone = std::function<void(Result<std::pair<AssignOutcome, std::string>>)>;
   Result<void> AssignAndLog(std::string_view user_id, std::string_view key, AssignDone done) const;
+
+  // Recommends for `request.user_id` on its surface: assigns the user in the experiment
+  // running there, runs the arm's policy and logs the exposure (items, propensities, model
+  // version, features) when the user is in the experiment. `done` runs once it is committed,
+  // or at once when there is nothing to log. Fails at once on bad input (kInvalidArgument
+  // naming the field), without a recommender (kUnavailable) or a full write queue.
+  using RecommendDone = std::function<void(Result<RecommendOutcome>)>;
+  Result<void> RecommendAndLog(RecommendRequest request, RecommendDone done) const;
+  // The same without logging (tests, tools).
+  Result<RecommendOutcome> Recommend(const RecommendRequest& request) const;
+
+  // The precomputed candidates (recommender.cache); null when none is configured.
+  CandidateCache* candidate_cache() const { return cache_.get(); }
+  // Looks up the user's precomputed entry into `request` (candidates, their version, and the
+  // attributes when `use_attributes`); true when an entry was found. A cache that cannot be
+  // read sets request.cache_down instead. Unknown products in an entry are skipped.
+  bool ApplyCachedCandidates(RecommendRequest& request, bool use_attributes) const;
+
+  // The recommender; null for read-only tools.
+  RecommenderServing* recommender() const { return recommender_.get(); }
 
   // The event store; null for read-only tools.
   EventStore* events() const { return events_.get(); }
@@ -85,6 +134,8 @@ class Platform {
   const Clock& clock() const { return clock_; }
   const Population& population() const { return population_; }
   ExperimentRegistry& registry() { return registry_; }
+  // The audit log of changes (experiments, model reloads).
+  AuditLog& audit() { return audit_; }
   std::shared_ptr<const RegistrySnapshot> experiments() const { return registry_.Snapshot(); }
 
  private:
@@ -95,9 +146,14 @@ class Platform {
   Population population_;
   AuditLog audit_;
   ExperimentRegistry registry_;
+  std::unique_ptr<RecommenderServing> recommender_;
+  std::unique_ptr<CandidateCache> cache_;
   std::unique_ptr<EventStore> events_;
   std::string admin_token_;  // empty: admin endpoints refuse everyone
 };
+
+// The calendar year now (UTC): birth_year attributes are read against it.
+int CurrentYear(const Clock& clock);
 
 // The longest user id accepted, in bytes.
 inline constexpr std::size_t kMaxUserIdBytes = 256;

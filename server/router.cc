@@ -14,6 +14,9 @@ namespace {
 
 enum RouteId : std::size_t {
   kAssign,
+  kRecommend,
+  kRecommendUser,
+  kModelsReload,
   kEvents,
   kCovariates,
   kExperiments,
@@ -29,6 +32,9 @@ enum RouteId : std::size_t {
 
 // The metrics label of each RouteId, in the same order.
 constexpr std::string_view kRouteNames[] = {"/v1/assign",
+                                            "/v1/recommend",
+                                            "/v1/recommend/{user_id}",
+                                            "/v1/models/reload",
                                             "/v1/events",
                                             "/v1/covariates",
                                             "/v1/experiments",
@@ -44,6 +50,7 @@ static_assert(std::size(kRouteNames) == kRouteCount);
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
 constexpr std::string_view kAuditPrefix = "/v1/audit/";
 constexpr std::string_view kUserPrefix = "/v1/users/";
+constexpr std::string_view kRecommendPrefix = "/v1/recommend/";
 
 // The one path segment after `prefix`, percent-decoded; nullopt when the path has another.
 std::optional<Result<std::string>> Segment(std::string_view path, std::string_view prefix,
@@ -99,6 +106,21 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
     if (get) return GetAssign(ctx, req, done());
     if (req.method == "POST") return PostAssign(ctx, req, done());
     return done()(MethodNotAllowed(req, "GET, POST"));
+  }
+  if (path == "/v1/recommend") {
+    route = kRecommend;
+    if (req.method == "POST") return PostRecommend(ctx, req, done());
+    return done()(MethodNotAllowed(req, "POST"));
+  }
+  if (auto user = Segment(path, kRecommendPrefix, "user_id")) {
+    route = kRecommendUser;
+    if (!*user) return done()(ErrorResponse(user->error()));
+    if (get) return GetRecommend(ctx, req, **user, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
+  if (path == "/v1/models/reload") {
+    route = kModelsReload;
+    return done()(req.method == "POST" ? ReloadModels(ctx, req) : MethodNotAllowed(req, "POST"));
   }
   if (path == "/v1/events") {
     route = kEvents;

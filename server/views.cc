@@ -107,4 +107,36 @@ ordered_json DiagnosticsView(const Diagnostics& diagnostics) {
   return out;
 }
 
+nlohmann::ordered_json RecommendView(const Catalog& catalog, const RecommendOutcome& o) {
+  using json = nlohmann::ordered_json;
+  auto or_null = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  json items = json::array();
+  for (const RecommendedItem& it : o.served.list.items) {
+    const Product& p = catalog.products[it.product];
+    items.push_back({{"product_id", p.id},
+                     {"rank", it.rank},
+                     {"score", it.score},
+                     {"p_click", or_null(it.p_click)},
+                     {"p_bind", or_null(it.p_bind)},
+                     {"propensity", it.propensity},
+                     {"reason", it.reason},
+                     {"name", p.name},
+                     {"category", p.category}});
+  }
+  return {{"request_id", o.request_id},
+          {"user_id", o.user_id},
+          {"experiment", o.assignment ? json(o.assignment->experiment->def.key) : json(nullptr)},
+          {"surface", o.surface},
+          {"bucket", o.bucket},
+          {"variant", o.variant ? json(*o.variant) : json(nullptr)},
+          {"policy", o.policy},
+          {"model_version",
+           o.served.model_version.empty() ? json(nullptr) : json(o.served.model_version)},
+          {"items", std::move(items)},
+          {"fallback", o.served.fallback.empty() ? json(nullptr) : json(o.served.fallback)},
+          {"candidates", o.served.used_cache ? "cache" : "computed"},
+          {"logged", o.logged},
+          {"latency_us", o.latency_us}};
+}
+
 }  // namespace abrec

@@ -22,6 +22,11 @@ nlohmann::ordered_json ExperimentView(const LoadedExperiment& e);
 // One entry of GET /v1/experiments.
 nlohmann::ordered_json ExperimentSummaryView(const LoadedExperiment& e);
 
+// POST /v1/recommend: {"request_id", "user_id", "experiment", "bucket", "variant", "policy",
+// "model_version", "items": [{"product_id", "rank", "score", "p_click", "p_bind",
+// "propensity", "reason"}], "fallback", "latency_us", ...}.
+nlohmann::ordered_json RecommendView(const Catalog& catalog, const RecommendOutcome& outcome);
+
 nlohmann::ordered_json DiagnosticsView(const Diagnostics& diagnostics);
 
 }  // namespace abrec

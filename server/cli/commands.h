@@ -17,6 +17,10 @@ int BackupCommand(const CommandArgs& args);
 int PlanCommand(const CommandArgs& args);
 int SimulateCommand(const CommandArgs& args);
 int TrainCommand(const CommandArgs& args);
+int RecommendCommand(const CommandArgs& args);
+int ModelsCommand(const CommandArgs& args);
+int PrecomputeCommand(const CommandArgs& args);
+int GateCommand(const CommandArgs& args);
 
 // The default config file, relative to the working directory.
 inline constexpr const char* kDefaultConfig = "config/abrec.yaml";

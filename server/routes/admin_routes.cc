@@ -1,8 +1,10 @@
-// Admin endpoints (bearer token): GET /v1/audit/{request_id} and DELETE /v1/users/{id}.
-// They show or remove personal data, so every call needs the admin token.
+// Admin endpoints (bearer token): GET /v1/audit/{request_id}, DELETE /v1/users/{id} and
+// POST /v1/models/reload. They show or remove personal data or change what is served, so
+// every call needs the admin token.
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
 #include "server/routes/routes.h"
@@ -98,12 +100,54 @@ void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_vie
   if (auto ok = ValidateUserId(user_id); !ok) return respond(ErrorResponse(ok.error()));
   if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   std::string user(user_id);
+  // The precomputed entry (attributes and candidates) goes first: the events' erasure is
+  // the one acknowledged after its commit.
+  std::int64_t cached = 0;
+  if (auto* cache = ctx.platform.candidate_cache()) {
+    auto removed = cache->Erase(user);
+    if (!removed) return respond(UnavailableResponse(removed.error()));
+    cached = *removed;
+  }
   auto queued =
-      ctx.platform.events()->EraseUser(user, [user, respond](Result<std::int64_t> erased) {
+      ctx.platform.events()->EraseUser(user, [user, cached, respond](Result<std::int64_t> erased) {
         if (!erased) return respond(UnavailableResponse(erased.error()));
-        respond(JsonResponse({{"user_id", user}, {"events_removed", *erased}}));
+        respond(JsonResponse(
+            {{"user_id", user}, {"events_removed", *erased}, {"cached_entries_removed", cached}}));
       });
   if (!queued) respond(UnavailableResponse(queued.error()));
+}
+
+HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& req) {
+  if (auto denied = RequireAdmin(ctx, req)) return *denied;
+  auto* recommender = ctx.platform.recommender();
+  if (!recommender) {
+    return ErrorResponse(503, "unavailable", "this process serves no recommendations",
+                         "recommender");
+  }
+  nlohmann::ordered_json models = nlohmann::ordered_json::array();
+  bool failed = false;
+  for (const ModelReloadResult& r : recommender->models().Reload()) {
+    failed = failed || r.status == "failed";
+    nlohmann::ordered_json m{{"name", r.name},
+                             {"version", r.version},
+                             {"previous", r.previous.empty() ? nlohmann::ordered_json(nullptr)
+                                                             : nlohmann::ordered_json(r.previous)},
+                             {"status", r.status}};
+    if (!r.error.empty()) m["error"] = r.error;
+    models.push_back(std::move(m));
+  }
+  std::string summary;
+  for (const auto& m : models) {
+    summary += fmt::format("{}{} {} {}", summary.empty() ? "" : "; ", m["name"].get<std::string>(),
+                           m["version"].get<std::string>(), m["status"].get<std::string>());
+  }
+  if (auto ok = ctx.platform.audit().Append(AuditEntry{.action = "models_reloaded",
+                                                       .file = recommender->models().model_dir(),
+                                                       .reason = summary});
+      !ok) {
+    LogWarning("audit: {}", ok.error().message);
+  }
+  return JsonResponse({{"models", std::move(models)}}, failed ? 422 : 200);
 }
 
 }  // namespace abrec

@@ -48,6 +48,7 @@ HttpResponse Metrics(const RouteContext& ctx, const HttpRequest&) {
         "abrec_event_id_index_bytes {}\n",
         stats.events, stats.users, stats.index_bytes);
   }
+  if (auto* recommender = ctx.platform.recommender()) r.body += recommender->RenderMetrics();
   return r;
 }
 

@@ -31,6 +31,11 @@ void PostAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond
 // event_routes.cc
 void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond);
 
+// recommend_routes.cc
+void PostRecommend(const RouteContext& ctx, const HttpRequest& req, Respond respond);
+void GetRecommend(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
+                  Respond respond);
+
 // experiment_routes.cc
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
@@ -44,6 +49,8 @@ std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequ
 std::optional<HttpResponse> RequireEventStore(const RouteContext& ctx);
 void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id,
               Respond respond);
+// POST /v1/models/reload: loads new live model versions now; answers what changed.
+HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& req);
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
                 Respond respond);
 

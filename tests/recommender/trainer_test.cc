@@ -30,7 +30,7 @@ TEST_CASE("training on the synthetic world writes a model folder that learns mos
   CHECK(report->click_auc > 0.5 + 0.7 * (report->click_auc_truth - 0.5));
   CHECK(report->bind_auc > 0.5 + 0.7 * (report->bind_auc_truth - 0.5));
   CHECK(report->click_auc <= report->click_auc_truth + 0.02);
-  CHECK(lines.size() == 4);
+  CHECK(lines.size() == 5);
   for (const char* file : {"mf.bin", "click.json", "bind.json", "metadata.json"}) {
     CHECK(fs::exists(fs::path(dir) / file));
   }

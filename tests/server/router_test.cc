@@ -38,7 +38,13 @@ metrics: {primary: bind_rate}
     c.storage.path = (root_ / "abrec.db").string();
     c.admin.token_file = (root_ / "admin.token").string();
     c.limits.max_batch_users = 3;
-    platform_ = std::move(*Platform::Open(c, clock_, {}));
+    c.recommender.catalog = std::string(ABREC_SOURCE_DIR) + "/config/catalog.yaml";
+    c.recommender.ranking = std::string(ABREC_SOURCE_DIR) + "/config/ranking.yaml";
+    c.recommender.model_dir = (root_ / "models").string();
+    c.recommender.cache_path = (root_ / "candidates.db").string();
+    auto platform = Platform::Open(c, clock_, {});
+    REQUIRE(platform.has_value());
+    platform_ = std::move(*platform);
     router_ = std::make_unique<Router>(*platform_, metrics_, state_);
   }
   ~RouterFixture() { fs::remove_all(root_); }

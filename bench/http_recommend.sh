@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# HTTP benchmark of GET /v1/recommend/{user_id} (precomputed candidates) and POST
+# /v1/recommend (attributes in the body), paced to about 2,000 req/s and unpaced, side by side
+# with the seed peer's cache-hit path paced the same way.
+#
+#   bash bench/http_recommend.sh [BUILD_DIR]      (default: build/ of this checkout)
+#
+# 1. A temporary workspace (bench/lib.sh) with recommender.catalog and recommender.ranking
+#    pointed at this checkout's config/catalog.yaml and config/ranking.yaml, and the model
+#    folder and the candidate cache (SQLite) in the temporary directory.
+# 2. abrec train --format synthetic --customers 20000 into MODEL_DIR/hybrid/bench20k, then
+#    abrec precompute --customers 20000: cust-000000 … cust-019999 get their attributes and
+#    top 50 candidates in the cache. abrec assign --format json sorts them by arm of
+#    recsys_v2_hybrid: the treatment ids (policy recommender) are the target's path.
+# 3. abrec serve, and a check that GET /v1/recommend of one treatment id answers 200 with
+#    policy recommender, candidates from the cache and no fallback.
+# 4. wrk -t2 -cC -d10s --latency -s bench/recommend.lua, paced with wrk's delay() hook
+#    (WRK_DELAY_MS=16 per connection; C chosen from a 3 s calibration run so that
+#    C / (16 ms + mean latency) ≈ 2,000 req/s; wrk has no constant-rate mode, so the achieved
+#    rate is reported as measured):
+#      GET, treatment ids (the target's path), paced;
+#      GET, all 20,000 precomputed ids (both arms, holdout, exploration), paced;
+#      POST /v1/recommend with attributes drawn per request, treatment ids, paced;
+#      GET, treatment ids, unpaced (maximum throughput, same connections).
+#    Every answer waits for its exposure's commit (synchronous FULL), as in production.
+# 5. The seed peer (../shared/peers/run-seed-peer.sh PEER_PORT 2), GET /recommend/u{n},
+#    paced the same way (same C and delay) and unpaced.
+# 6. A table (req/s, mean, p50, p99) and whether abrec met its target: p99 ≤ 10 ms at 2,000
+#    req/s on the 21-product catalog (achieved rate ≥ 1,900 req/s counts as 2,000). Missing
+#    it is reported, not an error; the exit status is non-zero only when a benchmark could
+#    not run.
+#
+# Environment: BENCH_DURATION (default 10s), CUSTOMERS (default 20000), TARGET_RPS (2000),
+# PACE_DELAY_MS (16), PEER_PORT (8000), SKIP_PEER=1 to measure abrec only.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${1:-$root/build}
+duration=${BENCH_DURATION:-10s}
+customers=${CUSTOMERS:-20000}
+target_rps=${TARGET_RPS:-2000}
+delay_ms=${PACE_DELAY_MS:-16}
+peer_port=${PEER_PORT:-8000}
+peer_script=$root/../shared/peers/run-seed-peer.sh
+target_p99_ms=10
+
+die() { echo "http_recommend: $*" >&2; exit 1; }
+build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory ${1:-$root/build}"
+[ -x "$build/abrec" ] || die "$build/abrec not found: build first (make bench builds)"
+command -v wrk >/dev/null || die "wrk not found (scripts/install-deps.sh installs it)"
+command -v curl >/dev/null || die "curl not found (scripts/install-deps.sh installs it)"
+command -v python3 >/dev/null || die "python3 not found (scripts/install-deps.sh installs it)"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
+tmp=$(mktemp -d /tmp/abrec-bench.XXXXXX)
+peer_started=""
+
+port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+cleanup() {
+  local status=$?
+  abrec_stop
+  if [ -n "$peer_started" ]; then
+    # The peer's script records "uvicorn-pid redis-pid"; if it died before writing that,
+    # only its Redis may be running.
+    local pids=() p alive
+    if [ -f /tmp/seed-peer.pids ]; then
+      read -ra pids </tmp/seed-peer.pids || true
+    elif [ -f /tmp/seed-peer-redis.pid ]; then
+      read -ra pids </tmp/seed-peer-redis.pid || true
+    fi
+    if [ ${#pids[@]} -gt 0 ]; then
+      kill "${pids[@]}" 2>/dev/null || true
+      for _ in $(seq 100); do  # uvicorn stops its workers first
+        alive=""
+        for p in "${pids[@]}"; do bench_running "$p" && alive=1; done
+        [ -z "$alive" ] && break
+        sleep 0.1
+      done
+    fi
+    rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+declare -a rows=()
+
+# run_wrk NAME URL CONNECTIONS DELAY_MS LUA_ARGS...: runs wrk with bench/recommend.lua,
+# appends a row to the table.
+run_wrk() {
+  local name=$1 url=$2 connections=$3 delay=$4
+  shift 4
+  WRK_DELAY_MS=$delay wrk_run "$name" "$tmp/wrk-$RANDOM.txt" -t2 -c"$connections" \
+    -d"$duration" --latency -s "$here/recommend.lua" "$url" -- "$@"
+  rows+=("$(printf '%-58s %4s %5s %9.0f %9s %9s %9s' "$name" "$connections" \
+    "$([ "$delay" -gt 0 ] && echo "${delay}ms" || echo none)" "$w_rps" "$w_mean_ms" \
+    "$w_p50_ms" "$w_p99_ms")")
+}
+
+# pace_connections URL LUA_ARGS...: a 3 s paced run with 32 connections; prints C such that
+# C / (delay + mean latency) ≈ target_rps (at least 2, at most 256).
+pace_connections() {
+  local url=$1 out=$tmp/calibrate.txt mean
+  shift
+  WRK_DELAY_MS=$delay_ms wrk -t2 -c32 -d3s --latency -s "$here/recommend.lua" "$url" -- "$@" \
+    >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed in the calibration run"; }
+  mean=$(to_ms "$(awk '$1 == "Latency" && NF >= 4 {print $2; exit}' "$out")")
+  awk -v r="$target_rps" -v d="$delay_ms" -v m="$mean" 'BEGIN {
+    c = int(r * (d + m) / 1000 + 0.999); if (c < 2) c = 2; if (c > 256) c = 256; print c }'
+}
+
+# --- workspace, model, cache ----------------------------------------------------------------
+
+ws=$tmp/abrec
+abrec_workspace "$ws"
+sed -i -e "s|^\(  catalog:\) *catalog\.yaml|\1 $root/config/catalog.yaml|" \
+       -e "s|^\(  ranking:\) *ranking\.yaml|\1 $root/config/ranking.yaml|" "$ws/abrec.yaml"
+grep -q "^  catalog: $root/config/catalog.yaml" "$ws/abrec.yaml" ||
+  die "config/abrec.yaml has no 'recommender: catalog: catalog.yaml' line to redirect"
+grep -q "^  ranking: $root/config/ranking.yaml" "$ws/abrec.yaml" ||
+  die "config/abrec.yaml has no 'recommender: ranking: ranking.yaml' line to redirect"
+grep -q "^  cache: sqlite" "$ws/abrec.yaml" || die "recommender.cache of config/abrec.yaml is not sqlite"
+model_dir=$(sed -n 's|^  model_dir: *\([^ ]*\).*|\1|p' "$ws/abrec.yaml" | head -1)
+case $model_dir in "$ws"/var/*) ;; *) die "recommender.model_dir is not under ../var/: $model_dir" ;; esac
+grep -q "^  cache_path: $ws/var/" "$ws/abrec.yaml" || die "recommender.cache_path is not under ../var/"
+
+echo "== training a $customers-customer model into $model_dir/hybrid/bench20k"
+mkdir -p "$model_dir/hybrid"
+train_start=$(date +%s.%N)
+"$build/abrec" train --format synthetic --out "$model_dir/hybrid/bench20k" \
+  --customers "$customers" --catalog "$root/config/catalog.yaml" 2>"$tmp/train.log" ||
+  { cat "$tmp/train.log" >&2; die "abrec train failed"; }
+train_s=$(awk -v a="$train_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "trained in $train_s s (wall, abrec train)"
+
+echo "== abrec precompute --customers $customers"
+"$build/abrec" precompute --config "$ws/abrec.yaml" --customers "$customers" 2>"$tmp/precompute.log" ||
+  { cat "$tmp/precompute.log" >&2; die "abrec precompute failed"; }
+
+# The ids, and the treatment arm's among them.
+seq -f 'cust-%06g' 0 $((customers - 1)) >"$tmp/all_ids.txt"
+xargs -a "$tmp/all_ids.txt" -n 2000 "$build/abrec" assign --config "$ws/abrec.yaml" \
+  --format json --experiment recsys_v2_hybrid >"$tmp/assign.jsonl" ||
+  die "abrec assign failed"
+grep '"policy":"recommender"' "$tmp/assign.jsonl" |
+  sed 's/.*"user_id":"\([^"]*\)".*/\1/' >"$tmp/treatment_ids.txt"
+n_treatment=$(wc -l <"$tmp/treatment_ids.txt")
+[ "$n_treatment" -gt 100 ] || die "only $n_treatment precomputed ids are in treatment"
+echo "$n_treatment of $customers precomputed ids are in treatment of recsys_v2_hybrid"
+
+# --- abrec ------------------------------------------------------------------------------------
+
+abrec_start "$ws"
+port=$abrec_port
+url=http://127.0.0.1:$port
+sample_id=$(head -1 "$tmp/treatment_ids.txt")
+sample=$(curl -fsS "$url/v1/recommend/$sample_id") || die "GET /v1/recommend/$sample_id does not answer 200"
+echo "abrec serve on 127.0.0.1:$port; GET /v1/recommend/$sample_id answers:"
+echo "${sample:0:600}…"
+case $sample in *'"policy":"recommender"'*) ;; *) die "$sample_id is not served by the recommender policy" ;; esac
+case $sample in *'"candidates":"cache"'*) ;; *) die "$sample_id's candidates did not come from the cache" ;; esac
+case $sample in *'"fallback":null'*) ;; *) die "$sample_id got a fallback list" ;; esac
+post_sample=$(curl -fsS -H 'Content-Type: application/json' -d "{\"user_id\":\"$sample_id\",\"attributes\":{\"age\":34,\"sex\":\"F\",\"region\":\"north\",\"occupation\":\"employed\",\"holdings\":[\"pet\"]}}" "$url/v1/recommend") ||
+  die "POST /v1/recommend does not answer 200"
+case $post_sample in *'"candidates":"cache"'*) ;; *) die "POST /v1/recommend did not use the cached candidates: $post_sample" ;; esac
+
+connections=$(pace_connections "$url" get "$tmp/treatment_ids.txt")
+echo
+echo "pacing: $connections connections × one request per (${delay_ms} ms + latency) ≈ $target_rps req/s"
+
+run_wrk "abrec GET /v1/recommend/{id}, treatment, paced" "$url" "$connections" "$delay_ms" \
+  get "$tmp/treatment_ids.txt"
+paced_rps=$w_rps paced_p99=$w_p99_ms paced_p50=$w_p50_ms paced_mean=$w_mean_ms
+run_wrk "abrec GET /v1/recommend/{id}, all arms, paced" "$url" "$connections" "$delay_ms" \
+  get "$tmp/all_ids.txt"
+run_wrk "abrec POST /v1/recommend + attributes, treatment, paced" "$url" "$connections" \
+  "$delay_ms" post "$tmp/treatment_ids.txt"
+run_wrk "abrec GET /v1/recommend/{id}, treatment, unpaced" "$url" "$connections" 0 \
+  get "$tmp/treatment_ids.txt"
+echo
+echo "abrec's recommender metrics after the runs:"
+curl -fsS "$url/metrics" | grep -E '^abrec_(recommend|fallback|model|pipeline)[a-z_]*' | head -20 || true
+abrec_stop
+
+# --- the seed peer ------------------------------------------------------------------------------
+
+if [ "${SKIP_PEER:-}" != 1 ]; then
+  [ -x "$peer_script" ] || die "$peer_script not found (SKIP_PEER=1 measures abrec only)"
+  port_in_use "$peer_port" && die "port $peer_port is in use; set PEER_PORT"
+  port_in_use "${REDIS_PORT:-6390}" && die "the peer's Redis port ${REDIS_PORT:-6390} is in use; set REDIS_PORT"
+  rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
+  peer_started=1
+  echo
+  echo "starting the seed peer (first run installs python3-fastapi python3-uvicorn python3-redis redis-server)"
+  "$peer_script" "$peer_port" 2 || die "the seed peer did not start (see /tmp/seed-peer.log)"
+  run_wrk "seed peer GET /recommend/u{n} (cache hit), paced" "http://127.0.0.1:$peer_port" \
+    "$connections" "$delay_ms" peer
+  run_wrk "seed peer GET /recommend/u{n} (cache hit), unpaced" "http://127.0.0.1:$peer_port" \
+    "$connections" 0 peer
+fi
+
+echo
+echo "== /v1/recommend vs the seed peer (wrk -t2 -d$duration --latency; $(nproc) cores shared by"
+echo "   wrk and the server; 21 products; latencies in ms; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-58s %4s %5s %9s %9s %9s %9s\n' "service" "conn" "delay" "req/s" "mean" "p50" "p99"
+for r in "${rows[@]}"; do echo "$r"; done
+echo
+echo "model: $customers customers, trained in $train_s s; $n_treatment treatment ids of $customers precomputed"
+if awk -v r="$paced_rps" -v p="$paced_p99" -v tr="$target_rps" -v tp="$target_p99_ms" \
+     'BEGIN { exit !(r >= 0.95 * tr && p <= tp) }'; then
+  echo "target (p99 <= $target_p99_ms ms at $target_rps req/s, treatment, precomputed candidates): met," \
+       "$paced_rps req/s, p50 $paced_p50 ms, p99 $paced_p99 ms, mean $paced_mean ms"
+else
+  echo "target (p99 <= $target_p99_ms ms at $target_rps req/s, treatment, precomputed candidates): MISSED," \
+       "$paced_rps req/s, p50 $paced_p50 ms, p99 $paced_p99 ms, mean $paced_mean ms"
+fi
+echo "note: every abrec answer waits for its exposure's commit (WAL, synchronous FULL); the peer"
+echo "      does one Redis GET and json.loads, with no assignment, scoring or logging."

@@ -1,0 +1,65 @@
+// The deployment gate: before a candidate model serves customers it is compared with the
+// baseline it replaces on the lists each would show the same customers (config/gate.yaml).
+// It refuses the candidate when
+//   - parity: for a product and a protected attribute (sex, age band, ...), the gap between
+//     the groups' recommendation rates is further from parity than the baseline's by more
+//     than `margin` (stats::FurtherFromParity, with the χ² test of the candidate's gap);
+//   - eligibility: a list breaks an invariant (no life cover under 18, no student discount
+//     past 25), checked independently of the catalog's own rules.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "experiments/config_tree.h"
+#include "experiments/diagnostic.h"
+#include "recommender/customer_profile.h"
+#include "recommender/model.h"
+#include "recommender/reranker.h"
+
+namespace abrec {
+
+struct GateInvariant {
+  std::string category;  // or
+  std::string product;
+  std::optional<int> min_age, max_age;
+};
+
+struct GateRules {
+  int k = 3;
+  double margin = 0.05;
+  int min_group_customers = 50;
+  std::vector<std::string> attributes{"sex", "age_band"};
+  std::vector<GateInvariant> invariants;
+};
+
+ParseResult<GateRules> LoadGateRules(const std::string& path);
+
+// The group of a customer for a protected attribute ("F", "35-44", ...; "unknown").
+std::string GroupOf(const CustomerProfile& customer, const std::string& attribute);
+
+struct ParityCheck {
+  std::string attribute, product;
+  double candidate_gap = 0, baseline_gap = 0;
+  double candidate_p_value = 1;
+  std::string min_group, max_group;  // the candidate's extremes
+  double min_rate = 0, max_rate = 0;
+  bool failed = false;
+};
+
+struct GateReport {
+  std::size_t customers = 0;
+  std::vector<ParityCheck> parity;  // every (attribute, product) compared
+  // "eligibility: term_life shown to 3 customers under 18 (life: min_age 18)" ...
+  std::vector<std::string> failures;
+  bool passed() const { return failures.empty(); }
+};
+
+// Runs both models' pipelines over `customers`. Errors: scoring failures.
+Result<GateReport> RunGate(const RecommenderModel& candidate, const RecommenderModel& baseline,
+                           std::span<const CustomerProfile> customers, const RankingRules& ranking,
+                           const GateRules& rules);
+
+}  // namespace abrec

@@ -1,0 +1,161 @@
+#include "recommender/serving.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+
+namespace abrec {
+
+RecommenderServing::RecommenderServing(RecommenderConfig config, Catalog catalog,
+                                       RankingRules rules, int serving_threads, const Clock& clock)
+    : config_(std::move(config)),
+      rules_(rules),
+      clock_(clock),
+      registry_(config_.model_dir, std::move(catalog),
+                ModelLoadOptions{.scorer_copies = std::max(1, serving_threads) + 1}),
+      monitor_(
+          LatencyMonitorOptions{.threshold_ms = static_cast<double>(config_.p99_fallback_ms)}) {}
+
+RecommenderServing::~RecommenderServing() { registry_.StopWatching(); }
+
+Result<std::unique_ptr<RecommenderServing>> RecommenderServing::Open(
+    const RecommenderConfig& config, int serving_threads, const Clock& clock) {
+  auto diagnostics = [](const Diagnostics& d, const std::string& field) {
+    std::string text;
+    for (const auto& x : d) text += (text.empty() ? "" : "; ") + x.ToString();
+    return Error::InvalidArgument(text, field);
+  };
+  auto catalog = LoadCatalog(config.catalog);
+  if (!catalog) return std::unexpected(diagnostics(catalog.error(), "recommender.catalog"));
+  auto rules = LoadRankingRules(config.ranking);
+  if (!rules) return std::unexpected(diagnostics(rules.error(), "recommender.ranking"));
+  std::unique_ptr<RecommenderServing> s(
+      new RecommenderServing(config, std::move(*catalog), *rules, serving_threads, clock));
+  const auto loaded = s->registry_.Reload();
+  if (loaded.empty()) {
+    LogWarning(
+        "models: no model in {}; the recommender policy serves the rule-based list "
+        "(fallback no_model) until one is trained (abrec train --out {}/{}/VERSION)",
+        config.model_dir, config.model_dir, config.default_model);
+  }
+  s->registry_.StartWatching(config.poll_interval_ms);
+  return s;
+}
+
+PolicyList RecommenderServing::Legacy(const ServeRequest& r, const RecommenderModel* model) const {
+  std::shared_ptr<const RecommenderModel> any;
+  if (!model) {
+    any = registry_.Any();
+    model = any.get();
+  }
+  return LegacyRulesList(catalog(), model ? &model->segment_popularity() : nullptr, *r.customer,
+                         r.k, rules_);
+}
+
+PolicyList RecommenderServing::Pipeline(const ServeRequest& r, std::string_view name,
+                                        std::string& version, std::string& fallback,
+                                        ServedList& out) {
+  const auto model = registry_.Get(name.empty() ? std::string_view(config_.default_model) : name);
+  if (!model) {
+    fallback = "no_model";
+    return Legacy(r, nullptr);
+  }
+  if (!monitor_.Allow(clock_.NowMicros())) {
+    fallback = "p99_monitor";
+    return Legacy(r, model.get());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::span<const std::size_t> candidates;
+  if (!r.cached_candidates.empty() && r.cached_version == model->version()) {
+    candidates = r.cached_candidates;
+    out.used_cache = true;
+  }
+  auto list = PipelineList(*model, *r.customer, r.k, rules_, candidates,
+                           static_cast<std::size_t>(config_.candidates));
+  const std::int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  out.pipeline_us += us;
+  monitor_.Record(us, clock_.NowMicros());
+  if (!list) {
+    LogWarning("models: {} version {} failed to score: {}", model->version(), model->version(),
+               list.error().message);
+    fallback = "no_model";
+    return Legacy(r, model.get());
+  }
+  if (static_cast<double>(us) > config_.latency_budget_ms * 1000) {
+    fallback = "budget";
+    return Legacy(r, model.get());
+  }
+  version = model->version();
+  return std::move(*list);
+}
+
+ServedList RecommenderServing::Serve(const ServeRequest& r, std::mt19937_64& rng) {
+  ServedList out;
+  served_.fetch_add(1, std::memory_order_relaxed);
+  if (r.policy == "recommender") {
+    out.list = Pipeline(r, r.model, out.model_version, out.fallback, out);
+  } else if (r.policy == "legacy_rules") {
+    out.list = Legacy(r, nullptr);
+  } else if (r.policy == "random") {
+    out.list = RandomList(catalog(), *r.customer, r.k, rng);
+  }  // "none": the holdout sees nothing
+  if (!out.fallback.empty()) CountFallback(out.fallback);
+  if (r.shadow_policy && *r.shadow_policy == "recommender") {
+    std::string shadow_fallback;
+    out.shadow = Pipeline(r, r.shadow_model, out.shadow_version, shadow_fallback, out);
+    if (!shadow_fallback.empty()) {
+      out.shadow->rules_applied.push_back("shadow fallback: " + shadow_fallback);
+    }
+  }
+  return out;
+}
+
+void RecommenderServing::CountFallback(std::string_view reason) {
+  for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
+    if (kFallbackReasons[i] == reason) fallbacks_[i].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t RecommenderServing::fallbacks(std::string_view reason) const {
+  for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
+    if (kFallbackReasons[i] == reason) return fallbacks_[i].load(std::memory_order_relaxed);
+  }
+  return 0;
+}
+
+std::string RecommenderServing::RenderMetrics() const {
+  std::string out =
+      "# HELP abrec_recommend_fallbacks_total Lists served by the rules instead of the "
+      "pipeline, by reason.\n# TYPE abrec_recommend_fallbacks_total counter\n";
+  for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
+    out += fmt::format("abrec_recommend_fallbacks_total{{reason=\"{}\"}} {}\n", kFallbackReasons[i],
+                       fallbacks_[i].load(std::memory_order_relaxed));
+  }
+  const auto m = monitor_.snapshot(clock_.NowMicros());
+  out += fmt::format(
+      "# HELP abrec_recommend_lists_total Recommendation lists served.\n"
+      "# TYPE abrec_recommend_lists_total counter\nabrec_recommend_lists_total {}\n"
+      "# HELP abrec_pipeline_p99_ms Rolling p99 of the treatment pipeline (p99 monitor window).\n"
+      "# TYPE abrec_pipeline_p99_ms gauge\nabrec_pipeline_p99_ms {:.3f}\n"
+      "# HELP abrec_p99_monitor_tripped 1 while the treatment arm serves rules (p99 monitor).\n"
+      "# TYPE abrec_p99_monitor_tripped gauge\nabrec_p99_monitor_tripped {}\n"
+      "# HELP abrec_p99_monitor_trips_total Times the p99 monitor switched treatment to rules.\n"
+      "# TYPE abrec_p99_monitor_trips_total counter\nabrec_p99_monitor_trips_total {}\n"
+      "# HELP abrec_model_swaps_total Model versions loaded (hot swaps included).\n"
+      "# TYPE abrec_model_swaps_total counter\nabrec_model_swaps_total {}\n"
+      "# HELP abrec_model_loaded The model version served per model name.\n"
+      "# TYPE abrec_model_loaded gauge\n",
+      served_.load(std::memory_order_relaxed), m.p99_ms, m.tripped ? 1 : 0, m.trips,
+      registry_.swaps());
+  for (const auto& v : registry_.List()) {
+    if (v.loaded)
+      out += fmt::format("abrec_model_loaded{{name=\"{}\",version=\"{}\"}} 1\n", v.name, v.version);
+  }
+  return out;
+}
+
+}  // namespace abrec

@@ -1,0 +1,211 @@
+// Platform::Recommend: the request's path through assignment, the arm's policy and the
+// exposure log (DESIGN.md, "How a request flows").
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "assignment/hash.h"
+#include "server/platform.h"
+
+namespace abrec {
+namespace {
+
+// The experiment a request on `surface` belongs to: the first running one (by key) that
+// enrols the user; else the first running one, whose outcome then says not_enrolled.
+std::optional<AssignOutcome> AssignOnSurface(const Platform& platform, const std::string& surface,
+                                             std::string_view user_id) {
+  std::optional<AssignOutcome> fallback;
+  const auto snapshot = platform.experiments();
+  for (const auto& e : snapshot->experiments) {
+    const std::string& s =
+        e->def.surface.empty() ? platform.config().default_surface : e->def.surface;
+    if (s != surface || e->def.phase == Phase::kStopped) continue;
+    auto outcome = platform.Assign(user_id, e->def.key);
+    if (!outcome) continue;
+    if (outcome->decision.InExperiment()) return std::move(*outcome);
+    if (!fallback) fallback = std::move(*outcome);
+  }
+  return fallback;
+}
+
+nlohmann::ordered_json ListAudit(const Catalog& catalog, const PolicyList& list,
+                                 const std::string& version) {
+  nlohmann::ordered_json items = nlohmann::ordered_json::array();
+  for (const RecommendedItem& it : list.items) {
+    nlohmann::ordered_json item{{"product_id", catalog.products[it.product].id},
+                                {"rank", it.rank},
+                                {"score", it.score},
+                                {"propensity", it.propensity},
+                                {"reason", it.reason}};
+    if (it.p_click) item["p_click"] = *it.p_click;
+    if (it.p_bind) item["p_bind"] = *it.p_bind;
+    if (!it.features.empty()) {
+      nlohmann::ordered_json f = nlohmann::ordered_json::object();
+      const auto& names = FeatureNames();
+      for (std::size_t i = 0; i < it.features.size() && i < names.size(); ++i) {
+        f[std::string(names[i])] = std::isnan(it.features[i])
+                                       ? nlohmann::ordered_json(nullptr)
+                                       : nlohmann::ordered_json(it.features[i]);
+      }
+      item["features"] = std::move(f);
+    }
+    items.push_back(std::move(item));
+  }
+  return {{"model_version", version},
+          {"items", std::move(items)},
+          {"rules_applied", list.rules_applied}};
+}
+
+// The exposure's audit record: who was shown what, from which model, why.
+std::string AuditRecord(const Catalog& catalog, const RecommendRequest& req,
+                        const RecommendOutcome& o) {
+  nlohmann::ordered_json a{
+      {"surface", o.surface},
+      {"attributes", ProfileToAttributes(req.customer, catalog)},
+      {"k", req.k},
+      {"fallback", o.served.fallback.empty() ? nlohmann::ordered_json(nullptr)
+                                             : nlohmann::ordered_json(o.served.fallback)},
+      {"latency_us", o.latency_us},
+      {"pipeline_us", o.served.pipeline_us},
+      {"cache", o.served.used_cache ? "hit" : (req.cache_down ? "down" : "miss")},
+      {"shown", ListAudit(catalog, o.served.list, o.served.model_version)}};
+  if (o.served.shadow) {
+    a["shadow"] = ListAudit(catalog, *o.served.shadow, o.served.shadow_version);
+  }
+  return a.dump();
+}
+
+}  // namespace
+
+int CurrentYear(const Clock& clock) {
+  return std::stoi(FormatRfc3339(clock.NowMicros()).substr(0, 4));
+}
+
+Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const {
+  const auto start = std::chrono::steady_clock::now();
+  if (!recommender_) {
+    return std::unexpected(
+        Error{ErrorCode::kUnavailable, "this process serves no recommendations", "recommender"});
+  }
+  if (auto ok = ValidateUserId(req.user_id); !ok) return std::unexpected(ok.error());
+  if (req.k < 1 || req.k > kMaxRecommendations) {
+    return std::unexpected(Error::InvalidArgument(
+        fmt::format("k must be 1..{}, got {}", kMaxRecommendations, req.k), "k"));
+  }
+  RecommendOutcome o;
+  o.surface = req.surface.empty() ? config_.default_surface : req.surface;
+  const auto surface = config_.surfaces.find(o.surface);
+  if (surface == config_.surfaces.end()) {
+    return std::unexpected(
+        Error::InvalidArgument(fmt::format("unknown surface \"{}\"", o.surface), "surface"));
+  }
+  if (req.customer.holds.size() != recommender_->catalog().products.size()) {
+    return std::unexpected(Error::InvalidArgument(
+        "the customer's holdings do not match the catalog", "attributes.holdings"));
+  }
+  o.request_id = NewRequestId();
+  o.user_id = req.user_id;
+  ServeRequest serve{.customer = &req.customer,
+                     .k = req.k,
+                     .cached_candidates = req.cached_candidates,
+                     .cached_version = req.cached_version};
+  o.assignment = AssignOnSurface(*this, o.surface, req.user_id);
+  if (o.assignment) {
+    const AssignOutcome& a = *o.assignment;
+    o.bucket = std::string(a.bucket);
+    if (a.variant) o.variant = std::string(*a.variant);
+    o.policy = std::string(a.policy);
+    serve.policy = a.policy;
+    const Experiment& e = a.experiment->def;
+    const auto model_of = [&e](std::string_view variant) -> std::string_view {
+      const int i = e.VariantIndex(variant);
+      return i < 0 ? std::string_view()
+                   : std::string_view(e.variants[static_cast<std::size_t>(i)].model);
+    };
+    if (a.variant) {
+      // Shadow: the assigned variant's list is computed and logged; control's is shown.
+      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : e.VariantIndex(*a.variant);
+      if (shown >= 0) serve.model = e.variants[static_cast<std::size_t>(shown)].model;
+      if (e.phase == Phase::kShadow && shown != e.VariantIndex(*a.variant)) {
+        const int assigned = e.VariantIndex(*a.variant);
+        serve.shadow_policy = e.variants[static_cast<std::size_t>(assigned)].policy;
+        serve.shadow_model = model_of(*a.variant);
+      }
+    }
+  } else {
+    // No experiment on the surface: the permanent holdout still sees nothing; exploration
+    // users get random lists; everyone else the surface's default policy.
+    const double u = HashV2Unchecked(population_.seed(), req.user_id);
+    const PopulationBucket b = PopulationBucketOf(u, population_.split());
+    o.bucket =
+        b == PopulationBucket::kExperiment ? "not_enrolled" : std::string(PopulationBucketName(b));
+    o.policy = b == PopulationBucket::kHoldout       ? std::string(kHoldoutPolicy)
+               : b == PopulationBucket::kExploration ? std::string(kExplorationPolicy)
+                                                     : surface->second.default_policy;
+    serve.policy = o.policy;
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  o.served = recommender_->Serve(serve, rng);
+  if (req.cache_down && o.policy == kRecommenderPolicy && o.served.fallback.empty()) {
+    o.served.fallback = "cache_down";
+    recommender_->CountFallback("cache_down");
+  }
+  o.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+  return o;
+}
+
+Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done) const {
+  auto outcome = Recommend(req);
+  if (!outcome) return std::unexpected(outcome.error());
+  if (!events_ || !outcome->assignment || !IsExposure(*outcome->assignment)) {
+    done(std::move(*outcome));
+    return {};
+  }
+  Event exposure = ExposureEvent(req.user_id, *outcome->assignment, outcome->request_id);
+  exposure.model_version = outcome->served.model_version;
+  const Catalog& catalog = recommender_->catalog();
+  for (const RecommendedItem& it : outcome->served.list.items) {
+    exposure.items.push_back({catalog.products[it.product].id, it.rank, it.propensity});
+  }
+  exposure.features_json = AuditRecord(catalog, req, *outcome);
+  outcome->logged = true;
+  auto result = std::make_shared<RecommendOutcome>(std::move(*outcome));
+  return events_->Submit({std::move(exposure)},
+                         [result, done = std::move(done)](Result<std::vector<EventOutcome>> r) {
+                           if (!r) return done(std::unexpected(r.error()));
+                           done(std::move(*result));
+                         });
+}
+
+}  // namespace abrec
+
+namespace abrec {
+
+bool Platform::ApplyCachedCandidates(RecommendRequest& request, bool use_attributes) const {
+  if (!cache_ || !recommender_) return false;
+  auto entry = cache_->Get(request.user_id);
+  if (!entry) {
+    request.cache_down = true;
+    return false;
+  }
+  if (!*entry) return false;
+  const Catalog& catalog = recommender_->catalog();
+  for (const std::string& id : (*entry)->product_ids) {
+    if (auto p = catalog.IndexOf(id)) request.cached_candidates.push_back(*p);
+  }
+  request.cached_version = (*entry)->model_version;
+  if (use_attributes) {
+    auto attributes = nlohmann::json::parse((*entry)->attributes_json, nullptr, false);
+    const int year = CurrentYear(clock_);
+    if (auto profile = ProfileFromAttributes(attributes, catalog, year)) {
+      request.customer = std::move(*profile);
+    }
+  }
+  return true;
+}
+
+}  // namespace abrec

@@ -1,0 +1,278 @@
+// The serving half of the recommender: customer attributes, the arm policies, the p99
+// monitor, the model registry's choice and hot swap, and the candidate cache.
+#include "recommender/serving.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "recommender/candidate_cache.h"
+#include "recommender/trainer.h"
+#include "tests/recommender/shipped_catalog.h"
+
+namespace abrec {
+namespace fs = std::filesystem;
+namespace {
+
+std::string TempPath(const std::string& name) {
+  return (fs::temp_directory_path() / fmt::format("abrec-serving-{}-{}", ::getpid(), name))
+      .string();
+}
+
+// A small model, trained once for the tests of this file.
+const std::string& SmallModelDir() {
+  static const std::string dir = [] {
+    const std::string d = TempPath("models") + "/hybrid/v1";
+    fs::remove_all(TempPath("models"));
+    fs::create_directories(fs::path(d).parent_path());
+    TrainOptions o;
+    o.customers = 1'500;
+    o.mf.epochs = 5;
+    o.gbm.rounds = 20;
+    auto r = TrainSynthetic(ShippedCatalog(), o, d, [](const std::string&) {});
+    REQUIRE(r.has_value());
+    return d;
+  }();
+  return dir;
+}
+
+CustomerProfile Profile(const Catalog& c, const nlohmann::json& attributes) {
+  auto p = ProfileFromAttributes(attributes, c, 2026);
+  REQUIRE(p.has_value());
+  return *p;
+}
+
+std::size_t Index(const Catalog& c, const std::string& id) { return *c.IndexOf(id); }
+
+}  // namespace
+
+TEST_CASE("attributes are validated and each error names its field") {
+  const Catalog c = ShippedCatalog();
+  const auto p = Profile(c, {{"birth_year", 1990},
+                             {"sex", "female"},
+                             {"region", "coast"},
+                             {"occupation", "retired"},
+                             {"holdings", {"pet", "gadget"}}});
+  CHECK(p.age == 36);
+  CHECK(p.sex == 'F');
+  CHECK(p.AgeBand() == "35-44");
+  CHECK(p.holds[Index(c, "pet")]);
+  CHECK_FALSE(p.holds[Index(c, "funeral")]);
+  // The attributes written back read as the same profile (the cache stores them).
+  const auto again = Profile(c, ProfileToAttributes(p, c));
+  CHECK(again.age == p.age);
+  CHECK(again.holds == p.holds);
+  CHECK(again.region == p.region);
+
+  const std::vector<std::pair<nlohmann::json, std::string>> bad = {
+      {{{"age", "forty"}}, "attributes.age"},
+      {{{"age", 121}}, "attributes.age"},
+      {{{"birth_year", 2027}}, "attributes.birth_year"},
+      {{{"sex", "x"}}, "attributes.sex"},
+      {{{"region", "mars"}}, "attributes.region"},
+      {{{"occupation", 3}}, "attributes.occupation"},
+      {{{"holdings", {"no_such_product"}}}, "attributes.holdings"},
+      {{{"holdings", "pet"}}, "attributes.holdings"},
+      {{{"ocupation", "student"}}, "attributes.ocupation"},
+      {nlohmann::json::array(), "attributes"},
+  };
+  for (const auto& [attributes, field] : bad) {
+    auto r = ProfileFromAttributes(attributes, c, 2026);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().field == field);
+  }
+  CHECK(Profile(c, nullptr).holds.size() == c.products.size());
+  CHECK(CustomerProfile{}.AgeBand() == "unknown");
+}
+
+TEST_CASE("the random policy draws uniformly among eligible products not held") {
+  const Catalog c = ShippedCatalog();
+  const auto p = Profile(c, {{"age", 16}, {"holdings", {"pet"}}});
+  std::vector<std::size_t> eligible;
+  for (std::size_t i = 0; i < c.products.size(); ++i) {
+    if (Eligible(c.products[i], 16) && i != Index(c, "pet")) eligible.push_back(i);
+  }
+  std::mt19937_64 rng(7);
+  std::map<std::size_t, int> shown;
+  constexpr int kLists = 20'000;
+  for (int i = 0; i < kLists; ++i) {
+    const PolicyList l = RandomList(c, p, 3, rng);
+    REQUIRE(l.items.size() == 3);
+    std::set<std::size_t> distinct;
+    for (const auto& item : l.items) {
+      CHECK(Eligible(c.products[item.product], 16));
+      CHECK(item.product != Index(c, "pet"));
+      CHECK(item.propensity == doctest::Approx(3.0 / static_cast<double>(eligible.size())));
+      distinct.insert(item.product);
+      ++shown[item.product];
+    }
+    CHECK(distinct.size() == 3);
+  }
+  // Every eligible product is shown with its logged propensity (binomial, 5 standard errors).
+  const double q = 3.0 / static_cast<double>(eligible.size());
+  for (const std::size_t e : eligible) {
+    CHECK(std::abs(shown[e] / double(kLists) - q) < 5 * std::sqrt(q * (1 - q) / kLists));
+  }
+}
+
+TEST_CASE("legacy rules rank by segment popularity under the hard filters") {
+  const Catalog c = ShippedCatalog();
+  std::map<std::string, std::vector<double>> segments;
+  std::vector<double> shares(c.products.size(), 0.01);
+  shares[Index(c, "student_contents")] = 0.9;  // popular, but not past 25
+  shares[Index(c, "pet")] = 0.8;               // popular, but held
+  shares[Index(c, "funeral")] = 0.5;
+  segments["45-54"] = shares;
+  const auto p = Profile(c, {{"age", 50}, {"holdings", {"pet"}}});
+  const PolicyList l = LegacyRulesList(c, &segments, p, 3, RankingRules{});
+  REQUIRE_FALSE(l.items.empty());
+  CHECK(c.products[l.items[0].product].id == "funeral");
+  for (const auto& item : l.items) {
+    CHECK(c.products[item.product].id != "student_contents");
+    CHECK(c.products[item.product].id != "pet");
+    CHECK(item.propensity == 1.0);
+  }
+  const std::string rules = fmt::format("{}", fmt::join(l.rules_applied, "\n"));
+  CHECK(rules.find("eligibility: removed student_contents") != std::string::npos);
+  CHECK(rules.find("held: removed pet") != std::string::npos);
+}
+
+TEST_CASE("the pipeline scores candidates, removes ineligible products and is deterministic") {
+  const Catalog c = ShippedCatalog();
+  auto model = RecommenderModel::Load(SmallModelDir(), c);
+  REQUIRE(model.has_value());
+  CHECK((*model)->version() == "v1");
+  const auto p = Profile(c, {{"age", 70}, {"sex", "M"}, {"holdings", {"auto_third_party"}}});
+  auto a = PipelineList(**model, p, 4, RankingRules{}, {});
+  auto b = PipelineList(**model, p, 4, RankingRules{}, {});
+  REQUIRE(a.has_value());
+  REQUIRE(b.has_value());
+  REQUIRE_FALSE(a->items.empty());
+  std::set<std::string> categories;
+  for (std::size_t i = 0; i < a->items.size(); ++i) {
+    const auto& item = a->items[i];
+    CHECK(item.product == b->items[i].product);
+    CHECK(Eligible(c.products[item.product], 70));
+    CHECK(c.products[item.product].id != "auto_third_party");
+    REQUIRE(item.p_click.has_value());
+    CHECK(*item.p_click > 0);
+    CHECK(*item.p_bind <= *item.p_click);
+    CHECK(item.features.size() == kFeatureCount);
+    CHECK(categories.insert(c.products[item.product].category).second);  // one per category
+    if (i > 0) CHECK(item.score <= a->items[i - 1].score);
+  }
+  // Candidates given (the batch cache) are the only ones considered.
+  const std::vector<std::size_t> only{Index(c, "funeral"), Index(c, "pet")};
+  auto cached = PipelineList(**model, p, 4, RankingRules{}, only);
+  REQUIRE(cached.has_value());
+  for (const auto& item : cached->items) {
+    CHECK((item.product == only[0] || item.product == only[1]));
+  }
+  // A model of another catalog is refused at load.
+  Catalog other = c;
+  other.products[0].id = "renamed";
+  auto refused = RecommenderModel::Load(SmallModelDir(), other);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message.find("another catalog") != std::string::npos);
+}
+
+TEST_CASE("the p99 monitor trips past its threshold and closes after the cool-down") {
+  LatencyMonitor m(
+      {.threshold_ms = 10, .window = 100, .min_samples = 50, .cooldown_us = 1'000'000});
+  std::int64_t now = 0;
+  for (int i = 0; i < 200; ++i) m.Record(2'000, now += 1000);  // 2 ms: fine
+  CHECK(m.Allow(now));
+  CHECK(m.snapshot(now).p99_ms == doctest::Approx(2.0));
+  // 2 slow runs in 100 put the p99 past 10 ms.
+  for (int i = 0; i < 100; ++i) m.Record(i % 50 == 0 ? 50'000 : 2'000, now += 1000);
+  CHECK_FALSE(m.Allow(now));
+  CHECK(m.snapshot(now).tripped);
+  CHECK(m.snapshot(now).trips == 1);
+  // It tripped during the last 100 runs (100 ms), so it is open for at most a second more.
+  CHECK_FALSE(m.Allow(now + 800'000));
+  now += 1'000'000;
+  CHECK(m.Allow(now));
+  CHECK(m.snapshot(now).samples == 0);  // measures afresh
+  // One slow run in 100 stays under the p99 (while fewer than 100 are in, one is the max).
+  for (int i = 0; i < 100; ++i) m.Record(i == 99 ? 50'000 : 2'000, now += 1000);
+  CHECK(m.Allow(now));
+}
+
+TEST_CASE("the registry serves the live version, hot-swaps, and keeps the old one on failure") {
+  const Catalog c = ShippedCatalog();
+  const std::string root = fs::path(SmallModelDir()).parent_path().parent_path().string();
+  const std::string v2 = root + "/hybrid/v2";
+  fs::remove_all(v2);
+  fs::copy(SmallModelDir(), v2);
+  {  // v2 is newer by created_at
+    std::ifstream in(v2 + "/metadata.json");
+    auto meta = nlohmann::json::parse(in);
+    meta["version"] = "v2";
+    meta["created_at"] = "2999-01-01T00:00:00.000000Z";
+    std::ofstream(v2 + "/metadata.json") << meta.dump();
+  }
+  ModelRegistry registry(root, c, {});
+  auto results = registry.Reload();
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].status == "loaded");
+  CHECK(registry.Get("hybrid")->version() == "v2");
+  // LIVE pins a version.
+  std::ofstream(root + "/hybrid/LIVE") << "v1\n";
+  registry.Reload();
+  const auto v1 = registry.Get("hybrid");
+  CHECK(v1->version() == "v1");
+  CHECK(registry.Reload()[0].status == "unchanged");
+  // A broken live version does not take the loaded one down.
+  std::ofstream(root + "/hybrid/LIVE", std::ios::trunc) << "v2\n";
+  std::ofstream(v2 + "/click.json", std::ios::trunc) << "{ not json";
+  results = registry.Reload();
+  CHECK(results[0].status == "failed");
+  CHECK(registry.Get("hybrid") == v1);
+  const auto list = registry.List();
+  REQUIRE(list.size() == 2);
+  CHECK(list[0].loaded);  // v1
+  CHECK(list[1].live);    // v2, chosen but not loadable
+  CHECK(registry.Get("other") == nullptr);
+  fs::remove(root + "/hybrid/LIVE");
+  fs::remove_all(v2);
+}
+
+TEST_CASE("the SQLite candidate cache stores, replaces and erases entries") {
+  const std::string path = TempPath("cache.db");
+  fs::remove(path);
+  auto cache = OpenSqliteCandidateCache(path, 2);
+  REQUIRE(cache.has_value());
+  CHECK((*cache)->Get("u1")->has_value() == false);
+  REQUIRE(
+      (*cache)->Put({{"u1", "v1", R"({"age":30})", {"pet", "funeral"}}, {"u2", "v1", "{}", {}}}));
+  auto e = (*cache)->Get("u1");
+  REQUIRE(e.has_value());
+  REQUIRE(e->has_value());
+  CHECK((*e)->model_version == "v1");
+  CHECK((*e)->attributes_json == R"({"age":30})");
+  CHECK((*e)->product_ids == std::vector<std::string>{"pet", "funeral"});
+  CHECK((*(*cache)->Get("u2"))->product_ids.empty());
+  REQUIRE((*cache)->Put({{"u1", "v2", "{}", {"gadget"}}}));
+  CHECK((*(*cache)->Get("u1"))->model_version == "v2");
+  CHECK(*(*cache)->Erase("u1") == 1);
+  CHECK(*(*cache)->Erase("u1") == 0);
+  CHECK_FALSE((*cache)->Get("u1")->has_value());
+  // The Redis value format round-trips, and a malformed value is an error, not a crash.
+  const CachedCandidates entry{"u3", "v9", R"({"age":41})", {"pet"}};
+  auto decoded = DecodeCachedCandidates("u3", EncodeCachedCandidates(entry));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->product_ids == entry.product_ids);
+  CHECK(decoded->model_version == "v9");
+  CHECK_FALSE(DecodeCachedCandidates("u3", "[1,2]").has_value());
+  CHECK_FALSE(DecodeCachedCandidates("u3", R"({"model_version":1})").has_value());
+  cache->reset();
+  fs::remove(path);
+}
+
+}  // namespace abrec
