@@ -12,13 +12,13 @@
 namespace abrec {
 
 struct AuditEntry {
-  std::string action;  // "created", "changed", "removed", "refused"
-  std::string experiment;
-  std::string file;
-  std::string phase;
-  std::vector<std::string> changed;  // names of the changed fields
-  std::string reason;                // allow_reshuffle, or why it was refused
-  std::string content_hash;
+  std::string action{};  // "created", "changed", "removed", "refused"
+  std::string experiment{};
+  std::string file{};
+  std::string phase{};
+  std::vector<std::string> changed{};  // names of the changed fields
+  std::string reason{};                // allow_reshuffle, or why it was refused
+  std::string content_hash{};
 };
 
 class AuditLog {

@@ -22,7 +22,7 @@ struct CustomerProfile {
   char sex = '?';           // 'F', 'M' or unknown
   int occupation = -1;      // index in kOccupations, or -1
   int region = -1;          // index in kRegions, or -1
-  std::vector<bool> holds;  // per catalog product (empty: nothing known)
+  std::vector<bool> holds{};  // per catalog product (empty: nothing known)
 
   CustomerView View() const { return {age, sex, occupation, region, &holds}; }
   // "18-24", "25-34", ... "65+", or "unknown": the age groups of fairness reports.

@@ -44,7 +44,7 @@ struct ParityCheck {
   std::string attribute, product;
   double candidate_gap = 0, baseline_gap = 0;
   double candidate_p_value = 1;
-  std::string min_group, max_group;  // the candidate's extremes
+  std::string min_group{}, max_group{};  // the candidate's extremes
   double min_rate = 0, max_rate = 0;
   bool failed = false;
 };

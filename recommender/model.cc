@@ -114,11 +114,11 @@ Result<std::shared_ptr<const RecommenderModel>> RecommenderModel::Load(
     if (!shares.is_object())
       return std::unexpected(ModelError(legacy_path, band + " is not an object"));
     for (const auto& [id, v] : shares.items()) {
-      const auto index = catalog.IndexOf(id);
-      if (!index || !v.is_number()) {
+      const auto product = catalog.IndexOf(id);
+      if (!product || !v.is_number()) {
         return std::unexpected(ModelError(legacy_path, fmt::format("{}: bad entry {}", band, id)));
       }
-      share[*index] = v.get<double>();
+      share[*product] = v.get<double>();
     }
     m->segment_popularity_.emplace(band, std::move(share));
   }

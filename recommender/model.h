@@ -26,7 +26,7 @@ namespace abrec {
 
 struct ModelLoadOptions {
   int scorer_copies = 3;  // booster pairs: one per thread that may score at once
-  CandidateIndexOptions index;
+  CandidateIndexOptions index{};
 };
 
 // What the model says of one candidate, with the features it was scored from (audit).

@@ -28,7 +28,7 @@ PolicyList LegacyRulesList(const Catalog& catalog,
   const std::size_t n = catalog.products.size();
   for (std::size_t p = 0; p < n; ++p) {
     const double popularity =
-        shares && p < shares->size() ? (*shares)[p] : static_cast<double>(n - p) / (n + 1.0);
+        shares && p < shares->size() ? (*shares)[p] : static_cast<double>(n - p) / (static_cast<double>(n) + 1.0);
     pool.push_back({p, popularity, 0.0});
   }
   RankingRules legacy = WithListSize(rules, k);

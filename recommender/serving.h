@@ -32,16 +32,16 @@ inline constexpr std::array<std::string_view, 4> kFallbackReasons = {"budget", "
                                                                      "p99_monitor", "cache_down"};
 
 struct ServeRequest {
-  std::string_view policy;  // recommender, legacy_rules, random or none
-  std::string_view model;   // the recommender policy's model name (empty: the default)
+  std::string_view policy{};  // recommender, legacy_rules, random or none
+  std::string_view model{};  // the recommender policy's model name (empty: the default)
   // Shadow phase: the treatment's policy and model, computed and logged but not shown.
-  std::optional<std::string_view> shadow_policy;
-  std::string_view shadow_model;
+  std::optional<std::string_view> shadow_policy{};
+  std::string_view shadow_model{};
   const CustomerProfile* customer = nullptr;
   int k = 5;
   // Precomputed candidates of the model version `cached_version` (empty span: none).
-  std::span<const std::size_t> cached_candidates;
-  std::string_view cached_version;
+  std::span<const std::size_t> cached_candidates{};
+  std::string_view cached_version{};
 };
 
 struct ServedList {
