@@ -39,48 +39,9 @@ wrk_args=(-t2 -c64 -d"$duration" --latency)
 target_rps=30000
 target_p99_ms=5
 
-die() { echo "http_assign: $*" >&2; exit 1; }
-build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory ${1:-$root/build}"
-[ -x "$build/abrec" ] || die "$build/abrec not found: build first (make bench builds)"
-command -v wrk >/dev/null || die "wrk not found (scripts/install-deps.sh installs it)"
-command -v curl >/dev/null || die "curl not found (scripts/install-deps.sh installs it)"
-command -v python3 >/dev/null || die "python3 not found (scripts/install-deps.sh installs it)"
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-
-tmp=$(mktemp -d /tmp/abrec-bench.XXXXXX)
-peer_started=""
-
-port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
-cleanup() {
-  local status=$?
-  abrec_stop
-  if [ -n "$peer_started" ]; then
-    # The peer's script records "uvicorn-pid redis-pid"; if it died before writing that,
-    # only its Redis may be running.
-    local pids=() p alive
-    if [ -f /tmp/seed-peer.pids ]; then
-      read -ra pids </tmp/seed-peer.pids || true
-    elif [ -f /tmp/seed-peer-redis.pid ]; then
-      read -ra pids </tmp/seed-peer-redis.pid || true
-    fi
-    if [ ${#pids[@]} -gt 0 ]; then
-      kill "${pids[@]}" 2>/dev/null || true
-      for _ in $(seq 100); do  # uvicorn stops its workers first
-        alive=""
-        for p in "${pids[@]}"; do bench_running "$p" && alive=1; done
-        [ -z "$alive" ] && break
-        sleep 0.1
-      done
-    fi
-    rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup http_assign
 
 declare -a rows=()
 

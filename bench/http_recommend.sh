@@ -45,48 +45,9 @@ peer_port=${PEER_PORT:-8000}
 peer_script=$root/../shared/peers/run-seed-peer.sh
 target_p99_ms=10
 
-die() { echo "http_recommend: $*" >&2; exit 1; }
-build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory ${1:-$root/build}"
-[ -x "$build/abrec" ] || die "$build/abrec not found: build first (make bench builds)"
-command -v wrk >/dev/null || die "wrk not found (scripts/install-deps.sh installs it)"
-command -v curl >/dev/null || die "curl not found (scripts/install-deps.sh installs it)"
-command -v python3 >/dev/null || die "python3 not found (scripts/install-deps.sh installs it)"
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-
-tmp=$(mktemp -d /tmp/abrec-bench.XXXXXX)
-peer_started=""
-
-port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
-cleanup() {
-  local status=$?
-  abrec_stop
-  if [ -n "$peer_started" ]; then
-    # The peer's script records "uvicorn-pid redis-pid"; if it died before writing that,
-    # only its Redis may be running.
-    local pids=() p alive
-    if [ -f /tmp/seed-peer.pids ]; then
-      read -ra pids </tmp/seed-peer.pids || true
-    elif [ -f /tmp/seed-peer-redis.pid ]; then
-      read -ra pids </tmp/seed-peer-redis.pid || true
-    fi
-    if [ ${#pids[@]} -gt 0 ]; then
-      kill "${pids[@]}" 2>/dev/null || true
-      for _ in $(seq 100); do  # uvicorn stops its workers first
-        alive=""
-        for p in "${pids[@]}"; do bench_running "$p" && alive=1; done
-        [ -z "$alive" ] && break
-        sleep 0.1
-      done
-    fi
-    rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup http_recommend
 
 declare -a rows=()
 
@@ -118,12 +79,6 @@ pace_connections() {
 
 ws=$tmp/abrec
 abrec_workspace "$ws"
-sed -i -e "s|^\(  catalog:\) *catalog\.yaml|\1 $root/config/catalog.yaml|" \
-       -e "s|^\(  ranking:\) *ranking\.yaml|\1 $root/config/ranking.yaml|" "$ws/abrec.yaml"
-grep -q "^  catalog: $root/config/catalog.yaml" "$ws/abrec.yaml" ||
-  die "config/abrec.yaml has no 'recommender: catalog: catalog.yaml' line to redirect"
-grep -q "^  ranking: $root/config/ranking.yaml" "$ws/abrec.yaml" ||
-  die "config/abrec.yaml has no 'recommender: ranking: ranking.yaml' line to redirect"
 grep -q "^  cache: sqlite" "$ws/abrec.yaml" || die "recommender.cache of config/abrec.yaml is not sqlite"
 model_dir=$(sed -n 's|^  model_dir: *\([^ ]*\).*|\1|p' "$ws/abrec.yaml" | head -1)
 case $model_dir in "$ws"/var/*) ;; *) die "recommender.model_dir is not under ../var/: $model_dir" ;; esac

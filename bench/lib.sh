@@ -18,18 +18,24 @@ to_ms() {
 }
 
 # abrec_workspace DIR: DIR/abrec.yaml is the shipped config/abrec.yaml with the experiments of
-# this checkout (absolute path) and every file abrec writes (audit log, accepted experiments,
+# this checkout (absolute paths, as are the catalog and ranking rules) and every file abrec writes (audit log, accepted experiments,
 # database, population record, token, models) under DIR/var. Nothing else is changed, so the
 # database runs with the shipped storage settings (WAL, synchronous FULL, group commit).
 abrec_workspace() {
   local dir=$1
   mkdir -p "$dir/var"
   sed -e "s|^\(  dir:\) *experiments\b|\1 $root/config/experiments|" \
+      -e "s|^\(  catalog:\) *catalog.yaml\b|\1 $root/config/catalog.yaml|" \
+      -e "s|^\(  ranking:\) *ranking.yaml\b|\1 $root/config/ranking.yaml|" \
       -e "s|\.\./var/|$dir/var/|g" "$root/config/abrec.yaml" >"$dir/abrec.yaml"
   grep -q "^  dir: $root/config/experiments" "$dir/abrec.yaml" ||
     die "config/abrec.yaml has no 'experiments: dir: experiments' line to point at $root/config/experiments"
   ! grep -q '\.\./' "$dir/abrec.yaml" || die "config/abrec.yaml has a relative path this script does not redirect"
   grep -q "^  path: $dir/var/" "$dir/abrec.yaml" || die "storage.path of config/abrec.yaml is not under ../var/"
+  grep -q "^  catalog: $root/config/catalog.yaml" "$dir/abrec.yaml" ||
+    die "config/abrec.yaml has no 'recommender: catalog: catalog.yaml' line to redirect"
+  grep -q "^  ranking: $root/config/ranking.yaml" "$dir/abrec.yaml" ||
+    die "config/abrec.yaml has no 'recommender: ranking: ranking.yaml' line to redirect"
 }
 
 # The database file of a workspace made by abrec_workspace.
@@ -103,4 +109,51 @@ import sqlite3, sys
 con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 print(con.execute(sys.argv[2]).fetchone()[0])
 EOF
+}
+
+# The common start of an HTTP benchmark script: `die`, checks of the build and the tools, a
+# temporary folder $tmp, and an exit trap that stops abrec, the seed peer (when
+# $peer_started is set) and removes $tmp. Needs $build (a build directory) and $root.
+bench_setup() {
+  bench_name=$1
+  die() { echo "$bench_name: $*" >&2; exit 1; }
+  build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory $build"
+  [ -x "$build/abrec" ] || die "$build/abrec not found: build first (make bench builds)"
+  command -v wrk >/dev/null || die "wrk not found (scripts/install-deps.sh installs it)"
+  command -v curl >/dev/null || die "curl not found (scripts/install-deps.sh installs it)"
+  command -v python3 >/dev/null || die "python3 not found (scripts/install-deps.sh installs it)"
+
+  tmp=$(mktemp -d /tmp/abrec-bench.XXXXXX)
+  peer_started=""
+
+  port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+  cleanup() {
+    local status=$?
+    abrec_stop
+    if [ -n "$peer_started" ]; then
+      # The peer's script records "uvicorn-pid redis-pid"; if it died before writing that,
+      # only its Redis may be running.
+      local pids=() p alive
+      if [ -f /tmp/seed-peer.pids ]; then
+        read -ra pids </tmp/seed-peer.pids || true
+      elif [ -f /tmp/seed-peer-redis.pid ]; then
+        read -ra pids </tmp/seed-peer-redis.pid || true
+      fi
+      if [ ${#pids[@]} -gt 0 ]; then
+        kill "${pids[@]}" 2>/dev/null || true
+        for _ in $(seq 100); do  # uvicorn stops its workers first
+          alive=""
+          for p in "${pids[@]}"; do bench_running "$p" && alive=1; done
+          [ -z "$alive" ] && break
+          sleep 0.1
+        done
+      fi
+      rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
+    fi
+    rm -rf "$tmp"
+    exit "$status"
+  }
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
 }

@@ -20,6 +20,7 @@
 // Run by `make bench` (bench/run-all.sh), never by CTest.
 #include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,7 +36,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -164,10 +164,9 @@ void PrintTable(const std::string& title, const std::vector<Variant>& variants) 
   }());
   fmt::print("| path | requests | p50 µs | p99 µs | mean µs |\n|---|---|---|---|---|\n");
   for (const Variant& v : variants) {
-    const double mean =
-        v.ns.empty() ? std::nan("")
-                     : std::accumulate(v.ns.begin(), v.ns.end(), 0.0) /
-                           static_cast<double>(v.ns.size());
+    const double mean = v.ns.empty() ? std::nan("")
+                                     : std::accumulate(v.ns.begin(), v.ns.end(), 0.0) /
+                                           static_cast<double>(v.ns.size());
     fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.1f} |\n", v.name, v.ns.size(),
                Quantile(v.ns, 0.5) / 1e3, Quantile(v.ns, 0.99) / 1e3, mean / 1e3);
   }
@@ -233,7 +232,8 @@ std::optional<Trained> Train(const Catalog& catalog, const TrainOptions& o, cons
   const double s = Seconds(t0), cpu = CpuSeconds() - cpu0;
   fmt::print(
       "training {}: {:.1f} s wall, {:.1f} s CPU (TrainSynthetic's own figure, before writing and "
-      "ranking evaluation: {:.1f} s); {} customers ({} train, {} held out), {} products, MF {} epochs; "
+      "ranking evaluation: {:.1f} s); {} customers ({} train, {} held out), {} products, MF {} "
+      "epochs; "
       "click AUC {:.3f}, bind AUC {:.3f}\n",
       label, s, cpu, report->seconds, o.customers, report->train_customers, report->test_customers,
       catalog.products.size(), o.mf.epochs, report->click_auc, report->bind_auc);
@@ -255,8 +255,8 @@ std::shared_ptr<const RecommenderModel> LoadModel(const std::string& dir, const 
     return nullptr;
   }
   fmt::print("loaded {}: {:.2f} s, resident memory +{} (VmRSS before {}, after {}); index: {}\n",
-             label, load_s, Mib(StatusKb("VmRSS") - before), Mib(before),
-             Mib(StatusKb("VmRSS")), (*model)->approximate_search() ? "HNSW" : "exact");
+             label, load_s, Mib(StatusKb("VmRSS") - before), Mib(before), Mib(StatusKb("VmRSS")),
+             (*model)->approximate_search() ? "HNSW" : "exact");
   std::fflush(stdout);
   return *model;
 }
@@ -295,8 +295,8 @@ int Stage21(const Catalog& catalog, const RankingRules& rules, const Settings& s
   if (!trained) return 1;
   const auto model = LoadModel(trained->dir, catalog, OneScorer(), "the 21-product model");
   if (!model) return 1;
-  auto world = SyntheticWorld::Generate(catalog, {.customers = static_cast<int>(s.requests),
-                                                  .seed = 4242});
+  auto world =
+      SyntheticWorld::Generate(catalog, {.customers = static_cast<int>(s.requests), .seed = 4242});
   if (!world) return 1;
   const auto customers = Profiles(*world);
   std::vector<std::vector<std::size_t>> cached;
@@ -306,9 +306,13 @@ int Stage21(const Catalog& catalog, const RankingRules& rules, const Settings& s
   const auto* segments = &model->segment_popularity();
   std::vector<Variant> v = {
       {"PipelineList, candidates generated (top 100)",
-       [&](std::size_t i) { return ListSum(PipelineList(*model, customers[i], kListSize, rules, {}, 100)); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*model, customers[i], kListSize, rules, {}, 100));
+       }},
       {"PipelineList, cached candidates (top 50, as precomputed)",
-       [&](std::size_t i) { return ListSum(PipelineList(*model, customers[i], kListSize, rules, cached[i])); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*model, customers[i], kListSize, rules, cached[i]));
+       }},
       {"part: Candidates alone (top 100, exact)",
        [&](std::size_t i) { return model->Candidates(customers[i], 100).size(); }},
       {"part: Score alone (the cached candidates)",
@@ -321,7 +325,9 @@ int Stage21(const Catalog& catalog, const RankingRules& rules, const Settings& s
          return LegacyRulesList(catalog, segments, customers[i], kListSize, rules).items.size();
        }},
       {"reference: brute force, Score every product + Rerank (no index)",
-       [&](std::size_t i) { return ListSum(PipelineList(*model, customers[i], kListSize, rules, all)); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*model, customers[i], kListSize, rules, all));
+       }},
   };
   ResetPeak();
   Measure(v, customers.size(), 4);
@@ -332,7 +338,8 @@ int Stage21(const Catalog& catalog, const RankingRules& rules, const Settings& s
                                          [](double a, const CustomerProfile& c) {
                                            return a + static_cast<double>(std::count(
                                                           c.holds.begin(), c.holds.end(), true));
-                                         }) / static_cast<double>(customers.size())),
+                                         }) /
+                             static_cast<double>(customers.size())),
              v);
   PrintMemory("the 21-product latencies");
   return 0;
@@ -350,23 +357,27 @@ int Stage10k(const Catalog& shipped, const RankingRules& rules, const Settings& 
   const auto trained = Train(catalog, o, dir / "model10k",
                              fmt::format("10,000 products, {} customers", o.customers));
   if (!trained) return 1;
-  const auto hnsw = LoadModel(trained->dir, catalog, OneScorer(), "the model with HNSW (default options)");
+  const auto hnsw =
+      LoadModel(trained->dir, catalog, OneScorer(), "the model with HNSW (default options)");
   ModelLoadOptions exact_options = OneScorer();
   exact_options.index.exact_limit = std::numeric_limits<std::size_t>::max();
-  const auto exact = LoadModel(trained->dir, catalog, exact_options, "the model with exact search forced");
+  const auto exact =
+      LoadModel(trained->dir, catalog, exact_options, "the model with exact search forced");
   if (!hnsw || !exact) return 1;
   const std::size_t n = std::min<std::size_t>(s.requests, 5'000);
   auto world = SyntheticWorld::Generate(catalog, {.customers = static_cast<int>(n), .seed = 4242});
   if (!world) return 1;
   const auto customers = Profiles(*world);
   double holdings = 0;
-  for (const auto& c : customers) holdings += static_cast<double>(std::count(c.holds.begin(), c.holds.end(), true));
+  for (const auto& c : customers)
+    holdings += static_cast<double>(std::count(c.holds.begin(), c.holds.end(), true));
   holdings /= static_cast<double>(customers.size());
 
   // Recall@k of HNSW against exact search, over the customers.
-  fmt::print("\nHNSW recall against exact search (M 16, ef_construction 200, ef_search 64), {} "
-             "customers:\n| k | recall@k |\n|---|---|\n",
-             customers.size());
+  fmt::print(
+      "\nHNSW recall against exact search (M 16, ef_construction 200, ef_search 64), {} "
+      "customers:\n| k | recall@k |\n|---|---|\n",
+      customers.size());
   for (const std::size_t k : {std::size_t{10}, std::size_t{50}, std::size_t{100}}) {
     double hits = 0;
     for (const auto& c : customers) {
@@ -403,11 +414,17 @@ int Stage10k(const Catalog& shipped, const RankingRules& rules, const Settings& 
   const auto* segments = &hnsw->segment_popularity();
   std::vector<Variant> v = {
       {"PipelineList, candidates generated (top 100), HNSW",
-       [&](std::size_t i) { return ListSum(PipelineList(*hnsw, customers[i], kListSize, rules, {}, 100)); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*hnsw, customers[i], kListSize, rules, {}, 100));
+       }},
       {"PipelineList, candidates generated (top 100), exact",
-       [&](std::size_t i) { return ListSum(PipelineList(*exact, customers[i], kListSize, rules, {}, 100)); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*exact, customers[i], kListSize, rules, {}, 100));
+       }},
       {"PipelineList, cached candidates (top 50)",
-       [&](std::size_t i) { return ListSum(PipelineList(*hnsw, customers[i], kListSize, rules, cached[i])); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*hnsw, customers[i], kListSize, rules, cached[i]));
+       }},
       {"part: Candidates alone (top 100), HNSW",
        [&](std::size_t i) { return hnsw->Candidates(customers[i], 100).size(); }},
       {"part: Candidates alone (top 100), exact",
@@ -429,7 +446,9 @@ int Stage10k(const Catalog& shipped, const RankingRules& rules, const Settings& 
          return p ? p->holds.size() : 0;
        }},
       {"few holdings: PipelineList, cached candidates (top 50)",
-       [&](std::size_t i) { return ListSum(PipelineList(*hnsw, few[i], kListSize, rules, cached[i])); }},
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*hnsw, few[i], kListSize, rules, cached[i]));
+       }},
       {"few holdings: part: Score alone (the 50 cached candidates)",
        [&](std::size_t i) {
          auto r = hnsw->Score(few[i], cached[i]);
@@ -445,7 +464,9 @@ int Stage10k(const Catalog& shipped, const RankingRules& rules, const Settings& 
          return LegacyRulesList(catalog, segments, customers[i], kListSize, rules).items.size();
        }},
       {"reference: brute force, Score every product + Rerank (no index)",
-       [&](std::size_t i) { return ListSum(PipelineList(*hnsw, customers[i], kListSize, rules, all)); },
+       [&](std::size_t i) {
+         return ListSum(PipelineList(*hnsw, customers[i], kListSize, rules, all));
+       },
        s.brute_requests},
   };
   ResetPeak();
@@ -530,16 +551,19 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "recommend_bench: cannot read config/catalog.yaml or config/ranking.yaml\n");
     return 1;
   }
-  fmt::print("recommend_bench: {} cores, load average at start {}; models in {}\n",
-             sysconf(_SC_NPROCESSORS_ONLN), [] {
-               std::ifstream in("/proc/loadavg");
-               std::string a, b, c;
-               in >> a >> b >> c;
-               return a + " " + b + " " + c;
-             }(),
-             dir.string());
-  fmt::print("peak-memory reset through /proc/self/clear_refs: {}\n",
-             ResetPeak() ? "available (VmHWM is per stage)" : "unavailable (VmHWM is the process's)");
+  fmt::print(
+      "recommend_bench: {} cores, load average at start {}; models in {}\n",
+      sysconf(_SC_NPROCESSORS_ONLN),
+      [] {
+        std::ifstream in("/proc/loadavg");
+        std::string a, b, c;
+        in >> a >> b >> c;
+        return a + " " + b + " " + c;
+      }(),
+      dir.string());
+  fmt::print(
+      "peak-memory reset through /proc/self/clear_refs: {}\n",
+      ResetPeak() ? "available (VmHWM is per stage)" : "unavailable (VmHWM is the process's)");
   PrintMemory("start");
   int status = 0;
   if (!s.skip_21) status |= Stage21(*catalog, *rules, s, dir);

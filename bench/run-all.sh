@@ -3,7 +3,7 @@
 # stats_bench (with its scipy reference), quality_bench, http_assign.sh, http_events.sh. Builds nothing (`make bench` builds first, then runs
 # `bash bench/run-all.sh build`).
 # Then the recommender's speed and memory: recommend_bench (training at 20,000 and 1,000,000
-# customers, latencies at 21 and 10,000 products, about 15 minutes on 2 cores;
+# customers, latencies at 21 and 10,000 products, about 10 minutes on 2 cores;
 # RECOMMEND_BENCH_ARGS="--skip-1m" shortens it) and http_recommend.sh.
 #
 #   bash bench/run-all.sh BUILD_DIR

@@ -30,7 +30,8 @@ Result<CachedCandidates> DecodeCachedCandidates(std::string_view user_id, std::s
 class CandidateCache {
  public:
   virtual ~CandidateCache() = default;
-  // The user's entry, nullopt when there is none. Errors (kUnavailable): the cache is down.
+  // The user's entry, nullopt when there is none. Errors: the cache is down (kUnavailable)
+  // or the entry is unreadable; serving treats both as "cache_down".
   // Thread-safe.
   virtual Result<std::optional<CachedCandidates>> Get(std::string_view user_id) = 0;
   // Writes entries (replacing a user's previous one), in batches.
@@ -49,7 +50,7 @@ Result<std::unique_ptr<CandidateCache>> OpenSqliteCandidateCache(const std::stri
 
 namespace abrec {
 struct RecommenderConfig;
-// The cache recommender.cache names: sqlite (cache_path), redis (redis.host:port) or none
+// The cache recommender.cache names: sqlite (cache_path), redis (redis_address) or none
 // (null). Redis need not be up: a cache that cannot be reached answers kUnavailable per
 // lookup, and serving computes on the fly.
 Result<std::unique_ptr<CandidateCache>> OpenCandidateCache(const RecommenderConfig& config,

@@ -15,7 +15,22 @@ bool Eligible(const Product& p, std::optional<int> age) {
   return (!e.min_age || *age >= *e.min_age) && (!e.max_age || *age <= *e.max_age);
 }
 
+void Catalog::Index() {
+  ids.clear();
+  category_codes.clear();
+  std::map<std::string, int> codes;
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    ids.emplace(products[i].id, i);
+    category_codes.push_back(
+        codes.emplace(products[i].category, static_cast<int>(codes.size())).first->second);
+  }
+}
+
 std::optional<std::size_t> Catalog::IndexOf(std::string_view id) const {
+  if (const auto it = ids.find(id);
+      it != ids.end() && it->second < products.size() && products[it->second].id == id) {
+    return it->second;
+  }
   for (std::size_t i = 0; i < products.size(); ++i) {
     if (products[i].id == id) return i;
   }
@@ -109,11 +124,7 @@ ParseResult<Catalog> ReadCatalog(const ConfigNode& root, const std::string& file
     c.products.push_back(std::move(p));
   }
   if (!r.ok()) return std::unexpected(r.TakeDiagnostics());
-  std::map<std::string, int> codes;
-  for (const Product& p : c.products) {
-    c.category_codes.push_back(
-        codes.emplace(p.category, static_cast<int>(codes.size())).first->second);
-  }
+  c.Index();
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "experiments/config_tree.h"
@@ -38,7 +39,17 @@ struct Catalog {
   std::vector<Product> products;  // in file order; their index is the product's number
   // Per product, its category as a small number (categories in order of first appearance).
   std::vector<int> category_codes;
+  // Product id -> index, built by Index() (ReadCatalog calls it). Serving looks ids up per
+  // request (holdings, cached candidates): a scan would cost O(products) each.
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::size_t, IdHash, std::equal_to<>> ids;
 
+  // Rebuilds `ids` and `category_codes` from `products`.
+  void Index();
+  // By the index when it is current for `id`, else by a scan (a catalog edited in code).
   std::optional<std::size_t> IndexOf(std::string_view id) const;
 };
 

@@ -118,6 +118,11 @@ nlohmann::json ProfileToAttributes(const CustomerProfile& p, const Catalog& cata
   return a;
 }
 
+CustomerProfile ProfileOf(const Customer& c) {
+  return {c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
+          VocabularyCode(c.region, kRegions), c.holds};
+}
+
 std::vector<std::uint32_t> MfCustomerFeatures(const CustomerView& c) {
   std::vector<std::uint32_t> f;
   if (c.sex == 'F' || c.sex == 'M') f.push_back(kMfSexFeature + (c.sex == 'F' ? 0u : 1u));

@@ -19,15 +19,19 @@ namespace abrec {
 
 struct CustomerProfile {
   std::optional<int> age;
-  char sex = '?';           // 'F', 'M' or unknown
-  int occupation = -1;      // index in kOccupations, or -1
-  int region = -1;          // index in kRegions, or -1
+  char sex = '?';             // 'F', 'M' or unknown
+  int occupation = -1;        // index in kOccupations, or -1
+  int region = -1;            // index in kRegions, or -1
   std::vector<bool> holds{};  // per catalog product (empty: nothing known)
 
   CustomerView View() const { return {age, sex, occupation, region, &holds}; }
   // "18-24", "25-34", ... "65+", or "unknown": the age groups of fairness reports.
   std::string AgeBand() const;
 };
+
+struct Customer;  // recommender/synthetic_world.h
+// A synthetic world's customer as serving sees them.
+CustomerProfile ProfileOf(const Customer& customer);
 
 // The attribute names a request may carry, for messages.
 inline constexpr const char* kProfileAttributes =

@@ -12,20 +12,40 @@ const std::array<std::string_view, kFeatureCount>& FeatureNames() {
   return kNames;
 }
 
-void AppendFeatures(const Catalog& catalog, const HybridMf& mf, const CustomerView& c,
-                    const Eigen::VectorXf& user, std::size_t product, std::vector<float>& out) {
+namespace {
+
+// What the holdings features need, computed once per customer: products held, and held per
+// category code.
+struct HoldingsSummary {
+  bool known = false;
+  float total = 0;
+  std::vector<float> per_category;
+};
+
+HoldingsSummary Summarize(const Catalog& catalog, const CustomerView& c) {
+  HoldingsSummary s;
+  if (!c.holds) return s;
+  s.known = true;
+  for (std::size_t i = 0; i < c.holds->size() && i < catalog.products.size(); ++i) {
+    if (!(*c.holds)[i]) continue;
+    const auto code =
+        i < catalog.category_codes.size() ? static_cast<std::size_t>(catalog.category_codes[i]) : 0;
+    if (s.per_category.size() <= code) s.per_category.resize(code + 1, 0.0f);
+    s.total += 1;
+    s.per_category[code] += 1;
+  }
+  return s;
+}
+
+void Append(const Catalog& catalog, const HybridMf& mf, const CustomerView& c,
+            const HoldingsSummary& held, const Eigen::VectorXf& user, std::size_t product,
+            std::vector<float>& out) {
   constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();  // XGBoost's "missing"
   const Product& p = catalog.products[product];
   const int category =
       product < catalog.category_codes.size() ? catalog.category_codes[product] : 0;
-  float holdings = 0, in_category = 0;
-  if (c.holds) {
-    for (std::size_t i = 0; i < c.holds->size() && i < catalog.products.size(); ++i) {
-      if (!(*c.holds)[i]) continue;
-      holdings += 1;
-      in_category += catalog.products[i].category == p.category ? 1.0f : 0.0f;
-    }
-  }
+  const auto code = static_cast<std::size_t>(category);
+  const float in_category = code < held.per_category.size() ? held.per_category[code] : 0.0f;
   out.insert(out.end(),
              {c.age ? static_cast<float>(*c.age) : kMissing,
               c.sex == 'F' ? 1.0f : (c.sex == 'M' ? 0.0f : kMissing),
@@ -33,7 +53,22 @@ void AppendFeatures(const Catalog& catalog, const HybridMf& mf, const CustomerVi
               c.region >= 0 ? static_cast<float>(c.region) : kMissing, static_cast<float>(product),
               static_cast<float>(category), static_cast<float>(p.annual_premium_cents) / 100,
               static_cast<float>(p.margin), mf.Score(user, product), mf.item_bias(product),
-              c.holds ? holdings : kMissing, c.holds ? in_category : kMissing});
+              held.known ? held.total : kMissing, held.known ? in_category : kMissing});
+}
+
+}  // namespace
+
+void AppendFeatures(const Catalog& catalog, const HybridMf& mf, const CustomerView& c,
+                    const Eigen::VectorXf& user, std::size_t product, std::vector<float>& out) {
+  Append(catalog, mf, c, Summarize(catalog, c), user, product, out);
+}
+
+void AppendFeatures(const Catalog& catalog, const HybridMf& mf, const CustomerView& c,
+                    const Eigen::VectorXf& user, std::span<const std::size_t> products,
+                    std::vector<float>& out) {
+  const HoldingsSummary held = Summarize(catalog, c);
+  out.reserve(out.size() + products.size() * kFeatureCount);
+  for (const std::size_t p : products) Append(catalog, mf, c, held, user, p, out);
 }
 
 }  // namespace abrec

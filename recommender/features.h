@@ -6,6 +6,7 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -33,5 +34,10 @@ const std::array<std::string_view, kFeatureCount>& FeatureNames();
 // customer's factorisation embedding (HybridMf::UserEmbedding).
 void AppendFeatures(const Catalog& catalog, const HybridMf& mf, const CustomerView& customer,
                     const Eigen::VectorXf& user, std::size_t product, std::vector<float>& out);
+// The same for each of `products`, in order: the customer's holdings are summarised once
+// (not once per product), which matters for large catalogs.
+void AppendFeatures(const Catalog& catalog, const HybridMf& mf, const CustomerView& customer,
+                    const Eigen::VectorXf& user, std::span<const std::size_t> products,
+                    std::vector<float>& out);
 
 }  // namespace abrec

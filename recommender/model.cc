@@ -164,7 +164,7 @@ Result<std::vector<ScoredItem>> RecommenderModel::Score(
   const Eigen::VectorXf user = mf_.UserEmbedding(MfCustomerFeatures(view));
   std::vector<float> x;
   x.reserve(products.size() * kFeatureCount);
-  for (const std::size_t p : products) AppendFeatures(catalog_, mf_, view, user, p, x);
+  AppendFeatures(catalog_, mf_, view, user, products, x);
   auto s = scorers_.Borrow();
   auto click = s->click.Predict(x, products.size());
   if (!click) return std::unexpected(click.error());

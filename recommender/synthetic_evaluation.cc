@@ -27,8 +27,7 @@ Result<nlohmann::ordered_json> EvaluateRankingOnWorld(const RecommenderModel& mo
   std::map<std::string, std::map<std::string, std::vector<std::vector<stats::RankedItem>>>> groups;
   for (const std::size_t u : customers) {
     const Customer& c = world.customers()[u];
-    CustomerProfile p{c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
-                      VocabularyCode(c.region, kRegions), c.holds};
+    const CustomerProfile p = ProfileOf(c);
     std::vector<std::size_t> could;
     for (std::size_t i = 0; i < catalog.products.size(); ++i) {
       if (!c.holds[i] && Eligible(catalog.products[i], c.age)) could.push_back(i);

@@ -150,9 +150,7 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     // A tenth of the training customers fit the calibration, not the trees.
     is_calibration[u] = !is_test[u] && unit(rng) < 0.1;
     const Customer& c = customers[u];
-    user_features.push_back(
-        MfCustomerFeatures(CustomerView{c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
-                                        VocabularyCode(c.region, kRegions), &c.holds}));
+    user_features.push_back(MfCustomerFeatures(ProfileOf(c).View()));
     (is_test[u] ? report.test_customers : report.train_customers) += 1;
     if (is_test[u]) continue;
     for (std::size_t p = 0; p < n_items; ++p) {
@@ -192,8 +190,8 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
       if (!c.holds[p] && Eligible(catalog.products[p], c.age)) eligible.push_back(p);
     }
     if (eligible.empty()) continue;
-    const CustomerView view{c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
-                            VocabularyCode(c.region, kRegions), &c.holds};
+    const CustomerProfile profile = ProfileOf(c);
+    const CustomerView view = profile.View();
     const Eigen::VectorXf e = mf.UserEmbedding(user_features[u]);
     Impressions& into = is_test[u] ? test : (is_calibration[u] ? calibration : train);
     const std::string sex(1, c.sex), band = CustomerProfile{.age = c.age}.AgeBand();

@@ -120,8 +120,7 @@ int GateCommand(const CommandArgs& argv) {
       return 1;
     }
     for (const Customer& c : w->customers()) {
-      customers.push_back({c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
-                           VocabularyCode(c.region, kRegions), c.holds});
+      customers.push_back(ProfileOf(c));
     }
   }
   fmt::print(stderr, "gate: {} against {} on {} customers\n", (*candidate)->version(),

@@ -103,12 +103,7 @@ int PrecomputeCommand(const CommandArgs& argv) {
     return true;
   };
   for (const Customer& c : customers) {
-    CustomerProfile p;
-    p.age = c.age;
-    p.sex = c.sex;
-    p.region = VocabularyCode(c.region, kRegions);
-    p.occupation = VocabularyCode(c.occupation, kOccupations);
-    p.holds = c.holds;
+    const CustomerProfile p = ProfileOf(c);
     CachedCandidates entry{c.id, model->version(), ProfileToAttributes(p, *catalog).dump(), {}};
     for (const auto& [product, score] : model->Candidates(p, top)) {
       entry.product_ids.push_back(catalog->products[product].id);

@@ -36,8 +36,7 @@ std::vector<CustomerProfile> Customers(const Catalog& catalog, int n) {
   REQUIRE(world.has_value());
   std::vector<CustomerProfile> out;
   for (const Customer& c : world->customers()) {
-    out.push_back({c.age, c.sex, VocabularyCode(c.occupation, kOccupations),
-                   VocabularyCode(c.region, kRegions), c.holds});
+    out.push_back(ProfileOf(c));
   }
   return out;
 }
