@@ -4,7 +4,7 @@
 --   wrk ... -s recommend.lua URL -- peer            the seed peer: GET /recommend/u{n}
 -- IDS_FILE holds one precomputed user id a line (cust-NNNNNN); the threads cycle through it
 -- from different offsets. The environment variable WRK_DELAY_MS > 0 paces each connection:
--- wrk waits that long before each request (its delay() hook; wrk has no constant-rate
+-- wrk waits about that long before each request (its delay() hook; wrk has no constant-rate
 -- mode), so C connections send about C / (WRK_DELAY_MS + latency) requests per ms. Unset or
 -- 0: no delay() is defined at all (maximum throughput; wrk checks for the hook when it loads
 -- the script, which is why the delay comes from the environment and not from the arguments).
@@ -61,8 +61,12 @@ function request()
   return wrk.format("GET", "/v1/recommend/" .. id)
 end
 
+-- The delay is drawn from an exponential distribution with mean WRK_DELAY_MS, not fixed: with
+-- a fixed delay the connections fall into step and send their requests in bursts of C at
+-- once, so the measured latency is mostly the wait behind the rest of the burst. Random
+-- delays keep the arrivals spread (close to a Poisson process, as independent clients are).
 if delay_ms > 0 then
   function delay()
-    return delay_ms
+    return math.floor(-math.log(1 - math.random()) * delay_ms + 0.5)
   end
 end
