@@ -106,15 +106,7 @@ echo "database: $commit_check"
 # --- the seed peer -----------------------------------------------------------------------------
 
 if [ "${SKIP_PEER:-}" != 1 ]; then
-  [ -x "$peer_script" ] || die "$peer_script not found (SKIP_PEER=1 measures abrec only)"
-  port_in_use "$peer_port" && die "port $peer_port is in use; set PEER_PORT"
-  port_in_use "${REDIS_PORT:-6390}" && die "the peer's Redis port ${REDIS_PORT:-6390} is in use; set REDIS_PORT"
-  # Both ports are free, so these pid files are stale; the peer's script writes them afresh.
-  rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
-  peer_started=1
-  echo
-  echo "starting the seed peer (first run installs python3-fastapi python3-uvicorn python3-redis redis-server)"
-  "$peer_script" "$peer_port" 2 || die "the seed peer did not start (see /tmp/seed-peer.log)"
+  seed_peer_start
   run_wrk "seed peer GET /recommend/u{n} (cache hit)" "http://127.0.0.1:$peer_port" "$here/seed_peer.lua"
 fi
 

@@ -157,3 +157,17 @@ bench_setup() {
   trap cleanup EXIT
   trap 'exit 130' INT TERM
 }
+
+# Starts the seed peer (../shared/peers/run-seed-peer.sh) on $peer_port with 2 workers, after
+# checking that its ports are free; bench_setup's trap stops it. Needs $peer_script.
+seed_peer_start() {
+  [ -x "$peer_script" ] || die "$peer_script not found (SKIP_PEER=1 measures abrec only)"
+  port_in_use "$peer_port" && die "port $peer_port is in use; set PEER_PORT"
+  port_in_use "${REDIS_PORT:-6390}" && die "the peer's Redis port ${REDIS_PORT:-6390} is in use; set REDIS_PORT"
+  # Both ports are free, so these pid files are stale; the peer's script writes them afresh.
+  rm -f /tmp/seed-peer.pids /tmp/seed-peer-redis.pid
+  peer_started=1
+  echo
+  echo "starting the seed peer (first run installs python3-fastapi python3-uvicorn python3-redis redis-server)"
+  "$peer_script" "$peer_port" 2 || die "the seed peer did not start (see /tmp/seed-peer.log)"
+}
