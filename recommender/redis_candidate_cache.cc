@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
+#include "base/borrow_pool.h"
 #include "base/log.h"
 
 namespace abrec {
@@ -83,7 +84,6 @@ class ScopedSigpipeBlock {
 };
 
 struct Connection {
-  std::mutex mu;
   ContextPtr context;                                   // null: not connected
   std::optional<SteadyClock::time_point> last_attempt;  // of the latest connect
 };
@@ -105,15 +105,14 @@ class RedisCandidateCache final : public CandidateCache {
   explicit RedisCandidateCache(const RedisCacheOptions& options)
       : options_(options), address_(fmt::format("{}:{}", options.host, options.port)) {
     for (int i = 0; i < std::max(1, options_.readers); ++i) {
-      readers_.push_back(std::make_unique<Connection>());
+      readers_.Add(std::make_unique<Connection>());
     }
   }
 
   Result<std::optional<CachedCandidates>> Get(std::string_view user_id) override {
     const std::string key = RedisCandidateKey(user_id);
-    std::unique_lock<std::mutex> lock;
-    Connection& c = Borrow(lock);
-    auto reply = Exchange(c, "GET", [&key](redisContext* ctx) {
+    auto c = readers_.Borrow();
+    auto reply = Exchange(*c, "GET", [&key](redisContext* ctx) {
       return redisCommand(ctx, "GET %b", key.data(), key.size());
     });
     if (!reply) return std::unexpected(reply.error());
@@ -132,7 +131,7 @@ class RedisCandidateCache final : public CandidateCache {
     // Commands per round trip: enough to hide the latency, few enough that the buffered
     // request stays a few megabytes.
     constexpr std::size_t kPipeline = 1'000;
-    std::lock_guard lock(writer_.mu);
+    std::lock_guard lock(writer_mu_);
     ScopedSigpipeBlock block;
     for (std::size_t start = 0; start < entries.size(); start += kPipeline) {
       const std::span<const CachedCandidates> chunk(entries.data() + start,
@@ -148,9 +147,8 @@ class RedisCandidateCache final : public CandidateCache {
 
   Result<std::int64_t> Erase(std::string_view user_id) override {
     const std::string key = RedisCandidateKey(user_id);
-    std::unique_lock<std::mutex> lock;
-    Connection& c = Borrow(lock);
-    auto reply = Exchange(c, "DEL", [&key](redisContext* ctx) {
+    auto c = readers_.Borrow();
+    auto reply = Exchange(*c, "DEL", [&key](redisContext* ctx) {
       return redisCommand(ctx, "DEL %b", key.data(), key.size());
     });
     if (!reply) return std::unexpected(reply.error());
@@ -165,21 +163,6 @@ class RedisCandidateCache final : public CandidateCache {
   std::string_view kind() const override { return "redis"; }
 
  private:
-  // A free reader connection, locked into `lock`; when every one is busy, waits for one
-  // (round robin). Serving has more connections than threads, so the wait is rare.
-  Connection& Borrow(std::unique_lock<std::mutex>& lock) {
-    for (const auto& c : readers_) {
-      std::unique_lock<std::mutex> l(c->mu, std::try_to_lock);
-      if (l.owns_lock()) {
-        lock = std::move(l);
-        return *c;
-      }
-    }
-    Connection& c = *readers_[next_.fetch_add(1, std::memory_order_relaxed) % readers_.size()];
-    lock = std::unique_lock<std::mutex>(c.mu);
-    return c;
-  }
-
   // Connects `c` (locked by the caller) unless it is connected or, with `backoff`, the cache
   // is marked down or `c` tried less than reconnect_interval ago.
   Result<void> Connect(Connection& c, std::chrono::milliseconds timeout, bool backoff) {
@@ -286,9 +269,9 @@ class RedisCandidateCache final : public CandidateCache {
   }
 
   const RedisCacheOptions options_;
-  const std::string address_;  // HOST:PORT, for messages
-  std::vector<std::unique_ptr<Connection>> readers_;
-  std::atomic<std::size_t> next_{0};
+  const std::string address_;       // HOST:PORT, for messages
+  BorrowPool<Connection> readers_;  // Get and Erase
+  std::mutex writer_mu_;            // Put
   Connection writer_;
   // steady_clock ticks until which connects are not attempted (a connect just failed).
   std::atomic<SteadyClock::rep> down_until_{0};
