@@ -1,5 +1,6 @@
 #include "recommender/gate.h"
 
+#include <array>
 #include <map>
 
 #include <fmt/format.h>
@@ -105,29 +106,34 @@ Result<GateReport> RunGate(const RecommenderModel& candidate, const RecommenderM
   const std::size_t n_products = catalog.products.size();
   GateReport report;
   report.customers = customers.size();
-  // Per model, attribute and group: customers, and how many were shown each product.
-  // Rates are among the customers who could be shown the product (eligible, not holding
-  // it): an age rule or a holding is not a disparity the model chose.
+  // Per attribute and group: the customers who could be shown each product (eligible, not
+  // holding it; the same for both models), and per model how many were shown it. Rates are
+  // among the former: an age rule or a holding is not a disparity the model chose.
   struct Tally {
-    std::vector<std::int64_t> could, shown;
+    std::vector<std::int64_t> could;
+    std::array<std::vector<std::int64_t>, 2> shown;  // candidate, baseline
   };
-  using Tallies = std::map<std::string, std::map<std::string, Tally>>;
-  Tallies tallies[2];
-  std::map<std::string, int> broken;  // invariant message -> customers
+  std::map<std::string, std::map<std::string, Tally>> tallies;  // attribute -> group
+  std::map<std::string, int> broken;                            // invariant message -> customers
   const RecommenderModel* models[2] = {&candidate, &baseline};
+  std::vector<Tally*> groups_of_customer;
   for (const CustomerProfile& c : customers) {
+    groups_of_customer.clear();
+    for (const std::string& attribute : rules.attributes) {
+      Tally& t = tallies[attribute][GroupOf(c, attribute)];
+      t.could.resize(n_products, 0);
+      for (auto& shown : t.shown) shown.resize(n_products, 0);
+      for (std::size_t p = 0; p < n_products; ++p) {
+        const bool held = p < c.holds.size() && c.holds[p];
+        if (!held && Eligible(catalog.products[p], c.age)) ++t.could[p];
+      }
+      groups_of_customer.push_back(&t);
+    }
     for (int m = 0; m < 2; ++m) {
       auto list = PipelineList(*models[m], c, rules.k, ranking, {});
       if (!list) return std::unexpected(list.error());
-      for (const std::string& attribute : rules.attributes) {
-        Tally& t = tallies[m][attribute][GroupOf(c, attribute)];
-        t.shown.resize(n_products, 0);
-        t.could.resize(n_products, 0);
-        for (std::size_t p = 0; p < n_products; ++p) {
-          const bool held = p < c.holds.size() && c.holds[p];
-          if (!held && Eligible(catalog.products[p], c.age)) ++t.could[p];
-        }
-        for (const auto& item : list->items) ++t.shown[item.product];
+      for (Tally* t : groups_of_customer) {
+        for (const auto& item : list->items) ++t->shown[static_cast<std::size_t>(m)][item.product];
       }
       if (m != 0) continue;
       for (const auto& item : list->items) {
@@ -155,9 +161,9 @@ Result<GateReport> RunGate(const RecommenderModel& candidate, const RecommenderM
       for (int m = 0; m < 2; ++m) {
         std::vector<stats::GroupCount> groups;
         std::vector<std::string> names;
-        for (const auto& [group, t] : tallies[m][attribute]) {
+        for (const auto& [group, t] : tallies[attribute]) {
           if (group == "unknown" || t.could[p] < rules.min_group_customers) continue;
-          groups.push_back({t.could[p], t.shown[p]});
+          groups.push_back({t.could[p], t.shown[static_cast<std::size_t>(m)][p]});
           names.push_back(group);
         }
         results[m] = stats::DemographicParity(groups);
