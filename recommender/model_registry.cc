@@ -175,6 +175,12 @@ std::shared_ptr<const RecommenderModel> ModelRegistry::Any() const {
   return models->empty() ? nullptr : models->begin()->second;
 }
 
+std::vector<std::pair<std::string, std::string>> ModelRegistry::LoadedVersions() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, model] : *models_.load()) out.emplace_back(name, model->version());
+  return out;
+}
+
 std::vector<ModelVersionInfo> ModelRegistry::List() const {
   auto list = ScanModelDir(model_dir_);
   const auto models = models_.load();

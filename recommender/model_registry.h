@@ -53,6 +53,8 @@ class ModelRegistry {
   // Any loaded model (the newest): for the legacy rules' segment data.
   std::shared_ptr<const RecommenderModel> Any() const;
   std::vector<ModelVersionInfo> List() const;
+  // (name, version) of every model served now, without reading the folder.
+  std::vector<std::pair<std::string, std::string>> LoadedVersions() const;
   std::uint64_t swaps() const { return swaps_.load(); }
 
   // Polls the folder every interval_ms and reloads on change; 0 does nothing.

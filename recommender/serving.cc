@@ -57,7 +57,8 @@ PolicyList RecommenderServing::Legacy(const ServeRequest& r, const RecommenderMo
 PolicyList RecommenderServing::Pipeline(const ServeRequest& r, std::string_view name,
                                         std::string& version, std::string& fallback,
                                         ServedList& out) {
-  const auto model = registry_.Get(name.empty() ? std::string_view(config_.default_model) : name);
+  if (name.empty()) name = config_.default_model;
+  const auto model = registry_.Get(name);
   if (!model) {
     fallback = "no_model";
     return Legacy(r, nullptr);
@@ -80,7 +81,7 @@ PolicyList RecommenderServing::Pipeline(const ServeRequest& r, std::string_view 
   out.pipeline_us += us;
   monitor_.Record(us, clock_.NowMicros());
   if (!list) {
-    LogWarning("models: {} version {} failed to score: {}", model->version(), model->version(),
+    LogWarning("models: {} version {} failed to score: {}", name, model->version(),
                list.error().message);
     fallback = "no_model";
     return Legacy(r, model.get());
@@ -151,9 +152,8 @@ std::string RecommenderServing::RenderMetrics() const {
       "# TYPE abrec_model_loaded gauge\n",
       served_.load(std::memory_order_relaxed), m.p99_ms, m.tripped ? 1 : 0, m.trips,
       registry_.swaps());
-  for (const auto& v : registry_.List()) {
-    if (v.loaded)
-      out += fmt::format("abrec_model_loaded{{name=\"{}\",version=\"{}\"}} 1\n", v.name, v.version);
+  for (const auto& [name, version] : registry_.LoadedVersions()) {
+    out += fmt::format("abrec_model_loaded{{name=\"{}\",version=\"{}\"}} 1\n", name, version);
   }
   return out;
 }
