@@ -119,19 +119,15 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
     o.policy = std::string(a.policy);
     serve.policy = a.policy;
     const Experiment& e = a.experiment->def;
-    const auto model_of = [&e](std::string_view variant) -> std::string_view {
-      const int i = e.VariantIndex(variant);
-      return i < 0 ? std::string_view()
-                   : std::string_view(e.variants[static_cast<std::size_t>(i)].model);
-    };
     if (a.variant) {
       // Shadow: the assigned variant's list is computed and logged; control's is shown.
-      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : e.VariantIndex(*a.variant);
+      const int assigned = e.VariantIndex(*a.variant);
+      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : assigned;
       if (shown >= 0) serve.model = e.variants[static_cast<std::size_t>(shown)].model;
-      if (e.phase == Phase::kShadow && shown != e.VariantIndex(*a.variant)) {
-        const int assigned = e.VariantIndex(*a.variant);
-        serve.shadow_policy = e.variants[static_cast<std::size_t>(assigned)].policy;
-        serve.shadow_model = model_of(*a.variant);
+      if (shown != assigned && assigned >= 0) {
+        const Variant& shadow = e.variants[static_cast<std::size_t>(assigned)];
+        serve.shadow_policy = shadow.policy;
+        serve.shadow_model = shadow.model;
       }
     }
   } else {
