@@ -16,6 +16,28 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] || { echo "usage: bash bench/run-all.sh BUILD_DIR" >&2; exit 2; }
 build=$(cd "$1" 2>/dev/null && pwd) || { echo "run-all: no build directory $1" >&2; exit 2; }
 
+# run_bin QUIET TITLE BIN [ARGS...]: runs $build/bench/BIN (its stderr dropped when QUIET is
+# 1); non-zero when it is missing or fails.
+run_bin() {
+  local quiet=$1 title=$2 bin=$3
+  shift 3
+  echo
+  echo "== $title: $build/bench/$bin $*"
+  if [ ! -x "$build/bench/$bin" ]; then
+    echo "run-all: $build/bench/$bin not found: build first" >&2
+    return 1
+  fi
+  if [ "$quiet" = 1 ]; then "$build/bench/$bin" "$@" 2>/dev/null; else "$build/bench/$bin" "$@"; fi ||
+    { echo "run-all: $bin failed" >&2; return 1; }
+}
+
+# run_script SCRIPT: runs bench/SCRIPT on the build; non-zero when it fails.
+run_script() {
+  echo
+  echo "== HTTP: bench/$1"
+  bash "$here/$1" "$build" || { echo "run-all: $1 failed" >&2; return 1; }
+}
+
 run_all() {
   local status=0
   echo "== abrec benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -23,63 +45,19 @@ run_all() {
        "load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "build: $build ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null))"
 
-  echo
-  echo "== in-process assignment: $build/bench/assign_bench"
-  if [ -x "$build/bench/assign_bench" ]; then
-    "$build/bench/assign_bench" || { echo "run-all: assign_bench failed" >&2; status=1; }
-  else
-    echo "run-all: $build/bench/assign_bench not found: build first" >&2
-    status=1
-  fi
-
-  echo
-  echo "== in-process ingest through the event store: $build/bench/store_bench"
-  if [ -x "$build/bench/store_bench" ]; then
-    "$build/bench/store_bench" 2>/dev/null || { echo "run-all: store_bench failed" >&2; status=1; }
-  else
-    echo "run-all: $build/bench/store_bench not found: build first" >&2
-    status=1
-  fi
-
-  echo
-  echo "== statistics of one experiment from its aggregates: $build/bench/stats_bench"
+  run_bin 0 "in-process assignment" assign_bench || status=1
+  run_bin 1 "in-process ingest through the event store" store_bench || status=1
+  run_bin 0 "statistics of one experiment from its aggregates" stats_bench || status=1
   if [ -x "$build/bench/stats_bench" ]; then
-    "$build/bench/stats_bench" || { echo "run-all: stats_bench failed" >&2; status=1; }
     /usr/bin/python3 "$here/stats_reference.py" || { echo "run-all: stats_reference.py failed" >&2; status=1; }
-  else
-    echo "run-all: $build/bench/stats_bench not found: build first" >&2
-    status=1
   fi
-  echo
-  echo "== recommender quality on the real portfolios: $build/bench/quality_bench"
-  if [ -x "$build/bench/quality_bench" ]; then
-    "$build/bench/quality_bench" 2>/dev/null || { echo "run-all: quality_bench failed" >&2; status=1; }
-  else
-    echo "run-all: $build/bench/quality_bench not found: build first" >&2
+  run_bin 1 "recommender quality on the real portfolios" quality_bench || status=1
+  run_script http_assign.sh || status=1
+  run_script http_events.sh || status=1
+  # shellcheck disable=SC2086  # RECOMMEND_BENCH_ARGS is a list of flags (--skip-1m ...)
+  run_bin 1 "recommender speed and memory in-process" recommend_bench ${RECOMMEND_BENCH_ARGS:-} ||
     status=1
-  fi
-  echo
-  echo "== HTTP: bench/http_assign.sh"
-  bash "$here/http_assign.sh" "$build" || { echo "run-all: http_assign.sh failed" >&2; status=1; }
-
-  echo
-  echo "== HTTP: bench/http_events.sh"
-  bash "$here/http_events.sh" "$build" || { echo "run-all: http_events.sh failed" >&2; status=1; }
-
-  echo
-  echo "== recommender speed and memory in-process: $build/bench/recommend_bench ${RECOMMEND_BENCH_ARGS:-}"
-  if [ -x "$build/bench/recommend_bench" ]; then
-    # shellcheck disable=SC2086  # RECOMMEND_BENCH_ARGS is a list of flags (--skip-1m ...)
-    "$build/bench/recommend_bench" ${RECOMMEND_BENCH_ARGS:-} 2>/dev/null ||
-      { echo "run-all: recommend_bench failed" >&2; status=1; }
-  else
-    echo "run-all: $build/bench/recommend_bench not found: build first" >&2
-    status=1
-  fi
-
-  echo
-  echo "== HTTP: bench/http_recommend.sh"
-  bash "$here/http_recommend.sh" "$build" || { echo "run-all: http_recommend.sh failed" >&2; status=1; }
+  run_script http_recommend.sh || status=1
   return "$status"
 }
 
