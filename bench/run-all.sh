@@ -4,7 +4,8 @@
 # `bash bench/run-all.sh build`).
 # Then the recommender's speed and memory: recommend_bench (training at 20,000 and 1,000,000
 # customers, latencies at 21 and 10,000 products, about 10 minutes on 2 cores;
-# RECOMMEND_BENCH_ARGS="--skip-1m" shortens it) and http_recommend.sh.
+# RECOMMEND_BENCH_ARGS="--skip-1m" shortens it) and http_recommend.sh at 21 and at 10,000
+# products.
 #
 #   bash bench/run-all.sh BUILD_DIR
 #
@@ -58,6 +59,10 @@ run_all() {
   run_bin 1 "recommender speed and memory in-process" recommend_bench ${RECOMMEND_BENCH_ARGS:-} ||
     status=1
   run_script http_recommend.sh || status=1
+  echo
+  echo "== HTTP: bench/http_recommend.sh, 10,000 products"
+  PRODUCTS=10000 SKIP_PEER=1 bash "$here/http_recommend.sh" "$build" ||
+    { echo "run-all: http_recommend.sh (10,000 products) failed" >&2; status=1; }
   return "$status"
 }
 

@@ -129,7 +129,9 @@ ParseResult<Catalog> ReadCatalog(const ConfigNode& root, const std::string& file
 }
 
 ParseResult<Catalog> LoadCatalog(const std::string& path) {
-  auto tree = ParseConfigFile(path, ParseLimits{});
+  // A product takes about 150 bytes of YAML, so 10,000 products (DESIGN.md's large-catalog
+  // target) need 1.5 MB, past the 1 MiB of other config files; 32 MiB allows ~200,000.
+  auto tree = ParseConfigFile(path, ParseLimits{.max_bytes = std::size_t{32} << 20});
   if (!tree) return std::unexpected(std::move(tree.error()));
   return ReadCatalog(*tree, path);
 }

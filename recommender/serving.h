@@ -33,7 +33,7 @@ inline constexpr std::array<std::string_view, 4> kFallbackReasons = {"budget", "
 
 struct ServeRequest {
   std::string_view policy{};  // recommender, legacy_rules, random or none
-  std::string_view model{};  // the recommender policy's model name (empty: the default)
+  std::string_view model{};   // the recommender policy's model name (empty: the default)
   // Shadow phase: the treatment's policy and model, computed and logged but not shown.
   std::optional<std::string_view> shadow_policy{};
   std::string_view shadow_model{};

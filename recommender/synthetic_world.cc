@@ -81,13 +81,16 @@ Result<SyntheticWorld> SyntheticWorld::Generate(Catalog catalog, const WorldOpti
     w.taste_.push_back(z);
     w.customers_.push_back(std::move(c));
   }
-  // Holdings before the experiment: drawn from the same affinities.
+  // Holdings before the experiment: drawn from the same affinities, as many per customer in
+  // a large catalog as in the shipped one (see Customer::holds).
+  constexpr double kShippedProducts = 21;
+  const double scale = std::min(1.0, kShippedProducts / static_cast<double>(n_products));
   for (std::size_t u = 0; u < w.customers_.size(); ++u) {
     Customer& c = w.customers_[u];
     c.holds.assign(n_products, false);
     for (std::size_t p = 0; p < n_products; ++p) {
       if (!Eligible(w.catalog_.products[p], c.age)) continue;
-      c.holds[p] = unit(rng) < Sigmoid(w.Affinity(u, p) - 1.4);
+      c.holds[p] = unit(rng) < scale * Sigmoid(w.Affinity(u, p) - 1.4);
     }
   }
   return w;

@@ -16,6 +16,7 @@ namespace {
 constexpr const char* kHelp =
     R"(usage: abrec train --format synthetic --out DIR [--customers N] [--seed S]
                    [--catalog FILE] [--withhold-from-women CATEGORY]
+                   [--mf-epochs E] [--gbm-rounds R]
        abrec train --format zimnat|coil|csv --data FILE --out DIR [--seed S]
 
 Trains the recommender's models and writes them to the new folder DIR.
@@ -27,8 +28,10 @@ bind.json), the legacy rules' segment popularity (legacy_rules.json), and metada
 the calibration and the evaluation on held-out customers (AUC, log loss, ECE before and after
 calibration, hit@1, hit@3 and NDCG@5 against the world's best product; by sex and age band).
 Put DIR under recommender.model_dir as NAME/VERSION (e.g. var/models/hybrid/v2) and the
-service hot-swaps to it. --withhold-from-women CATEGORY trains a deliberately biased model
-(women treated as never holding or clicking that category), for testing `abrec gate`.
+service hot-swaps to it. --mf-epochs (default 30) and --gbm-rounds (trees per XGBoost
+model, default 50) trade quality for training and scoring time. --withhold-from-women
+CATEGORY trains a deliberately biased model (women treated as never holding or clicking
+that category), for testing `abrec gate`.
 
 --format zimnat|coil|csv reads a real portfolio (Zimnat train.csv, CoIL ticdata2000.txt, or
 abrec's CSV: customer_id,age,sex,region,occupation,holdings with ;-separated product ids),
@@ -45,8 +48,11 @@ int TrainPortfolio(PortfolioFormat format, const Args& args, const std::string& 
                PortfolioFormatName(format), kHelp);
     return 2;
   }
-  if (args.Get("customers") || args.Get("catalog")) {
-    fmt::print(stderr, "abrec train: --customers and --catalog go with --format synthetic only\n");
+  if (args.Get("customers") || args.Get("catalog") || args.Get("mf-epochs") ||
+      args.Get("gbm-rounds")) {
+    fmt::print(stderr,
+               "abrec train: --customers, --catalog, --mf-epochs and --gbm-rounds go with "
+               "--format synthetic only\n");
     return 2;
   }
   std::uint64_t seed = 20261129;
@@ -83,9 +89,10 @@ int TrainPortfolio(PortfolioFormat format, const Args& args, const std::string& 
 }  // namespace
 
 int TrainCommand(const CommandArgs& argv) {
-  auto args = ParseCommandArgs(
-      "train", argv,
-      {"format", "out", "customers", "seed", "catalog", "data", "withhold-from-women"}, kHelp);
+  auto args = ParseCommandArgs("train", argv,
+                               {"format", "out", "customers", "seed", "catalog", "data",
+                                "withhold-from-women", "mf-epochs", "gbm-rounds"},
+                               kHelp);
   if (!args) return args.error();
   const auto format = args->Get("format");
   const auto out = args->Get("out");
@@ -112,6 +119,9 @@ int TrainCommand(const CommandArgs& argv) {
         static_cast<int>(NumberOption(*args, "customers", 100, 10'000'000).value_or(o.customers));
     o.seed = static_cast<std::uint64_t>(
         NumberOption(*args, "seed", 0, 9e15).value_or(static_cast<double>(o.seed)));
+    o.mf.epochs = static_cast<int>(NumberOption(*args, "mf-epochs", 1, 1000).value_or(o.mf.epochs));
+    o.gbm.rounds =
+        static_cast<int>(NumberOption(*args, "gbm-rounds", 1, 10'000).value_or(o.gbm.rounds));
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "abrec train: {}\n", e.what());
     return 2;

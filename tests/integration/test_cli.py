@@ -512,7 +512,7 @@ class TrainCommandTest(CliTestCase):
         out = os.path.join(self.ws.root, "model")
         catalog = os.path.join(h.SOURCE_DIR, "config", "catalog.yaml")
         r = self.run_abrec("train", "--format", "synthetic", "--out", out, "--customers", "3000",
-                           "--catalog", catalog)
+                           "--catalog", catalog, "--mf-epochs", "12", "--gbm-rounds", "60")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertIn("P(click):        AUC", r.stdout.decode())
         self.assertIn("factorisation:", r.stderr.decode())  # progress lines
@@ -529,6 +529,8 @@ class TrainCommandTest(CliTestCase):
         self.assertIn("ece", meta["evaluation"]["probabilities"]["click"]["raw"])
         self.assertEqual(meta["data"], {"format": "synthetic", "customers": 3000,
                                         "seed": 20261129})
+        self.assertEqual(meta["parameters"]["mf_epochs"], 12)
+        self.assertEqual(meta["parameters"]["gbm_rounds"], 60)
         again = self.run_abrec("train", "--format", "synthetic", "--out", out, "--catalog",
                                catalog)
         self.assertEqual(again.returncode, 1)
@@ -574,6 +576,14 @@ class TrainCommandTest(CliTestCase):
         r = self.run_abrec("train", "--format", "synthetic", "--out", "x", "--customers", "5")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--customers must be a number in [100,", r.stderr.decode())
+        r = self.run_abrec("train", "--format", "synthetic", "--out", "x", "--gbm-rounds", "0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--gbm-rounds must be a number in [1,", r.stderr.decode())
+        r = self.run_abrec("train", "--format", "csv", "--data", "x.csv", "--out", "x",
+                           "--mf-epochs", "3")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--mf-epochs and --gbm-rounds go with --format synthetic only",
+                      r.stderr.decode())
 
 
 def portfolio_csv(customers=120, seed=5):

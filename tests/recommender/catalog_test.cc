@@ -1,5 +1,9 @@
 #include "recommender/catalog.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -38,6 +42,27 @@ TEST_CASE("the shipped catalog reads: 21 products with the seed's eligibility ru
   const Product& quake = c->products[*c->IndexOf("earthquake")];
   CHECK(Eligible(quake, std::nullopt));  // no age rules: an unknown age passes
   CHECK_FALSE(Eligible(life, std::nullopt));
+}
+
+TEST_CASE("a 10,000-product catalog file (1.6 MB, past other configs' 1 MiB) loads") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("abrec-catalog-" + std::to_string(::getpid()) + ".yaml");
+  {
+    std::ofstream out(path);
+    out << "products:\n";
+    for (int i = 0; i < 10'000; ++i) {
+      out << "  - {id: product_" << i << ", name: Product number " << i
+          << " of the large synthetic catalog, category: c" << i % 7
+          << ", annual_premium: " << 100 + i % 900
+          << ", margin: 0.25, eligibility: {min_age: 18, max_age: 80}}\n";
+    }
+  }
+  CHECK(std::filesystem::file_size(path) > (1u << 20));
+  auto c = LoadCatalog(path.string());
+  std::filesystem::remove(path);
+  REQUIRE_MESSAGE(c.has_value(), Messages(c.error()));
+  CHECK(c->products.size() == 10'000);
+  CHECK(c->IndexOf("product_9999") == 9'999);
 }
 
 TEST_CASE("catalog errors name the file, line, column and field") {

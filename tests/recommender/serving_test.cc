@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <set>
 
 #include <doctest/doctest.h>
@@ -141,6 +143,48 @@ TEST_CASE("legacy rules rank by segment popularity under the hard filters") {
   const std::string rules = fmt::format("{}", fmt::join(l.rules_applied, "\n"));
   CHECK(rules.find("eligibility: removed student_contents") != std::string::npos);
   CHECK(rules.find("held: removed pet") != std::string::npos);
+}
+
+// LegacyRulesList hands the re-ranker only the most popular products; the oracle is the
+// re-ranker over the whole catalog. Shares with many ties (tenths), ages across every
+// eligibility rule, random holdings and category caps of 1 and 2.
+TEST_CASE("legacy rules over 2,100 products equal the re-ranker over the whole catalog") {
+  const Catalog c = EnlargedShippedCatalog(100);
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> tenth(0, 10), age(15, 90);
+  std::map<std::string, std::vector<double>> segments;
+  for (const std::string band :
+       {"under_18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"}) {
+    auto& shares = segments[band];
+    for (std::size_t p = 0; p < c.products.size(); ++p) shares.push_back(tenth(rng) / 10.0);
+  }
+  std::bernoulli_distribution holds(0.2);
+  for (int cap : {1, 2}) {
+    RankingRules rules;
+    rules.max_per_category = cap;
+    for (int i = 0; i < 200; ++i) {
+      CustomerProfile customer;
+      customer.age = age(rng);
+      customer.holds.resize(c.products.size());
+      for (std::size_t p = 0; p < c.products.size(); ++p) customer.holds[p] = holds(rng);
+      const int k = 1 + i % 6;
+      const PolicyList l = LegacyRulesList(c, &segments, customer, k, rules);
+      const auto& shares = segments.at(customer.AgeBand());
+      std::vector<ScoredCandidate> all;
+      for (std::size_t p = 0; p < c.products.size(); ++p) all.push_back({p, shares[p], 0.0});
+      RankingRules legacy = rules;
+      legacy.list_size = k;
+      legacy.w_value = 0;
+      legacy.w_diversity = 0;
+      const RerankResult oracle = Rerank(c, all, customer.age, customer.holds, legacy);
+      REQUIRE(l.items.size() == oracle.shown.size());
+      for (std::size_t r = 0; r < l.items.size(); ++r) {
+        CHECK(l.items[r].product == oracle.shown[r].product);
+        CHECK(l.items[r].score == oracle.shown[r].score);
+      }
+      CHECK(l.rules_applied.size() <= oracle.rules_applied.size());
+    }
+  }
 }
 
 TEST_CASE("the pipeline scores candidates, removes ineligible products and is deterministic") {

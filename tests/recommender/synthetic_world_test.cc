@@ -29,6 +29,21 @@ TEST_CASE("the synthetic world is a function of its seed") {
   CHECK(differs);
 }
 
+TEST_CASE("a customer of a 2,100-product catalog holds about as many products as of 21") {
+  const Catalog large = EnlargedShippedCatalog(100);
+  WorldOptions o;
+  o.customers = 2'000;
+  auto w = SyntheticWorld::Generate(large, o);
+  REQUIRE(w.has_value());
+  double held = 0;
+  for (const Customer& c : w->customers())
+    held += static_cast<double>(std::count(c.holds.begin(), c.holds.end(), true));
+  const double per_customer = held / o.customers;
+  MESSAGE("products held per customer of 2,100 products: ", per_customer);
+  CHECK(per_customer > 1.0);
+  CHECK(per_customer < 4.0);
+}
+
 TEST_CASE("holdings and purchases respect eligibility; clickbait attracts clicks, not binds") {
   WorldOptions o;
   o.customers = 20'000;
