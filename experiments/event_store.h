@@ -37,6 +37,13 @@ struct EventStoreOptions {
 // Per (experiment, bucket) totals, keyed by bucket name.
 using BucketTotalsMap = std::map<std::string, BucketTotals>;
 
+// An experiment's totals as they stood at the end of one UTC day ("YYYY-MM-DD"): every
+// bucket with events so far, a bucket quiet that day carried forward from its last day.
+struct DailyTotals {
+  std::string day;
+  BucketTotalsMap buckets;
+};
+
 class EventStore {
  public:
   using Done = std::function<void(Result<std::vector<EventOutcome>>)>;
@@ -90,6 +97,10 @@ class EventStore {
 
   // The committed totals of one experiment. Thread-safe.
   virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;
+
+  // The experiment's closing totals of each day with events, oldest first (the report's
+  // history). Thread-safe.
+  virtual Result<std::vector<DailyTotals>> History(const std::string& experiment) = 0;
 
   // An online copy of the whole database at `path`. Thread-safe.
   virtual Result<void> Backup(const std::string& path) = 0;

@@ -36,6 +36,7 @@ class SqliteEventStore final : public EventStore {
   Result<void> SetCovariates(std::vector<Covariates> covariates,
                              std::function<void(Result<std::int64_t>)> done) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
+  Result<std::vector<DailyTotals>> History(const std::string& experiment) override;
   void SetCompletionExecutor(Executor run) override;
   std::size_t QueuedEvents() override;
   Stats stats() override;

@@ -126,6 +126,36 @@ BucketTotalsMap Recompute(const std::string& path, const std::string& experiment
 
 }  // namespace
 
+TEST_CASE("History: each day's closing totals, quiet buckets carried forward") {
+  TempDb tmp;
+  constexpr std::int64_t kDay = 86'400'000'000;
+  const std::int64_t nov29 = 1'795'910'400'000'000;  // 2026-11-29T00:00:00Z
+  ManualClock clock(nov29 + 3'600'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  REQUIRE(SubmitSync(**store, {Exposure("e1", "u1", "exp", "control", clock.NowMicros(), 3)}));
+  REQUIRE(SubmitSync(**store, {Exposure("e2", "u2", "exp", "control", clock.NowMicros(), 3)}));
+  clock.Advance(kDay);
+  REQUIRE(SubmitSync(**store, {Exposure("e3", "u3", "exp", "treatment", clock.NowMicros(), 3)}));
+  clock.Advance(2 * kDay);  // a day with no events, then one more control user
+  REQUIRE(SubmitSync(**store, {Exposure("e4", "u4", "exp", "control", clock.NowMicros(), 3)}));
+  REQUIRE(SubmitSync(**store, {Exposure("x1", "u9", "other", "control", clock.NowMicros(), 3)}));
+  const auto h = (*store)->History("exp");
+  REQUIRE(h.has_value());
+  REQUIRE(h->size() == 3);
+  CHECK((*h)[0].day == "2026-11-29");
+  CHECK((*h)[0].buckets.size() == 1);
+  CHECK((*h)[0].buckets.at("control").users == 2);
+  CHECK((*h)[1].day == "2026-11-30");
+  CHECK((*h)[1].buckets.at("control").users == 2);  // carried forward
+  CHECK((*h)[1].buckets.at("treatment").users == 1);
+  CHECK((*h)[2].day == "2026-12-02");
+  CHECK((*h)[2].buckets.at("control").users == 3);
+  CHECK((*h)[2].buckets.at("treatment").users == 1);
+  CHECK((*h)[2].buckets == *(*store)->Totals("exp"));  // the last day is today's totals
+  CHECK((*store)->History("nothing")->empty());
+}
+
 TEST_CASE("events are idempotent by event_id: duplicates and conflicts") {
   TempDb tmp;
   ManualClock clock(1'000'000);
