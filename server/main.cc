@@ -19,6 +19,8 @@ commands:
                              explain each user's bucket in an experiment
   backup PATH                online copy of the event database
   plan KEY                   users and days an experiment needs for its MDE
+  report KEY [--format json|text]
+                             the analyst's report: lifts, SRM, guardrails, uplift, decision
   simulate aa|power|srm      simulation studies of the statistics engine
   train --format synthetic|zimnat|coil|csv --out DIR [--data FILE]
                              train the recommender's models
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   if (cmd == "assign") return abrec::AssignCommand(rest);
   if (cmd == "backup") return abrec::BackupCommand(rest);
   if (cmd == "plan") return abrec::PlanCommand(rest);
+  if (cmd == "report") return abrec::ReportCommand(rest);
   if (cmd == "simulate") return abrec::SimulateCommand(rest);
   if (cmd == "train") return abrec::TrainCommand(rest);
   if (cmd == "recommend") return abrec::RecommendCommand(rest);

@@ -21,6 +21,7 @@ enum RouteId : std::size_t {
   kCovariates,
   kExperiments,
   kExperiment,
+  kExperimentReport,
   kAudit,
   kUser,
   kHealthz,
@@ -39,6 +40,7 @@ constexpr std::string_view kRouteNames[] = {"/v1/assign",
                                             "/v1/covariates",
                                             "/v1/experiments",
                                             "/v1/experiments/{key}",
+                                            "/v1/experiments/{key}/report",
                                             "/v1/audit/{request_id}",
                                             "/v1/users/{id}",
                                             "/healthz",
@@ -48,6 +50,7 @@ constexpr std::string_view kRouteNames[] = {"/v1/assign",
 static_assert(std::size(kRouteNames) == kRouteCount);
 
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
+constexpr std::string_view kReportSuffix = "/report";
 constexpr std::string_view kAuditPrefix = "/v1/audit/";
 constexpr std::string_view kUserPrefix = "/v1/users/";
 constexpr std::string_view kRecommendPrefix = "/v1/recommend/";
@@ -148,6 +151,19 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
   if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
+  } else if (path.starts_with(kExperimentPrefix) && path.ends_with(kReportSuffix) &&
+             path.size() > kExperimentPrefix.size() + kReportSuffix.size() &&
+             path.find('/', kExperimentPrefix.size()) == path.size() - kReportSuffix.size()) {
+    route = kExperimentReport;
+    auto key =
+        PercentDecode(path.substr(kExperimentPrefix.size(),
+                                  path.size() - kExperimentPrefix.size() - kReportSuffix.size()),
+                      false, "experiment");
+    if (!key) {
+      resp = ErrorResponse(key.error());
+    } else {
+      resp = get ? GetReport(ctx, req, *key) : MethodNotAllowed(req, "GET");
+    }
   } else if (path.starts_with(kExperimentPrefix) &&
              path.find('/', kExperimentPrefix.size()) == std::string_view::npos) {
     route = kExperiment;

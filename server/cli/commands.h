@@ -21,6 +21,7 @@ int RecommendCommand(const CommandArgs& args);
 int ModelsCommand(const CommandArgs& args);
 int PrecomputeCommand(const CommandArgs& args);
 int GateCommand(const CommandArgs& args);
+int ReportCommand(const CommandArgs& args);
 
 // The default config file, relative to the working directory.
 inline constexpr const char* kDefaultConfig = "config/abrec.yaml";

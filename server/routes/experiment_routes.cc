@@ -1,6 +1,10 @@
-// GET /v1/experiments and GET /v1/experiments/{key}.
+// GET /v1/experiments, GET /v1/experiments/{key} and GET /v1/experiments/{key}/report.
+#include <expected>
+#include <memory>
+
 #include <fmt/format.h>
 
+#include "dashboards/report.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
 #include "server/routes/routes.h"
@@ -21,15 +25,45 @@ HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req) {
                        {"errors", DiagnosticsView(snap->errors)}});
 }
 
-HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
+namespace {
+
+// The experiment a GET on /v1/experiments/{key}[/report] names: 400 when the request has a
+// query string, 404 when there is no such experiment.
+std::expected<std::shared_ptr<const LoadedExperiment>, HttpResponse> NamedExperiment(
+    const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
   if (!req.query.empty()) {
-    return ErrorResponse(
-        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
+    return std::unexpected(
+        ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query")));
   }
-  const auto e = ctx.platform.experiments()->Find(key);
-  if (!e)
-    return ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment"));
-  return JsonResponse(ExperimentView(*e));
+  auto e = ctx.platform.experiments()->Find(key);
+  if (!e) {
+    return std::unexpected(
+        ErrorResponse(Error::NotFound(fmt::format("no experiment \"{}\"", key), "experiment")));
+  }
+  return e;
+}
+
+}  // namespace
+
+HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
+  const auto e = NamedExperiment(ctx, req, key);
+  return e ? JsonResponse(ExperimentView(**e)) : e.error();
+}
+
+HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
+  const auto named = NamedExperiment(ctx, req, key);
+  if (!named) return named.error();
+  const Experiment& e = (*named)->def;
+  if (auto missing = RequireEventStore(ctx)) return *missing;
+  auto totals = ctx.platform.events()->Totals(e.key);
+  if (!totals) return ErrorResponse(totals.error());
+  auto history = ctx.platform.events()->History(e.key);
+  if (!history) return ErrorResponse(history.error());
+  return JsonResponse(BuildReport({.experiment = &e,
+                                   .population = ctx.platform.population().split(),
+                                   .totals = std::move(*totals),
+                                   .history = std::move(*history),
+                                   .now_us = ctx.platform.clock().NowMicros()}));
 }
 
 }  // namespace abrec

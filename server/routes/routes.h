@@ -39,6 +39,8 @@ void GetRecommend(const RouteContext& ctx, const HttpRequest& req, std::string_v
 // experiment_routes.cc
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
+// The analyst's report (dashboards/report.h); 503 without an event store.
+HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
 
 // covariate_routes.cc
 void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond respond);

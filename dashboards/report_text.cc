@@ -1,0 +1,108 @@
+// The report's text form: what a product manager reads in a terminal. It renders the JSON
+// of BuildReport, so the text and the API cannot disagree.
+#include <string>
+
+#include <fmt/format.h>
+
+#include "dashboards/report.h"
+
+namespace abrec {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string Number(const json& v, const char* format = "{:.4g}") {
+  return v.is_number() ? fmt::format(fmt::runtime(format), v.get<double>()) : std::string("-");
+}
+
+std::string Percent(const json& v) {
+  return v.is_number() ? fmt::format("{:+.2f}%", 100 * v.get<double>()) : std::string("-");
+}
+
+std::string Interval(const json& v, bool percent) {
+  if (!v.is_array() || v.size() != 2) return "-";
+  return percent ? fmt::format("[{}, {}]", Percent(v[0]), Percent(v[1]))
+                 : fmt::format("[{}, {}]", Number(v[0]), Number(v[1]));
+}
+
+// One EFFECT: "estimate [fixed interval] p …; sequential [interval] p …", or its reason.
+std::string Effect(const json& e, bool percent) {
+  if (e.contains("reason")) return fmt::format("({})", e["reason"].get<std::string>());
+  return fmt::format(
+      "{} {} p {}; always valid {} p {}", percent ? Percent(e["estimate"]) : Number(e["estimate"]),
+      Interval(e["ci"], percent), Number(e["p_value"], "{:.3g}"),
+      Interval(e["ci_sequential"], percent), Number(e["p_value_sequential"], "{:.3g}"));
+}
+
+}  // namespace
+
+std::string RenderReportText(const json& r) {
+  std::string out =
+      fmt::format("experiment {} (phase {}), generated {}\n\n", r["experiment"].get<std::string>(),
+                  r["phase"].get<std::string>(), r["generated_at"].get<std::string>());
+  const json& d = r["decision"];
+  out += fmt::format("DECISION: {}\n", d["code"].get<std::string>());
+  for (const auto& reason : d["reasons"]) out += fmt::format("  - {}\n", reason.get<std::string>());
+
+  out += "\nbuckets (users):";
+  for (const auto& [name, b] : r["buckets"].items()) {
+    out += fmt::format(" {} {}", name, b["users"].get<std::int64_t>());
+  }
+  const json& srm = r["srm"];
+  out += srm.contains("reason")
+             ? fmt::format("\nsample ratio: {}\n", srm["reason"].get<std::string>())
+             : fmt::format("\nsample ratio: χ² p {} (threshold {}): {}\n",
+                           Number(srm["p_value"], "{:.3g}"), Number(srm["threshold"]),
+                           srm["ok"].get<bool>() ? "ok" : "MISMATCH");
+
+  out +=
+      "\nagainst control (relative lift; fixed-horizon interval and p; confidence sequence "
+      "and always-valid p):\n";
+  for (const auto& m : r["metrics"]) {
+    out +=
+        fmt::format("  {:<18} {:<10} {} vs {} ({} / {} users)\n    relative {}\n",
+                    m["metric"].get<std::string>(), m["variant"].get<std::string>(),
+                    Number(m["value"]), Number(m["baseline_value"]), m["users"].get<std::int64_t>(),
+                    m["baseline_users"].get<std::int64_t>(), Effect(m["relative"], true));
+    if (m["role"] == "secondary") {
+      out += fmt::format("    adjusted p (Holm, secondary metrics) {}\n",
+                         Number(m["p_value_adjusted"], "{:.3g}"));
+    }
+  }
+  if (!r["guardrails"].empty()) out += "\nguardrails:\n";
+  for (const auto& g : r["guardrails"]) {
+    if (g.contains("reason")) {
+      out += fmt::format("  {} ({}): {}\n", g["metric"].get<std::string>(),
+                         g["variant"].get<std::string>(), g["reason"].get<std::string>());
+    } else {
+      out += fmt::format("  {} ({}): change {}, bound {}, limit {}: {}\n",
+                         g["metric"].get<std::string>(), g["variant"].get<std::string>(),
+                         Percent(g["relative_change"]), Percent(g["bound"]), Percent(g["limit"]),
+                         g["breached"].get<bool>() ? "BREACHED" : "ok");
+    }
+  }
+  out += "\nuplift against the holdout (relative):\n";
+  for (const auto& u : r["uplift_vs_holdout"]) {
+    out += fmt::format("  {:<18} {:<12} {}\n", u["metric"].get<std::string>(),
+                       u["arm"].get<std::string>(), Effect(u["relative"], true));
+  }
+  const json& h = r["history"];
+  if (!h.empty()) {
+    out += fmt::format("\nhistory of {} (relative lift, confidence sequence):\n",
+                       h.back()["metric"].get<std::string>());
+    for (const auto& day : h) {
+      out += fmt::format("  {}", day["day"].get<std::string>());
+      for (const auto& l : day["lifts"]) {
+        out += l.contains("reason")
+                   ? fmt::format("  {}: ({})", l["arm"].get<std::string>(),
+                                 l["reason"].get<std::string>())
+                   : fmt::format("  {}: {} {}", l["arm"].get<std::string>(), Percent(l["relative"]),
+                                 Interval(l["ci_sequential"], true));
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace abrec

@@ -1,0 +1,85 @@
+// abrec report KEY [--config FILE] [--format json|text]
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "dashboards/report.h"
+#include "experiments/sqlite_aggregate_reader.h"
+#include "server/cli/args.h"
+#include "server/cli/commands.h"
+#include "server/platform.h"
+
+namespace abrec {
+namespace {
+
+constexpr const char* kHelp = R"(usage: abrec report KEY [--config FILE] [--format json|text]
+
+The analyst's report of experiment KEY, from the event database of the config (default
+config/abrec.yaml), read-only: safe while the service runs. --format json (default text)
+prints exactly what GET /v1/experiments/KEY/report answers: bucket sizes and the sample
+ratio test, each metric of each variant against control (fixed-horizon and always-valid
+intervals and p-values, CUPED when covariates were posted, Holm-adjusted p-values for the
+secondary metrics), guardrails, uplift of each arm and of the whole program against the
+holdout, the daily history of the primary metric's lift, and the decision with its
+reasons. Exit status 0 whatever the decision; 1 when the report cannot be made.
+)";
+
+}  // namespace
+
+int ReportCommand(const CommandArgs& argv) {
+  auto args = ParseCommandArgs("report", argv, {"config", "format"}, kHelp);
+  if (!args) return args.error();
+  const std::string format = args->Get("format").value_or("text");
+  if (args->positionals.size() != 1 || (format != "text" && format != "json")) {
+    fmt::print(stderr, "abrec report: give one experiment KEY and --format json|text\n{}", kHelp);
+    return 2;
+  }
+  const std::string& key = args->positionals[0];
+  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
+  if (!config) {
+    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
+    return 1;
+  }
+  const std::string db_path = config->storage.path;
+  auto platform = Platform::Open(std::move(*config), SystemClock::Instance(), {.read_only = true});
+  if (!platform) {
+    fmt::print(stderr, "abrec report: {}\n", platform.error().message);
+    return 1;
+  }
+  const auto experiment = (*platform)->experiments()->Find(key);
+  if (!experiment) {
+    fmt::print(stderr, "abrec report: no experiment \"{}\"\n", key);
+    return 1;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(db_path, ec)) {
+    fmt::print(stderr, "abrec report: no database at {} (storage.path): nothing logged yet\n",
+               db_path);
+    return 1;
+  }
+  auto db = SqliteDb::Open(db_path, /*read_only=*/true);
+  if (!db) {
+    fmt::print(stderr, "abrec report: {}\n", db.error().message);
+    return 1;
+  }
+  auto totals = ReadBucketTotals(**db, key);
+  auto history = totals ? ReadDailyTotals(**db, key) : std::unexpected(totals.error());
+  if (!history) {
+    fmt::print(stderr, "abrec report: {}: {}\n", db_path, history.error().message);
+    return 1;
+  }
+  const auto report = BuildReport({.experiment = &experiment->def,
+                                   .population = (*platform)->population().split(),
+                                   .totals = std::move(*totals),
+                                   .history = std::move(*history),
+                                   .now_us = SystemClock::Instance().NowMicros()});
+  if (format == "json") {
+    fmt::print("{}\n", report.dump());
+  } else {
+    fmt::print("{}", RenderReportText(report));
+  }
+  return 0;
+}
+
+}  // namespace abrec

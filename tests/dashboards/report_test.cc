@@ -1,0 +1,130 @@
+#include "dashboards/report.h"
+
+#include <doctest/doctest.h>
+
+#include "dashboards/report_decision.h"
+
+namespace abrec {
+namespace {
+
+// A bucket of `users` users, each exposed once to one item; the first `clickers` click and
+// the first `binders` bind at 100.00 of premium.
+BucketTotals Bucket(int users, int clickers, int binders) {
+  BucketTotals t;
+  for (int i = 0; i < users; ++i) {
+    UserTotals u{.exposures = 1, .impressions = 1};
+    if (i < clickers) u.clicks = 1;
+    if (i < binders) u.binds = 1, u.premium_cents = 10'000;
+    t.Apply(u, +1);
+  }
+  return t;
+}
+
+Experiment TwoArms(Phase phase = Phase::kAbTest) {
+  Experiment e;
+  e.key = "exp";
+  e.phase = phase;
+  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.metrics.primary = "bind_rate";
+  e.metrics.secondary = {"click_rate", "revenue_per_user"};
+  Guardrail g;
+  g.metric = "bind_rate";
+  g.min_relative_change = -0.02;
+  e.metrics.guardrails = {g};
+  return e;
+}
+
+BucketTotalsMap Totals(int control_binders, int treatment_binders, int treatment_clickers = 400,
+                       int control_users = 4'500, int treatment_users = 4'500) {
+  return {{"holdout", Bucket(500, 100, 20)},
+          {"exploration", Bucket(500, 150, 25)},
+          {"control", Bucket(control_users, 400, control_binders)},
+          {"treatment", Bucket(treatment_users, treatment_clickers, treatment_binders)}};
+}
+
+nlohmann::ordered_json Report(const Experiment& e, BucketTotalsMap totals,
+                              std::vector<DailyTotals> history = {}) {
+  return BuildReport({.experiment = &e,
+                      .totals = std::move(totals),
+                      .history = std::move(history),
+                      .now_us = 1'795'910'400'000'000});
+}
+
+}  // namespace
+
+TEST_CASE("a treatment whose bind rate is clearly up ships") {
+  const auto r = Report(TwoArms(), Totals(225, 360));
+  CHECK(r["decision"]["code"] == "ship");
+  CHECK(r["generated_at"] == "2026-11-29T00:00:00.000000Z");
+  CHECK(r["srm"]["ok"] == true);
+}
+
+TEST_CASE("no difference continues, and says why") {
+  const auto r = Report(TwoArms(), Totals(225, 230));
+  CHECK(r["decision"]["code"] == "continue");
+  CHECK(r["decision"]["reasons"][0].get<std::string>().find("not significant yet") !=
+        std::string::npos);
+}
+
+TEST_CASE("clicks up and binds down is click-bait; the bind guardrail is breached too") {
+  const auto r = Report(TwoArms(), Totals(360, 150, 900));
+  CHECK(r["decision"]["code"] == "clickbait");
+  bool breached = false;
+  for (const auto& g : r["guardrails"]) breached |= g["breached"] == true;
+  CHECK(breached);
+}
+
+TEST_CASE("binds down without more clicks stops on the guardrail") {
+  const auto r = Report(TwoArms(), Totals(360, 150, 400));
+  CHECK(r["decision"]["code"] == "stop_guardrail");
+}
+
+TEST_CASE("a sample ratio mismatch overrides everything") {
+  const auto r = Report(TwoArms(), Totals(225, 360, 400, 4'500, 3'900));
+  CHECK(r["srm"]["ok"] == false);
+  CHECK(r["decision"]["code"] == "untrustworthy_srm");
+}
+
+TEST_CASE("in shadow nothing is shipped") {
+  CHECK(Report(TwoArms(Phase::kShadow), Totals(225, 360))["decision"]["code"] == "continue");
+}
+
+TEST_CASE("metrics the aggregates cannot give say so instead of inventing numbers") {
+  const auto r = Report(TwoArms(), Totals(225, 360));
+  int seen = 0;
+  for (const auto& m : r["metrics"]) {
+    if (m["metric"] != "revenue_per_user") continue;
+    ++seen;
+    CHECK(m["absolute"].contains("reason"));
+    CHECK(m["value"].is_null());
+  }
+  CHECK(seen == 1);
+}
+
+TEST_CASE("history: the always-valid p-value is a running minimum across the days") {
+  // Day 1 strong, day 2 weaker (more users, the same binders): p rises, the report holds it.
+  std::vector<DailyTotals> days = {{"2026-11-27", Totals(100, 180, 400, 2'000, 2'000)},
+                                   {"2026-11-28", Totals(225, 280, 400, 4'500, 4'500)}};
+  const auto r = Report(TwoArms(), days.back().buckets, days);
+  REQUIRE(r["history"].size() == 2);
+  const auto& d1 = r["history"][0]["lifts"][0];
+  const auto& d2 = r["history"][1]["lifts"][0];
+  CHECK(d1["arm"] == "treatment");
+  CHECK(d2["p_value_sequential"].get<double>() <= d1["p_value_sequential"].get<double>());
+  CHECK(d2["p_value_sequential"].get<double>() == d1["p_value_sequential"].get<double>());
+  // The running minimum also reaches today's figure in the metrics table.
+  double today = 1;
+  for (const auto& m : r["metrics"]) {
+    if (m["metric"] == "bind_rate") today = m["relative"]["p_value_sequential"].get<double>();
+  }
+  CHECK(today == d1["p_value_sequential"].get<double>());
+}
+
+TEST_CASE("the text form leads with the decision") {
+  const std::string text = RenderReportText(Report(TwoArms(), Totals(225, 360)));
+  CHECK(text.find("DECISION: ship") != std::string::npos);
+  CHECK(text.find("buckets (users): holdout 500 exploration 500 control 4500 treatment 4500") !=
+        std::string::npos);
+}
+
+}  // namespace abrec

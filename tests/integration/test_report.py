@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""GET /v1/experiments/{key}/report and `abrec report`, end to end: simulated users with known
+click and bind probabilities per bucket are exposed and convert through POST /v1/events; the
+report's bucket sizes, metric values and effects are checked against an independent
+recomputation from what was posted (statsmodels' two-proportion z-test and the Wald interval,
+the formulas of ../shared/STATS-NOTES.md), and its decision against the world's truth: a
+treatment that raises bind rate ships; one that raises clicks while binds fall is click-bait.
+"""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import unittest
+
+from scipy import stats as sps
+from statsmodels.stats.proportion import proportions_ztest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import abrec_harness as h  # noqa: E402
+
+USERS = 6000
+# True probabilities of clicking (per user) and binding, per bucket.
+WORLDS = {
+    "rep_win": {"holdout": (0.10, 0.02), "exploration": (0.15, 0.03),
+                "control": (0.20, 0.05), "treatment": (0.30, 0.10)},
+    "rep_bait": {"holdout": (0.10, 0.02), "exploration": (0.15, 0.03),
+                 "control": (0.20, 0.08), "treatment": (0.40, 0.03)},
+}
+SPLIT = [("control", "legacy_rules", 0.5), ("treatment", "recommender", 0.5)]
+
+
+def experiment_text(key, surface):
+    return f"""experiment: {key}
+description: report test {key}
+surface: {surface}
+owner: integration-tests@example.com
+phase: ab_test
+traffic:
+  coverage: 1.0
+  split: {{control: 0.5, treatment: 0.5}}
+variants:
+  control: {{policy: legacy_rules}}
+  treatment: {{policy: recommender, model: hybrid}}
+metrics:
+  primary: bind_rate
+  secondary: [click_rate, premium_per_user]
+  guardrails:
+    - {{metric: latency_p99_ms, max: 200}}
+    - {{metric: bind_rate, min_relative_change: -0.02}}
+analysis: {{alpha: 0.05, sequential: true, tuning_n: 5000, mde: 0.05}}
+"""
+
+
+class ReportTest(h.ServiceTestCase):
+    @classmethod
+    def make_workspace(cls):
+        ws = h.Workspace(prefix="abrec-report-")
+        ws.write_config(extra_surfaces=[("s1", "legacy_rules"), ("s2", "legacy_rules")])
+        ws.write_experiment("rep_win.yaml", experiment_text("rep_win", "s1"))
+        ws.write_experiment("rep_bait.yaml", experiment_text("rep_bait", "s2"))
+        return ws
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.truth = {}
+        rng = random.Random(20261129)
+        for key, world in WORLDS.items():
+            exp = {"key": key, "phase": "ab_test", "coverage": 1.0, "variants": SPLIT}
+            counts = {b: {"users": 0, "clickers": 0, "binders": 0} for b in world}
+            events = []
+            for i in range(USERS):
+                user = f"{key}-u{i}"
+                bucket = h.oracle_assign(user, exp)["bucket"]
+                p_click, p_bind = world[bucket]
+                c = counts[bucket]
+                c["users"] += 1
+                events.append({"event_id": f"{user}-x", "type": "exposure", "user_id": user,
+                               "experiment": key,
+                               "items": [{"product_id": "pet", "position": 1}]})
+                if rng.random() < p_click:
+                    c["clickers"] += 1
+                    events.append({"event_id": f"{user}-c", "type": "click", "user_id": user,
+                                   "product_id": "pet"})
+                if rng.random() < p_bind:
+                    c["binders"] += 1
+                    events.append({"event_id": f"{user}-b", "type": "bind", "user_id": user,
+                                   "product_id": "pet", "premium": 290})
+            for start in range(0, len(events), 5000):
+                status, _, data = cls.svc.request(
+                    "POST", "/v1/events", body=json.dumps({"events": events[start:start + 5000]}),
+                    headers={"Content-Type": "application/json"})
+                doc = json.loads(data)
+                assert status == 202 and not doc["rejected"], (status, doc["rejected"][:3])
+            cls.truth[key] = counts
+
+    def report(self, key):
+        status, doc = self.svc.get_json(f"/v1/experiments/{key}/report")
+        self.assertEqual(status, 200, doc)
+        return doc
+
+    def metric(self, doc, name, variant="treatment"):
+        rows = [m for m in doc["metrics"] if m["metric"] == name and m["variant"] == variant]
+        self.assertEqual(len(rows), 1, doc["metrics"])
+        return rows[0]
+
+    def test_fields_buckets_and_srm(self):
+        doc = self.report("rep_win")
+        for field in ("experiment", "phase", "generated_at", "buckets", "srm", "metrics",
+                      "uplift_vs_holdout", "exploration", "fairness", "drift", "latency",
+                      "history", "decision"):
+            self.assertIn(field, doc)
+        self.assertEqual((doc["experiment"], doc["phase"]), ("rep_win", "ab_test"))
+        truth = self.truth["rep_win"]
+        self.assertEqual({b: v["users"] for b, v in doc["buckets"].items()},
+                         {b: truth[b]["users"] for b in truth})
+        srm = doc["srm"]
+        self.assertTrue(srm["ok"], srm)
+        self.assertEqual(list(srm["expected"]), ["holdout", "exploration", "control", "treatment"])
+        for bucket, weight in zip(srm["expected"], (0.05, 0.05, 0.45, 0.45)):
+            self.assertAlmostEqual(srm["expected"][bucket], weight, places=12)
+        observed = [truth[b]["users"] for b in ("holdout", "exploration", "control", "treatment")]
+        expected = [USERS * w for w in (0.05, 0.05, 0.45, 0.45)]
+        self.assertAlmostEqual(srm["p_value"], sps.chisquare(observed, expected).pvalue, places=9)
+        self.assertEqual(len(doc["history"]), 1)
+        self.assertEqual(doc["history"][0]["users"], {b: truth[b]["users"] for b in truth})
+
+    def test_bind_rate_against_statsmodels(self):
+        doc = self.report("rep_win")
+        t, c = self.truth["rep_win"]["treatment"], self.truth["rep_win"]["control"]
+        m = self.metric(doc, "bind_rate")
+        pt, pc = t["binders"] / t["users"], c["binders"] / c["users"]
+        self.assertEqual((m["users"], m["baseline_users"]), (t["users"], c["users"]))
+        self.assertAlmostEqual(m["value"], pt, places=12)
+        self.assertAlmostEqual(m["baseline_value"], pc, places=12)
+        a = m["absolute"]
+        self.assertAlmostEqual(a["estimate"], pt - pc, places=12)
+        # Pooled two-proportion z-test (statsmodels' default) and the unpooled Wald interval.
+        _, p = proportions_ztest([t["binders"], c["binders"]], [t["users"], c["users"]])
+        self.assertAlmostEqual(a["p_value"], p, delta=1e-9 + 1e-6 * p)
+        half = sps.norm.ppf(0.975) * ((pt * (1 - pt) / t["users"] + pc * (1 - pc) / c["users"])
+                                      ** 0.5)
+        self.assertAlmostEqual(a["ci"][0], pt - pc - half, places=9)
+        self.assertAlmostEqual(a["ci"][1], pt - pc + half, places=9)
+        # The confidence sequence is wider than the fixed interval and holds the estimate.
+        lo, hi = a["ci_sequential"]
+        self.assertLess(lo, a["ci"][0])
+        self.assertGreater(hi, a["ci"][1])
+        self.assertGreaterEqual(a["p_value_sequential"], a["p_value"])
+        self.assertEqual(m["p_value_adjusted"], a["p_value_sequential"])  # primary: unadjusted
+        rel = m["relative"]
+        self.assertAlmostEqual(rel["estimate"], (pt - pc) / pc, places=9)
+        # The true relative lift (0.10 / 0.05 − 1 = 1.0) is inside both intervals.
+        self.assertLess(rel["ci"][0], 1.0)
+        self.assertGreater(rel["ci"][1], 1.0)
+        self.assertLess(rel["ci_sequential"][0], 1.0)
+        self.assertGreater(rel["ci_sequential"][1], 1.0)
+        # Secondary metrics: Holm over click_rate and premium_per_user.
+        ps = sorted(self.metric(doc, n)["absolute"]["p_value_sequential"]
+                    for n in ("click_rate", "premium_per_user"))
+        adjusted = sorted(self.metric(doc, n)["p_value_adjusted"]
+                          for n in ("click_rate", "premium_per_user"))
+        self.assertAlmostEqual(adjusted[0], min(1.0, 2 * ps[0]), places=12)
+        self.assertAlmostEqual(adjusted[1], max(adjusted[0], min(1.0, ps[1])), places=12)
+
+    def test_premium_per_user(self):
+        doc = self.report("rep_win")
+        t = self.truth["rep_win"]["treatment"]
+        m = self.metric(doc, "premium_per_user")
+        self.assertAlmostEqual(m["value"], 290 * t["binders"] / t["users"], places=9)
+
+    def test_uplift_against_the_holdout(self):
+        doc = self.report("rep_win")
+        truth = self.truth["rep_win"]
+        rows = {(u["metric"], u["arm"]): u for u in doc["uplift_vs_holdout"]}
+        hold = truth["holdout"]
+        for arm in ("control", "treatment", "exploration"):
+            u = rows[("bind_rate", arm)]
+            self.assertEqual((u["users"], u["holdout_users"]), (truth[arm]["users"], hold["users"]))
+            self.assertAlmostEqual(u["absolute"]["estimate"],
+                                   truth[arm]["binders"] / truth[arm]["users"]
+                                   - hold["binders"] / hold["users"], places=12)
+        everyone = [truth[b] for b in ("control", "treatment", "exploration")]
+        u = rows[("bind_rate", "all")]
+        self.assertEqual(u["users"], sum(x["users"] for x in everyone))
+        self.assertAlmostEqual(u["value"], sum(x["binders"] for x in everyone) / u["users"],
+                               places=12)
+        # The relative lift's fixed-horizon p-value agrees with its own interval (p < alpha
+        # exactly when the interval excludes 0). (Not so for proportions' absolute effect: the
+        # p-value is the pooled z-test's, the interval unpooled Wald's, as in statsmodels.)
+        for row in doc["uplift_vs_holdout"] + doc["metrics"]:
+            for kind in ("relative",):
+                e = row[kind]
+                if "reason" not in e:
+                    self.assertEqual(e["p_value"] < 0.05, e["ci"][0] > 0 or e["ci"][1] < 0,
+                                     (row["metric"], row.get("arm", row.get("variant")), kind, e))
+        # The program's true bind rate (~0.075) is well above the holdout's 0.02. (The relative
+        # lift's interval is wide: the holdout has ~300 users and a handful of binds.)
+        self.assertGreater(u["absolute"]["ci_sequential"][0], 0)
+
+    def test_decisions_match_the_worlds(self):
+        win = self.report("rep_win")
+        self.assertEqual(win["decision"]["code"], "ship", win["decision"])
+        self.assertIn("bind_rate", win["decision"]["reasons"][0])
+        bait = self.report("rep_bait")
+        self.assertEqual(bait["decision"]["code"], "clickbait", bait["decision"])
+        self.assertTrue(any("click rate is up while bind rate is" in r
+                            for r in bait["decision"]["reasons"]), bait["decision"])
+        # The bind-rate guardrail (no worse than −2%) is breached too, and said so.
+        g = [x for x in bait["guardrails"] if x["metric"] == "bind_rate"][0]
+        self.assertTrue(g["breached"], g)
+        self.assertTrue(any("guardrail breached" in r for r in bait["decision"]["reasons"]))
+
+    def test_cli_report_equals_the_endpoint(self):
+        http = self.report("rep_bait")
+        r = subprocess.run([h.ABREC_BIN, "report", "rep_bait", "--config", self.ws.config_path,
+                            "--format", "json"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        cli = json.loads(r.stdout)
+        http.pop("generated_at")
+        cli.pop("generated_at")
+        self.assertEqual(cli, http)
+        text = subprocess.run([h.ABREC_BIN, "report", "rep_bait", "--config",
+                               self.ws.config_path], capture_output=True, timeout=60)
+        self.assertEqual(text.returncode, 0, text.stderr.decode())
+        self.assertIn("DECISION: clickbait", text.stdout.decode())
+        bad = subprocess.run([h.ABREC_BIN, "report", "nope", "--config", self.ws.config_path],
+                             capture_output=True, timeout=60)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn('no experiment "nope"', bad.stderr.decode())
+
+    def test_unknown_experiment_and_bad_method(self):
+        status, doc = self.svc.get_json("/v1/experiments/nope/report")
+        self.assertEqual(status, 404)
+        self.assertEqual(doc["error"]["field"], "experiment")
+        status, _, _ = self.svc.request("POST", "/v1/experiments/rep_win/report", body="{}")
+        self.assertEqual(status, 405)
+
+    def test_zz_contract_checker_passes_last(self):
+        checker = os.path.join(h.SOURCE_DIR, "..", "shared", "contracts", "check_api.py")
+        if not os.path.exists(checker):
+            self.skipTest("../shared/contracts/check_api.py is not here")
+        r = subprocess.run(["/usr/bin/python3", checker, f"http://127.0.0.1:{self.svc.port}"],
+                           capture_output=True, timeout=120)
+        out = r.stdout.decode() + r.stderr.decode()
+        self.assertEqual(r.returncode, 0, out)
+        self.assertNotIn("FAIL", out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
