@@ -161,6 +161,11 @@ json Buckets(const ReportInputs& in) {
 
 }  // namespace
 
+std::string LatencySince(std::int64_t now_us) {
+  constexpr std::int64_t kDayUs = 86'400'000'000;
+  return FormatRfc3339(now_us - (kLatencyWindowDays - 1) * kDayUs).substr(0, 10);
+}
+
 nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   const Experiment& e = *in.experiment;
   const AnalysisSpec& a = e.analysis;
@@ -268,11 +273,33 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
       json row{{"metric", g.metric}, {"variant", v.name}};
       if (!statistical) {
         row["kind"] = "operational";
-        row["limit"] = g.max ? json{{"max", *g.max}} : json{{"min", g.min.value_or(0)}};
-        row["breached"] = nullptr;
-        row["reason"] =
-            "operational guardrails are measured from the exposures' audit records, which the "
-            "report does not aggregate yet";
+        if (g.max) row["max"] = *g.max;
+        if (g.min) row["min"] = *g.min;
+        const auto it = in.latency.find(v.name);
+        const LatencyHistogram* h = it == in.latency.end() ? nullptr : &it->second;
+        std::optional<double> value;
+        if (h && g.metric == "latency_p99_ms") {
+          if (auto us = h->QuantileUs(0.99)) value = *us / 1000;
+        } else if (h && g.metric == "fallback_rate") {
+          value = h->FallbackRate();
+        }
+        if (!value) {
+          row["value"] = nullptr;
+          row["breached"] = nullptr;
+          row["reason"] =
+              fmt::format("no exposure served by /v1/recommend since {}", in.latency_since);
+        } else {
+          row["value"] = *value;
+          const bool breached = (g.max && *value > *g.max) || (g.min && *value < *g.min);
+          row["breached"] = breached;
+          if (breached) {
+            auto f = std::find_if(findings.begin(), findings.end(),
+                                  [&](const VariantFindings& x) { return x.variant == v.name; });
+            f->breached_guardrails.push_back(fmt::format(
+                "{} is {:.4g} since {}, past its {} {:.4g}", g.metric, *value, in.latency_since,
+                g.max ? "max" : "min", g.max ? *g.max : g.min.value_or(0)));
+          }
+        }
         guardrails.push_back(std::move(row));
         continue;
       }
@@ -366,7 +393,25 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                         {"max_parity_gap", e.fairness.max_parity_gap},
                         {"reason", audit_reason}};
   report["drift"] = {{"reason", audit_reason}};
-  report["latency"] = {{"reason", audit_reason}};
+  // Served latency and fallbacks per bucket, from the latency histograms.
+  json latency_arms = json::object();
+  for (const auto& [bucket, h] : in.latency) {
+    auto ms = [&h](double q) {
+      const auto us = h.QuantileUs(q);
+      return us ? json(*us / 1000) : json(nullptr);
+    };
+    latency_arms[bucket] = {{"exposures", h.exposures},
+                            {"p50_ms", ms(0.5)},
+                            {"p99_ms", ms(0.99)},
+                            {"fallbacks", h.fallbacks},
+                            {"fallback_rate", h.FallbackRate().value_or(0)}};
+  }
+  report["latency"] = {{"since", in.latency_since},
+                       {"window_days", kLatencyWindowDays},
+                       {"note",
+                        "time to the list in the service (assignment, policy, scoring), "
+                        "per bucket; quantiles to within 9% (logarithmic bins)"},
+                       {"arms", std::move(latency_arms)}};
 
   // History: per day, the bucket sizes, each variant's primary lift against control and the
   // program's against the holdout, with their confidence sequences and running-minimum p.

@@ -24,10 +24,16 @@ struct ReportInputs {
   PopulationSplit population{};
   BucketTotalsMap totals{};            // now
   std::vector<DailyTotals> history{};  // each day's closing totals, oldest first
+  LatencyByBucket latency{};           // served latency since `latency_since`
+  std::string latency_since{};         // "YYYY-MM-DD": see LatencySince
   std::int64_t now_us = 0;
   double srm_threshold = 0.001;  // DESIGN.md: SRM when χ² p < 0.001
   std::int64_t srm_min_users = 1'000;
 };
+
+// The first UTC day of the latency window: the last 7 days, today included.
+inline constexpr int kLatencyWindowDays = 7;
+std::string LatencySince(std::int64_t now_us);
 
 // The report: {"experiment", "phase", "generated_at", "buckets", "srm", "metrics",
 // "guardrails", "uplift_vs_holdout", "exploration", "fairness", "drift", "latency",

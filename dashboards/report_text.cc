@@ -71,7 +71,13 @@ std::string RenderReportText(const json& r) {
   }
   if (!r["guardrails"].empty()) out += "\nguardrails:\n";
   for (const auto& g : r["guardrails"]) {
-    if (g.contains("reason")) {
+    if (g["kind"] == "operational" && !g.contains("reason")) {
+      out += fmt::format("  {} ({}): {} (limit {}{}): {}\n", g["metric"].get<std::string>(),
+                         g["variant"].get<std::string>(), Number(g["value"]),
+                         g.contains("max") ? "max " : "min ",
+                         Number(g.contains("max") ? g["max"] : g["min"]),
+                         g["breached"].get<bool>() ? "BREACHED" : "ok");
+    } else if (g.contains("reason")) {
       out += fmt::format("  {} ({}): {}\n", g["metric"].get<std::string>(),
                          g["variant"].get<std::string>(), g["reason"].get<std::string>());
     } else {
@@ -85,6 +91,14 @@ std::string RenderReportText(const json& r) {
   for (const auto& u : r["uplift_vs_holdout"]) {
     out += fmt::format("  {:<18} {:<12} {}\n", u["metric"].get<std::string>(),
                        u["arm"].get<std::string>(), Effect(u["relative"], true));
+  }
+  const json& lat = r["latency"];
+  out += fmt::format("\nserved latency since {} (ms):\n", lat["since"].get<std::string>());
+  if (lat["arms"].empty()) out += "  (no exposure served by /v1/recommend)\n";
+  for (const auto& [bucket, a] : lat["arms"].items()) {
+    out += fmt::format("  {:<12} p50 {} p99 {} over {} exposures; fallback {}\n", bucket,
+                       Number(a["p50_ms"], "{:.3g}"), Number(a["p99_ms"], "{:.3g}"),
+                       a["exposures"].get<std::int64_t>(), Percent(a["fallback_rate"]));
   }
   const json& h = r["history"];
   if (!h.empty()) {

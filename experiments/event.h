@@ -41,6 +41,10 @@ struct Event {
   std::string model_version;
   std::vector<ExposedItem> items;
   std::string features_json;  // the feature vector used, as JSON (audit)
+  // Served by abrec's /v1/recommend: the time to the list (µs), and whether the rule-based
+  // fallback served it. -1 when unknown (exposures posted by clients, /v1/assign).
+  std::int64_t latency_us = -1;
+  bool fallback = false;
 
   // FNV-1a 64 of the fields the client supplied: a retried event with the same payload is a
   // duplicate, the same id with another payload a conflict.

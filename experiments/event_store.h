@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "experiments/aggregates.h"
 #include "experiments/event.h"
+#include "experiments/latency_histogram.h"
 
 namespace abrec {
 
@@ -101,6 +102,11 @@ class EventStore {
   // The experiment's closing totals of each day with events, oldest first (the report's
   // history). Thread-safe.
   virtual Result<std::vector<DailyTotals>> History(const std::string& experiment) = 0;
+
+  // The serving latency of the experiment's exposures on UTC days >= `since_day`
+  // ("YYYY-MM-DD"), per bucket. Thread-safe.
+  virtual Result<LatencyByBucket> Latency(const std::string& experiment,
+                                          const std::string& since_day) = 0;
 
   // An online copy of the whole database at `path`. Thread-safe.
   virtual Result<void> Backup(const std::string& path) = 0;

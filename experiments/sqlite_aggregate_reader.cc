@@ -47,4 +47,21 @@ Result<std::vector<DailyTotals>> ReadDailyTotals(SqliteDb& db, const std::string
   return out;
 }
 
+Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
+                                    const std::string& since_day) {
+  auto stmt = db.Prepare(
+      "SELECT bucket, bin, SUM(exposures), SUM(fallbacks) FROM exposure_latency WHERE "
+      "experiment = ?1 AND day >= ?2 GROUP BY bucket, bin");
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->Bind(1, experiment).Bind(2, since_day);
+  LatencyByBucket out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    out[stmt->Text(0)].Add(static_cast<int>(stmt->Int(1)), stmt->Int(2), stmt->Int(3));
+  }
+  return out;
+}
+
 }  // namespace abrec

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "experiments/event_store.h"
+#include "experiments/latency_histogram.h"
 #include "experiments/sqlite_db.h"
 
 namespace abrec {
@@ -17,5 +18,10 @@ Result<BucketTotalsMap> ReadBucketTotals(SqliteDb& db, const std::string& experi
 
 // Each day's closing totals, oldest first, quiet buckets carried forward (bucket_daily).
 Result<std::vector<DailyTotals>> ReadDailyTotals(SqliteDb& db, const std::string& experiment);
+
+// The serving latency of the experiment's exposures on days >= `since_day` ("YYYY-MM-DD"),
+// per bucket (exposure_latency).
+Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
+                                    const std::string& since_day);
 
 }  // namespace abrec

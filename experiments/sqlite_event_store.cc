@@ -319,6 +319,12 @@ Result<std::vector<DailyTotals>> SqliteEventStore::History(const std::string& ex
   return ReadDailyTotals(*reader_, experiment);
 }
 
+Result<LatencyByBucket> SqliteEventStore::Latency(const std::string& experiment,
+                                                  const std::string& since_day) {
+  std::lock_guard lock(reader_mu_);
+  return ReadLatency(*reader_, experiment, since_day);
+}
+
 Result<void> SqliteEventStore::Backup(const std::string& path) {
   std::lock_guard lock(reader_mu_);
   return reader_->BackupTo(path);

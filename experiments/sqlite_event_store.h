@@ -37,6 +37,8 @@ class SqliteEventStore final : public EventStore {
                              std::function<void(Result<std::int64_t>)> done) override;
   Result<BucketTotalsMap> Totals(const std::string& experiment) override;
   Result<std::vector<DailyTotals>> History(const std::string& experiment) override;
+  Result<LatencyByBucket> Latency(const std::string& experiment,
+                                  const std::string& since_day) override;
   void SetCompletionExecutor(Executor run) override;
   std::size_t QueuedEvents() override;
   Stats stats() override;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "experiments/latency_histogram.h"
 #include "experiments/sqlite_schema.h"
 
 namespace abrec {
@@ -187,6 +188,10 @@ Result<void> SqliteEventWriter::PrepareAll() {
        fmt::format("INSERT OR REPLACE INTO bucket_daily (experiment, bucket, day, {}) VALUES "
                    "(?1, ?2, ?3, {})",
                    sums, SumPlaceholders(4))},
+      {&upsert_latency_,
+       "INSERT INTO exposure_latency (experiment, bucket, day, bin, exposures, fallbacks) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (experiment, bucket, day, bin) DO UPDATE SET "
+       "exposures = exposures + excluded.exposures, fallbacks = fallbacks + excluded.fallbacks"},
       {&purge_select_,
        "SELECT seq, event_id, user_id FROM events WHERE ts_us < ?1 ORDER BY ts_us LIMIT 10000"},
   };
@@ -262,6 +267,7 @@ Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const Write
   state_.Begin();
   ids_added_.clear();
   ids_removed_.clear();
+  latency_.clear();
   const std::int64_t seq_at_begin = next_seq_;
   std::vector<WriteResult> out;
   out.reserve(ops.size());
@@ -360,6 +366,11 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
   auto ok =
       state_.Add(e, seq, [this](std::span<const std::int64_t> seqs) { return ReadEvents(seqs); });
   if (!ok) return std::unexpected(ok.error());
+  if (e.type == EventType::kExposure && e.latency_us >= 0) {
+    auto& cell = latency_[{e.experiment, e.bucket, LatencyHistogram::BinOf(e.latency_us)}];
+    ++cell.first;
+    cell.second += e.fallback ? 1 : 0;
+  }
   return EventOutcome::kAccepted;
 }
 
@@ -449,6 +460,17 @@ Result<void> SqliteEventWriter::WriteChanges() {
         upsert_daily_.Bind(1, exp).Bind(2, bucket).Bind(3, day);
         status = RunWithSums(upsert_daily_, 4, totals);
       });
+  for (const auto& [key, n] : latency_) {
+    if (!status) break;
+    const auto& [exp, bucket, bin] = key;
+    status = upsert_latency_.Bind(1, exp)
+                 .Bind(2, bucket)
+                 .Bind(3, day)
+                 .Bind(4, static_cast<std::int64_t>(bin))
+                 .Bind(5, n.first)
+                 .Bind(6, n.second)
+                 .Run();
+  }
   return status;
 }
 

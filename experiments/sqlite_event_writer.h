@@ -10,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/clock.h"
@@ -93,7 +95,11 @@ class SqliteEventWriter {
   std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
   SqliteStatement insert_, id_of_, stored_event_, delete_event_, delete_user_row_,
       delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_, upsert_daily_,
-      purge_select_;
+      upsert_latency_, purge_select_;
+  // This transaction's served latencies: (experiment, bucket, bin) -> (exposures, fallbacks),
+  // added to exposure_latency's rows of the day by WriteChanges.
+  std::map<std::tuple<std::string, std::string, int>, std::pair<std::int64_t, std::int64_t>>
+      latency_;
 };
 
 }  // namespace abrec

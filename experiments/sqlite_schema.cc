@@ -192,7 +192,14 @@ constexpr std::string_view kV5 =
 #undef ABREC_SUM_NAMES
 #undef ABREC_EVENT_COLUMNS
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5};
+// v6: serving latency per (experiment, bucket, UTC day) as a histogram of logarithmic bins
+// (latency_histogram.h), with the exposures the fallback served; filled from this version on.
+constexpr std::string_view kV6 =
+    "CREATE TABLE exposure_latency (experiment TEXT NOT NULL, bucket TEXT NOT NULL, day TEXT "
+    "NOT NULL, bin INTEGER NOT NULL, exposures INTEGER NOT NULL, fallbacks INTEGER NOT NULL, "
+    "PRIMARY KEY (experiment, bucket, day, bin)) WITHOUT ROWID;";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

@@ -168,6 +168,8 @@ Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done)
     exposure.items.push_back({catalog.products[it.product].id, it.rank, it.propensity});
   }
   exposure.features_json = AuditRecord(catalog, req, *outcome);
+  exposure.latency_us = outcome->latency_us;
+  exposure.fallback = !outcome->served.fallback.empty();
   outcome->logged = true;
   auto result = std::make_shared<RecommendOutcome>(std::move(*outcome));
   return events_->Submit({std::move(exposure)},

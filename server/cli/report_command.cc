@@ -63,17 +63,22 @@ int ReportCommand(const CommandArgs& argv) {
     fmt::print(stderr, "abrec report: {}\n", db.error().message);
     return 1;
   }
+  const std::int64_t now = SystemClock::Instance().NowMicros();
+  std::string since = LatencySince(now);
   auto totals = ReadBucketTotals(**db, key);
   auto history = totals ? ReadDailyTotals(**db, key) : std::unexpected(totals.error());
-  if (!history) {
-    fmt::print(stderr, "abrec report: {}: {}\n", db_path, history.error().message);
+  auto latency = history ? ReadLatency(**db, key, since) : std::unexpected(history.error());
+  if (!latency) {
+    fmt::print(stderr, "abrec report: {}: {}\n", db_path, latency.error().message);
     return 1;
   }
   const auto report = BuildReport({.experiment = &experiment->def,
                                    .population = (*platform)->population().split(),
                                    .totals = std::move(*totals),
                                    .history = std::move(*history),
-                                   .now_us = SystemClock::Instance().NowMicros()});
+                                   .latency = std::move(*latency),
+                                   .latency_since = std::move(since),
+                                   .now_us = now});
   if (format == "json") {
     fmt::print("{}\n", report.dump());
   } else {

@@ -59,11 +59,17 @@ HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::str
   if (!totals) return ErrorResponse(totals.error());
   auto history = ctx.platform.events()->History(e.key);
   if (!history) return ErrorResponse(history.error());
+  const std::int64_t now = ctx.platform.clock().NowMicros();
+  std::string since = LatencySince(now);
+  auto latency = ctx.platform.events()->Latency(e.key, since);
+  if (!latency) return ErrorResponse(latency.error());
   return JsonResponse(BuildReport({.experiment = &e,
                                    .population = ctx.platform.population().split(),
                                    .totals = std::move(*totals),
                                    .history = std::move(*history),
-                                   .now_us = ctx.platform.clock().NowMicros()}));
+                                   .latency = std::move(*latency),
+                                   .latency_since = std::move(since),
+                                   .now_us = now}));
 }
 
 }  // namespace abrec

@@ -120,6 +120,44 @@ TEST_CASE("history: the always-valid p-value is a running minimum across the day
   CHECK(today == d1["p_value_sequential"].get<double>());
 }
 
+TEST_CASE("operational guardrails read the served latency: a slow treatment stops") {
+  Experiment e = TwoArms();
+  Guardrail latency;
+  latency.metric = "latency_p99_ms";
+  latency.max = 200;
+  e.metrics.guardrails.push_back(latency);
+  LatencyByBucket served;
+  for (int i = 0; i < 1000; ++i) {
+    served["control"].Add(LatencyHistogram::BinOf(2'000), 1, 0);
+    // 2% of treatment requests take 300 ms: p99 is 300 ms.
+    served["treatment"].Add(LatencyHistogram::BinOf(i < 20 ? 300'000 : 5'000), 1, 0);
+  }
+  auto r = BuildReport({.experiment = &e,
+                        .totals = Totals(225, 360),
+                        .latency = served,
+                        .latency_since = "2026-11-23",
+                        .now_us = 1'795'910'400'000'000});
+  CHECK(r["decision"]["code"] == "stop_guardrail");
+  CHECK(r["latency"]["arms"]["treatment"]["p99_ms"].get<double>() ==
+        doctest::Approx(300).epsilon(0.09));
+  CHECK(r["latency"]["arms"]["control"]["p50_ms"].get<double>() ==
+        doctest::Approx(2).epsilon(0.09));
+  bool breached = false;
+  for (const auto& g : r["guardrails"]) {
+    if (g["metric"] == "latency_p99_ms") breached = g["breached"] == true;
+  }
+  CHECK(breached);
+  // Fast enough: the same report ships.
+  served["treatment"] = served["control"];
+  r = BuildReport({.experiment = &e,
+                   .totals = Totals(225, 360),
+                   .latency = served,
+                   .latency_since = "2026-11-23",
+                   .now_us = 1'795'910'400'000'000});
+  CHECK(r["decision"]["code"] == "ship");
+  CHECK(LatencySince(1'795'910'400'000'000) == "2026-11-23");
+}
+
 TEST_CASE("the text form leads with the decision") {
   const std::string text = RenderReportText(Report(TwoArms(), Totals(225, 360)));
   CHECK(text.find("DECISION: ship") != std::string::npos);

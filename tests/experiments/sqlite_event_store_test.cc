@@ -156,6 +156,44 @@ TEST_CASE("History: each day's closing totals, quiet buckets carried forward") {
   CHECK((*store)->History("nothing")->empty());
 }
 
+TEST_CASE(
+    "served latency: a histogram per bucket and day; duplicates and client exposures "
+    "do not count") {
+  TempDb tmp;
+  const std::int64_t nov29 = 1'795'910'400'000'000;  // 2026-11-29T00:00:00Z
+  ManualClock clock(nov29 + 3'600'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  auto served = [&](std::string id, std::string user, std::string bucket, std::int64_t us,
+                    bool fallback) {
+    Event e =
+        Exposure(std::move(id), std::move(user), "exp", std::move(bucket), clock.NowMicros(), 3);
+    e.latency_us = us;
+    e.fallback = fallback;
+    return e;
+  };
+  REQUIRE(SubmitSync(**store, {served("a", "u1", "control", 900, false),
+                               served("b", "u2", "treatment", 4'000, true),
+                               served("c", "u3", "treatment", 4'100, false),
+                               Exposure("d", "u4", "exp", "treatment", clock.NowMicros(), 3)}));
+  REQUIRE(SubmitSync(**store, {served("b", "u2", "treatment", 4'000, true)}));  // duplicate
+  clock.Advance(86'400'000'000);
+  REQUIRE(SubmitSync(**store, {served("e", "u5", "treatment", 20'000, false)}));
+  const auto all = (*store)->Latency("exp", "2026-11-29");
+  REQUIRE(all.has_value());
+  CHECK(all->at("control").exposures == 1);
+  const LatencyHistogram& t = all->at("treatment");
+  CHECK(t.exposures == 3);
+  CHECK(t.fallbacks == 1);
+  CHECK(t.counts[static_cast<std::size_t>(LatencyHistogram::BinOf(20'000))] == 1);
+  CHECK(*t.QuantileUs(0.5) ==
+        doctest::Approx(LatencyHistogram::BinMiddleUs(LatencyHistogram::BinOf(4'100))));
+  const auto today = (*store)->Latency("exp", "2026-11-30");
+  CHECK(today->at("treatment").exposures == 1);
+  CHECK_FALSE(today->contains("control"));
+  CHECK((*store)->Latency("other", "2026-01-01")->empty());
+}
+
 TEST_CASE("events are idempotent by event_id: duplicates and conflicts") {
   TempDb tmp;
   ManualClock clock(1'000'000);
@@ -402,11 +440,11 @@ TEST_CASE("migrations keep the data of an older schema") {
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 5);
+  CHECK(SqliteEventStore::SchemaVersion() == 6);
   auto db = SqliteDb::Open(tmp.Path(), true);
   auto version = (*db)->Prepare("PRAGMA user_version");
   REQUIRE(*version->Step());
-  CHECK(version->Int(0) == 5);
+  CHECK(version->Int(0) == 6);
   version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());

@@ -32,7 +32,8 @@ WORLDS = {
 SPLIT = [("control", "legacy_rules", 0.5), ("treatment", "recommender", 0.5)]
 
 
-def experiment_text(key, surface):
+def experiment_text(key, surface, guardrails="    - {metric: latency_p99_ms, max: 200}\n"
+                    "    - {metric: bind_rate, min_relative_change: -0.02}"):
     return f"""experiment: {key}
 description: report test {key}
 surface: {surface}
@@ -48,8 +49,7 @@ metrics:
   primary: bind_rate
   secondary: [click_rate, premium_per_user]
   guardrails:
-    - {{metric: latency_p99_ms, max: 200}}
-    - {{metric: bind_rate, min_relative_change: -0.02}}
+{guardrails}
 analysis: {{alpha: 0.05, sequential: true, tuning_n: 5000, mde: 0.05}}
 """
 
@@ -58,9 +58,13 @@ class ReportTest(h.ServiceTestCase):
     @classmethod
     def make_workspace(cls):
         ws = h.Workspace(prefix="abrec-report-")
-        ws.write_config(extra_surfaces=[("s1", "legacy_rules"), ("s2", "legacy_rules")])
+        ws.write_config(extra_surfaces=[("s1", "legacy_rules"), ("s2", "legacy_rules"),
+                                        ("s3", "legacy_rules")])
         ws.write_experiment("rep_win.yaml", experiment_text("rep_win", "s1"))
         ws.write_experiment("rep_bait.yaml", experiment_text("rep_bait", "s2"))
+        ws.write_experiment("rep_lat.yaml", experiment_text(
+            "rep_lat", "s3", "    - {metric: latency_p99_ms, max: 200}\n"
+            "    - {metric: fallback_rate, max: 0.5}"))
         return ws
 
     @classmethod
@@ -96,6 +100,35 @@ class ReportTest(h.ServiceTestCase):
                 doc = json.loads(data)
                 assert status == 202 and not doc["rejected"], (status, doc["rejected"][:3])
             cls.truth[key] = counts
+
+    def test_served_latency_and_the_fallback_guardrail(self):
+        # The workspace has no model: the treatment arm is served by the rules (no_model),
+        # so its fallback rate is 1, past the experiment's limit of 0.5.
+        served = {}
+        for i in range(300):
+            status, doc = self.svc.post_json("/v1/recommend", {
+                "user_id": f"lat-u{i}", "surface": "s3",
+                "attributes": {"age": 40, "sex": "F", "holdings": []}})
+            self.assertEqual(status, 200, doc)
+            self.assertEqual(doc["experiment"], "rep_lat")
+            served[doc["bucket"]] = served.get(doc["bucket"], 0) + 1
+            if doc["bucket"] == "treatment":
+                self.assertEqual(doc["fallback"], "no_model")
+        doc = self.report("rep_lat")
+        arms = doc["latency"]["arms"]
+        self.assertEqual({b: a["exposures"] for b, a in arms.items()}, served)
+        self.assertEqual(arms["treatment"]["fallback_rate"], 1.0)
+        self.assertEqual(arms["control"]["fallback_rate"], 0.0)
+        for a in arms.values():
+            self.assertGreater(a["p50_ms"], 0)
+            self.assertGreaterEqual(a["p99_ms"], a["p50_ms"])
+            self.assertLess(a["p99_ms"], 200)
+        rows = {g["metric"]: g for g in doc["guardrails"]}
+        self.assertTrue(rows["fallback_rate"]["breached"], rows)
+        self.assertEqual(rows["fallback_rate"]["value"], 1.0)
+        self.assertFalse(rows["latency_p99_ms"]["breached"], rows)
+        self.assertEqual(doc["decision"]["code"], "stop_guardrail", doc["decision"])
+        self.assertIn("fallback_rate is 1", " ".join(doc["decision"]["reasons"]))
 
     def report(self, key):
         status, doc = self.svc.get_json(f"/v1/experiments/{key}/report")
