@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "dashboards/report_decision.h"
+#include "dashboards/report_sections.h"
 #include "experiments/metric_analysis.h"
 #include "experiments/vocabulary.h"
 #include "stats/multiple_testing.h"
@@ -387,12 +388,8 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                             {{"reason",
                               "the off-policy estimate of the treatment policy reads the "
                               "exposures' logged items and propensities; not computed yet"}}}};
-  const std::string audit_reason =
-      "computed from the exposures' audit records, which the report does not aggregate yet";
-  report["fairness"] = {{"attributes", e.fairness.attributes},
-                        {"max_parity_gap", e.fairness.max_parity_gap},
-                        {"reason", audit_reason}};
-  report["drift"] = {{"reason", audit_reason}};
+  report["fairness"] = FairnessSection(in, findings);
+  report["drift"] = DriftSection(in);
   // Served latency and fallbacks per bucket, from the latency histograms.
   json latency_arms = json::object();
   for (const auto& [bucket, h] : in.latency) {

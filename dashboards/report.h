@@ -26,6 +26,7 @@ struct ReportInputs {
   std::vector<DailyTotals> history{};  // each day's closing totals, oldest first
   LatencyByBucket latency{};           // served latency since `latency_since`
   std::string latency_since{};         // "YYYY-MM-DD": see LatencySince
+  ExposureCounters counters{};         // products shown, and per fairness group
   std::int64_t now_us = 0;
   double srm_threshold = 0.001;  // DESIGN.md: SRM when χ² p < 0.001
   std::int64_t srm_min_users = 1'000;

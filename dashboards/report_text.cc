@@ -100,6 +100,29 @@ std::string RenderReportText(const json& r) {
                        Number(a["p50_ms"], "{:.3g}"), Number(a["p99_ms"], "{:.3g}"),
                        a["exposures"].get<std::int64_t>(), Percent(a["fallback_rate"]));
   }
+  out += "\nfairness (the widest significant gap in what each variant shows, per attribute):\n";
+  for (const auto& [arm, attributes] : r["fairness"]["arms"].items()) {
+    for (const auto& [attribute, a] : attributes.items()) {
+      if (a.contains("reason")) {
+        out += fmt::format("  {:<12} {}: {}\n", arm, attribute, a["reason"].get<std::string>());
+      } else if (a["worst"].is_null()) {
+        out += fmt::format("  {:<12} {}: no significant gap\n", arm, attribute);
+      } else {
+        out += fmt::format("  {:<12} {}: {} gap {} (control {}), p {}: {}\n", arm, attribute,
+                           a["worst"]["product"].get<std::string>(), Number(a["worst"]["gap"]),
+                           Number(a["control_gap"]), Number(a["worst"]["p_value"], "{:.3g}"),
+                           a["breached"].get<bool>() ? "BREACHED" : "ok");
+      }
+    }
+  }
+  out += "\ndrift of the products shown (PSI, latest days against the first):\n";
+  for (const auto& [arm, drift] : r["drift"]["arms"].items()) {
+    out +=
+        drift.contains("reason")
+            ? fmt::format("  {:<12} {}\n", arm, drift["reason"].get<std::string>())
+            : fmt::format("  {:<12} PSI {} ({}), χ² p {}\n", arm, Number(drift["psi"], "{:.3f}"),
+                          drift["status"].get<std::string>(), Number(drift["p_value"], "{:.3g}"));
+  }
   const json& h = r["history"];
   if (!h.empty()) {
     out += fmt::format("\nhistory of {} (relative lift, confidence sequence):\n",

@@ -45,6 +45,10 @@ struct Event {
   // fallback served it. -1 when unknown (exposures posted by clients, /v1/assign).
   std::int64_t latency_us = -1;
   bool fallback = false;
+  // Exposure counters the service adds for the report, each counted once per exposure in
+  // exposure_counters (e.g. "exposed|sex|F", "shown|sex|F|pet"); every exposure's items also
+  // count as "product|ID".
+  std::vector<std::string> counters;
 
   // FNV-1a 64 of the fields the client supplied: a retried event with the same payload is a
   // duplicate, the same id with another payload a conflict.

@@ -45,6 +45,11 @@ struct DailyTotals {
   BucketTotalsMap buckets;
 };
 
+// Named exposure counters (Event::counters, and "product|ID" per item shown):
+// bucket -> UTC day -> name -> count.
+using ExposureCounters =
+    std::map<std::string, std::map<std::string, std::map<std::string, std::int64_t>>>;
+
 class EventStore {
  public:
   using Done = std::function<void(Result<std::vector<EventOutcome>>)>;
@@ -107,6 +112,9 @@ class EventStore {
   // ("YYYY-MM-DD"), per bucket. Thread-safe.
   virtual Result<LatencyByBucket> Latency(const std::string& experiment,
                                           const std::string& since_day) = 0;
+
+  // The experiment's exposure counters, every day. Thread-safe.
+  virtual Result<ExposureCounters> Counters(const std::string& experiment) = 0;
 
   // An online copy of the whole database at `path`. Thread-safe.
   virtual Result<void> Backup(const std::string& path) = 0;

@@ -64,4 +64,19 @@ Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
   return out;
 }
 
+Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& experiment) {
+  auto stmt =
+      db.Prepare("SELECT bucket, day, name, count FROM exposure_counters WHERE experiment = ?1");
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->Bind(1, experiment);
+  ExposureCounters out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    out[stmt->Text(0)][stmt->Text(1)][stmt->Text(2)] = stmt->Int(3);
+  }
+  return out;
+}
+
 }  // namespace abrec

@@ -24,4 +24,7 @@ Result<std::vector<DailyTotals>> ReadDailyTotals(SqliteDb& db, const std::string
 Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
                                     const std::string& since_day);
 
+// The experiment's exposure counters (exposure_counters).
+Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& experiment);
+
 }  // namespace abrec

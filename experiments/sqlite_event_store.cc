@@ -325,6 +325,11 @@ Result<LatencyByBucket> SqliteEventStore::Latency(const std::string& experiment,
   return ReadLatency(*reader_, experiment, since_day);
 }
 
+Result<ExposureCounters> SqliteEventStore::Counters(const std::string& experiment) {
+  std::lock_guard lock(reader_mu_);
+  return ReadExposureCounters(*reader_, experiment);
+}
+
 Result<void> SqliteEventStore::Backup(const std::string& path) {
   std::lock_guard lock(reader_mu_);
   return reader_->BackupTo(path);

@@ -39,6 +39,7 @@ class SqliteEventStore final : public EventStore {
   Result<std::vector<DailyTotals>> History(const std::string& experiment) override;
   Result<LatencyByBucket> Latency(const std::string& experiment,
                                   const std::string& since_day) override;
+  Result<ExposureCounters> Counters(const std::string& experiment) override;
   void SetCompletionExecutor(Executor run) override;
   std::size_t QueuedEvents() override;
   Stats stats() override;

@@ -192,6 +192,10 @@ Result<void> SqliteEventWriter::PrepareAll() {
        "INSERT INTO exposure_latency (experiment, bucket, day, bin, exposures, fallbacks) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (experiment, bucket, day, bin) DO UPDATE SET "
        "exposures = exposures + excluded.exposures, fallbacks = fallbacks + excluded.fallbacks"},
+      {&upsert_counter_,
+       "INSERT INTO exposure_counters (experiment, bucket, day, name, count) VALUES (?1, ?2, ?3, "
+       "?4, ?5) ON CONFLICT (experiment, bucket, day, name) DO UPDATE SET count = count + "
+       "excluded.count"},
       {&purge_select_,
        "SELECT seq, event_id, user_id FROM events WHERE ts_us < ?1 ORDER BY ts_us LIMIT 10000"},
   };
@@ -268,6 +272,7 @@ Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const Write
   ids_added_.clear();
   ids_removed_.clear();
   latency_.clear();
+  counters_.clear();
   const std::int64_t seq_at_begin = next_seq_;
   std::vector<WriteResult> out;
   out.reserve(ops.size());
@@ -371,6 +376,12 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
     ++cell.first;
     cell.second += e.fallback ? 1 : 0;
   }
+  if (e.type == EventType::kExposure) {
+    for (const ExposedItem& item : e.items) {
+      ++counters_[{e.experiment, e.bucket, "product|" + item.product_id}];
+    }
+    for (const std::string& name : e.counters) ++counters_[{e.experiment, e.bucket, name}];
+  }
   return EventOutcome::kAccepted;
 }
 
@@ -470,6 +481,12 @@ Result<void> SqliteEventWriter::WriteChanges() {
                  .Bind(5, n.first)
                  .Bind(6, n.second)
                  .Run();
+  }
+  for (const auto& [key, n] : counters_) {
+    if (!status) break;
+    const auto& [exp, bucket, name] = key;
+    status =
+        upsert_counter_.Bind(1, exp).Bind(2, bucket).Bind(3, day).Bind(4, name).Bind(5, n).Run();
   }
   return status;
 }

@@ -95,11 +95,13 @@ class SqliteEventWriter {
   std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
   SqliteStatement insert_, id_of_, stored_event_, delete_event_, delete_user_row_,
       delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_, upsert_daily_,
-      upsert_latency_, purge_select_;
+      upsert_latency_, upsert_counter_, purge_select_;
   // This transaction's served latencies: (experiment, bucket, bin) -> (exposures, fallbacks),
   // added to exposure_latency's rows of the day by WriteChanges.
   std::map<std::tuple<std::string, std::string, int>, std::pair<std::int64_t, std::int64_t>>
       latency_;
+  // This transaction's exposure counters: (experiment, bucket, name) -> count.
+  std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> counters_;
 };
 
 }  // namespace abrec

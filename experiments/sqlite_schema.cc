@@ -199,7 +199,14 @@ constexpr std::string_view kV6 =
     "NOT NULL, bin INTEGER NOT NULL, exposures INTEGER NOT NULL, fallbacks INTEGER NOT NULL, "
     "PRIMARY KEY (experiment, bucket, day, bin)) WITHOUT ROWID;";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6};
+// v7: named exposure counters per (experiment, bucket, UTC day): the products shown (drift)
+// and the exposures and products shown per group of the fairness attributes.
+constexpr std::string_view kV7 =
+    "CREATE TABLE exposure_counters (experiment TEXT NOT NULL, bucket TEXT NOT NULL, day TEXT "
+    "NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL, "
+    "PRIMARY KEY (experiment, bucket, day, name)) WITHOUT ROWID;";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

@@ -68,8 +68,9 @@ int ReportCommand(const CommandArgs& argv) {
   auto totals = ReadBucketTotals(**db, key);
   auto history = totals ? ReadDailyTotals(**db, key) : std::unexpected(totals.error());
   auto latency = history ? ReadLatency(**db, key, since) : std::unexpected(history.error());
-  if (!latency) {
-    fmt::print(stderr, "abrec report: {}: {}\n", db_path, latency.error().message);
+  auto counters = latency ? ReadExposureCounters(**db, key) : std::unexpected(latency.error());
+  if (!counters) {
+    fmt::print(stderr, "abrec report: {}: {}\n", db_path, counters.error().message);
     return 1;
   }
   const auto report = BuildReport({.experiment = &experiment->def,
@@ -78,6 +79,7 @@ int ReportCommand(const CommandArgs& argv) {
                                    .history = std::move(*history),
                                    .latency = std::move(*latency),
                                    .latency_since = std::move(since),
+                                   .counters = std::move(*counters),
                                    .now_us = now});
   if (format == "json") {
     fmt::print("{}\n", report.dump());

@@ -63,12 +63,15 @@ HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::str
   std::string since = LatencySince(now);
   auto latency = ctx.platform.events()->Latency(e.key, since);
   if (!latency) return ErrorResponse(latency.error());
+  auto counters = ctx.platform.events()->Counters(e.key);
+  if (!counters) return ErrorResponse(counters.error());
   return JsonResponse(BuildReport({.experiment = &e,
                                    .population = ctx.platform.population().split(),
                                    .totals = std::move(*totals),
                                    .history = std::move(*history),
                                    .latency = std::move(*latency),
                                    .latency_since = std::move(since),
+                                   .counters = std::move(*counters),
                                    .now_us = now}));
 }
 

@@ -158,6 +158,73 @@ TEST_CASE("operational guardrails read the served latency: a slow treatment stop
   CHECK(LatencySince(1'795'910'400'000'000) == "2026-11-23");
 }
 
+// Counters as the service writes them: `exposures` per group of sex, `shown` of them with
+// product "auto_bundle", and every exposure showing "pet".
+void AddGroup(ExposureCounters& c, const std::string& bucket, const std::string& day,
+              const std::string& group, std::int64_t exposures, std::int64_t shown) {
+  auto& names = c[bucket][day];
+  names["exposed|sex|" + group] += exposures;
+  names["shown|sex|" + group + "|auto_bundle"] += shown;
+  names["shown|sex|" + group + "|pet"] += exposures;
+  names["product|auto_bundle"] += shown;
+  names["product|pet"] += exposures;
+}
+
+TEST_CASE(
+    "fairness: a treatment that withholds a product from women stops; control's gap is "
+    "the baseline") {
+  Experiment e = TwoArms();
+  e.fairness.attributes = {"sex"};
+  e.fairness.max_parity_gap = 0.10;
+  ExposureCounters c;
+  AddGroup(c, "control", "2026-11-28", "F", 2'000, 300);
+  AddGroup(c, "control", "2026-11-28", "M", 2'000, 320);
+  AddGroup(c, "treatment", "2026-11-28", "F", 2'000, 100);  // 5% of women
+  AddGroup(c, "treatment", "2026-11-28", "M", 2'000, 600);  // 30% of men
+  auto r = BuildReport({.experiment = &e,
+                        .totals = Totals(225, 360),
+                        .counters = c,
+                        .now_us = 1'795'910'400'000'000});
+  CHECK(r["decision"]["code"] == "stop_guardrail");
+  const auto& t = r["fairness"]["arms"]["treatment"]["sex"];
+  CHECK(t["breached"] == true);
+  CHECK(t["worst"]["product"] == "auto_bundle");
+  CHECK(t["worst"]["gap"].get<double>() == doctest::Approx(0.25));
+  CHECK(t["control_gap"].get<double>() == doctest::Approx(0.01));
+  CHECK(t["groups"]["F"] == 2'000);
+  CHECK(r["fairness"]["arms"]["control"]["sex"]["breached"] == false);
+  // Equal rates: no breach, the report ships.
+  c["treatment"].clear();
+  AddGroup(c, "treatment", "2026-11-28", "F", 2'000, 300);
+  AddGroup(c, "treatment", "2026-11-28", "M", 2'000, 310);
+  r = BuildReport({.experiment = &e,
+                   .totals = Totals(225, 360),
+                   .counters = c,
+                   .now_us = 1'795'910'400'000'000});
+  CHECK(r["decision"]["code"] == "ship");
+}
+
+TEST_CASE("drift: the products shown, the latest days against the first") {
+  Experiment e = TwoArms();
+  ExposureCounters c;
+  for (const std::string day : {"2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"}) {
+    AddGroup(c, "control", day, "F", 1'000, 500);  // the same mix every day
+    const bool late = day >= "2026-11-22";
+    AddGroup(c, "treatment", day, "F", 1'000, late ? 50 : 500);  // auto_bundle falls away
+  }
+  const auto r = BuildReport({.experiment = &e,
+                              .totals = Totals(225, 360),
+                              .counters = c,
+                              .now_us = 1'795'910'400'000'000});
+  const auto& d = r["drift"]["arms"];
+  CHECK(d["control"]["status"] == "ok");
+  CHECK(d["control"]["psi"].get<double>() == doctest::Approx(0).epsilon(1e-9));
+  CHECK(d["treatment"]["status"] == "alert");
+  CHECK(d["treatment"]["reference"] == nlohmann::ordered_json::array({"2026-11-20", "2026-11-21"}));
+  CHECK(d["treatment"]["current"] == nlohmann::ordered_json::array({"2026-11-22", "2026-11-23"}));
+  CHECK(d["exploration"].contains("reason"));
+}
+
 TEST_CASE("the text form leads with the decision") {
   const std::string text = RenderReportText(Report(TwoArms(), Totals(225, 360)));
   CHECK(text.find("DECISION: ship") != std::string::npos);

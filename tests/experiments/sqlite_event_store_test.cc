@@ -194,6 +194,35 @@ TEST_CASE(
   CHECK((*store)->Latency("other", "2026-01-01")->empty());
 }
 
+TEST_CASE("exposure counters: each item shown and each named counter, per bucket and day") {
+  TempDb tmp;
+  const std::int64_t nov29 = 1'795'910'400'000'000;  // 2026-11-29T00:00:00Z
+  ManualClock clock(nov29 + 3'600'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  Event a = Exposure("a", "u1", "exp", "treatment", clock.NowMicros(), 0);
+  a.items = {{"pet", 1, 1.0}, {"gadget", 2, 1.0}};
+  a.counters = {"exposed|sex|F", "shown|sex|F|pet", "shown|sex|F|gadget"};
+  Event b = a;
+  b.event_id = "b";
+  b.user_id = "u2";
+  REQUIRE(SubmitSync(**store, {a, b, a}));  // the second `a` is a duplicate
+  clock.Advance(86'400'000'000);
+  Event c = Exposure("c", "u3", "exp", "control", clock.NowMicros(), 0);
+  c.items = {{"pet", 1, 1.0}};
+  REQUIRE(SubmitSync(**store, {c, Outcome("k", EventType::kClick, "u3", clock.NowMicros())}));
+  const auto counters = (*store)->Counters("exp");
+  REQUIRE(counters.has_value());
+  const auto& t = counters->at("treatment").at("2026-11-29");
+  CHECK(t.at("product|pet") == 2);
+  CHECK(t.at("product|gadget") == 2);
+  CHECK(t.at("exposed|sex|F") == 2);
+  CHECK(t.at("shown|sex|F|pet") == 2);
+  CHECK(t.size() == 5);
+  CHECK(counters->at("control").at("2026-11-30").at("product|pet") == 1);
+  CHECK(counters->at("control").size() == 1);
+}
+
 TEST_CASE("events are idempotent by event_id: duplicates and conflicts") {
   TempDb tmp;
   ManualClock clock(1'000'000);
@@ -440,11 +469,11 @@ TEST_CASE("migrations keep the data of an older schema") {
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 6);
+  CHECK(SqliteEventStore::SchemaVersion() == 7);
   auto db = SqliteDb::Open(tmp.Path(), true);
   auto version = (*db)->Prepare("PRAGMA user_version");
   REQUIRE(*version->Step());
-  CHECK(version->Int(0) == 6);
+  CHECK(version->Int(0) == 7);
   version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());

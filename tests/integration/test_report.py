@@ -64,7 +64,8 @@ class ReportTest(h.ServiceTestCase):
         ws.write_experiment("rep_bait.yaml", experiment_text("rep_bait", "s2"))
         ws.write_experiment("rep_lat.yaml", experiment_text(
             "rep_lat", "s3", "    - {metric: latency_p99_ms, max: 200}\n"
-            "    - {metric: fallback_rate, max: 0.5}"))
+            "    - {metric: fallback_rate, max: 0.5}") + "fairness: {attributes: [sex], "
+            "max_parity_gap: 0.10}\n")
         return ws
 
     @classmethod
@@ -104,14 +105,17 @@ class ReportTest(h.ServiceTestCase):
     def test_served_latency_and_the_fallback_guardrail(self):
         # The workspace has no model: the treatment arm is served by the rules (no_model),
         # so its fallback rate is 1, past the experiment's limit of 0.5.
-        served = {}
+        served, by_sex = {}, {}
         for i in range(300):
+            sex = "FM"[i % 2]
             status, doc = self.svc.post_json("/v1/recommend", {
                 "user_id": f"lat-u{i}", "surface": "s3",
-                "attributes": {"age": 40, "sex": "F", "holdings": []}})
+                "attributes": {"age": 40 + i % 30, "sex": sex, "holdings": []}})
             self.assertEqual(status, 200, doc)
             self.assertEqual(doc["experiment"], "rep_lat")
             served[doc["bucket"]] = served.get(doc["bucket"], 0) + 1
+            by_sex.setdefault(doc["bucket"], {}).setdefault(sex, 0)
+            by_sex[doc["bucket"]][sex] += 1
             if doc["bucket"] == "treatment":
                 self.assertEqual(doc["fallback"], "no_model")
         doc = self.report("rep_lat")
@@ -129,6 +133,12 @@ class ReportTest(h.ServiceTestCase):
         self.assertFalse(rows["latency_p99_ms"]["breached"], rows)
         self.assertEqual(doc["decision"]["code"], "stop_guardrail", doc["decision"])
         self.assertIn("fallback_rate is 1", " ".join(doc["decision"]["reasons"]))
+        # Fairness counts every exposure of each variant by sex (the experiment's attribute);
+        # drift needs a second day.
+        for arm in ("control", "treatment"):
+            self.assertEqual(doc["fairness"]["arms"][arm]["sex"]["groups"], by_sex[arm])
+            self.assertEqual(doc["drift"]["arms"][arm]["reason"],
+                             "drift needs exposures on two days at least")
 
     def report(self, key):
         status, doc = self.svc.get_json(f"/v1/experiments/{key}/report")
