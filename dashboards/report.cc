@@ -162,6 +162,27 @@ json Buckets(const ReportInputs& in) {
 
 }  // namespace
 
+Result<nlohmann::ordered_json> ReportFrom(AggregateSource& source, const Experiment& e,
+                                          const PopulationSplit& population, std::int64_t now_us) {
+  auto totals = source.Totals(e.key);
+  if (!totals) return std::unexpected(totals.error());
+  auto history = source.History(e.key);
+  if (!history) return std::unexpected(history.error());
+  std::string since = LatencySince(now_us);
+  auto latency = source.Latency(e.key, since);
+  if (!latency) return std::unexpected(latency.error());
+  auto counters = source.Counters(e.key);
+  if (!counters) return std::unexpected(counters.error());
+  return BuildReport({.experiment = &e,
+                      .population = population,
+                      .totals = std::move(*totals),
+                      .history = std::move(*history),
+                      .latency = std::move(*latency),
+                      .latency_since = std::move(since),
+                      .counters = std::move(*counters),
+                      .now_us = now_us});
+}
+
 std::string LatencySince(std::int64_t now_us) {
   constexpr std::int64_t kDayUs = 86'400'000'000;
   return FormatRfc3339(now_us - (kLatencyWindowDays - 1) * kDayUs).substr(0, 10);

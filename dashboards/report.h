@@ -41,6 +41,10 @@ std::string LatencySince(std::int64_t now_us);
 // "history", "decision"}.
 nlohmann::ordered_json BuildReport(const ReportInputs& in);
 
+// Reads the experiment's aggregates from `source` and builds its report as of `now_us`.
+Result<nlohmann::ordered_json> ReportFrom(AggregateSource& source, const Experiment& experiment,
+                                          const PopulationSplit& population, std::int64_t now_us);
+
 // The report as text for a terminal: the decision first, then the figures behind it.
 std::string RenderReportText(const nlohmann::ordered_json& report);
 

@@ -50,11 +50,33 @@ struct DailyTotals {
 using ExposureCounters =
     std::map<std::string, std::map<std::string, std::map<std::string, std::int64_t>>>;
 
-class EventStore {
+// What the report reads: an experiment's committed aggregates. The event store is one; a
+// read-only connection to its database (sqlite_aggregate_reader.h) another.
+class AggregateSource {
+ public:
+  virtual ~AggregateSource() = default;
+
+  // The committed totals of one experiment. Thread-safe.
+  virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;
+
+  // The experiment's closing totals of each day with events, oldest first (the report's
+  // history). Thread-safe.
+  virtual Result<std::vector<DailyTotals>> History(const std::string& experiment) = 0;
+
+  // The serving latency of the experiment's exposures on UTC days >= `since_day`
+  // ("YYYY-MM-DD"), per bucket. Thread-safe.
+  virtual Result<LatencyByBucket> Latency(const std::string& experiment,
+                                          const std::string& since_day) = 0;
+
+  // The experiment's exposure counters, every day. Thread-safe.
+  virtual Result<ExposureCounters> Counters(const std::string& experiment) = 0;
+};
+
+class EventStore : public AggregateSource {
  public:
   using Done = std::function<void(Result<std::vector<EventOutcome>>)>;
 
-  virtual ~EventStore() = default;
+  ~EventStore() override = default;
 
   // Queues a batch for the writer. `done` runs on the writer thread after the commit, with
   // one outcome per event in order, or with the error that failed the transaction (nothing
@@ -100,21 +122,6 @@ class EventStore {
     std::size_t index_bytes = 0;  // the in-memory id index
   };
   virtual Stats stats() = 0;
-
-  // The committed totals of one experiment. Thread-safe.
-  virtual Result<BucketTotalsMap> Totals(const std::string& experiment) = 0;
-
-  // The experiment's closing totals of each day with events, oldest first (the report's
-  // history). Thread-safe.
-  virtual Result<std::vector<DailyTotals>> History(const std::string& experiment) = 0;
-
-  // The serving latency of the experiment's exposures on UTC days >= `since_day`
-  // ("YYYY-MM-DD"), per bucket. Thread-safe.
-  virtual Result<LatencyByBucket> Latency(const std::string& experiment,
-                                          const std::string& since_day) = 0;
-
-  // The experiment's exposure counters, every day. Thread-safe.
-  virtual Result<ExposureCounters> Counters(const std::string& experiment) = 0;
 
   // An online copy of the whole database at `path`. Thread-safe.
   virtual Result<void> Backup(const std::string& path) = 0;

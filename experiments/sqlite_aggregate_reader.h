@@ -27,4 +27,27 @@ Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
 // The experiment's exposure counters (exposure_counters).
 Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& experiment);
 
+// The aggregates of a database opened read-only (abrec report, while the service writes).
+// One connection: not thread-safe.
+class SqliteAggregateSource final : public AggregateSource {
+ public:
+  explicit SqliteAggregateSource(SqliteDb& db) : db_(db) {}
+  Result<BucketTotalsMap> Totals(const std::string& experiment) override {
+    return ReadBucketTotals(db_, experiment);
+  }
+  Result<std::vector<DailyTotals>> History(const std::string& experiment) override {
+    return ReadDailyTotals(db_, experiment);
+  }
+  Result<LatencyByBucket> Latency(const std::string& experiment,
+                                  const std::string& since_day) override {
+    return ReadLatency(db_, experiment, since_day);
+  }
+  Result<ExposureCounters> Counters(const std::string& experiment) override {
+    return ReadExposureCounters(db_, experiment);
+  }
+
+ private:
+  SqliteDb& db_;
+};
+
 }  // namespace abrec

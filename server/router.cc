@@ -22,6 +22,8 @@ enum RouteId : std::size_t {
   kExperiments,
   kExperiment,
   kExperimentReport,
+  kDashboards,
+  kDashboard,
   kAudit,
   kUser,
   kHealthz,
@@ -41,6 +43,8 @@ constexpr std::string_view kRouteNames[] = {"/v1/assign",
                                             "/v1/experiments",
                                             "/v1/experiments/{key}",
                                             "/v1/experiments/{key}/report",
+                                            "/dashboards/",
+                                            "/dashboards/{key}",
                                             "/v1/audit/{request_id}",
                                             "/v1/users/{id}",
                                             "/healthz",
@@ -51,6 +55,7 @@ static_assert(std::size(kRouteNames) == kRouteCount);
 
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
 constexpr std::string_view kReportSuffix = "/report";
+constexpr std::string_view kDashboardPrefix = "/dashboards/";
 constexpr std::string_view kAuditPrefix = "/v1/audit/";
 constexpr std::string_view kUserPrefix = "/v1/users/";
 constexpr std::string_view kRecommendPrefix = "/v1/recommend/";
@@ -172,6 +177,16 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
       resp = ErrorResponse(key.error());
     } else {
       resp = get ? GetExperiment(ctx, req, *key) : MethodNotAllowed(req, "GET");
+    }
+  } else if (path == "/dashboards" || path == kDashboardPrefix) {
+    route = kDashboards;
+    resp = get ? GetDashboards(ctx, req) : MethodNotAllowed(req, "GET");
+  } else if (auto key = Segment(path, kDashboardPrefix, "experiment")) {
+    route = kDashboard;
+    if (!*key) {
+      resp = ErrorResponse(key->error());
+    } else {
+      resp = get ? GetDashboard(ctx, req, **key) : MethodNotAllowed(req, "GET");
     }
   } else if (path == "/healthz") {
     route = kHealthz;

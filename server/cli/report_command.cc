@@ -1,9 +1,10 @@
-// abrec report KEY [--config FILE] [--format json|text]
+// abrec report KEY [--config FILE] [--format json|text|html]
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "dashboards/html.h"
 #include "dashboards/report.h"
 #include "experiments/sqlite_aggregate_reader.h"
 #include "server/cli/args.h"
@@ -13,7 +14,7 @@
 namespace abrec {
 namespace {
 
-constexpr const char* kHelp = R"(usage: abrec report KEY [--config FILE] [--format json|text]
+constexpr const char* kHelp = R"(usage: abrec report KEY [--config FILE] [--format json|text|html]
 
 The analyst's report of experiment KEY, from the event database of the config (default
 config/abrec.yaml), read-only: safe while the service runs. --format json (default text)
@@ -22,7 +23,9 @@ ratio test, each metric of each variant against control (fixed-horizon and alway
 intervals and p-values, CUPED when covariates were posted, Holm-adjusted p-values for the
 secondary metrics), guardrails, uplift of each arm and of the whole program against the
 holdout, the daily history of the primary metric's lift, and the decision with its
-reasons. Exit status 0 whatever the decision; 1 when the report cannot be made.
+reasons. --format html writes the page the service serves at /dashboards/KEY (one file,
+no external script or style). Exit status 0 whatever the decision; 1 when the report cannot
+be made.
 )";
 
 }  // namespace
@@ -31,8 +34,9 @@ int ReportCommand(const CommandArgs& argv) {
   auto args = ParseCommandArgs("report", argv, {"config", "format"}, kHelp);
   if (!args) return args.error();
   const std::string format = args->Get("format").value_or("text");
-  if (args->positionals.size() != 1 || (format != "text" && format != "json")) {
-    fmt::print(stderr, "abrec report: give one experiment KEY and --format json|text\n{}", kHelp);
+  if (args->positionals.size() != 1 || (format != "text" && format != "json" && format != "html")) {
+    fmt::print(stderr, "abrec report: give one experiment KEY and --format json|text|html\n{}",
+               kHelp);
     return 2;
   }
   const std::string& key = args->positionals[0];
@@ -63,28 +67,19 @@ int ReportCommand(const CommandArgs& argv) {
     fmt::print(stderr, "abrec report: {}\n", db.error().message);
     return 1;
   }
-  const std::int64_t now = SystemClock::Instance().NowMicros();
-  std::string since = LatencySince(now);
-  auto totals = ReadBucketTotals(**db, key);
-  auto history = totals ? ReadDailyTotals(**db, key) : std::unexpected(totals.error());
-  auto latency = history ? ReadLatency(**db, key, since) : std::unexpected(history.error());
-  auto counters = latency ? ReadExposureCounters(**db, key) : std::unexpected(latency.error());
-  if (!counters) {
-    fmt::print(stderr, "abrec report: {}: {}\n", db_path, counters.error().message);
+  SqliteAggregateSource source(**db);
+  const auto report = ReportFrom(source, experiment->def, (*platform)->population().split(),
+                                 SystemClock::Instance().NowMicros());
+  if (!report) {
+    fmt::print(stderr, "abrec report: {}: {}\n", db_path, report.error().message);
     return 1;
   }
-  const auto report = BuildReport({.experiment = &experiment->def,
-                                   .population = (*platform)->population().split(),
-                                   .totals = std::move(*totals),
-                                   .history = std::move(*history),
-                                   .latency = std::move(*latency),
-                                   .latency_since = std::move(since),
-                                   .counters = std::move(*counters),
-                                   .now_us = now});
   if (format == "json") {
-    fmt::print("{}\n", report.dump());
+    fmt::print("{}\n", report->dump());
+  } else if (format == "html") {
+    fmt::print("{}", RenderReportHtml(*report));
   } else {
-    fmt::print("{}", RenderReportText(report));
+    fmt::print("{}", RenderReportText(*report));
   }
   return 0;
 }

@@ -69,6 +69,7 @@ int ServeCommand(const CommandArgs& argv) {
   }
   LogInfo("listening on http://{}:{} with {} thread(s)", p.config().server.host, *port,
           p.config().server.threads);
+  LogInfo("dashboards: http://{}:{}/dashboards/", p.config().server.host, *port);
   server.Run();
   // Commit what is queued while the transport still exists for the completions.
   p.CloseEvents();

@@ -1,9 +1,11 @@
-// GET /v1/experiments, GET /v1/experiments/{key} and GET /v1/experiments/{key}/report.
+// GET /v1/experiments, GET /v1/experiments/{key}, GET /v1/experiments/{key}/report and the
+// HTML dashboards (/dashboards/, /dashboards/{key}) drawn from the same report.
 #include <expected>
 #include <memory>
 
 #include <fmt/format.h>
 
+#include "dashboards/html.h"
 #include "dashboards/report.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
@@ -26,6 +28,13 @@ HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req) {
 }
 
 namespace {
+
+HttpResponse HtmlResponse(std::string html) {
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(html);
+  return r;
+}
 
 // The experiment a GET on /v1/experiments/{key}[/report] names: 400 when the request has a
 // query string, 404 when there is no such experiment.
@@ -50,29 +59,40 @@ HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std:
   return e ? JsonResponse(ExperimentView(**e)) : e.error();
 }
 
+Result<nlohmann::ordered_json> ExperimentReport(const RouteContext& ctx, const Experiment& e) {
+  if (!ctx.platform.events()) {
+    return std::unexpected(Error{ErrorCode::kUnavailable, "no event store", "storage"});
+  }
+  return ReportFrom(*ctx.platform.events(), e, ctx.platform.population().split(),
+                    ctx.platform.clock().NowMicros());
+}
+
 HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
   const auto named = NamedExperiment(ctx, req, key);
   if (!named) return named.error();
-  const Experiment& e = (*named)->def;
-  if (auto missing = RequireEventStore(ctx)) return *missing;
-  auto totals = ctx.platform.events()->Totals(e.key);
-  if (!totals) return ErrorResponse(totals.error());
-  auto history = ctx.platform.events()->History(e.key);
-  if (!history) return ErrorResponse(history.error());
-  const std::int64_t now = ctx.platform.clock().NowMicros();
-  std::string since = LatencySince(now);
-  auto latency = ctx.platform.events()->Latency(e.key, since);
-  if (!latency) return ErrorResponse(latency.error());
-  auto counters = ctx.platform.events()->Counters(e.key);
-  if (!counters) return ErrorResponse(counters.error());
-  return JsonResponse(BuildReport({.experiment = &e,
-                                   .population = ctx.platform.population().split(),
-                                   .totals = std::move(*totals),
-                                   .history = std::move(*history),
-                                   .latency = std::move(*latency),
-                                   .latency_since = std::move(since),
-                                   .counters = std::move(*counters),
-                                   .now_us = now}));
+  auto report = ExperimentReport(ctx, (*named)->def);
+  return report ? JsonResponse(*report) : ErrorResponse(report.error());
+}
+
+HttpResponse GetDashboards(const RouteContext& ctx, const HttpRequest& req) {
+  if (!req.query.empty()) {
+    return ErrorResponse(
+        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
+  }
+  std::vector<nlohmann::ordered_json> reports;
+  for (const auto& e : ctx.platform.experiments()->experiments) {
+    auto report = ExperimentReport(ctx, e->def);
+    if (!report) return ErrorResponse(report.error());
+    reports.push_back(std::move(*report));
+  }
+  return HtmlResponse(RenderIndexHtml(reports));
+}
+
+HttpResponse GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
+  const auto named = NamedExperiment(ctx, req, key);
+  if (!named) return named.error();
+  auto report = ExperimentReport(ctx, (*named)->def);
+  return report ? HtmlResponse(RenderReportHtml(*report)) : ErrorResponse(report.error());
 }
 
 }  // namespace abrec

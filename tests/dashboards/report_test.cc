@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "dashboards/html.h"
 #include "dashboards/report_decision.h"
 
 namespace abrec {
@@ -230,6 +231,19 @@ TEST_CASE("the text form leads with the decision") {
   CHECK(text.find("DECISION: ship") != std::string::npos);
   CHECK(text.find("buckets (users): holdout 500 exploration 500 control 4500 treatment 4500") !=
         std::string::npos);
+}
+
+TEST_CASE("the HTML page escapes text and carries the figures it draws") {
+  CHECK(HtmlEscape("a<b & \"c\" 'd'>") == "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
+  Experiment e = TwoArms();
+  e.description = "<script>alert(1)</script>";
+  const std::string page = RenderReportHtml(Report(e, Totals(225, 360)));
+  CHECK(page.find("<script>") == std::string::npos);
+  CHECK(page.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(page.find("data-chart=\"buckets\"") != std::string::npos);
+  CHECK(page.find("data-label=\"treatment\" data-value=\"4500\"") != std::string::npos);
+  CHECK(page.find("data-decision=\"ship\"") != std::string::npos);
+  CHECK(page.find("http") == std::string::npos);  // no external resource, no link out
 }
 
 }  // namespace abrec

@@ -7,8 +7,10 @@ the formulas of ../shared/STATS-NOTES.md), and its decision against the world's 
 treatment that raises bind rate ships; one that raises clicks while binds fall is click-bait.
 """
 
+import html.parser
 import json
 import os
+import re
 import random
 import subprocess
 import sys
@@ -52,6 +54,39 @@ metrics:
 {guardrails}
 analysis: {{alpha: 0.05, sequential: true, tuning_n: 5000, mde: 0.05}}
 """
+
+
+class Marks(html.parser.HTMLParser):
+    """The dashboard's charts: chart name -> the data-* attributes of each mark, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts, self.current, self.decisions, self.external = {}, None, [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "svg" and "data-chart" in a:
+            self.current = a["data-chart"]
+            self.charts[self.current] = []
+        elif self.current and "data-value" in a:
+            self.charts[self.current].append(a)
+        if "data-decision" in a:
+            self.decisions.append(a["data-decision"])
+        for key in ("src", "href"):
+            if key in a and re.match(r"^(https?:)?//", a[key]):
+                self.external.append(a[key])
+        if tag in ("script", "link"):
+            self.external.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.current = None
+
+
+def parse_marks(page):
+    m = Marks()
+    m.feed(page)
+    return m
 
 
 class ReportTest(h.ServiceTestCase):
@@ -274,6 +309,47 @@ class ReportTest(h.ServiceTestCase):
                              capture_output=True, timeout=60)
         self.assertEqual(bad.returncode, 1)
         self.assertIn('no experiment "nope"', bad.stderr.decode())
+
+    def dashboard(self, path):
+        status, headers, data = self.svc.request("GET", path)
+        self.assertEqual(status, 200, data[:500])
+        self.assertTrue(headers["content-type"].startswith("text/html"), headers)
+        return data.decode("utf-8")
+
+    def test_dashboard_draws_the_reports_figures(self):
+        doc = self.report("rep_win")
+        page = parse_marks(self.dashboard("/dashboards/rep_win"))
+        self.assertEqual(page.external, [])  # nothing loaded from elsewhere
+        self.assertEqual(page.decisions, [doc["decision"]["code"]])
+        drawn = {m["data-label"]: int(float(m["data-value"])) for m in page.charts["buckets"]}
+        self.assertEqual(drawn, {b: v["users"] for b, v in doc["buckets"].items()})
+        per_arm = {m["data-label"]: float(m["data-value"]) for m in page.charts["primary-per-arm"]}
+        for u in doc["uplift_vs_holdout"]:
+            if u["metric"] == "bind_rate":
+                self.assertEqual(per_arm[u["arm"]], u["value"])
+                self.assertEqual(per_arm["holdout"], u["holdout_value"])
+        lifts = [(m["data-label"], m["data-day"], float(m["data-value"]), float(m["data-low"]),
+                  float(m["data-high"])) for m in page.charts["lift-history"]]
+        expected = [(l["arm"], day["day"], l["relative"], l["ci_sequential"][0],
+                     l["ci_sequential"][1])
+                    for day in doc["history"] for l in day["lifts"] if "relative" in l]
+        self.assertEqual(sorted(lifts), sorted(expected))
+        self.assertTrue(lifts)
+
+    def test_dashboard_index_and_errors(self):
+        page = parse_marks(self.dashboard("/dashboards/"))
+        codes = {k: self.report(k)["decision"]["code"] for k in ("rep_bait", "rep_lat", "rep_win")}
+        self.assertEqual(page.decisions, [codes[k] for k in sorted(codes)])
+        self.assertEqual(page.external, [])
+        status, doc = self.svc.get_json("/dashboards/nope")
+        self.assertEqual(status, 404)
+        self.assertEqual(doc["error"]["field"], "experiment")
+        r = subprocess.run([h.ABREC_BIN, "report", "rep_win", "--config", self.ws.config_path,
+                            "--format", "html"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        cli = parse_marks(r.stdout.decode())
+        served = parse_marks(self.dashboard("/dashboards/rep_win"))
+        self.assertEqual(cli.charts, served.charts)
 
     def test_unknown_experiment_and_bad_method(self):
         status, doc = self.svc.get_json("/v1/experiments/nope/report")

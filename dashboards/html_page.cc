@@ -1,0 +1,183 @@
+// The dashboards' pages: layout, tables and words. The charts are in html_charts.cc.
+#include <string>
+
+#include <fmt/format.h>
+
+#include "dashboards/html.h"
+#include "dashboards/html_charts.h"
+
+namespace abrec {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr const char* kStyle = R"(
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1.5em;
+       color: #1d2430; background: #fafbfc; }
+h1 { font-size: 1.6em; margin: 0 0 .2em; } h2 { font-size: 1.15em; margin: 1.6em 0 .5em; }
+.muted { color: #5b6675; } a { color: #1f5fbf; }
+.decision { border-radius: 8px; padding: 1em 1.2em; margin: 1em 0; border: 1px solid #d4dae3; }
+.decision .code { font-size: 1.4em; font-weight: 700; letter-spacing: .02em; }
+.ship { background: #e7f6ec; border-color: #7cc49a; } .continue { background: #eef3fb; }
+.stop_guardrail, .clickbait, .untrustworthy_srm { background: #fdecec; border-color: #e39b9b; }
+table { border-collapse: collapse; width: 100%; background: #fff; margin: .4em 0 1em; }
+th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid #e3e7ee; }
+th { font-weight: 600; color: #3a4452; background: #f2f4f7; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1em; }
+.card { background: #fff; border: 1px solid #e3e7ee; border-radius: 8px; padding: .8em 1em; }
+svg text { font: 12px system-ui, sans-serif; fill: #3a4452; }
+.bad { color: #b3261e; font-weight: 600; } .good { color: #1e7b46; font-weight: 600; }
+)";
+
+// What each decision code means, for someone who has not read the JSON.
+std::string_view Meaning(std::string_view code) {
+  if (code == "ship") return "The treatment wins on the primary metric: roll it out.";
+  if (code == "continue") return "No conclusion yet: keep the experiment running.";
+  if (code == "stop_guardrail") return "A guardrail was breached: stop the treatment.";
+  if (code == "clickbait") {
+    return "The treatment gets more clicks but fewer sales: it recommends what attracts, not "
+           "what customers buy. Do not ship it.";
+  }
+  if (code == "untrustworthy_srm") {
+    return "The groups are not the sizes they should be: the data cannot be trusted until the "
+           "cause is found.";
+  }
+  return "";
+}
+
+std::string Num(const json& v, const char* format = "{:.4g}") {
+  return v.is_number() ? fmt::format(fmt::runtime(format), v.get<double>()) : "–";
+}
+
+std::string Pct(const json& v) {
+  return v.is_number() ? fmt::format("{:+.1f}%", 100 * v.get<double>()) : "–";
+}
+
+std::string Str(const json& v) { return HtmlEscape(v.is_string() ? v.get<std::string>() : ""); }
+
+std::string DecisionBox(const json& r) {
+  const std::string code = r["decision"]["code"].get<std::string>();
+  std::string out = fmt::format(
+      "<div class=\"decision {0}\" data-decision=\"{0}\"><div class=\"code\">{1}</div>"
+      "<div>{2}</div><ul>",
+      HtmlEscape(code), HtmlEscape(code), HtmlEscape(Meaning(code)));
+  for (const auto& reason : r["decision"]["reasons"]) out += "<li>" + Str(reason) + "</li>";
+  return out + "</ul></div>";
+}
+
+std::string MetricsTable(const json& r) {
+  std::string out =
+      "<table><tr><th>metric</th><th>variant</th><th>value</th><th>control</th>"
+      "<th>relative lift</th><th>interval (always valid)</th><th>p (always valid)</th>"
+      "<th>adjusted p</th></tr>";
+  for (const auto& m : r["metrics"]) {
+    const json& rel = m["relative"];
+    const bool has = !rel.contains("reason");
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td></tr>",
+        Str(m["metric"]), Str(m["variant"]), Num(m["value"]), Num(m["baseline_value"]),
+        has ? Pct(rel["estimate"]) : Str(rel["reason"]),
+        has && rel["ci_sequential"].is_array()
+            ? fmt::format("{} to {}", Pct(rel["ci_sequential"][0]), Pct(rel["ci_sequential"][1]))
+            : "–",
+        has ? Num(rel["p_value_sequential"], "{:.3g}") : "–", Num(m["p_value_adjusted"], "{:.3g}"));
+  }
+  return out + "</table>";
+}
+
+std::string GuardrailTable(const json& r) {
+  std::string out =
+      "<table><tr><th>guardrail</th><th>variant</th><th>figure</th><th>limit</th><th>state</th>"
+      "</tr>";
+  for (const auto& g : r["guardrails"]) {
+    const bool op = g["kind"] == "operational";
+    const std::string figure = op ? Num(g["value"]) : Pct(g["relative_change"]);
+    const std::string limit =
+        op ? (g.contains("max") ? "max " + Num(g["max"]) : "min " + Num(g["min"]))
+           : Pct(g["limit"]);
+    const std::string state =
+        g["breached"].is_boolean()
+            ? (g["breached"].get<bool>() ? "<span class=\"bad\">breached</span>"
+                                         : "<span class=\"good\">ok</span>")
+            : Str(g["reason"]);
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}"
+        "</td><td>{}</td></tr>",
+        Str(g["metric"]), Str(g["variant"]), figure, limit, state);
+  }
+  return out + "</table>";
+}
+
+std::string Page(const std::string& title, const std::string& body) {
+  return fmt::format(
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{}</style>"
+      "</head><body>{}</body></html>\n",
+      HtmlEscape(title), kStyle, body);
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string RenderReportHtml(const json& r) {
+  std::string body = fmt::format(
+      "<p class=\"muted\"><a href=\"/dashboards/\">all experiments</a></p><h1>{}</h1>"
+      "<div class=\"muted\">phase <b data-phase=\"{}\">{}</b> · {} · generated {} · primary "
+      "metric <b>{}</b></div>",
+      Str(r["experiment"]), Str(r["phase"]), Str(r["phase"]), Str(r["definition"]["description"]),
+      Str(r["generated_at"]), Str(r["definition"]["primary"]));
+  body += DecisionBox(r);
+  body += "<h2>Cumulative lift over time</h2><div class=\"card\">" + LiftHistoryChart(r) +
+          "<div class=\"muted\">Relative lift of the primary metric, day by day, with its "
+          "always-valid confidence band: safe to read at any time. Zero means no effect.</div>"
+          "</div>";
+  body += "<div class=\"grid\">";
+  body += "<div class=\"card\"><h2>Primary metric per arm</h2>" + PrimaryPerArmChart(r) + "</div>";
+  body += "<div class=\"card\"><h2>Users per bucket</h2>" + BucketChart(r) + "</div>";
+  body += "<div class=\"card\"><h2>Fairness: widest gap between groups</h2>" + FairnessChart(r) +
+          "</div>";
+  body += "<div class=\"card\"><h2>Drift of what is shown (PSI)</h2>" + DriftChart(r) + "</div>";
+  body += "<div class=\"card\"><h2>Serving latency p99 (ms)</h2>" + LatencyChart(r) + "</div>";
+  body += "</div>";
+  body += "<h2>Every metric against control</h2>" + MetricsTable(r);
+  body += "<h2>Guardrails</h2>" + GuardrailTable(r);
+  return Page(r["experiment"].get<std::string>() + " · abrec", body);
+}
+
+std::string RenderIndexHtml(const std::vector<json>& reports) {
+  std::string body =
+      "<h1>Experiments</h1><table><tr><th>experiment</th><th>phase</th><th>decision</th>"
+      "<th>why</th></tr>";
+  for (const json& r : reports) {
+    const std::string key = r["experiment"].get<std::string>();
+    std::string why;
+    for (const auto& reason : r["decision"]["reasons"]) why += Str(reason) + "<br>";
+    body += fmt::format(
+        "<tr data-experiment=\"{0}\"><td><a href=\"/dashboards/{0}\">{0}</a></td><td>{1}</td>"
+        "<td class=\"{2}\" data-decision=\"{2}\"><b>{2}</b></td><td>{3}</td></tr>",
+        HtmlEscape(key), Str(r["phase"]), Str(r["decision"]["code"]), why);
+  }
+  body += "</table>";
+  if (reports.empty()) body += "<p>No experiment is defined.</p>";
+  return Page("experiments · abrec", body);
+}
+
+}  // namespace abrec
