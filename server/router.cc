@@ -22,6 +22,7 @@ enum RouteId : std::size_t {
   kExperiments,
   kExperiment,
   kExperimentReport,
+  kAlerts,
   kDashboards,
   kDashboard,
   kAudit,
@@ -43,6 +44,7 @@ constexpr std::string_view kRouteNames[] = {"/v1/assign",
                                             "/v1/experiments",
                                             "/v1/experiments/{key}",
                                             "/v1/experiments/{key}/report",
+                                            "/v1/alerts",
                                             "/dashboards/",
                                             "/dashboards/{key}",
                                             "/v1/audit/{request_id}",
@@ -178,6 +180,9 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
     } else {
       resp = get ? GetExperiment(ctx, req, *key) : MethodNotAllowed(req, "GET");
     }
+  } else if (path == "/v1/alerts") {
+    route = kAlerts;
+    resp = get ? GetAlerts(ctx, req) : MethodNotAllowed(req, "GET");
   } else if (path == "/dashboards" || path == kDashboardPrefix) {
     route = kDashboards;
     resp = get ? GetDashboards(ctx, req) : MethodNotAllowed(req, "GET");

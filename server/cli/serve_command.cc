@@ -3,10 +3,12 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/periodic_thread.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
 #include "server/http/http_server.h"
 #include "server/platform.h"
+#include "server/report_service.h"
 #include "server/router.h"
 
 namespace abrec {
@@ -70,7 +72,15 @@ int ServeCommand(const CommandArgs& argv) {
   LogInfo("listening on http://{}:{} with {} thread(s)", p.config().server.host, *port,
           p.config().server.threads);
   LogInfo("dashboards: http://{}:{}/dashboards/", p.config().server.host, *port);
+  // Alerts are logged as they appear and clear, checked every minute (also at GET
+  // /v1/alerts and /metrics, computed afresh).
+  AlertLog alert_log;
+  PeriodicThread alert_checks;
+  if (p.events()) {
+    alert_checks.Start(std::chrono::minutes(1), [&alert_log, &p] { alert_log.Check(p); });
+  }
   server.Run();
+  alert_checks.Stop();
   // Commit what is queued while the transport still exists for the completions.
   p.CloseEvents();
   p.registry().StopWatching();

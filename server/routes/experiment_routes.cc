@@ -9,6 +9,7 @@
 #include "dashboards/report.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
+#include "server/report_service.h"
 #include "server/routes/routes.h"
 #include "server/views.h"
 
@@ -59,18 +60,10 @@ HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std:
   return e ? JsonResponse(ExperimentView(**e)) : e.error();
 }
 
-Result<nlohmann::ordered_json> ExperimentReport(const RouteContext& ctx, const Experiment& e) {
-  if (!ctx.platform.events()) {
-    return std::unexpected(Error{ErrorCode::kUnavailable, "no event store", "storage"});
-  }
-  return ReportFrom(*ctx.platform.events(), e, ctx.platform.population().split(),
-                    ctx.platform.clock().NowMicros());
-}
-
 HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
   const auto named = NamedExperiment(ctx, req, key);
   if (!named) return named.error();
-  auto report = ExperimentReport(ctx, (*named)->def);
+  auto report = ExperimentReport(ctx.platform, (*named)->def);
   return report ? JsonResponse(*report) : ErrorResponse(report.error());
 }
 
@@ -81,17 +74,30 @@ HttpResponse GetDashboards(const RouteContext& ctx, const HttpRequest& req) {
   }
   std::vector<nlohmann::ordered_json> reports;
   for (const auto& e : ctx.platform.experiments()->experiments) {
-    auto report = ExperimentReport(ctx, e->def);
+    auto report = ExperimentReport(ctx.platform, e->def);
     if (!report) return ErrorResponse(report.error());
     reports.push_back(std::move(*report));
   }
   return HtmlResponse(RenderIndexHtml(reports));
 }
 
+HttpResponse GetAlerts(const RouteContext& ctx, const HttpRequest& req) {
+  if (!req.query.empty()) {
+    return ErrorResponse(
+        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
+  }
+  auto alerts = CurrentAlerts(ctx.platform);
+  if (!alerts) return ErrorResponse(alerts.error());
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const Alert& a : *alerts) list.push_back(AlertJson(a));
+  return JsonResponse({{"generated_at", FormatRfc3339(ctx.platform.clock().NowMicros())},
+                       {"alerts", std::move(list)}});
+}
+
 HttpResponse GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
   const auto named = NamedExperiment(ctx, req, key);
   if (!named) return named.error();
-  auto report = ExperimentReport(ctx, (*named)->def);
+  auto report = ExperimentReport(ctx.platform, (*named)->def);
   return report ? HtmlResponse(RenderReportHtml(*report)) : ErrorResponse(report.error());
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "server/http/json_body.h"
+#include "server/report_service.h"
 #include "server/router.h"
 #include "server/routes/routes.h"
 #include "server/views.h"
@@ -49,6 +50,21 @@ HttpResponse Metrics(const RouteContext& ctx, const HttpRequest&) {
         stats.events, stats.users, stats.index_bytes);
   }
   if (auto* recommender = ctx.platform.recommender()) r.body += recommender->RenderMetrics();
+  if (ctx.platform.events()) {
+    // Active alerts by experiment, kind and severity (dashboards/alerts.h).
+    r.body +=
+        "# HELP abrec_alerts Active alerts of the experiments not stopped.\n"
+        "# TYPE abrec_alerts gauge\n";
+    if (auto alerts = CurrentAlerts(ctx.platform)) {
+      std::map<std::tuple<std::string, std::string, std::string>, int> count;
+      for (const Alert& a : *alerts) ++count[{a.experiment, a.kind, a.severity}];
+      for (const auto& [key, n] : count) {
+        const auto& [experiment, kind, severity] = key;
+        r.body += fmt::format("abrec_alerts{{experiment=\"{}\",kind=\"{}\",severity=\"{}\"}} {}\n",
+                              experiment, kind, severity, n);
+      }
+    }
+  }
   return r;
 }
 

@@ -41,6 +41,8 @@ HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
 // The analyst's report (dashboards/report.h); 503 without an event store.
 HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
+// GET /v1/alerts: the alerts of every experiment not stopped (dashboards/alerts.h).
+HttpResponse GetAlerts(const RouteContext& ctx, const HttpRequest& req);
 // The dashboards: the index of every experiment, and one experiment's page (HTML).
 HttpResponse GetDashboards(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key);

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "dashboards/alerts.h"
 #include "dashboards/html.h"
 #include "dashboards/report_decision.h"
 
@@ -231,6 +232,38 @@ TEST_CASE("the text form leads with the decision") {
   CHECK(text.find("DECISION: ship") != std::string::npos);
   CHECK(text.find("buckets (users): holdout 500 exploration 500 control 4500 treatment 4500") !=
         std::string::npos);
+}
+
+TEST_CASE("alerts: SRM, breached guardrails, drift and fallbacks; none for a healthy test") {
+  CHECK(AlertsOf(Report(TwoArms(), Totals(225, 360))).empty());
+  const auto srm = AlertsOf(Report(TwoArms(), Totals(225, 360, 400, 4'500, 3'900)));
+  REQUIRE(srm.size() == 1);
+  CHECK(srm[0].kind == "srm");
+  CHECK(srm[0].severity == "critical");
+  CHECK(srm[0].experiment == "exp");
+  const auto breach = AlertsOf(Report(TwoArms(), Totals(360, 150, 400)));
+  REQUIRE(breach.size() == 1);
+  CHECK(breach[0].kind == "guardrail");
+  CHECK(breach[0].message.find("bind_rate") != std::string::npos);
+  // Fallbacks above 1% on an arm, and drift: warnings.
+  LatencyByBucket served;
+  served["treatment"].Add(LatencyHistogram::BinOf(5'000), 100, 3);
+  served["control"].Add(LatencyHistogram::BinOf(5'000), 100, 1);
+  ExposureCounters c;
+  for (const std::string day : {"2026-11-20", "2026-11-21"}) {
+    AddGroup(c, "treatment", day, "F", 1'000, day == "2026-11-20" ? 500 : 20);
+  }
+  Experiment e = TwoArms();
+  const auto warnings = AlertsOf(BuildReport({.experiment = &e,
+                                              .totals = Totals(225, 360),
+                                              .latency = served,
+                                              .latency_since = "2026-11-23",
+                                              .counters = c,
+                                              .now_us = 1'795'910'400'000'000}));
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].kind == "drift");
+  CHECK(warnings[1].kind == "fallback_rate");
+  CHECK(warnings[1].message.find("treatment: 3.0% of 100 exposures") == 0);
 }
 
 TEST_CASE("the HTML page escapes text and carries the figures it draws") {

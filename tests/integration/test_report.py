@@ -136,23 +136,23 @@ class ReportTest(h.ServiceTestCase):
                 doc = json.loads(data)
                 assert status == 202 and not doc["rejected"], (status, doc["rejected"][:3])
             cls.truth[key] = counts
+        # rep_lat: 300 recommendations through the service (surface s3), half to women.
+        cls.lat_served, cls.lat_by_sex = {}, {}
+        for i in range(300):
+            sex = "FM"[i % 2]
+            status, doc = cls.svc.post_json("/v1/recommend", {
+                "user_id": f"lat-u{i}", "surface": "s3",
+                "attributes": {"age": 40 + i % 30, "sex": sex, "holdings": []}})
+            assert status == 200 and doc["experiment"] == "rep_lat", (status, doc)
+            assert doc["bucket"] != "treatment" or doc["fallback"] == "no_model", doc
+            cls.lat_served[doc["bucket"]] = cls.lat_served.get(doc["bucket"], 0) + 1
+            cls.lat_by_sex.setdefault(doc["bucket"], {}).setdefault(sex, 0)
+            cls.lat_by_sex[doc["bucket"]][sex] += 1
 
     def test_served_latency_and_the_fallback_guardrail(self):
         # The workspace has no model: the treatment arm is served by the rules (no_model),
         # so its fallback rate is 1, past the experiment's limit of 0.5.
-        served, by_sex = {}, {}
-        for i in range(300):
-            sex = "FM"[i % 2]
-            status, doc = self.svc.post_json("/v1/recommend", {
-                "user_id": f"lat-u{i}", "surface": "s3",
-                "attributes": {"age": 40 + i % 30, "sex": sex, "holdings": []}})
-            self.assertEqual(status, 200, doc)
-            self.assertEqual(doc["experiment"], "rep_lat")
-            served[doc["bucket"]] = served.get(doc["bucket"], 0) + 1
-            by_sex.setdefault(doc["bucket"], {}).setdefault(sex, 0)
-            by_sex[doc["bucket"]][sex] += 1
-            if doc["bucket"] == "treatment":
-                self.assertEqual(doc["fallback"], "no_model")
+        served, by_sex = self.lat_served, self.lat_by_sex
         doc = self.report("rep_lat")
         arms = doc["latency"]["arms"]
         self.assertEqual({b: a["exposures"] for b, a in arms.items()}, served)
@@ -350,6 +350,24 @@ class ReportTest(h.ServiceTestCase):
         cli = parse_marks(r.stdout.decode())
         served = parse_marks(self.dashboard("/dashboards/rep_win"))
         self.assertEqual(cli.charts, served.charts)
+
+    def test_alerts_and_metrics(self):
+        status, doc = self.svc.get_json("/v1/alerts")
+        self.assertEqual(status, 200, doc)
+        got = {(a["experiment"], a["kind"], a["severity"]) for a in doc["alerts"]}
+        self.assertIn(("rep_bait", "guardrail", "critical"), got)
+        self.assertIn(("rep_lat", "guardrail", "critical"), got)  # fallback_rate past 0.5
+        self.assertIn(("rep_lat", "fallback_rate", "warning"), got)
+        self.assertFalse(any(a["experiment"] == "rep_win" for a in doc["alerts"]), doc)
+        for a in doc["alerts"]:
+            self.assertTrue(a["message"], a)
+        status, _, body = self.svc.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertIn('abrec_alerts{experiment="rep_bait",kind="guardrail",severity="critical"} 1',
+                      text)
+        self.assertIn('abrec_alerts{experiment="rep_lat",kind="fallback_rate",severity="warning"}',
+                      text)
 
     def test_unknown_experiment_and_bad_method(self):
         status, doc = self.svc.get_json("/v1/experiments/nope/report")

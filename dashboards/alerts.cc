@@ -1,0 +1,64 @@
+#include "dashboards/alerts.h"
+
+#include <fmt/format.h>
+
+namespace abrec {
+
+std::vector<Alert> AlertsOf(const nlohmann::ordered_json& r) {
+  std::vector<Alert> out;
+  const std::string key = r["experiment"].get<std::string>();
+  auto raise = [&](std::string kind, std::string severity, std::string message) {
+    out.push_back({key, std::move(kind), std::move(severity), std::move(message)});
+  };
+  const auto& srm = r["srm"];
+  if (srm["ok"] == false && srm["p_value"].is_number()) {
+    raise("srm", "critical",
+          fmt::format("sample ratio mismatch: χ² p = {:.3g} below {}: the buckets are not the "
+                      "sizes the assignment promises",
+                      srm["p_value"].get<double>(), srm["threshold"].get<double>()));
+  }
+  for (const auto& g : r["guardrails"]) {
+    if (g["breached"] != true) continue;
+    const std::string figure =
+        g.contains("value") ? fmt::format("{:.4g}", g["value"].get<double>())
+                            : fmt::format("{:+.1f}%", 100 * g["relative_change"].get<double>());
+    raise("guardrail", "critical",
+          fmt::format("{}: guardrail {} breached ({})", g["variant"].get<std::string>(),
+                      g["metric"].get<std::string>(), figure));
+  }
+  for (const auto& [arm, attributes] : r["fairness"]["arms"].items()) {
+    for (const auto& [attribute, a] : attributes.items()) {
+      if (a.value("breached", false) != true) continue;
+      raise("guardrail", "critical",
+            fmt::format("{}: fairness limit breached on {}: {} shown at rates {:.3f} apart", arm,
+                        attribute, a["worst"]["product"].get<std::string>(),
+                        a["worst"]["gap"].get<double>()));
+    }
+  }
+  for (const auto& [arm, d] : r["drift"]["arms"].items()) {
+    if (d.value("status", "") != "alert") continue;
+    raise("drift", "warning",
+          fmt::format("{}: what is shown has drifted: PSI {:.3f} between {} and {}", arm,
+                      d["psi"].get<double>(), d["reference"][0].get<std::string>(),
+                      d["current"][1].get<std::string>()));
+  }
+  for (const auto& [arm, a] : r["latency"]["arms"].items()) {
+    const double rate = a["fallback_rate"].get<double>();
+    if (rate <= kFallbackAlertRate) continue;
+    raise("fallback_rate", "warning",
+          fmt::format("{}: {:.1f}% of {} exposures since {} were served by the rule-based "
+                      "fallback",
+                      arm, 100 * rate, a["exposures"].get<std::int64_t>(),
+                      r["latency"]["since"].get<std::string>()));
+  }
+  return out;
+}
+
+nlohmann::ordered_json AlertJson(const Alert& a) {
+  return {{"experiment", a.experiment},
+          {"kind", a.kind},
+          {"severity", a.severity},
+          {"message", a.message}};
+}
+
+}  // namespace abrec
