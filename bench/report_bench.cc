@@ -14,6 +14,8 @@
 // by user: 1/20 holdout, 1/20 exploration, then control and treatment.
 //
 // usage: report_bench [--events N] [--days D] [--users U] [--runs R] [--dir DIR]
+//                     [--treatment-lift L]   (the treatment's bind probability × (1 + L);
+//                                            --dir keeps the database, e.g. for a demo)
 // Run by `make bench` (bench/run-all.sh), never by CTest.
 #include <algorithm>
 #include <chrono>
@@ -52,6 +54,7 @@ struct Settings {
   int days = 90;
   std::int64_t users = 1'000'000;
   int runs = 30;
+  double treatment_lift = 0;  // relative change of the treatment's bind probability
   std::string dir;
 };
 
@@ -116,6 +119,7 @@ std::int64_t Fill(EventStore& store, ManualClock& clock, const Settings& s) {
       x.ts_us = clock.NowMicros();
       x.experiment = "recsys_v2_hybrid";
       x.bucket = BucketOf(u);
+      const std::string x_bucket = x.bucket;
       x.latency_us = static_cast<std::int64_t>(latency(rng));
       // Independent of the bucket (u mod 20) and of each other.
       const std::string sex = (u / 20) % 2 ? "F" : "M";
@@ -144,7 +148,8 @@ std::int64_t Fill(EventStore& store, ManualClock& clock, const Settings& s) {
         ++today;
       };
       if (unit(rng) < 0.15) outcome(EventType::kClick, 0);
-      if (unit(rng) < 0.03) {
+      const double p_bind = x_bucket == "treatment" ? 0.03 * (1 + s.treatment_lift) : 0.03;
+      if (unit(rng) < p_bind) {
         outcome(EventType::kBind, 10'000 + static_cast<std::int64_t>(unit(rng) * 90'000));
       }
       if (batch.size() >= 10'000) {
@@ -268,6 +273,8 @@ int main(int argc, char** argv) {
       s.runs = static_cast<int>(Number("--runs", v));
     else if (a == "--dir")
       s.dir = v;
+    else if (a == "--treatment-lift")
+      s.treatment_lift = std::strtod(v, nullptr);
     else {
       fmt::print(stderr, "report_bench: unknown option {}\n", a);
       return 2;

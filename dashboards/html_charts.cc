@@ -21,12 +21,13 @@ struct Bar {
   std::string text{};                   // the figure as written beside the bar
 };
 
-// Horizontal bars from 0 (or from the smallest value when some are negative); `chart` names
-// the chart in data-chart.
-std::string BarChart(const std::string& chart, const std::vector<Bar>& bars) {
+// Horizontal bars from 0 (or from the smallest value when some are negative), on a scale
+// that reaches `min_high` at least (so that tiny values look tiny); `chart` names the chart
+// in data-chart.
+std::string BarChart(const std::string& chart, const std::vector<Bar>& bars, double min_high = 0) {
   if (bars.empty()) return "<div class=\"muted\">no data yet</div>";
-  constexpr double kWidth = 460, kLabel = 120, kRow = 26, kRight = 70;
-  double lo = 0, hi = 0;
+  constexpr double kWidth = 620, kLabel = 150, kRow = 26, kRight = 190;
+  double lo = 0, hi = min_high;
   for (const Bar& b : bars) {
     lo = std::min({lo, b.value, b.low.value_or(b.value)});
     hi = std::max({hi, b.value, b.high.value_or(b.value)});
@@ -138,8 +139,8 @@ std::string LiftHistoryChart(const json& r) {
           colour, HtmlEscape(arm), HtmlEscape(days[d]["day"].get<std::string>()),
           Fmt(100 * v, "{:+.1f}%"), Fmt(100 * l, "{:+.1f}%"), Fmt(100 * h, "{:+.1f}%"));
     }
-    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" fill=\"{}\">{}</text>", kWidth - kRight - 120,
-                       kTop + 14 * static_cast<double>(c), colour,
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" style=\"fill:{}\">{}</text>",
+                       kWidth - kRight - 150, kTop + 14 * static_cast<double>(c), colour,
                        HtmlEscape(arm == "all" ? "program vs holdout" : arm + " vs control"));
   }
   return out + "</svg>";
@@ -192,7 +193,7 @@ std::string FairnessChart(const json& r) {
                       Fmt(gap, "{:.3f}") + " " + product});
     }
   }
-  return BarChart("fairness", bars) +
+  return BarChart("fairness", bars, 1.5 * r["fairness"]["max_parity_gap"].get<double>()) +
          fmt::format("<div class=\"muted\">limit: a gap of {} between groups</div>",
                      Fmt(r["fairness"]["max_parity_gap"].get<double>(), "{:.2f}"));
 }
@@ -205,7 +206,7 @@ std::string DriftChart(const json& r) {
     bars.push_back({arm, psi, std::nullopt, std::nullopt,
                     Fmt(psi, "{:.3f}") + " " + d["status"].get<std::string>()});
   }
-  return BarChart("drift", bars) +
+  return BarChart("drift", bars, 0.3) +
          "<div class=\"muted\">watch above 0.1, alert above 0.25; needs two days</div>";
 }
 

@@ -24,7 +24,7 @@ table { border-collapse: collapse; width: 100%; background: #fff; margin: .4em 0
 th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid #e3e7ee; }
 th { font-weight: 600; color: #3a4452; background: #f2f4f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1em; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1em; }
 .card { background: #fff; border: 1px solid #e3e7ee; border-radius: 8px; padding: .8em 1em; }
 svg text { font: 12px system-ui, sans-serif; fill: #3a4452; }
 .bad { color: #b3261e; font-weight: 600; } .good { color: #1e7b46; font-weight: 600; }
@@ -83,7 +83,11 @@ std::string MetricsTable(const json& r) {
         has && rel["ci_sequential"].is_array()
             ? fmt::format("{} to {}", Pct(rel["ci_sequential"][0]), Pct(rel["ci_sequential"][1]))
             : "–",
-        has ? Num(rel["p_value_sequential"], "{:.3g}") : "–", Num(m["p_value_adjusted"], "{:.3g}"));
+        // The absolute effect's always-valid p: the one the adjusted p corrects.
+        m["absolute"].contains("p_value_sequential")
+            ? Num(m["absolute"]["p_value_sequential"], "{:.3g}")
+            : "–",
+        Num(m["p_value_adjusted"], "{:.3g}"));
   }
   return out + "</table>";
 }
