@@ -15,6 +15,8 @@ packages=(
   # the statistics tests take their reference values from scipy and statsmodels, run by
   # Debian's /usr/bin/python3
   python3-scipy python3-statsmodels
+  # the dashboards' browser test (tests/integration/test_dashboard_browser.py)
+  chromium
 )
 # `--bench` adds what only `make bench` needs: the seed's FastAPI + Redis reference peer
 # (../shared/peers/run-seed-peer.sh).

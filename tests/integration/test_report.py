@@ -89,65 +89,75 @@ def parse_marks(page):
     return m
 
 
+def make_report_workspace(prefix="abrec-report-"):
+    ws = h.Workspace(prefix=prefix)
+    ws.write_config(extra_surfaces=[("s1", "legacy_rules"), ("s2", "legacy_rules"),
+                                    ("s3", "legacy_rules")])
+    ws.write_experiment("rep_win.yaml", experiment_text("rep_win", "s1"))
+    ws.write_experiment("rep_bait.yaml", experiment_text("rep_bait", "s2"))
+    ws.write_experiment("rep_lat.yaml", experiment_text(
+        "rep_lat", "s3", "    - {metric: latency_p99_ms, max: 200}\n"
+        "    - {metric: fallback_rate, max: 0.5}") + "fairness: {attributes: [sex], "
+        "max_parity_gap: 0.10}\n")
+    return ws
+
+
+def populate(cls):
+    """Posts the worlds' events and rep_lat's recommendations to cls.svc; keeps the truth on
+    cls."""
+    cls.truth = {}
+    rng = random.Random(20261129)
+    for key, world in WORLDS.items():
+        exp = {"key": key, "phase": "ab_test", "coverage": 1.0, "variants": SPLIT}
+        counts = {b: {"users": 0, "clickers": 0, "binders": 0} for b in world}
+        events = []
+        for i in range(USERS):
+            user = f"{key}-u{i}"
+            bucket = h.oracle_assign(user, exp)["bucket"]
+            p_click, p_bind = world[bucket]
+            c = counts[bucket]
+            c["users"] += 1
+            events.append({"event_id": f"{user}-x", "type": "exposure", "user_id": user,
+                           "experiment": key,
+                           "items": [{"product_id": "pet", "position": 1}]})
+            if rng.random() < p_click:
+                c["clickers"] += 1
+                events.append({"event_id": f"{user}-c", "type": "click", "user_id": user,
+                               "product_id": "pet"})
+            if rng.random() < p_bind:
+                c["binders"] += 1
+                events.append({"event_id": f"{user}-b", "type": "bind", "user_id": user,
+                               "product_id": "pet", "premium": 290})
+        for start in range(0, len(events), 5000):
+            status, _, data = cls.svc.request(
+                "POST", "/v1/events", body=json.dumps({"events": events[start:start + 5000]}),
+                headers={"Content-Type": "application/json"})
+            doc = json.loads(data)
+            assert status == 202 and not doc["rejected"], (status, doc["rejected"][:3])
+        cls.truth[key] = counts
+    # rep_lat: 300 recommendations through the service (surface s3), half to women.
+    cls.lat_served, cls.lat_by_sex = {}, {}
+    for i in range(300):
+        sex = "FM"[i % 2]
+        status, doc = cls.svc.post_json("/v1/recommend", {
+            "user_id": f"lat-u{i}", "surface": "s3",
+            "attributes": {"age": 40 + i % 30, "sex": sex, "holdings": []}})
+        assert status == 200 and doc["experiment"] == "rep_lat", (status, doc)
+        assert doc["bucket"] != "treatment" or doc["fallback"] == "no_model", doc
+        cls.lat_served[doc["bucket"]] = cls.lat_served.get(doc["bucket"], 0) + 1
+        cls.lat_by_sex.setdefault(doc["bucket"], {}).setdefault(sex, 0)
+        cls.lat_by_sex[doc["bucket"]][sex] += 1
+
+
 class ReportTest(h.ServiceTestCase):
     @classmethod
     def make_workspace(cls):
-        ws = h.Workspace(prefix="abrec-report-")
-        ws.write_config(extra_surfaces=[("s1", "legacy_rules"), ("s2", "legacy_rules"),
-                                        ("s3", "legacy_rules")])
-        ws.write_experiment("rep_win.yaml", experiment_text("rep_win", "s1"))
-        ws.write_experiment("rep_bait.yaml", experiment_text("rep_bait", "s2"))
-        ws.write_experiment("rep_lat.yaml", experiment_text(
-            "rep_lat", "s3", "    - {metric: latency_p99_ms, max: 200}\n"
-            "    - {metric: fallback_rate, max: 0.5}") + "fairness: {attributes: [sex], "
-            "max_parity_gap: 0.10}\n")
-        return ws
+        return make_report_workspace()
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.truth = {}
-        rng = random.Random(20261129)
-        for key, world in WORLDS.items():
-            exp = {"key": key, "phase": "ab_test", "coverage": 1.0, "variants": SPLIT}
-            counts = {b: {"users": 0, "clickers": 0, "binders": 0} for b in world}
-            events = []
-            for i in range(USERS):
-                user = f"{key}-u{i}"
-                bucket = h.oracle_assign(user, exp)["bucket"]
-                p_click, p_bind = world[bucket]
-                c = counts[bucket]
-                c["users"] += 1
-                events.append({"event_id": f"{user}-x", "type": "exposure", "user_id": user,
-                               "experiment": key,
-                               "items": [{"product_id": "pet", "position": 1}]})
-                if rng.random() < p_click:
-                    c["clickers"] += 1
-                    events.append({"event_id": f"{user}-c", "type": "click", "user_id": user,
-                                   "product_id": "pet"})
-                if rng.random() < p_bind:
-                    c["binders"] += 1
-                    events.append({"event_id": f"{user}-b", "type": "bind", "user_id": user,
-                                   "product_id": "pet", "premium": 290})
-            for start in range(0, len(events), 5000):
-                status, _, data = cls.svc.request(
-                    "POST", "/v1/events", body=json.dumps({"events": events[start:start + 5000]}),
-                    headers={"Content-Type": "application/json"})
-                doc = json.loads(data)
-                assert status == 202 and not doc["rejected"], (status, doc["rejected"][:3])
-            cls.truth[key] = counts
-        # rep_lat: 300 recommendations through the service (surface s3), half to women.
-        cls.lat_served, cls.lat_by_sex = {}, {}
-        for i in range(300):
-            sex = "FM"[i % 2]
-            status, doc = cls.svc.post_json("/v1/recommend", {
-                "user_id": f"lat-u{i}", "surface": "s3",
-                "attributes": {"age": 40 + i % 30, "sex": sex, "holdings": []}})
-            assert status == 200 and doc["experiment"] == "rep_lat", (status, doc)
-            assert doc["bucket"] != "treatment" or doc["fallback"] == "no_model", doc
-            cls.lat_served[doc["bucket"]] = cls.lat_served.get(doc["bucket"], 0) + 1
-            cls.lat_by_sex.setdefault(doc["bucket"], {}).setdefault(sex, 0)
-            cls.lat_by_sex[doc["bucket"]][sex] += 1
+        populate(cls)
 
     def test_served_latency_and_the_fallback_guardrail(self):
         # The workspace has no model: the treatment arm is served by the rules (no_model),
