@@ -39,6 +39,19 @@ std::string CustomerProfile::AgeBand() const {
   return fmt::format("{}-{}", lo, lo + 9);
 }
 
+std::string GroupOf(const CustomerProfile& c, const std::string& attribute) {
+  if (attribute == "sex") return c.sex == '?' ? "unknown" : std::string(1, c.sex);
+  if (attribute == "age_band") return c.AgeBand();
+  if (attribute == "region") {
+    return c.region < 0 ? "unknown" : std::string(kRegions[static_cast<std::size_t>(c.region)]);
+  }
+  if (attribute == "occupation") {
+    return c.occupation < 0 ? "unknown"
+                            : std::string(kOccupations[static_cast<std::size_t>(c.occupation)]);
+  }
+  return "unknown";
+}
+
 Result<CustomerProfile> ProfileFromAttributes(const nlohmann::json& attributes,
                                               const Catalog& catalog, int current_year) {
   CustomerProfile p;

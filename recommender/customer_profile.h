@@ -29,6 +29,11 @@ struct CustomerProfile {
   std::string AgeBand() const;
 };
 
+// The group of a customer for a protected attribute: sex ("F", "M"), age_band ("35-44"),
+// region, occupation; "unknown" when the customer's value, or the attribute, is not known.
+// The groups of the gate, the fairness report and the offline evaluation by group.
+std::string GroupOf(const CustomerProfile& customer, const std::string& attribute);
+
 struct Customer;  // recommender/synthetic_world.h
 // A synthetic world's customer as serving sees them.
 CustomerProfile ProfileOf(const Customer& customer);

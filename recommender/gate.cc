@@ -86,19 +86,6 @@ ParseResult<GateRules> LoadGateRules(const std::string& path) {
   return rules;
 }
 
-std::string GroupOf(const CustomerProfile& c, const std::string& attribute) {
-  if (attribute == "sex") return c.sex == '?' ? "unknown" : std::string(1, c.sex);
-  if (attribute == "age_band") return c.AgeBand();
-  if (attribute == "region") {
-    return c.region < 0 ? "unknown" : std::string(kRegions[static_cast<std::size_t>(c.region)]);
-  }
-  if (attribute == "occupation") {
-    return c.occupation < 0 ? "unknown"
-                            : std::string(kOccupations[static_cast<std::size_t>(c.occupation)]);
-  }
-  return "unknown";
-}
-
 Result<GateReport> RunGate(const RecommenderModel& candidate, const RecommenderModel& baseline,
                            std::span<const CustomerProfile> customers, const RankingRules& ranking,
                            const GateRules& rules) {

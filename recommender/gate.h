@@ -37,9 +37,6 @@ struct GateRules {
 
 ParseResult<GateRules> LoadGateRules(const std::string& path);
 
-// The group of a customer for a protected attribute ("F", "35-44", ...; "unknown").
-std::string GroupOf(const CustomerProfile& customer, const std::string& attribute);
-
 struct ParityCheck {
   std::string attribute, product;
   double candidate_gap = 0, baseline_gap = 0;

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "assignment/hash.h"
-#include "recommender/synthetic_world.h"  // kRegions, kOccupations: the attribute vocabulary
 #include "server/platform.h"
 
 namespace abrec {
@@ -59,21 +58,6 @@ nlohmann::ordered_json ListAudit(const Catalog& catalog, const PolicyList& list,
           {"rules_applied", list.rules_applied}};
 }
 
-// The customer's group for a fairness attribute of the experiment (sex, age_band, region,
-// occupation), or nullopt for an attribute the recommender does not know.
-std::optional<std::string> GroupOf(const CustomerProfile& c, const std::string& attribute) {
-  if (attribute == "sex") return c.sex == 'F' || c.sex == 'M' ? std::string(1, c.sex) : "unknown";
-  if (attribute == "age_band") return c.AgeBand();
-  if (attribute == "region") {
-    return c.region >= 0 ? std::string(kRegions[static_cast<std::size_t>(c.region)]) : "unknown";
-  }
-  if (attribute == "occupation") {
-    return c.occupation >= 0 ? std::string(kOccupations[static_cast<std::size_t>(c.occupation)])
-                             : "unknown";
-  }
-  return std::nullopt;
-}
-
 // The exposure's counters for the report's fairness section: per fairness attribute of the
 // experiment, "exposed|ATTRIBUTE|GROUP" and "shown|ATTRIBUTE|GROUP|PRODUCT" for each product
 // shown.
@@ -81,12 +65,11 @@ std::vector<std::string> FairnessCounters(const Experiment& e, const CustomerPro
                                           const Catalog& catalog, const PolicyList& shown) {
   std::vector<std::string> out;
   for (const std::string& attribute : e.fairness.attributes) {
-    const auto group = GroupOf(c, attribute);
-    if (!group) continue;
-    out.push_back(fmt::format("exposed|{}|{}", attribute, *group));
+    const std::string group = GroupOf(c, attribute);  // "unknown" groups are not compared
+    out.push_back(fmt::format("exposed|{}|{}", attribute, group));
     for (const RecommendedItem& it : shown.items) {
       out.push_back(
-          fmt::format("shown|{}|{}|{}", attribute, *group, catalog.products[it.product].id));
+          fmt::format("shown|{}|{}|{}", attribute, group, catalog.products[it.product].id));
     }
   }
   return out;
