@@ -12,14 +12,9 @@ Result<BucketTotalsMap> ReadBucketTotals(SqliteDb& db, const std::string& experi
   if (!stmt) return std::unexpected(stmt.error());
   stmt->Bind(1, experiment);
   BucketTotalsMap out;
-  for (;;) {
-    auto more = stmt->Step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-    BucketTotals& t = out[stmt->Text(0)];
-    int i = 1;
-    for (Int128* f : t.Fields()) *f = stmt->Int128At(i++);
-  }
+  auto ok =
+      ForEachRow(*stmt, [&](const SqliteStatement& r) { ReadBucketSums(r, 1, out[r.Text(0)]); });
+  if (!ok) return std::unexpected(ok.error());
   return out;
 }
 
@@ -30,20 +25,16 @@ Result<std::vector<DailyTotals>> ReadDailyTotals(SqliteDb& db, const std::string
   if (!stmt) return std::unexpected(stmt.error());
   stmt->Bind(1, experiment);
   std::vector<DailyTotals> out;
-  for (;;) {
-    auto more = stmt->Step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-    std::string day = stmt->Text(0);
+  auto ok = ForEachRow(*stmt, [&](const SqliteStatement& r) {
+    std::string day = r.Text(0);
     if (out.empty() || out.back().day != day) {
       // A new day starts from the previous day's totals: quiet buckets carry forward.
       DailyTotals next{std::move(day), out.empty() ? BucketTotalsMap{} : out.back().buckets};
       out.push_back(std::move(next));
     }
-    BucketTotals& t = out.back().buckets[stmt->Text(1)];
-    int i = 2;
-    for (Int128* f : t.Fields()) *f = stmt->Int128At(i++);
-  }
+    ReadBucketSums(r, 2, out.back().buckets[r.Text(1)]);
+  });
+  if (!ok) return std::unexpected(ok.error());
   return out;
 }
 
@@ -55,12 +46,10 @@ Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
   if (!stmt) return std::unexpected(stmt.error());
   stmt->Bind(1, experiment).Bind(2, since_day);
   LatencyByBucket out;
-  for (;;) {
-    auto more = stmt->Step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-    out[stmt->Text(0)].Add(static_cast<int>(stmt->Int(1)), stmt->Int(2), stmt->Int(3));
-  }
+  auto ok = ForEachRow(*stmt, [&](const SqliteStatement& r) {
+    out[r.Text(0)].Add(static_cast<int>(r.Int(1)), r.Int(2), r.Int(3));
+  });
+  if (!ok) return std::unexpected(ok.error());
   return out;
 }
 
@@ -70,12 +59,9 @@ Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& e
   if (!stmt) return std::unexpected(stmt.error());
   stmt->Bind(1, experiment);
   ExposureCounters out;
-  for (;;) {
-    auto more = stmt->Step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-    out[stmt->Text(0)][stmt->Text(1)][stmt->Text(2)] = stmt->Int(3);
-  }
+  auto ok = ForEachRow(
+      *stmt, [&](const SqliteStatement& r) { out[r.Text(0)][r.Text(1)][r.Text(2)] = r.Int(3); });
+  if (!ok) return std::unexpected(ok.error());
   return out;
 }
 

@@ -75,6 +75,19 @@ class SqliteDb {
   sqlite3* db_;
 };
 
+// Runs `stmt` to completion, calling `visit` with it at each row, then resets it.
+template <typename Visit>
+Result<void> ForEachRow(SqliteStatement& stmt, Visit&& visit) {
+  for (;;) {
+    auto more = stmt.Step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    visit(stmt);
+  }
+  stmt.Reset();
+  return {};
+}
+
 // A failed SQLite call as an Error: SQLITE_FULL and I/O errors are kUnavailable (retry
 // later, nothing was committed), the rest kInternal.
 Error SqliteError(sqlite3* db, int rc, std::string_view what);

@@ -107,19 +107,6 @@ Result<void> RunWithSums(SqliteStatement& stmt, int first, const BucketTotals& t
   return stmt.Run();
 }
 
-// Runs `stmt` to completion for each row, calling `visit` with it.
-template <typename Visit>
-Result<void> ForEachRow(SqliteStatement& stmt, Visit&& visit) {
-  for (;;) {
-    auto more = stmt.Step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-    visit(stmt);
-  }
-  stmt.Reset();
-  return {};
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventStoreOptions& o,
@@ -243,8 +230,7 @@ Result<void> SqliteEventWriter::Load() {
   if (!buckets) return std::unexpected(buckets.error());
   ok = ForEachRow(*buckets, [&](const SqliteStatement& r) {
     BucketTotals t;
-    int i = 2;
-    for (Int128* f : t.Fields()) *f = r.Int128At(i++);
+    ReadBucketSums(r, 2, t);
     state_.LoadBucket(r.Text(0), r.Text(1), t);
   });
   if (!ok) return ok;

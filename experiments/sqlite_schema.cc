@@ -220,4 +220,8 @@ std::string BucketSumColumns() {
   return out;
 }
 
+void ReadBucketSums(const SqliteStatement& row, int first, BucketTotals& totals) {
+  for (Int128* f : totals.Fields()) *f = row.Int128At(first++);
+}
+
 }  // namespace abrec
