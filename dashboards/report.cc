@@ -35,13 +35,20 @@ Arm Bucket(std::string name) {
 
 json Pair(const stats::Interval& i) { return json::array({i.low, i.high}); }
 
-// A comparison now, and the running minimum of its always-valid p-values over the daily
-// looks and this one (DESIGN.md: always-valid p-values are reported as running minima).
+// A comparison now, the same comparison at each day's close (the history's looks, oldest
+// first), and the running minimum of its always-valid p-values over those looks and this
+// one (DESIGN.md: always-valid p-values are reported as running minima).
 struct Compared {
   MetricComparison now;
+  std::vector<MetricComparison> looks{};
   double p_absolute_min = 1;
   double p_relative_min = 1;
 };
+
+// Why a relative lift has no figures (kOk when it has).
+stats::Reason RelativeReason(const MetricComparison& m) {
+  return m.fixed.reason != stats::Reason::kOk ? m.fixed.reason : m.fixed.relative_reason;
+}
 
 Compared CompareOverTime(Metric metric, const Arm& baseline, const Arm& arm,
                          const ReportInputs& in) {
@@ -54,8 +61,9 @@ Compared CompareOverTime(Metric metric, const Arm& baseline, const Arm& arm,
       rel.Update(c.sequential_relative.p_value);
     return c;
   };
-  for (const DailyTotals& d : in.history) look(d.buckets);
-  Compared out{look(in.totals), 1, 1};
+  std::vector<MetricComparison> looks;
+  for (const DailyTotals& d : in.history) looks.push_back(look(d.buckets));
+  Compared out{look(in.totals), std::move(looks)};
   out.p_absolute_min = abs.value();
   out.p_relative_min = rel.value();
   return out;
@@ -92,8 +100,7 @@ json AbsoluteEffect(const Compared& c) {
 
 json RelativeEffect(const Compared& c) {
   const MetricComparison& m = c.now;
-  const stats::Reason reason =
-      m.fixed.reason != stats::Reason::kOk ? m.fixed.reason : m.fixed.relative_reason;
+  const stats::Reason reason = RelativeReason(m);
   // The fixed-horizon p-value of the relative lift's own Wald test (delta method), so that
   // it agrees with its interval: with a small baseline the ratio is far less certain than
   // the difference.
@@ -122,7 +129,7 @@ LiftFinding Finding(const std::string& metric, const Compared& c, const Analysis
   const MetricComparison& m = c.now;
   LiftFinding f;
   f.metric = metric;
-  f.reason = m.fixed.reason != stats::Reason::kOk ? m.fixed.reason : m.fixed.relative_reason;
+  f.reason = RelativeReason(m);
   f.relative = m.fixed.relative.estimate;
   if (a.sequential) {
     if (f.reason == stats::Reason::kOk) f.reason = m.sequential_relative.reason;
@@ -232,12 +239,16 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   json metrics = json::array();
   std::vector<VariantFindings> findings;
   const auto reported = ReportedMetrics(e);
+  // The primary metric's comparisons by arm (each variant against control, "all" against the
+  // holdout): the history section reads their daily looks.
+  std::map<std::string, Compared> primary_by_arm;
   for (const Variant& v : e.variants) {
     if (v.name == control) continue;
     VariantFindings f{.variant = v.name};
     std::vector<json> rows;
     std::vector<double> secondary_p;
     std::vector<std::size_t> secondary_rows;
+    std::map<std::string, Compared> compared;  // by metric
     for (const std::string& name : reported) {
       json row{{"metric", name},
                {"role", name == e.metrics.primary ? "primary" : "secondary"},
@@ -255,7 +266,8 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
         rows.push_back(std::move(row));
         continue;
       }
-      const Compared c = CompareOverTime(*metric, Bucket(control), Bucket(v.name), in);
+      const Compared& c = compared[name] =
+          CompareOverTime(*metric, Bucket(control), Bucket(v.name), in);
       row["value"] = c.now.fixed.treatment_mean;
       row["baseline_value"] = c.now.fixed.control_mean;
       row["absolute"] = AbsoluteEffect(c);
@@ -265,6 +277,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
       if (name == e.metrics.primary) {
         row["p_value_adjusted"] = p;  // the one primary metric is not a family
         f.primary = Finding(name, c, a);
+        primary_by_arm[v.name] = c;
       } else {
         secondary_p.push_back(p);
         secondary_rows.push_back(rows.size());
@@ -277,11 +290,15 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
       rows[secondary_rows[i]]["p_value_adjusted"] = adjusted[i];
     }
     for (auto& r : rows) metrics.push_back(std::move(r));
-    // Click rate and bind rate always: the click-bait check reads both.
-    f.click_rate = Finding(
-        "click_rate", CompareOverTime(Metric::kClickRate, Bucket(control), Bucket(v.name), in), a);
-    f.bind_rate = Finding(
-        "bind_rate", CompareOverTime(Metric::kBindRate, Bucket(control), Bucket(v.name), in), a);
+    // Click rate and bind rate always, reported or not: the click-bait check reads both.
+    for (const auto& [metric, name] :
+         {std::pair{Metric::kClickRate, "click_rate"}, std::pair{Metric::kBindRate, "bind_rate"}}) {
+      if (!compared.contains(name)) {
+        compared[name] = CompareOverTime(metric, Bucket(control), Bucket(v.name), in);
+      }
+    }
+    f.click_rate = Finding("click_rate", compared["click_rate"], a);
+    f.bind_rate = Finding("bind_rate", compared["bind_rate"], a);
     findings.push_back(std::move(f));
   }
   report["metrics"] = std::move(metrics);
@@ -315,11 +332,10 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
           const bool breached = (g.max && *value > *g.max) || (g.min && *value < *g.min);
           row["breached"] = breached;
           if (breached) {
-            auto f = std::find_if(findings.begin(), findings.end(),
-                                  [&](const VariantFindings& x) { return x.variant == v.name; });
-            f->breached_guardrails.push_back(fmt::format(
-                "{} is {:.4g} since {}, past its {} {:.4g}", g.metric, *value, in.latency_since,
-                g.max ? "max" : "min", g.max ? *g.max : g.min.value_or(0)));
+            FindingsOf(findings, v.name)
+                .breached_guardrails.push_back(fmt::format(
+                    "{} is {:.4g} since {}, past its {} {:.4g}", g.metric, *value, in.latency_since,
+                    g.max ? "max" : "min", g.max ? *g.max : g.min.value_or(0)));
           }
         }
         guardrails.push_back(std::move(row));
@@ -344,12 +360,11 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
         row["p_value"] = check.p_value;
         row["breached"] = check.breached;
         if (check.breached) {
-          auto f = std::find_if(findings.begin(), findings.end(),
-                                [&](const VariantFindings& x) { return x.variant == v.name; });
-          f->breached_guardrails.push_back(fmt::format(
-              "{} changed {:+.1f}%, its confidence sequence ends at {:+.1f}%, beyond the limit "
-              "{:+.1f}%",
-              g.metric, 100 * check.relative_change, 100 * check.bound, 100 * check.limit));
+          FindingsOf(findings, v.name)
+              .breached_guardrails.push_back(fmt::format(
+                  "{} changed {:+.1f}%, its confidence sequence ends at {:+.1f}%, beyond the limit "
+                  "{:+.1f}%",
+                  g.metric, 100 * check.relative_change, 100 * check.bound, 100 * check.limit));
         }
       }
       guardrails.push_back(std::move(row));
@@ -386,6 +401,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
         row["holdout_value"] = c.now.fixed.control_mean;
         row["absolute"] = AbsoluteEffect(c);
         row["relative"] = RelativeEffect(c);
+        if (name == e.metrics.primary && arm_name == "all") primary_by_arm["all"] = c;
       }
       uplift.push_back(std::move(row));
     }
@@ -397,10 +413,10 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   const BucketTotals explore = Get(in.totals, kExploration);
   json explore_values = json::object();
   for (const char* name : {"click_rate", "bind_rate", "premium_per_user"}) {
-    const Compared c =
-        CompareOverTime(*MetricByName(name), Bucket(kHoldout), Bucket(kExploration), in);
+    const MetricComparison c =
+        CompareMetric(*MetricByName(name), Get(in.totals, kHoldout), explore, e.analysis);
     explore_values[name] =
-        c.now.fixed.reason == stats::Reason::kOk ? json(c.now.fixed.treatment_mean) : json(nullptr);
+        c.fixed.reason == stats::Reason::kOk ? json(c.fixed.treatment_mean) : json(nullptr);
   }
   report["exploration"] = {{"users", static_cast<std::int64_t>(explore.users)},
                            {"expected_share", in.population.exploration},
@@ -432,41 +448,39 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                        {"arms", std::move(latency_arms)}};
 
   // History: per day, the bucket sizes, each variant's primary lift against control and the
-  // program's against the holdout, with their confidence sequences and running-minimum p.
+  // program's against the holdout (the daily looks of their comparisons above), with their
+  // confidence sequences and running-minimum p.
   json history = json::array();
-  const auto primary = MetricByName(e.metrics.primary);
+  std::vector<std::pair<std::string, std::string>> lift_arms;  // (arm, its baseline)
+  for (const Variant& v : e.variants) {
+    if (v.name != control) lift_arms.emplace_back(v.name, control);
+  }
+  lift_arms.emplace_back("all", kHoldout);
   std::map<std::string, stats::RunningMinimumP> running;
-  for (const DailyTotals& d : in.history) {
-    json day{{"day", d.day}};
+  for (std::size_t d = 0; d < in.history.size(); ++d) {
+    json day{{"day", in.history[d].day}};
     json users = json::object();
-    for (const auto& [bucket, t] : d.buckets) users[bucket] = static_cast<std::int64_t>(t.users);
+    for (const auto& [bucket, t] : in.history[d].buckets) {
+      users[bucket] = static_cast<std::int64_t>(t.users);
+    }
     day["users"] = std::move(users);
     json lifts = json::array();
-    if (primary) {
-      auto lift = [&](const std::string& key, const BucketTotals& base, const BucketTotals& arm) {
-        const MetricComparison c = CompareMetric(*primary, base, arm, a);
-        json l{{"arm", key}};
-        const stats::Reason reason =
-            c.fixed.reason != stats::Reason::kOk ? c.fixed.reason : c.fixed.relative_reason;
-        if (reason != stats::Reason::kOk || c.sequential_relative.reason != stats::Reason::kOk) {
-          l["reason"] = stats::ReasonName(
-              reason != stats::Reason::kOk ? reason : c.sequential_relative.reason);
-        } else {
-          l["relative"] = c.fixed.relative.estimate;
-          l["ci"] = Pair(c.fixed.relative.ci);
-          l["ci_sequential"] = Pair(c.sequential_relative.ci);
-          l["p_value_sequential"] = running[key].Update(c.sequential_relative.p_value);
-        }
-        return l;
-      };
-      for (const Variant& v : e.variants) {
-        if (v.name == control) continue;
-        json l = lift(v.name, Get(d.buckets, control), Get(d.buckets, v.name));
-        l["baseline"] = control;
-        lifts.push_back(std::move(l));
+    for (const auto& [key, baseline] : lift_arms) {
+      const auto it = primary_by_arm.find(key);
+      if (it == primary_by_arm.end()) continue;  // the primary metric is not aggregated
+      const MetricComparison& c = it->second.looks[d];
+      json l{{"arm", key}};
+      const stats::Reason reason = RelativeReason(c);
+      if (reason != stats::Reason::kOk || c.sequential_relative.reason != stats::Reason::kOk) {
+        l["reason"] =
+            stats::ReasonName(reason != stats::Reason::kOk ? reason : c.sequential_relative.reason);
+      } else {
+        l["relative"] = c.fixed.relative.estimate;
+        l["ci"] = Pair(c.fixed.relative.ci);
+        l["ci_sequential"] = Pair(c.sequential_relative.ci);
+        l["p_value_sequential"] = running[key].Update(c.sequential_relative.p_value);
       }
-      json l = lift("all", Get(d.buckets, kHoldout), arms.back().second(d.buckets));
-      l["baseline"] = kHoldout;
+      l["baseline"] = baseline;
       lifts.push_back(std::move(l));
     }
     day["metric"] = e.metrics.primary;

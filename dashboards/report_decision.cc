@@ -1,5 +1,7 @@
 #include "dashboards/report_decision.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace abrec {
@@ -14,6 +16,11 @@ std::string Lift(const LiftFinding& f) {
 }
 
 }  // namespace
+
+VariantFindings& FindingsOf(std::vector<VariantFindings>& findings, const std::string& name) {
+  return *std::find_if(findings.begin(), findings.end(),
+                       [&](const VariantFindings& f) { return f.variant == name; });
+}
 
 Decision Decide(const Experiment& experiment, const std::string& srm_problem,
                 const std::vector<VariantFindings>& variants) {

@@ -32,6 +32,9 @@ struct VariantFindings {
   std::vector<std::string> breached_guardrails{};  // in words
 };
 
+// The findings of variant `name`, which `findings` holds.
+VariantFindings& FindingsOf(std::vector<VariantFindings>& findings, const std::string& name);
+
 struct Decision {
   std::string code;  // ship | continue | stop_guardrail | clickbait | untrustworthy_srm
   std::vector<std::string> reasons;

@@ -121,17 +121,14 @@ json FairnessSection(const ReportInputs& in, std::vector<VariantFindings>& findi
         a["worst"] = ParityJson(*worst);
         a["control_gap"] = control_gap;
         a["breached"] = breached;
-        if (breached) {
-          auto f = std::find_if(findings.begin(), findings.end(),
-                                [&](const VariantFindings& x) { return x.variant == v.name; });
-          if (f != findings.end()) {
-            f->breached_guardrails.push_back(fmt::format(
-                "fairness: {} is shown to the groups of {} at rates from {:.1f}% to {:.1f}% (gap "
-                "{:.3f}, χ² p {:.3g}), past the limit {:.2f} and control's gap {:.3f}",
-                worst->product, attribute, 100 * worst->result.min_rate,
-                100 * worst->result.max_rate, worst->result.gap, worst->result.p_value,
-                e.fairness.max_parity_gap, control_gap));
-          }
+        if (breached) {  // every variant but control has findings
+          FindingsOf(findings, v.name)
+              .breached_guardrails.push_back(fmt::format(
+                  "fairness: {} is shown to the groups of {} at rates from {:.1f}% to {:.1f}% "
+                  "(gap {:.3f}, χ² p {:.3g}), past the limit {:.2f} and control's gap {:.3f}",
+                  worst->product, attribute, 100 * worst->result.min_rate,
+                  100 * worst->result.max_rate, worst->result.gap, worst->result.p_value,
+                  e.fairness.max_parity_gap, control_gap));
         }
       }
       by_attribute[attribute] = std::move(a);
