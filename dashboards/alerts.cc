@@ -42,6 +42,17 @@ std::vector<Alert> AlertsOf(const nlohmann::ordered_json& r) {
                       d["psi"].get<double>(), d["reference"][0].get<std::string>(),
                       d["current"][1].get<std::string>()));
   }
+  if (r["phase"] == "shadow" && r["shadow"].contains("variants")) {
+    for (const auto& [arm, sh] : r["shadow"]["variants"].items()) {
+      const auto broken = sh["eligibility_violations"].get<std::int64_t>();
+      if (broken == 0) continue;
+      raise("eligibility", "critical",
+            fmt::format("{}: in shadow its lists would have shown {} ineligible product(s), "
+                        "e.g. {} ({})",
+                        arm, broken, sh["violations"][0]["product"].get<std::string>(),
+                        sh["violations"][0]["rule"].get<std::string>()));
+    }
+  }
   for (const auto& [arm, a] : r["latency"]["arms"].items()) {
     const double rate = a["fallback_rate"].get<double>();
     if (rate <= kFallbackAlertRate) continue;

@@ -1,6 +1,7 @@
 // Alerts from an experiment's report: what should wake someone up. Raised for a sample ratio
 // mismatch, a breached guardrail (statistical, operational or fairness), drift past the
-// alert threshold, and a fallback rate above 1% on an arm the recommender serves.
+// alert threshold, a fallback rate above 1% on an arm the recommender serves, and, in
+// shadow, a variant whose logged lists would have broken an eligibility invariant.
 #pragma once
 
 #include <string>
@@ -12,7 +13,7 @@ namespace abrec {
 
 struct Alert {
   std::string experiment;
-  std::string kind;      // srm | guardrail | drift | fallback_rate
+  std::string kind;      // srm | guardrail | drift | fallback_rate | eligibility (shadow)
   std::string severity;  // critical (the data or the customers are at risk) | warning
   std::string message;
   bool operator==(const Alert&) const = default;

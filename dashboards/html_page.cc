@@ -115,6 +115,74 @@ std::string GuardrailTable(const json& r) {
   return out + "</table>";
 }
 
+// The shadow phase's sanity checks: per variant, eligibility violations, the time its list
+// took, and what it would have shown against what control showed instead.
+std::string ShadowTables(const json& r) {
+  const json& sh = r["shadow"];
+  if (!sh.contains("variants")) return "<p class=\"muted\">" + Str(sh["reason"]) + "</p>";
+  std::string out = "<p class=\"muted\">" + Str(sh["note"]) + "</p>";
+  for (const auto& [variant, v] : sh["variants"].items()) {
+    const auto broken = v["eligibility_violations"].get<std::int64_t>();
+    out += fmt::format(
+        "<h3>{}: {} lists</h3><p data-shadow-violations=\"{}\">{}; computed in {} ms (p50), {} "
+        "ms (p99); {} fell back to the rules.</p>",
+        HtmlEscape(variant), v["lists"].get<std::int64_t>(), broken,
+        broken == 0 ? std::string("<span class=\"good\">no eligibility violation</span>")
+                    : fmt::format("<span class=\"bad\">{} ineligible products would have been "
+                                  "shown</span>",
+                                  broken),
+        Num(v["latency"]["p50_ms"], "{:.3g}"), Num(v["latency"]["p99_ms"], "{:.3g}"),
+        v["fallbacks"].get<std::int64_t>());
+    if (broken > 0) {
+      out += "<table><tr><th>product</th><th>rule broken</th><th>lists</th></tr>";
+      for (const auto& x : v["violations"]) {
+        out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                           Str(x["product"]), Str(x["rule"]), x["count"].get<std::int64_t>());
+      }
+      out += "</table>";
+    }
+    out +=
+        "<table><tr><th>product</th><th>would have been shown (share of lists)</th>"
+        "<th>was shown (control)</th></tr>";
+    for (const auto& p : v["products"]) {
+      out += fmt::format(
+          "<tr><td>{}</td><td class=\"num\">{:.1f}%</td><td class=\"num\">{:.1f}%</td></tr>",
+          Str(p["product"]), 100 * p["would_show_share"].get<double>(),
+          100 * p["shown_share"].get<double>());
+    }
+    out += "</table>";
+  }
+  return out;
+}
+
+// The exploration bucket's estimate of each variant's policy, beside the arm's own figure.
+std::string OffPolicyTable(const json& r) {
+  const json& off = r["exploration"]["off_policy"];
+  std::string out = "<p class=\"muted\">" + Str(off["method"]) + ".</p>";
+  out +=
+      "<table><tr><th>policy of</th><th>exploration lists</th><th>clicks per list "
+      "(estimate, interval)</th><th>measured in its arm</th><th>binds per list</th>"
+      "<th>premium per list</th></tr>";
+  for (const auto& [variant, t] : off["targets"].items()) {
+    if (t.contains("reason")) {
+      out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td colspan=\"4\">{}</td></tr>",
+                         HtmlEscape(variant), t["lists"].get<std::int64_t>(), Str(t["reason"]));
+      continue;
+    }
+    auto cell = [](const json& e) {
+      return fmt::format("{} ({} to {})", Num(e["estimate"], "{:.3g}"), Num(e["ci"][0], "{:.3g}"),
+                         Num(e["ci"][1], "{:.3g}"));
+    };
+    out += fmt::format(
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\" data-ope=\"{}\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+        HtmlEscape(variant), t["lists"].get<std::int64_t>(), HtmlEscape(variant),
+        cell(t["clicks_per_list"]), Num(t["clicks_per_list"]["on_policy"], "{:.3g}"),
+        cell(t["binds_per_list"]), cell(t["premium_per_list"]));
+  }
+  return out + "</table>";
+}
+
 std::string Page(const std::string& title, const std::string& body) {
   return fmt::format(
       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
@@ -149,6 +217,8 @@ std::string RenderReportHtml(const json& r) {
       Str(r["experiment"]), Str(r["phase"]), Str(r["phase"]), Str(r["definition"]["description"]),
       Str(r["generated_at"]), Str(r["definition"]["primary"]));
   body += DecisionBox(r);
+  const bool shadow = r["phase"] == "shadow";
+  if (shadow) body += "<h2>Shadow checks</h2>" + ShadowTables(r);
   body += "<h2>Cumulative lift over time</h2><div class=\"card\">" + LiftHistoryChart(r) +
           "<div class=\"muted\">Relative lift of the primary metric, day by day, with its "
           "always-valid confidence band: safe to read at any time. Zero means no effect.</div>"
@@ -163,6 +233,10 @@ std::string RenderReportHtml(const json& r) {
   body += "</div>";
   body += "<h2>Every metric against control</h2>" + MetricsTable(r);
   body += "<h2>Guardrails</h2>" + GuardrailTable(r);
+  body += "<h2>Off-policy estimate from the exploration bucket</h2>" + OffPolicyTable(r);
+  if (!shadow && r["shadow"].contains("variants")) {
+    body += "<h2>Shadow checks (before the A/B test)</h2>" + ShadowTables(r);
+  }
   return Page(r["experiment"].get<std::string>() + " · abrec", body);
 }
 

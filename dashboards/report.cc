@@ -180,6 +180,8 @@ Result<nlohmann::ordered_json> ReportFrom(AggregateSource& source, const Experim
   if (!latency) return std::unexpected(latency.error());
   auto counters = source.Counters(e.key);
   if (!counters) return std::unexpected(counters.error());
+  auto off_policy = source.OffPolicy(e.key);
+  if (!off_policy) return std::unexpected(off_policy.error());
   return BuildReport({.experiment = &e,
                       .population = population,
                       .totals = std::move(*totals),
@@ -187,6 +189,7 @@ Result<nlohmann::ordered_json> ReportFrom(AggregateSource& source, const Experim
                       .latency = std::move(*latency),
                       .latency_since = std::move(since),
                       .counters = std::move(*counters),
+                      .off_policy = std::move(*off_policy),
                       .now_us = now_us});
 }
 
@@ -408,8 +411,8 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   }
   report["uplift_vs_holdout"] = std::move(uplift);
 
-  // The exploration bucket: its size and figures. The off-policy estimate needs each
-  // exposure's items, propensities and outcomes, which the aggregates do not keep.
+  // The exploration bucket: its size and figures, and what its random lists say about each
+  // variant's policy (off-policy).
   const BucketTotals explore = Get(in.totals, kExploration);
   json explore_values = json::object();
   for (const char* name : {"click_rate", "bind_rate", "premium_per_user"}) {
@@ -421,12 +424,10 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   report["exploration"] = {{"users", static_cast<std::int64_t>(explore.users)},
                            {"expected_share", in.population.exploration},
                            {"values", std::move(explore_values)},
-                           {"off_policy",
-                            {{"reason",
-                              "the off-policy estimate of the treatment policy reads the "
-                              "exposures' logged items and propensities; not computed yet"}}}};
+                           {"off_policy", OffPolicySection(in)}};
   report["fairness"] = FairnessSection(in, findings);
   report["drift"] = DriftSection(in);
+  report["shadow"] = ShadowSection(in, findings);
   // Served latency and fallbacks per bucket, from the latency histograms.
   json latency_arms = json::object();
   for (const auto& [bucket, h] : in.latency) {

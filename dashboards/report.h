@@ -27,6 +27,7 @@ struct ReportInputs {
   LatencyByBucket latency{};           // served latency since `latency_since`
   std::string latency_since{};         // "YYYY-MM-DD": see LatencySince
   ExposureCounters counters{};         // products shown, and per fairness group
+  OffPolicyByTarget off_policy{};      // exploration's estimates of each variant's policy
   std::int64_t now_us = 0;
   double srm_threshold = 0.001;  // DESIGN.md: SRM when χ² p < 0.001
   std::int64_t srm_min_users = 1'000;

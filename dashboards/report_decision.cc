@@ -37,6 +37,11 @@ Decision Decide(const Experiment& experiment, const std::string& srm_problem,
     d.reasons.push_back(
         "phase shadow: every user is shown control's list; the treatment's is only logged, "
         "so its effect on customers cannot be measured before ab_test");
+    for (const VariantFindings& v : variants) {
+      for (const std::string& p : v.shadow_problems) {
+        d.reasons.push_back(fmt::format("{}: {}; fix it before ab_test", v.variant, p));
+      }
+    }
     return d;
   }
   for (const VariantFindings& v : variants) {

@@ -30,6 +30,7 @@ struct VariantFindings {
   std::optional<LiftFinding> click_rate{};
   std::optional<LiftFinding> bind_rate{};
   std::vector<std::string> breached_guardrails{};  // in words
+  std::vector<std::string> shadow_problems{};      // the shadow sanity checks, in words
 };
 
 // The findings of variant `name`, which `findings` holds.

@@ -1,6 +1,8 @@
 #include "dashboards/report_sections.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -8,8 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "experiments/latency_histogram.h"
 #include "stats/drift.h"
 #include "stats/fairness.h"
+#include "stats/fixed_horizon.h"
 
 namespace abrec {
 namespace {
@@ -201,6 +205,157 @@ json DriftSection(const ReportInputs& in) {
            "the products shown: PSI of the latest days against the first (watch > "
            "0.1, alert > 0.25) and χ² of homogeneity"},
           {"arms", std::move(arms)}};
+}
+
+}  // namespace abrec
+
+namespace abrec {
+
+json ShadowSection(const ReportInputs& in, std::vector<VariantFindings>& findings) {
+  constexpr std::string_view kProduct = "shadow|product|", kViolation = "shadow|violation|",
+                             kLatencyBin = "shadow|latency_bin|", kShown = "product|";
+  json variants = json::object();
+  for (const Variant& v : in.experiment->variants) {
+    const auto it = in.counters.find(v.name);
+    std::int64_t lists = 0, fallbacks = 0;
+    Counts would_show, shown;
+    std::map<std::pair<std::string, std::string>, std::int64_t> violations;  // (product, rule)
+    LatencyHistogram latency;
+    if (it != in.counters.end()) {
+      for (const auto& [day, counts] : it->second) {
+        const auto day_lists = counts.find("shadow|lists");
+        if (day_lists == counts.end()) continue;  // only the days it ran in shadow
+        lists += day_lists->second;
+        for (const auto& [name, n] : counts) {
+          const std::string_view s = name;
+          if (s.starts_with(kProduct)) {
+            would_show[std::string(s.substr(kProduct.size()))] += n;
+          } else if (s.starts_with(kShown)) {
+            shown[std::string(s.substr(kShown.size()))] += n;
+          } else if (s.starts_with(kViolation)) {
+            const std::string_view rest = s.substr(kViolation.size());
+            const auto bar = rest.find('|');
+            violations[{std::string(rest.substr(0, bar)),
+                        bar == std::string_view::npos ? "" : std::string(rest.substr(bar + 1))}] +=
+                n;
+          } else if (s.starts_with(kLatencyBin)) {
+            const int bin = std::atoi(std::string(s.substr(kLatencyBin.size())).c_str());
+            if (bin >= 0 && bin < LatencyHistogram::kBins) latency.Add(bin, n, 0);
+          } else if (s == "shadow|fallback") {
+            fallbacks += n;
+          }
+        }
+      }
+    }
+    if (lists == 0) continue;
+    std::set<std::string> products;
+    for (const auto& [p, n] : would_show) products.insert(p);
+    for (const auto& [p, n] : shown) products.insert(p);
+    json distribution = json::array();
+    for (const std::string& p : products) {
+      const std::int64_t w = would_show.count(p) ? would_show.at(p) : 0;
+      const std::int64_t s = shown.count(p) ? shown.at(p) : 0;
+      distribution.push_back(
+          {{"product", p},
+           {"would_show", w},
+           {"would_show_share", static_cast<double>(w) / static_cast<double>(lists)},
+           {"shown", s},
+           {"shown_share", static_cast<double>(s) / static_cast<double>(lists)}});
+    }
+    std::int64_t broken = 0;
+    json violation_list = json::array();
+    for (const auto& [key, n] : violations) {
+      broken += n;
+      violation_list.push_back({{"product", key.first}, {"rule", key.second}, {"count", n}});
+    }
+    auto ms = [&latency](double q) {
+      const auto us = latency.QuantileUs(q);
+      return us ? json(*us / 1000) : json(nullptr);
+    };
+    if (broken > 0) {
+      FindingsOf(findings, v.name)
+          .shadow_problems.push_back(fmt::format(
+              "in shadow its lists would have shown {} ineligible product{} ({} of {} lists)",
+              broken, broken == 1 ? "" : "s", broken, lists));
+    }
+    variants[v.name] = {{"lists", lists},
+                        {"eligibility_violations", broken},
+                        {"violations", std::move(violation_list)},
+                        {"latency", {{"p50_ms", ms(0.5)}, {"p99_ms", ms(0.99)}}},
+                        {"fallbacks", fallbacks},
+                        {"products", std::move(distribution)}};
+  }
+  if (variants.empty()) {
+    return {
+        {"reason", in.experiment->phase == Phase::kShadow
+                       ? "no shadow list logged yet: they come with /v1/recommend for users in a "
+                         "variant whose policy is recommender"
+                       : "the experiment has not run in shadow"}};
+  }
+  return {{"note",
+           "what each variant would have shown while control's list was shown instead, on the "
+           "days it ran in shadow; eligibility by the gate's invariants (config/gate.yaml)"},
+          {"variants", std::move(variants)}};
+}
+
+}  // namespace abrec
+
+namespace abrec {
+
+json OffPolicySection(const ReportInputs& in) {
+  const double z = stats::NormalQuantile(in.experiment->analysis.alpha);
+  json targets = json::object();
+  for (const Variant& v : in.experiment->variants) {
+    const auto it = in.off_policy.find(v.name);
+    if (it == in.off_policy.end() || it->second.lists < 2) {
+      targets[v.name] = {{"lists", it == in.off_policy.end() ? 0 : it->second.lists},
+                         {"reason",
+                          "fewer than 2 exploration lists served by /v1/recommend with this "
+                          "variant's list computed beside them"}};
+      continue;
+    }
+    const OffPolicySums& s = it->second;
+    const double n = static_cast<double>(s.lists);
+    const auto arm = in.totals.find(v.name);
+    const double exposures =
+        arm == in.totals.end() ? 0.0 : static_cast<double>(arm->second.exposures);
+    auto on_policy = [&](Int128 total, double scale) {
+      return exposures > 0 && arm != in.totals.end()
+                 ? json(static_cast<double>(total) * scale / exposures)
+                 : json(nullptr);
+    };
+    auto estimate = [&](double sum, double sq, json measured) {
+      const double mean = sum / n;
+      const double var = std::max(0.0, (sq - n * mean * mean) / (n - 1));
+      const double se = std::sqrt(var / n);
+      return json{{"estimate", mean},
+                  {"standard_error", se},
+                  {"ci", {mean - z * se, mean + z * se}},
+                  {"on_policy", std::move(measured)}};
+    };
+    targets[v.name] = {
+        {"policy", v.policy},
+        {"lists", s.lists},
+        {"clicks_per_list",
+         estimate(s.clicks, s.clicks_sq,
+                  on_policy(arm == in.totals.end() ? Int128(0) : arm->second.clicks, 1.0))},
+        {"binds_per_list",
+         estimate(s.binds, s.binds_sq,
+                  on_policy(arm == in.totals.end() ? Int128(0) : arm->second.binds, 1.0))},
+        {"premium_per_list",
+         estimate(
+             s.premium, s.premium_sq,
+             on_policy(arm == in.totals.end() ? Int128(0) : arm->second.premium_cents, 0.01))}};
+  }
+  return {{"method",
+           "item-level inverse propensity scoring: each click, bind and premium on a product "
+           "the random list showed, and the variant's list would also have shown, counts "
+           "1/propensity; per list, averaged over the exploration lists (assumes a product's "
+           "outcome does not depend on the rest of the list)"},
+          {"note",
+           "on_policy: the same figure measured in the variant's own arm (all its exposures), "
+           "for comparison; outcomes count when they name the exploration list's request_id"},
+          {"targets", std::move(targets)}};
 }
 
 }  // namespace abrec

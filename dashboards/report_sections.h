@@ -22,4 +22,17 @@ nlohmann::ordered_json FairnessSection(const ReportInputs& in,
 // half of them) against the latest days (up to 7): PSI and χ² (stats/drift.h).
 nlohmann::ordered_json DriftSection(const ReportInputs& in);
 
+// The shadow phase's sanity checks, per variant whose list was computed in shadow (the
+// "shadow|…" counters): how many lists, the share of lists that would have shown each product
+// against the share that did (control's list, shown instead), eligibility violations (the
+// gate's invariants: no life cover under 18, no student discount past 25), and the time the
+// shadow list took. A violation is a shadow problem in `findings`.
+nlohmann::ordered_json ShadowSection(const ReportInputs& in,
+                                     std::vector<VariantFindings>& findings);
+
+// The off-policy estimate of each variant's policy from the exploration bucket's random
+// lists (experiments/off_policy_log.h): clicks, binds and premium per list with their
+// intervals, beside what the variant's own arm measured.
+nlohmann::ordered_json OffPolicySection(const ReportInputs& in);
+
 }  // namespace abrec

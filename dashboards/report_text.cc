@@ -123,6 +123,34 @@ std::string RenderReportText(const json& r) {
             : fmt::format("  {:<12} PSI {} ({}), χ² p {}\n", arm, Number(drift["psi"], "{:.3f}"),
                           drift["status"].get<std::string>(), Number(drift["p_value"], "{:.3g}"));
   }
+  out += "\noff-policy estimate from the exploration bucket (per list; measured in the arm):\n";
+  for (const auto& [arm, t] : r["exploration"]["off_policy"]["targets"].items()) {
+    if (t.contains("reason")) {
+      out += fmt::format("  {:<12} {}\n", arm, t["reason"].get<std::string>());
+      continue;
+    }
+    const json& c = t["clicks_per_list"];
+    out += fmt::format("  {:<12} {} lists: clicks {} {} (arm {}), binds {}, premium {}\n", arm,
+                       t["lists"].get<std::int64_t>(), Number(c["estimate"], "{:.3g}"),
+                       Interval(c["ci"], false), Number(c["on_policy"], "{:.3g}"),
+                       Number(t["binds_per_list"]["estimate"], "{:.3g}"),
+                       Number(t["premium_per_list"]["estimate"], "{:.4g}"));
+  }
+  if (r["shadow"].contains("variants")) {
+    out += "\nshadow checks (what the variant would have shown while control's list was):\n";
+    for (const auto& [arm, v] : r["shadow"]["variants"].items()) {
+      out += fmt::format(
+          "  {:<12} {} lists, {} eligibility violations, p50 {} ms, p99 {} ms, {} "
+          "fallbacks\n",
+          arm, v["lists"].get<std::int64_t>(), v["eligibility_violations"].get<std::int64_t>(),
+          Number(v["latency"]["p50_ms"], "{:.3g}"), Number(v["latency"]["p99_ms"], "{:.3g}"),
+          v["fallbacks"].get<std::int64_t>());
+      for (const auto& x : v["violations"]) {
+        out += fmt::format("    {} × {} ({})\n", x["count"].get<std::int64_t>(),
+                           x["product"].get<std::string>(), x["rule"].get<std::string>());
+      }
+    }
+  }
   const json& h = r["history"];
   if (!h.empty()) {
     out += fmt::format("\nhistory of {} (relative lift, confidence sequence):\n",

@@ -22,6 +22,7 @@ Result<void> AuditLog::Append(const AuditEntry& e) {
                       {"changed", e.changed},
                       {"reason", e.reason},
                       {"content_hash", e.content_hash}};
+  if (!e.actor.empty()) j["actor"] = e.actor;
   const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mu_);
   std::error_code ec;

@@ -12,13 +12,16 @@
 namespace abrec {
 
 struct AuditEntry {
-  std::string action{};  // "created", "changed", "removed", "refused"
+  // "created", "changed", "removed", "refused" (the registry, for every file), and
+  // "admin_put", "phase_changed", "admin_refused" (the lifecycle API, with actor and reason)
+  std::string action{};
   std::string experiment{};
   std::string file{};
   std::string phase{};
   std::vector<std::string> changed{};  // names of the changed fields
   std::string reason{};                // allow_reshuffle, or why it was refused
   std::string content_hash{};
+  std::string actor{};  // who asked: "admin", "auto_stop"; empty for a file edit
 };
 
 class AuditLog {

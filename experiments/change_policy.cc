@@ -40,6 +40,7 @@ std::vector<std::string> ChangedFields(const Experiment& a, const Experiment& b)
   check(a.fairness != b.fairness, "fairness");
   check(a.RolloutVariant() != b.RolloutVariant(), "rollout_variant");
   check(a.allow_reshuffle != b.allow_reshuffle, "allow_reshuffle");
+  check(a.auto_stop != b.auto_stop, "auto_stop");
   return out;
 }
 

@@ -20,6 +20,9 @@ struct ExposedItem {
   std::string product_id;
   int position = 0;
   double propensity = 1.0;
+  // Exploration exposures served by abrec: the variants whose policy would also have shown
+  // this product to this customer (the off-policy estimate's matches; off_policy_log.h).
+  std::vector<std::string> in_lists{};
 };
 
 struct Event {
@@ -49,6 +52,9 @@ struct Event {
   // exposure_counters (e.g. "exposed|sex|F", "shown|sex|F|pet"); every exposure's items also
   // count as "product|ID".
   std::vector<std::string> counters;
+  // Exploration exposures served by abrec: the variants whose lists were computed for the
+  // off-policy estimate (each gets this list counted, matched or not).
+  std::vector<std::string> ope_targets;
 
   // FNV-1a 64 of the fields the client supplied: a retried event with the same payload is a
   // duplicate, the same id with another payload a conflict.

@@ -14,6 +14,7 @@
 #include "experiments/aggregates.h"
 #include "experiments/event.h"
 #include "experiments/latency_histogram.h"
+#include "experiments/off_policy_log.h"
 
 namespace abrec {
 
@@ -70,6 +71,9 @@ class AggregateSource {
 
   // The experiment's exposure counters, every day. Thread-safe.
   virtual Result<ExposureCounters> Counters(const std::string& experiment) = 0;
+
+  // The off-policy estimate's sums per target variant (off_policy_log.h). Thread-safe.
+  virtual Result<OffPolicyByTarget> OffPolicy(const std::string& experiment) = 0;
 };
 
 class EventStore : public AggregateSource {

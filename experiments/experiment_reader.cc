@@ -12,9 +12,9 @@ namespace abrec {
 namespace {
 
 constexpr std::string_view kTopKeys[] = {
-    "experiment", "description", "owner",           "surface",        "phase",
-    "seed",       "traffic",     "namespace",       "variants",       "metrics",
-    "analysis",   "fairness",    "rollout_variant", "allow_reshuffle"};
+    "experiment", "description", "owner",           "surface",         "phase",
+    "seed",       "traffic",     "namespace",       "variants",        "metrics",
+    "analysis",   "fairness",    "rollout_variant", "allow_reshuffle", "auto_stop"};
 constexpr std::string_view kSeedJsonKeys[] = {
     "experiment_name", "traffic_split", "variants", "metrics",        "phase",
     "description",     "owner",         "surface",  "allow_reshuffle"};
@@ -65,6 +65,8 @@ class NativeReader {
     ReadAnalysis();
     ReadFairness();
     ReadRolloutVariant(root_.Find("rollout_variant"));
+    if (const auto* n = root_.Find("auto_stop"))
+      e_.auto_stop = r_.Bool(*n, "auto_stop").value_or(false);
     return std::move(e_);
   }
 

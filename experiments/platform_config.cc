@@ -114,13 +114,15 @@ class ConfigReader {
   }
 
   void ReadExperiments(const ConfigNode& n) {
-    if (!r_.CheckMap(n, "experiments",
-                     {"dir", "reload_interval_ms", "audit_log", "accepted_dir"})) {
+    if (!r_.CheckMap(
+            n, "experiments",
+            {"dir", "reload_interval_ms", "alert_interval_ms", "audit_log", "accepted_dir"})) {
       return;
     }
     ReadString(n, "experiments", "dir", c_.experiments.dir);
     ReadInt(n, "experiments", "reload_interval_ms", 0, 3'600'000,
             c_.experiments.reload_interval_ms);
+    ReadInt(n, "experiments", "alert_interval_ms", 0, 86'400'000, c_.experiments.alert_interval_ms);
     ReadString(n, "experiments", "audit_log", c_.experiments.audit_log);
     ReadString(n, "experiments", "accepted_dir", c_.experiments.accepted_dir);
   }
@@ -188,15 +190,17 @@ class ConfigReader {
 
   void ReadRecommender(const ConfigNode& n) {
     if (!r_.CheckMap(n, "recommender",
-                     {"model_dir", "catalog", "ranking", "default_model", "candidates",
-                      "poll_interval_ms", "latency_budget_ms", "p99_fallback_ms", "cache",
-                      "cache_path", "redis_address", "redis_timeout_ms"})) {
+                     {"model_dir", "catalog", "ranking", "gate", "gate_customers", "default_model",
+                      "candidates", "poll_interval_ms", "latency_budget_ms", "p99_fallback_ms",
+                      "cache", "cache_path", "redis_address", "redis_timeout_ms"})) {
       return;
     }
     auto& rc = c_.recommender;
     ReadString(n, "recommender", "model_dir", rc.model_dir);
     ReadString(n, "recommender", "catalog", rc.catalog);
     ReadString(n, "recommender", "ranking", rc.ranking);
+    ReadString(n, "recommender", "gate", rc.gate);
+    ReadInt(n, "recommender", "gate_customers", 100, 1'000'000, rc.gate_customers);
     ReadString(n, "recommender", "default_model", rc.default_model);
     ReadString(n, "recommender", "cache_path", rc.cache_path);
     ReadInt(n, "recommender", "candidates", 1, 100'000, rc.candidates);
@@ -263,6 +267,7 @@ ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std
   c.recommender.model_dir = Resolve(file, c.recommender.model_dir);
   c.recommender.catalog = Resolve(file, c.recommender.catalog);
   c.recommender.ranking = Resolve(file, c.recommender.ranking);
+  c.recommender.gate = Resolve(file, c.recommender.gate);
   c.recommender.cache_path = Resolve(file, c.recommender.cache_path);
   return c;
 }

@@ -38,8 +38,10 @@ struct LimitsConfig {
 };
 
 struct ExperimentsConfig {
-  std::string dir = "experiments";             // *.yaml, *.yml and *.json files
-  int reload_interval_ms = 1000;               // polling period of the file watcher; 0 disables
+  std::string dir = "experiments";  // *.yaml, *.yml and *.json files
+  int reload_interval_ms = 1000;    // polling period of the file watcher; 0 disables
+  // How often `abrec serve` computes the alerts (log lines, auto_stop); 0 disables.
+  int alert_interval_ms = 60'000;
   std::string audit_log = "../var/audit.log";  // JSON lines, one per accepted change
   // The last accepted version of each experiment, kept so that a restart neither re-audits
   // unchanged files nor lets a reshuffle made while the service was down slip through.
@@ -74,6 +76,10 @@ struct RecommenderConfig {
   std::string model_dir = "../var/models";  // NAME/VERSION folders (recommender/model_registry.h)
   std::string catalog = "catalog.yaml";
   std::string ranking = "ranking.yaml";
+  // The deployment gate run when an experiment moves to ab_test or rollout through the admin
+  // API (server/lifecycle.h): its rules, and how many synthetic customers it compares on.
+  std::string gate = "gate.yaml";
+  int gate_customers = 2000;
   std::string default_model = "hybrid";  // for variants that name no model
   int candidates = 100;                  // generated per request when the cache has none
   int poll_interval_ms = 1000;           // model folder polling; 0: reload only on request

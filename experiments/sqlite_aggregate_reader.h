@@ -45,6 +45,9 @@ class SqliteAggregateSource final : public AggregateSource {
   Result<ExposureCounters> Counters(const std::string& experiment) override {
     return ReadExposureCounters(db_, experiment);
   }
+  Result<OffPolicyByTarget> OffPolicy(const std::string& experiment) override {
+    return ReadOffPolicy(db_, experiment);
+  }
 
  private:
   SqliteDb& db_;

@@ -330,6 +330,11 @@ Result<ExposureCounters> SqliteEventStore::Counters(const std::string& experimen
   return ReadExposureCounters(*reader_, experiment);
 }
 
+Result<OffPolicyByTarget> SqliteEventStore::OffPolicy(const std::string& experiment) {
+  std::lock_guard lock(reader_mu_);
+  return ReadOffPolicy(*reader_, experiment);
+}
+
 Result<void> SqliteEventStore::Backup(const std::string& path) {
   std::lock_guard lock(reader_mu_);
   return reader_->BackupTo(path);

@@ -34,9 +34,11 @@ std::string ItemsJson(const std::vector<ExposedItem>& items) {
   if (items.empty()) return "[]";  // assignments log exposures without items
   nlohmann::json out = nlohmann::json::array();
   for (const auto& item : items) {
-    out.push_back({{"product_id", item.product_id},
-                   {"position", item.position},
-                   {"propensity", item.propensity}});
+    nlohmann::json j{{"product_id", item.product_id},
+                     {"position", item.position},
+                     {"propensity", item.propensity}};
+    if (!item.in_lists.empty()) j["in_lists"] = item.in_lists;
+    out.push_back(std::move(j));
   }
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -66,8 +68,14 @@ Event EventFromRow(const SqliteStatement& row) {
   if (!items.empty()) {
     const auto j = nlohmann::json::parse(items, nullptr, /*allow_exceptions=*/false);
     for (const auto& it : j.is_array() ? j : nlohmann::json::array()) {
-      e.items.push_back(
-          {it.value("product_id", ""), it.value("position", 0), it.value("propensity", 1.0)});
+      ExposedItem item{it.value("product_id", ""), it.value("position", 0),
+                       it.value("propensity", 1.0)};
+      if (const auto l = it.find("in_lists"); l != it.end() && l->is_array()) {
+        for (const auto& name : *l) {
+          if (name.is_string()) item.in_lists.push_back(name.get<std::string>());
+        }
+      }
+      e.items.push_back(std::move(item));
     }
   }
   e.features_json = row.Text(16);
@@ -191,6 +199,9 @@ Result<void> SqliteEventWriter::PrepareAll() {
     if (!s) return std::unexpected(s.error());
     *stmt = std::move(*s);
   }
+  auto off_policy = OffPolicyLog::Open(*db_);
+  if (!off_policy) return std::unexpected(off_policy.error());
+  off_policy_.emplace(std::move(*off_policy));
   return {};
 }
 
@@ -354,6 +365,11 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
   if (auto ok = insert_.Run(); !ok) return std::unexpected(ok.error());
   ids_.Insert(key, seq);
   ids_added_.emplace_back(key, seq);
+  if (auto ok = e.type == EventType::kExposure ? off_policy_->OnExposure(e)
+                                               : off_policy_->OnOutcome(e, window_us_);
+      !ok) {
+    return std::unexpected(ok.error());
+  }
   auto ok =
       state_.Add(e, seq, [this](std::span<const std::int64_t> seqs) { return ReadEvents(seqs); });
   if (!ok) return std::unexpected(ok.error());
@@ -387,6 +403,7 @@ Result<std::vector<StoredEvent>> SqliteEventWriter::ReadEvents(std::span<const s
 
 Result<std::int64_t> SqliteEventWriter::Erase(const std::string& user) {
   std::int64_t removed = 0;
+  if (auto ok = off_policy_->EraseUser(user); !ok) return std::unexpected(ok.error());
   const AggregateState::Erased erased = state_.EraseUser(user);
   for (const std::int64_t id : erased.row_ids) {
     if (auto ok = delete_user_row_.Bind(1, id).Run(); !ok) return std::unexpected(ok.error());

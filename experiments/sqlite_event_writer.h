@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -22,6 +23,7 @@
 #include "experiments/aggregate_state.h"
 #include "experiments/event_id_index.h"
 #include "experiments/event_store.h"
+#include "experiments/off_policy_log.h"
 #include "experiments/sqlite_db.h"
 
 namespace abrec {
@@ -74,7 +76,8 @@ class SqliteEventWriter {
       : db_(std::move(db)),
         state_(o.attribution_window_us),
         clock_(clock),
-        retention_us_(o.retention_us) {}
+        retention_us_(o.retention_us),
+        window_us_(o.attribution_window_us) {}
 
   Result<void> PrepareAll();
   Result<void> Load();
@@ -102,6 +105,8 @@ class SqliteEventWriter {
       latency_;
   // This transaction's exposure counters: (experiment, bucket, name) -> count.
   std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> counters_;
+  std::optional<OffPolicyLog> off_policy_;  // opened with the statements
+  std::int64_t window_us_;                  // the attribution window
 };
 
 }  // namespace abrec

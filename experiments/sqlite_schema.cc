@@ -206,7 +206,21 @@ constexpr std::string_view kV7 =
     "NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL, "
     "PRIMARY KEY (experiment, bucket, day, name)) WITHOUT ROWID;";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
+// v8: the off-policy log (off_policy_log.h). Per exploration exposure and target policy
+// (a variant of the experiment), the inverse-propensity-weighted clicks, binds and premium
+// credited to it so far; per (experiment, target), the lists and the sums and squares of
+// those per-list values. Filled from this version on.
+constexpr std::string_view kV8 =
+    "CREATE TABLE ope_lists (request_id TEXT NOT NULL, target TEXT NOT NULL, experiment TEXT "
+    "NOT NULL, user_id TEXT NOT NULL, clicks REAL NOT NULL DEFAULT 0, binds REAL NOT NULL "
+    "DEFAULT 0, premium REAL NOT NULL DEFAULT 0, PRIMARY KEY (request_id, target)) WITHOUT ROWID;"
+    "CREATE INDEX ope_lists_by_user ON ope_lists(user_id);"
+    "CREATE TABLE ope_sums (experiment TEXT NOT NULL, target TEXT NOT NULL, lists INTEGER NOT "
+    "NULL DEFAULT 0, clicks REAL NOT NULL DEFAULT 0, clicks_sq REAL NOT NULL DEFAULT 0, binds "
+    "REAL NOT NULL DEFAULT 0, binds_sq REAL NOT NULL DEFAULT 0, premium REAL NOT NULL DEFAULT 0, "
+    "premium_sq REAL NOT NULL DEFAULT 0, PRIMARY KEY (experiment, target)) WITHOUT ROWID;";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
 
 }  // namespace
 

@@ -21,6 +21,7 @@ inline constexpr std::array<std::string_view, 4> kPolicyNames = {"legacy_rules",
 inline constexpr std::string_view kHoldoutPolicy = "none";
 inline constexpr std::string_view kExplorationPolicy = "random";
 inline constexpr std::string_view kRecommenderPolicy = "recommender";
+inline constexpr std::string_view kLegacyRulesPolicy = "legacy_rules";
 
 // Metrics tested statistically (primary, secondary, relative guardrails).
 inline constexpr std::array<std::string_view, 5> kStatisticalMetrics = {

@@ -27,7 +27,9 @@ struct CustomerView {
 };
 
 inline constexpr std::size_t kFeatureCount = 12;
-// The columns, in order (for the model's metadata and the audit).
+// The columns, in order (for the model's metadata and the audit). "sex_female" is missing
+// (NaN) unless the view reads sex (SexInput), so XGBoost never splits on it; the column stays
+// so that the scorers of older versions, which did, still load.
 const std::array<std::string_view, kFeatureCount>& FeatureNames();
 
 // Appends the kFeatureCount features of (customer, product) to `out`. `user` is the

@@ -3,11 +3,13 @@
 // It refuses the candidate when
 //   - parity: for a product and a protected attribute (sex, age band, ...), the gap between
 //     the groups' recommendation rates is further from parity than the baseline's by more
-//     than `margin` (stats::FurtherFromParity, with the χ² test of the candidate's gap);
+//     than `margin` (stats::FurtherFromParity), and the candidate's gap is significant (χ²
+//     test, Bonferroni over the checks);
 //   - eligibility: a list breaks an invariant (no life cover under 18, no student discount
 //     past 25), checked independently of the catalog's own rules.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +19,7 @@
 #include "experiments/diagnostic.h"
 #include "recommender/customer_profile.h"
 #include "recommender/model.h"
+#include "recommender/policies.h"
 #include "recommender/reranker.h"
 
 namespace abrec {
@@ -30,6 +33,9 @@ struct GateInvariant {
 struct GateRules {
   int k = 3;
   double margin = 0.05;
+  // A parity gap past the margin must also be significant: the candidate's χ² p below
+  // alpha / (the number of parity checks), so that small groups' noise does not refuse.
+  double alpha = 0.05;
   int min_group_customers = 50;
   std::vector<std::string> attributes{"sex", "age_band"};
   std::vector<GateInvariant> invariants;
@@ -54,9 +60,28 @@ struct GateReport {
   bool passed() const { return failures.empty(); }
 };
 
-// Runs both models' pipelines over `customers`. Errors: scoring failures.
+// What a policy would show a customer (k items); the gate compares two of them.
+using GateList = std::function<Result<PolicyList>(const CustomerProfile& customer, int k)>;
+
+// Runs both policies over `customers`. Errors: the lists' (scoring failures).
+Result<GateReport> RunGate(const Catalog& catalog, const GateList& candidate,
+                           const GateList& baseline, std::span<const CustomerProfile> customers,
+                           const GateRules& rules);
+
+// Both models' pipelines (abrec gate).
 Result<GateReport> RunGate(const RecommenderModel& candidate, const RecommenderModel& baseline,
                            std::span<const CustomerProfile> customers, const RankingRules& ranking,
                            const GateRules& rules);
+
+// The first invariant that showing `product` to a customer of `age` breaks, or null.
+const GateInvariant* BrokenBy(const GateRules& rules, const Product& product,
+                              const std::optional<int>& age);
+// "category life: min_age 18", "product student_contents: max_age 25".
+std::string DescribeInvariant(const GateInvariant& invariant);
+
+// The invariant `product` shown to a customer of `age` breaks, as a sentence ("student_contents
+// shown to a customer aged 30 (product student_contents: max_age 25)"), or std::nullopt.
+std::optional<std::string> BrokenInvariant(const GateRules& rules, const Product& product,
+                                           const std::optional<int>& age);
 
 }  // namespace abrec

@@ -1,7 +1,7 @@
 // Hybrid matrix factorisation in the manner of LightFM (Kula, "Metadata embeddings for user
 // and item cold-start recommendations", 2015): a customer's embedding is the sum of the
-// embeddings of their features (sex, age band, occupation, ...; an identity feature when
-// known) and a product's the sum of its features' (its id, its category). Score =
+// embeddings of their features (age band, occupation, holdings, ...; an identity feature
+// when known) and a product's the sum of its features' (its id, its category). Score =
 // <user, product> + product bias. Trained with BPR (Rendle et al. 2009): for a held
 // product i and a sampled product j the customer does not hold, Adagrad on
 // −ln σ(s_i − s_j) with L2. A customer never seen in training is scored from their attributes

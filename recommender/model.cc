@@ -80,6 +80,11 @@ Result<std::shared_ptr<const RecommenderModel>> RecommenderModel::Load(
   m->dir_ = dir;
   m->version_ = (*meta)["version"].get<std::string>();
   m->metadata_json_ = meta->dump();
+  const auto reads_sex = meta->value("reads_sex", nlohmann::json(true));  // older: it did
+  if (!reads_sex.is_boolean()) {
+    return std::unexpected(ModelError(meta_path, "\"reads_sex\" must be true or false"));
+  }
+  m->sex_input_ = reads_sex.get<bool>() ? SexInput::kRead : SexInput::kHidden;
   // Calibration (optional: models without it score raw probabilities).
   const auto calibration = meta->value("calibration", nlohmann::json::object());
   for (const auto& [name, target] :
@@ -130,7 +135,7 @@ Result<std::shared_ptr<const RecommenderModel>> RecommenderModel::Load(
   std::vector<float> x;
   const Eigen::VectorXf e = m->mf_.UserEmbedding({});
   for (std::size_t p = 0; p < catalog.products.size(); ++p) {
-    AppendFeatures(m->catalog_, m->mf_, warm.View(), e, p, x);
+    AppendFeatures(m->catalog_, m->mf_, warm.View(m->sex_input_), e, p, x);
   }
   std::vector<BorrowPool<Scorers>::Lease> leases;
   for (std::size_t j = 0; j < m->scorers_.size(); ++j) {
@@ -145,7 +150,7 @@ Result<std::shared_ptr<const RecommenderModel>> RecommenderModel::Load(
 
 std::vector<std::pair<std::size_t, float>> RecommenderModel::Candidates(
     const CustomerProfile& customer, std::size_t n) const {
-  const auto features = MfCustomerFeatures(customer.View());
+  const auto features = MfCustomerFeatures(customer.View(sex_input_));
   const Eigen::VectorXf user = mf_.UserEmbedding(features);
   std::vector<float> query(user.data(), user.data() + user.size());
   query.push_back(1.0f);
@@ -160,7 +165,7 @@ double RecommenderModel::Platt::Apply(double p) const {
 
 Result<std::vector<ScoredItem>> RecommenderModel::Score(
     const CustomerProfile& customer, std::span<const std::size_t> products) const {
-  const CustomerView view = customer.View();
+  const CustomerView view = customer.View(sex_input_);
   const Eigen::VectorXf user = mf_.UserEmbedding(MfCustomerFeatures(view));
   std::vector<float> x;
   x.reserve(products.size() * kFeatureCount);

@@ -50,6 +50,11 @@ class RecommenderModel {
   const std::string& dir() const { return dir_; }
   const std::string& metadata_json() const { return metadata_json_; }
   const Catalog& catalog() const { return catalog_; }
+  // Whether the model reads the customer's sex (customer_profile.h: SexInput), as metadata.json
+  // says ("reads_sex"). Models trained since sex was hidden say false, unless deliberately
+  // biased; a model of an older version says nothing: it was trained reading sex and is
+  // served as trained (hiding it would feed it inputs it never saw), so retrain it.
+  bool reads_sex() const { return sex_input_ == SexInput::kRead; }
 
   // Candidate generation: the `n` products with the best factorisation score for this
   // customer, best first (held and ineligible products included: the re-ranker's rules
@@ -86,6 +91,7 @@ class RecommenderModel {
   mutable BorrowPool<Scorers> scorers_;
   std::map<std::string, std::vector<double>> segment_popularity_;
   Platt click_calibration_, bind_calibration_;
+  SexInput sex_input_ = SexInput::kHidden;
   std::string version_, dir_, metadata_json_;
 };
 

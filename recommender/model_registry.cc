@@ -141,6 +141,13 @@ std::vector<ModelReloadResult> ModelRegistry::Reload() {
       swaps_.fetch_add(1);
       LogInfo("models: {} version {} loaded from {}{}", v.name, v.version, v.dir,
               r.previous.empty() ? "" : fmt::format(" (was {})", r.previous));
+      if (next->at(v.name)->reads_sex()) {
+        LogWarning(
+            "models: {} version {} reads the customer's sex (a model of an older version, or "
+            "deliberately biased): retrain it with this version's `abrec train`, which hides "
+            "sex, and check it with `abrec gate`",
+            v.name, v.version);
+      }
     } else {
       r.status = "failed";
       r.error = loaded.error().message;

@@ -1,6 +1,7 @@
 #include "recommender/serving.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,17 @@ Result<std::unique_ptr<RecommenderServing>> RecommenderServing::Open(
   if (!rules) return std::unexpected(diagnostics(rules.error(), "recommender.ranking"));
   std::unique_ptr<RecommenderServing> s(
       new RecommenderServing(config, std::move(*catalog), *rules, serving_threads, clock));
+  std::error_code ec;
+  if (std::filesystem::exists(config.gate, ec)) {
+    auto gate = LoadGateRules(config.gate);
+    if (!gate) return std::unexpected(diagnostics(gate.error(), "recommender.gate"));
+    s->gate_rules_ = std::move(*gate);
+  } else {
+    LogWarning(
+        "gate: no rules at {} (recommender.gate): moves to ab_test or rollout through "
+        "the admin API will be refused, and shadow lists are not checked",
+        config.gate);
+  }
   const auto loaded = s->registry_.Reload();
   if (loaded.empty()) {
     LogWarning(
@@ -107,12 +119,31 @@ ServedList RecommenderServing::Serve(const ServeRequest& r, std::mt19937_64& rng
   if (!out.fallback.empty()) CountFallback(out.fallback);
   if (r.shadow_policy && *r.shadow_policy == "recommender") {
     std::string shadow_fallback;
+    const auto start = std::chrono::steady_clock::now();
     out.shadow = Pipeline(r, r.shadow_model, out.shadow_version, shadow_fallback, out);
+    out.shadow_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
     if (!shadow_fallback.empty()) {
       out.shadow->rules_applied.push_back("shadow fallback: " + shadow_fallback);
     }
   }
   return out;
+}
+
+std::optional<PolicyList> RecommenderServing::Counterfactual(std::string_view policy,
+                                                             std::string_view model,
+                                                             const CustomerProfile& customer,
+                                                             int k) const {
+  const ServeRequest r{.customer = &customer, .k = k};
+  if (policy == "legacy_rules") return Legacy(r, nullptr);
+  if (policy != "recommender") return std::nullopt;
+  const auto m = registry_.Get(model.empty() ? std::string_view(config_.default_model) : model);
+  if (!m) return Legacy(r, nullptr);  // what the arm serves without its model
+  auto list =
+      PipelineList(*m, customer, k, rules_, {}, static_cast<std::size_t>(config_.candidates));
+  if (!list) return Legacy(r, m.get());
+  return std::move(*list);
 }
 
 void RecommenderServing::CountFallback(std::string_view reason) {

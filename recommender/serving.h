@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "experiments/platform_config.h"
+#include "recommender/gate.h"
 #include "recommender/latency_monitor.h"
 #include "recommender/model_registry.h"
 #include "recommender/policies.h"
@@ -52,6 +53,7 @@ struct ServedList {
   bool used_cache = false;
   std::optional<PolicyList> shadow;  // shadow phase: what treatment would have shown
   std::string shadow_version;
+  std::int64_t shadow_us = 0;  // time spent computing the shadow list
 };
 
 class RecommenderServing {
@@ -64,7 +66,16 @@ class RecommenderServing {
 
   ServedList Serve(const ServeRequest& request, std::mt19937_64& rng);
 
+  // What `policy` (recommender with `model`, or legacy_rules) would show this customer,
+  // without counting it as served: an exploration list's off-policy targets. nullopt for the
+  // random and none policies (nothing deterministic to match).
+  std::optional<PolicyList> Counterfactual(std::string_view policy, std::string_view model,
+                                           const CustomerProfile& customer, int k) const;
+
   const Catalog& catalog() const { return registry_.catalog(); }
+  const RankingRules& ranking() const { return rules_; }
+  // The deployment gate's rules (recommender.gate), or null when that file does not exist.
+  const GateRules* gate_rules() const { return gate_rules_ ? &*gate_rules_ : nullptr; }
   ModelRegistry& models() { return registry_; }
   const LatencyMonitor& monitor() const { return monitor_; }
   const RecommenderConfig& config() const { return config_; }
@@ -85,6 +96,7 @@ class RecommenderServing {
 
   RecommenderConfig config_;
   RankingRules rules_;
+  std::optional<GateRules> gate_rules_;
   const Clock& clock_;
   ModelRegistry registry_;
   LatencyMonitor monitor_;

@@ -139,6 +139,9 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
   std::mt19937_64 rng(o.seed ^ 0x5eed);
   std::uniform_real_distribution<double> unit(0, 1);
   std::vector<bool> is_test(customers.size()), is_calibration(customers.size());
+  // Only the deliberately biased model reads sex (customer_profile.h: SexInput).
+  const SexInput sex_input = o.bias_category.empty() ? SexInput::kHidden : SexInput::kRead;
+  report.reads_sex = sex_input == SexInput::kRead;
   auto biased = [&](std::size_t u, std::size_t p) {
     return !o.bias_category.empty() && customers[u].sex == o.bias_sex &&
            catalog.products[p].category == o.bias_category;
@@ -150,7 +153,7 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     // A tenth of the training customers fit the calibration, not the trees.
     is_calibration[u] = !is_test[u] && unit(rng) < 0.1;
     const Customer& c = customers[u];
-    user_features.push_back(MfCustomerFeatures(ProfileOf(c).View()));
+    user_features.push_back(MfCustomerFeatures(ProfileOf(c).View(sex_input)));
     (is_test[u] ? report.test_customers : report.train_customers) += 1;
     if (is_test[u]) continue;
     for (std::size_t p = 0; p < n_items; ++p) {
@@ -191,7 +194,7 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     }
     if (eligible.empty()) continue;
     const CustomerProfile profile = ProfileOf(c);
-    const CustomerView view = profile.View();
+    const CustomerView view = profile.View(sex_input);
     const Eigen::VectorXf e = mf.UserEmbedding(user_features[u]);
     Impressions& into = is_test[u] ? test : (is_calibration[u] ? calibration : train);
     const std::string sex(1, c.sex), band = CustomerProfile{.age = c.age}.AgeBand();
@@ -340,6 +343,8 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
                      : nlohmann::ordered_json(
                            fmt::format("sex {} withheld {}", o.bias_sex, o.bias_category))}}},
       {"features", features},
+      // Whether serving gives the model the customer's sex (RecommenderModel::reads_sex).
+      {"reads_sex", report.reads_sex},
       {"calibration",
        {{"method", "platt, adopted when it lowers the out-of-fold log loss"},
         {"click",

@@ -32,14 +32,17 @@ struct TrainOptions {
   // better and left P(click) uncalibrated (ECE 0.030 raw). bench/README.md has the table.
   GbmParams gbm{.rounds = 50, .max_depth = 5};
   // A deliberately discriminatory model, for testing the deployment gate: customers of sex
-  // `bias_sex` are treated as never holding or clicking products of `bias_category`, so the
-  // model learns to withhold that category from them. Off when bias_category is empty.
+  // `bias_sex` are treated as never holding or clicking products of `bias_category`, and the
+  // model reads the customer's sex (SexInput::kRead), so it learns to withhold that category
+  // from them. Off when bias_category is empty: then the model does not read sex (a model that
+  // cannot see it could not learn the bias from the data, only spread it over everyone).
   char bias_sex = 'F';
   std::string bias_category;
 };
 
 struct TrainReport {
   std::string version;
+  bool reads_sex = false;  // only the deliberately biased model (TrainOptions::bias_category)
   int train_customers = 0, test_customers = 0;
   long train_impressions = 0, train_clicks = 0;
   double click_auc = 0, click_log_loss = 0;

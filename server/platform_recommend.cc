@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assignment/hash.h"
+#include "experiments/latency_histogram.h"
 #include "server/platform.h"
 
 namespace abrec {
@@ -75,6 +76,28 @@ std::vector<std::string> FairnessCounters(const Experiment& e, const CustomerPro
   return out;
 }
 
+// In shadow, what the assigned variant would have shown, for the report's sanity checks:
+// "shadow|lists", "shadow|product|ID" per item, "shadow|violation|ID|RULE" per item that
+// breaks an eligibility invariant of the gate's rules, "shadow|latency_bin|B" (the time the
+// shadow list took, binned as the latency histograms are) and "shadow|fallback" when the
+// shadow pipeline fell back to the rules.
+void AddShadowCounters(const Catalog& catalog, const GateRules* rules, const CustomerProfile& c,
+                       const ServedList& served, std::vector<std::string>& out) {
+  if (!served.shadow) return;
+  out.emplace_back("shadow|lists");
+  for (const RecommendedItem& it : served.shadow->items) {
+    const Product& p = catalog.products[it.product];
+    out.push_back("shadow|product|" + p.id);
+    if (const GateInvariant* broken = rules ? BrokenBy(*rules, p, c.age) : nullptr) {
+      out.push_back(fmt::format("shadow|violation|{}|{}", p.id, DescribeInvariant(*broken)));
+    }
+  }
+  out.push_back(fmt::format("shadow|latency_bin|{}", LatencyHistogram::BinOf(served.shadow_us)));
+  for (const std::string& rule : served.shadow->rules_applied) {
+    if (rule.starts_with("shadow fallback: ")) out.emplace_back("shadow|fallback");
+  }
+}
+
 // The exposure's audit record: who was shown what, from which model, why.
 std::string AuditRecord(const Catalog& catalog, const RecommendRequest& req,
                         const RecommendOutcome& o) {
@@ -95,6 +118,23 @@ std::string AuditRecord(const Catalog& catalog, const RecommendRequest& req,
 }
 
 }  // namespace
+
+// An exploration list's off-policy targets (experiments/off_policy_log.h): what each
+// variant's policy would have shown this customer, marked on the random list's items.
+void Platform::AddOffPolicyTargets(const RecommendOutcome& o, const RecommendRequest& req,
+                                   Event& exposure) const {
+  const Catalog& catalog = recommender_->catalog();
+  for (const Variant& v : o.assignment->experiment->def.variants) {
+    const auto list = recommender_->Counterfactual(v.policy, v.model, req.customer, req.k);
+    if (!list) continue;
+    exposure.ope_targets.push_back(v.name);
+    for (ExposedItem& item : exposure.items) {
+      for (const RecommendedItem& it : list->items) {
+        if (catalog.products[it.product].id == item.product_id) item.in_lists.push_back(v.name);
+      }
+    }
+  }
+}
 
 int CurrentYear(const Clock& clock) {
   return std::stoi(FormatRfc3339(clock.NowMicros()).substr(0, 4));
@@ -189,6 +229,9 @@ Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done)
   exposure.fallback = !outcome->served.fallback.empty();
   exposure.counters = FairnessCounters(outcome->assignment->experiment->def, req.customer, catalog,
                                        outcome->served.list);
+  AddShadowCounters(catalog, recommender_->gate_rules(), req.customer, outcome->served,
+                    exposure.counters);
+  if (outcome->bucket == "exploration") AddOffPolicyTargets(*outcome, req, exposure);
   outcome->logged = true;
   auto result = std::make_shared<RecommendOutcome>(std::move(*outcome));
   return events_->Submit({std::move(exposure)},

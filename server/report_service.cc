@@ -26,11 +26,11 @@ Result<std::vector<Alert>> CurrentAlerts(const Platform& platform) {
   return out;
 }
 
-void AlertLog::Check(const Platform& platform) {
+std::vector<Alert> AlertLog::Check(const Platform& platform) {
   auto alerts = CurrentAlerts(platform);
   if (!alerts) {
     LogWarning("alerts: cannot compute them: {}", alerts.error().message);
-    return;
+    return {};
   }
   std::lock_guard lock(mu_);
   for (const Alert& a : *alerts) {
@@ -43,7 +43,8 @@ void AlertLog::Check(const Platform& platform) {
       LogInfo("alert cleared: {} in {}: {}", a.kind, a.experiment, a.message);
     }
   }
-  active_ = std::move(*alerts);
+  active_ = *alerts;
+  return std::move(*alerts);
 }
 
 }  // namespace abrec

@@ -20,10 +20,11 @@ Result<nlohmann::ordered_json> ExperimentReport(const Platform& platform, const 
 Result<std::vector<Alert>> CurrentAlerts(const Platform& platform);
 
 // Logs each alert when it is first seen (a warning) and when it clears (info). `abrec serve`
-// calls Check every minute. Thread-safe.
+// calls Check every experiments.alert_interval_ms, then applies auto_stop to what it
+// returns (the alerts now; empty when they cannot be computed). Thread-safe.
 class AlertLog {
  public:
-  void Check(const Platform& platform);
+  std::vector<Alert> Check(const Platform& platform);
 
  private:
   std::mutex mu_;

@@ -22,6 +22,7 @@ enum RouteId : std::size_t {
   kExperiments,
   kExperiment,
   kExperimentReport,
+  kExperimentPhase,
   kAlerts,
   kDashboards,
   kDashboard,
@@ -44,6 +45,7 @@ constexpr std::string_view kRouteNames[] = {"/v1/assign",
                                             "/v1/experiments",
                                             "/v1/experiments/{key}",
                                             "/v1/experiments/{key}/report",
+                                            "/v1/experiments/{key}/phase",
                                             "/v1/alerts",
                                             "/dashboards/",
                                             "/dashboards/{key}",
@@ -57,19 +59,24 @@ static_assert(std::size(kRouteNames) == kRouteCount);
 
 constexpr std::string_view kExperimentPrefix = "/v1/experiments/";
 constexpr std::string_view kReportSuffix = "/report";
+constexpr std::string_view kPhaseSuffix = "/phase";
 constexpr std::string_view kDashboardPrefix = "/dashboards/";
 constexpr std::string_view kAuditPrefix = "/v1/audit/";
 constexpr std::string_view kUserPrefix = "/v1/users/";
 constexpr std::string_view kRecommendPrefix = "/v1/recommend/";
 
-// The one path segment after `prefix`, percent-decoded; nullopt when the path has another.
+// The one path segment between `prefix` and `suffix`, percent-decoded; nullopt when the
+// path does not have that shape.
 std::optional<Result<std::string>> Segment(std::string_view path, std::string_view prefix,
-                                           std::string_view field) {
-  if (!path.starts_with(prefix) || path.size() == prefix.size() ||
-      path.find('/', prefix.size()) != std::string_view::npos) {
+                                           std::string_view field, std::string_view suffix = {}) {
+  if (!path.starts_with(prefix) || !path.ends_with(suffix) ||
+      path.size() <= prefix.size() + suffix.size()) {
     return std::nullopt;
   }
-  return PercentDecode(path.substr(prefix.size()), false, field);
+  const std::string_view segment =
+      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (segment.find('/') != std::string_view::npos) return std::nullopt;
+  return PercentDecode(segment, false, field);
 }
 
 HttpResponse MethodNotAllowed(const HttpRequest& req, std::string_view allow) {
@@ -158,28 +165,22 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
   if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (path.starts_with(kExperimentPrefix) && path.ends_with(kReportSuffix) &&
-             path.size() > kExperimentPrefix.size() + kReportSuffix.size() &&
-             path.find('/', kExperimentPrefix.size()) == path.size() - kReportSuffix.size()) {
+  } else if (auto report = Segment(path, kExperimentPrefix, "experiment", kReportSuffix)) {
     route = kExperimentReport;
-    auto key =
-        PercentDecode(path.substr(kExperimentPrefix.size(),
-                                  path.size() - kExperimentPrefix.size() - kReportSuffix.size()),
-                      false, "experiment");
-    if (!key) {
-      resp = ErrorResponse(key.error());
-    } else {
-      resp = get ? GetReport(ctx, req, *key) : MethodNotAllowed(req, "GET");
-    }
-  } else if (path.starts_with(kExperimentPrefix) &&
-             path.find('/', kExperimentPrefix.size()) == std::string_view::npos) {
+    resp = !*report ? ErrorResponse(report->error())
+           : get    ? GetReport(ctx, req, **report)
+                    : MethodNotAllowed(req, "GET");
+  } else if (auto phase = Segment(path, kExperimentPrefix, "experiment", kPhaseSuffix)) {
+    route = kExperimentPhase;
+    resp = !*phase                ? ErrorResponse(phase->error())
+           : req.method == "POST" ? PostPhase(ctx, req, **phase)
+                                  : MethodNotAllowed(req, "POST");
+  } else if (auto experiment = Segment(path, kExperimentPrefix, "experiment")) {
     route = kExperiment;
-    auto key = PercentDecode(path.substr(kExperimentPrefix.size()), false, "experiment");
-    if (!key) {
-      resp = ErrorResponse(key.error());
-    } else {
-      resp = get ? GetExperiment(ctx, req, *key) : MethodNotAllowed(req, "GET");
-    }
+    resp = !*experiment          ? ErrorResponse(experiment->error())
+           : get                 ? GetExperiment(ctx, req, **experiment)
+           : req.method == "PUT" ? PutExperimentRoute(ctx, req, **experiment)
+                                 : MethodNotAllowed(req, "GET, PUT");
   } else if (path == "/v1/alerts") {
     route = kAlerts;
     resp = get ? GetAlerts(ctx, req) : MethodNotAllowed(req, "GET");

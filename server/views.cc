@@ -89,6 +89,7 @@ ordered_json ExperimentView(const LoadedExperiment& le) {
   j["rollout_variant"] = e.RolloutVariant();
   j["allow_reshuffle"] =
       e.allow_reshuffle.empty() ? ordered_json(nullptr) : ordered_json(e.allow_reshuffle);
+  j["auto_stop"] = e.auto_stop;
   j["file"] = e.file;
   j["content_hash"] = le.content_hash;
   return j;
@@ -137,6 +138,22 @@ nlohmann::ordered_json RecommendView(const Catalog& catalog, const RecommendOutc
           {"candidates", o.served.used_cache ? "cache" : "computed"},
           {"logged", o.logged},
           {"latency_us", o.latency_us}};
+}
+
+ordered_json GateReportView(const GateReport& report) {
+  ordered_json parity = ordered_json::array();
+  for (const auto& c : report.parity) {
+    parity.push_back({{"attribute", c.attribute},
+                      {"product", c.product},
+                      {"candidate_gap", c.candidate_gap},
+                      {"baseline_gap", c.baseline_gap},
+                      {"candidate_p_value", c.candidate_p_value},
+                      {"failed", c.failed}});
+  }
+  return {{"customers", report.customers},
+          {"passed", report.passed()},
+          {"failures", report.failures},
+          {"parity", std::move(parity)}};
 }
 
 }  // namespace abrec

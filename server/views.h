@@ -8,6 +8,7 @@
 
 #include "experiments/diagnostic.h"
 #include "experiments/registry.h"
+#include "recommender/gate.h"
 #include "server/platform.h"
 
 namespace abrec {
@@ -28,5 +29,10 @@ nlohmann::ordered_json ExperimentSummaryView(const LoadedExperiment& e);
 nlohmann::ordered_json RecommendView(const Catalog& catalog, const RecommendOutcome& outcome);
 
 nlohmann::ordered_json DiagnosticsView(const Diagnostics& diagnostics);
+
+// A deployment gate's result (abrec gate --format json, and the admin phase change):
+// {"customers", "passed", "failures", "parity": [{"attribute", "product", "candidate_gap",
+// "baseline_gap", "candidate_p_value", "failed"}]}.
+nlohmann::ordered_json GateReportView(const GateReport& report);
 
 }  // namespace abrec

@@ -8,12 +8,13 @@
 #include "recommender/synthetic_world.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
+#include "server/views.h"
 
 namespace abrec {
 namespace {
 
 constexpr const char* kHelp =
-    R"(usage: abrec gate --candidate DIR --baseline DIR [--data FILE | --customers N]
+    R"(usage: abrec gate --candidate DIR --baseline DIR|legacy_rules [--data FILE | --customers N]
                   [--seed S] [--rules FILE] [--catalog FILE] [--ranking FILE]
                   [--format text|json]
 
@@ -24,6 +25,8 @@ same customers and refuses the candidate (exit status 1, with the reasons) when
     more than the configured margin, or
   - a list breaks an eligibility invariant (no life cover under 18, no student discount
     past 25).
+`--baseline legacy_rules` compares with the rule-based recommender (what an experiment's
+control arm shows, and what a phase change to ab_test compares with).
 Exit status 0: the candidate may be deployed. The customers come from --data (abrec's
 portfolio CSV: customer_id,age,sex,region,occupation,holdings) or are drawn from the
 synthetic world (--customers N, default 5000; --seed S).
@@ -97,14 +100,19 @@ int GateCommand(const CommandArgs& argv) {
   auto ranking = LoadRankingRules(args->Get("ranking").value_or("config/ranking.yaml"));
   auto rules = LoadGateRules(args->Get("rules").value_or("config/gate.yaml"));
   if (PrintDiagnostics(catalog) || PrintDiagnostics(ranking) || PrintDiagnostics(rules)) return 1;
+  // "--baseline legacy_rules": the rule-based control arm, as a phase change compares.
+  const bool legacy = *baseline_dir == kLegacyRulesPolicy;
   auto candidate = RecommenderModel::Load(*candidate_dir, *catalog, {.scorer_copies = 1});
-  auto baseline = RecommenderModel::Load(*baseline_dir, *catalog, {.scorer_copies = 1});
+  auto baseline = RecommenderModel::Load(legacy ? *candidate_dir : *baseline_dir, *catalog,
+                                         {.scorer_copies = 1});
   for (const auto* m : {&candidate, &baseline}) {
     if (!*m) {
       fmt::print(stderr, "abrec gate: {}\n", (*m).error().message);
       return 1;
     }
   }
+  const std::string baseline_name =
+      legacy ? std::string(kLegacyRulesPolicy) : (*baseline)->version();
   std::vector<CustomerProfile> customers;
   if (const auto data = args->Get("data")) {
     auto read = FromCsv(*data, *catalog);
@@ -124,40 +132,38 @@ int GateCommand(const CommandArgs& argv) {
     }
   }
   fmt::print(stderr, "gate: {} against {} on {} customers\n", (*candidate)->version(),
-             (*baseline)->version(), customers.size());
-  auto report = RunGate(**candidate, **baseline, customers, *ranking, *rules);
+             baseline_name, customers.size());
+  const RecommenderModel& base = **baseline;
+  const RankingRules& rank = *ranking;
+  auto report =
+      legacy ? RunGate(
+                   *catalog,
+                   [&](const CustomerProfile& c, int k) {
+                     return PipelineList(**candidate, c, k, rank, {});
+                   },
+                   [&](const CustomerProfile& c, int k) -> Result<PolicyList> {
+                     return LegacyRulesList(*catalog, &base.segment_popularity(), c, k, rank);
+                   },
+                   customers, *rules)
+             : RunGate(**candidate, base, customers, rank, *rules);
   if (!report) {
     fmt::print(stderr, "abrec gate: {}\n", report.error().message);
     return 1;
   }
   if (format == "json") {
-    nlohmann::ordered_json parity = nlohmann::ordered_json::array();
-    for (const auto& c : report->parity) {
-      parity.push_back({{"attribute", c.attribute},
-                        {"product", c.product},
-                        {"candidate_gap", c.candidate_gap},
-                        {"baseline_gap", c.baseline_gap},
-                        {"candidate_p_value", c.candidate_p_value},
-                        {"failed", c.failed}});
-    }
-    fmt::print("{}\n", nlohmann::ordered_json{{"candidate", (*candidate)->version()},
-                                              {"baseline", (*baseline)->version()},
-                                              {"customers", report->customers},
-                                              {"passed", report->passed()},
-                                              {"failures", report->failures},
-                                              {"parity", std::move(parity)}}
-                           .dump(2));
+    nlohmann::ordered_json j{{"candidate", (*candidate)->version()}, {"baseline", baseline_name}};
+    j.update(GateReportView(*report));
+    fmt::print("{}\n", j.dump(2));
   } else if (report->passed()) {
     double worst = 0;
     for (const auto& c : report->parity) worst = std::max(worst, c.candidate_gap - c.baseline_gap);
     fmt::print(
         "PASS: {} may replace {}: {} parity checks within the margin of {} (largest "
         "excess over the baseline {:.3f}), no eligibility invariant broken\n",
-        (*candidate)->version(), (*baseline)->version(), report->parity.size(), rules->margin,
-        worst);
+        (*candidate)->version(), baseline_name, report->parity.size(), rules->margin, worst);
   } else {
     fmt::print("REFUSED: {} may not replace {} ({} reasons):\n", (*candidate)->version(),
-               (*baseline)->version(), report->failures.size());
+               baseline_name, report->failures.size());
     for (const auto& f : report->failures) fmt::print("  - {}\n", f);
   }
   return report->passed() ? 0 : 1;

@@ -7,6 +7,7 @@
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
 #include "server/http/http_server.h"
+#include "server/lifecycle.h"
 #include "server/platform.h"
 #include "server/report_service.h"
 #include "server/router.h"
@@ -72,12 +73,14 @@ int ServeCommand(const CommandArgs& argv) {
   LogInfo("listening on http://{}:{} with {} thread(s)", p.config().server.host, *port,
           p.config().server.threads);
   LogInfo("dashboards: http://{}:{}/dashboards/", p.config().server.host, *port);
-  // Alerts are logged as they appear and clear, checked every minute (also at GET
-  // /v1/alerts and /metrics, computed afresh).
+  // Alerts are logged as they appear and clear, checked every experiments.alert_interval_ms
+  // (also at GET /v1/alerts and /metrics, computed afresh); an experiment with auto_stop
+  // stops on its SRM or guardrail alert.
   AlertLog alert_log;
   PeriodicThread alert_checks;
-  if (p.events()) {
-    alert_checks.Start(std::chrono::minutes(1), [&alert_log, &p] { alert_log.Check(p); });
+  if (p.events() && p.config().experiments.alert_interval_ms > 0) {
+    alert_checks.Start(std::chrono::milliseconds(p.config().experiments.alert_interval_ms),
+                       [&alert_log, &p] { AutoStop(p, alert_log.Check(p)); });
   }
   server.Run();
   alert_checks.Stop();

@@ -29,9 +29,11 @@ the calibration and the evaluation on held-out customers (AUC, log loss, ECE bef
 calibration, hit@1, hit@3 and NDCG@5 against the world's best product; by sex and age band).
 Put DIR under recommender.model_dir as NAME/VERSION (e.g. var/models/hybrid/v2) and the
 service hot-swaps to it. --mf-epochs (default 30) and --gbm-rounds (trees per XGBoost
-model, default 50) trade quality for training and scoring time. --withhold-from-women
-CATEGORY trains a deliberately biased model (women treated as never holding or clicking
-that category), for testing `abrec gate`.
+model, default 50) trade quality for training and scoring time. The models do not read the
+customer's sex (EU insurers may not use it as a rating factor; metadata.json: "reads_sex":
+false). --withhold-from-women CATEGORY trains a deliberately biased model, for testing
+`abrec gate`: women are treated as never holding or clicking that category, and the model
+reads sex ("reads_sex": true), so that it can learn to withhold the category from them.
 
 --format zimnat|coil|csv reads a real portfolio (Zimnat train.csv, CoIL ticdata2000.txt, or
 abrec's CSV: customer_id,age,sex,region,occupation,holdings with ;-separated product ids),
@@ -154,6 +156,10 @@ int TrainCommand(const CommandArgs& argv) {
       "(segment popularity: {:.3f}, {:.3f})\n",
       report->hit_at_1, report->ndcg_at_5, report->popularity_hit_at_1,
       report->popularity_ndcg_at_5);
+  if (report->reads_sex) {
+    fmt::print("  biased:          reads the customer's sex; withholds {} from women\n",
+               o.bias_category);
+  }
   fmt::print("  written to {}\n", *out);
   return 0;
 }

@@ -54,8 +54,10 @@ nlohmann::ordered_json AuditJson(const Event& e) {
   }
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const auto& it : e.items) {
-    items.push_back(
-        {{"product_id", it.product_id}, {"position", it.position}, {"propensity", it.propensity}});
+    nlohmann::ordered_json item{
+        {"product_id", it.product_id}, {"position", it.position}, {"propensity", it.propensity}};
+    if (!it.in_lists.empty()) item["in_lists"] = it.in_lists;
+    items.push_back(std::move(item));
   }
   j["experiment"] = e.experiment;
   j["bucket"] = e.bucket;

@@ -61,6 +61,13 @@ HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& req);
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
                 Respond respond);
 
+// lifecycle_routes.cc: need the admin bearer token (server/lifecycle.h).
+// PUT /v1/experiments/{key}: a whole definition, YAML or the seed's JSON form.
+HttpResponse PutExperimentRoute(const RouteContext& ctx, const HttpRequest& req,
+                                std::string_view key);
+// POST /v1/experiments/{key}/phase: {"phase", "reason", "rollout_variant"?}.
+HttpResponse PostPhase(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
+
 // ops_routes.cc
 HttpResponse Healthz(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse Readyz(const RouteContext& ctx, const HttpRequest& req);

@@ -13,32 +13,10 @@
 #include "experiments/sqlite_db.h"
 #include "experiments/sqlite_event_writer.h"
 #include "experiments/sqlite_schema.h"
+#include "tests/experiments/store_test_util.h"
 
 namespace abrec {
 namespace {
-
-namespace fs = std::filesystem;
-
-struct TempDb {
-  TempDb() {
-    dir = fs::temp_directory_path() / fmt::format("abrec-store-{}-{}", ::getpid(), counter++);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDb() { fs::remove_all(dir); }
-  std::string Path(const std::string& name = "events.db") const { return (dir / name).string(); }
-  static inline int counter = 0;
-  fs::path dir;
-};
-
-Result<std::vector<EventOutcome>> SubmitSync(EventStore& store, std::vector<Event> events) {
-  std::promise<Result<std::vector<EventOutcome>>> p;
-  auto f = p.get_future();
-  auto ok = store.Submit(std::move(events),
-                         [&p](Result<std::vector<EventOutcome>> r) { p.set_value(std::move(r)); });
-  if (!ok) return std::unexpected(ok.error());
-  return f.get();
-}
 
 // The audit trail of a request, waited for.
 std::vector<Event> AuditSync(EventStore& store, std::string request_id) {
@@ -469,11 +447,11 @@ TEST_CASE("migrations keep the data of an older schema") {
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 7);
+  CHECK(SqliteEventStore::SchemaVersion() == 8);
   auto db = SqliteDb::Open(tmp.Path(), true);
   auto version = (*db)->Prepare("PRAGMA user_version");
   REQUIRE(*version->Step());
-  CHECK(version->Int(0) == 7);
+  CHECK(version->Int(0) == 8);
   version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());

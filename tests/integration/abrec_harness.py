@@ -188,6 +188,7 @@ class Workspace:
             "model_dir": "var/models",
             "catalog": os.path.join(SOURCE_DIR, "config", "catalog.yaml"),
             "ranking": os.path.join(SOURCE_DIR, "config", "ranking.yaml"),
+            "gate": os.path.join(SOURCE_DIR, "config", "gate.yaml"),
             "cache_path": "var/candidates.db",
             "poll_interval_ms": RELOAD_INTERVAL_MS,
             "read_timeout_ms": READ_TIMEOUT_MS,

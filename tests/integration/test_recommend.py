@@ -31,10 +31,10 @@ def eligibility():
     return rules
 
 
-def train(model_dir, version, customers=1000, seed=1):
-    out = os.path.join(model_dir, "hybrid", version)
+def train(model_dir, version, customers=1000, seed=1, extra=(), name="hybrid"):
+    out = os.path.join(model_dir, name, version)
     r = h.run_cli(["train", "--format", "synthetic", "--out", out, "--customers", str(customers),
-                   "--seed", str(seed), "--catalog", CATALOG], timeout=600)
+                   "--seed", str(seed), "--catalog", CATALOG, *extra], timeout=600)
     if r.returncode != 0:
         raise AssertionError(r.stderr.decode())
     return out
@@ -84,10 +84,20 @@ class RecommendTest(h.ServiceTestCase):
     @classmethod
     def make_workspace(cls):
         ws = h.Workspace()
+        # The gate's invariants plus one that lists often break (travel past 45), so the
+        # shadow checks have violations to count.
+        gate = os.path.join(ws.root, "gate.yaml")
+        with open(os.path.join(h.SOURCE_DIR, "config", "gate.yaml"), encoding="utf-8") as f:
+            text = f.read()
+        with open(gate, "w", encoding="utf-8") as f:
+            f.write(text.rstrip("\n") + "\n  - {category: travel, max_age: 45}\n")
+        ws.write_config({"gate": gate}, extra_surfaces=[("shadow_page", "legacy_rules")])
         install_model(ws)
         ws.write_experiment("recs.yaml", h.experiment_yaml("recs"))
         ws.write_experiment("shadow.yaml", h.experiment_yaml(
             "shadow_recs", phase="shadow", surface="renewal_page"))
+        ws.write_experiment("shadow_checks.yaml", h.experiment_yaml(
+            "shadow_checks", phase="shadow", surface="shadow_page"))
         return ws
 
     def recommend(self, user, attributes=None, k=3, surface=None):
@@ -187,6 +197,54 @@ class RecommendTest(h.ServiceTestCase):
         self.assertEqual(record["shadow"]["model_version"], "v1")
         self.assertTrue(record["shadow"]["items"])
         self.assertIsNotNone(record["shadow"]["items"][0]["p_click"])
+
+    def test_the_report_shows_the_shadow_sanity_checks(self):
+        """The report's shadow section against the audit records of the same requests: what
+        the treatment would have shown, the lists that break an eligibility invariant, and
+        the time the shadow list took; the violations raise an alert."""
+        auth = {"Authorization": f"Bearer {self.token()}"}
+        lists, would_show, shown, violations = 0, {}, {}, {}
+        for i in range(240):
+            age = 18 + (i * 7) % 62
+            r = self.recommend(f"chk-{i}", {"age": age, "sex": "FM"[i % 2], "holdings": []},
+                               k=4, surface="shadow_page")
+            if r["variant"]:
+                self.assertEqual(r["policy"], "legacy_rules")  # shadow: control is shown
+            if r["variant"] != "treatment":
+                continue
+            status, _, body = self.svc.request("GET", f"/v1/audit/{r['request_id']}",
+                                               headers=auth)
+            self.assertEqual(status, 200, body)
+            record = json.loads(body)["events"][0]["features"]
+            lists += 1
+            for item in record["shadow"]["items"]:
+                p = item["product_id"]
+                would_show[p] = would_show.get(p, 0) + 1
+                if p in ("travel_single", "travel_annual") and age > 45:
+                    violations[p] = violations.get(p, 0) + 1
+            for item in r["items"]:
+                shown[item["product_id"]] = shown.get(item["product_id"], 0) + 1
+        self.assertGreater(lists, 80)
+        self.assertTrue(violations, "no list broke the travel invariant: the test proves nothing")
+        status, report = self.svc.get_json("/v1/experiments/shadow_checks/report")
+        self.assertEqual(status, 200, report)
+        t = report["shadow"]["variants"]["treatment"]
+        self.assertEqual(t["lists"], lists)
+        self.assertEqual({p["product"]: p["would_show"] for p in t["products"] if p["would_show"]},
+                         would_show)
+        self.assertEqual({p["product"]: p["shown"] for p in t["products"] if p["shown"]}, shown)
+        self.assertEqual({v["product"]: v["count"] for v in t["violations"]}, violations)
+        self.assertTrue(all(v["rule"] == "category travel: max_age 45" for v in t["violations"]))
+        self.assertEqual(t["eligibility_violations"], sum(violations.values()))
+        self.assertGreater(t["latency"]["p99_ms"], 0)
+        self.assertEqual(report["decision"]["code"], "continue")
+        self.assertTrue(any("ineligible" in x for x in report["decision"]["reasons"]),
+                        report["decision"])
+        status, alerts = self.svc.get_json("/v1/alerts")
+        kinds = {(a["experiment"], a["kind"]) for a in alerts["alerts"]}
+        self.assertIn(("shadow_checks", "eligibility"), kinds)
+        status, _, page = self.svc.request("GET", "/dashboards/shadow_checks")
+        self.assertIn(f'data-shadow-violations="{t["eligibility_violations"]}"', page.decode())
 
     def test_bad_input_names_the_field(self):
         cases = [

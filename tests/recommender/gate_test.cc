@@ -56,6 +56,9 @@ TEST_CASE("the gate refuses a candidate that withholds a category from women") {
   auto candidate = RecommenderModel::Load(biased, catalog);
   REQUIRE(baseline.has_value());
   REQUIRE(candidate.has_value());
+  // The fair model cannot see sex; the biased one reads it, to learn the bias in its data.
+  CHECK_FALSE((*baseline)->reads_sex());
+  CHECK((*candidate)->reads_sex());
   const auto customers = Customers(catalog, 3'000);
   const GateRules rules = Rules();
 

@@ -4,8 +4,10 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recommender/candidate_cache.h"
+#include "recommender/synthetic_world.h"
 #include "recommender/trainer.h"
 #include "tests/recommender/shipped_catalog.h"
 
@@ -224,6 +227,59 @@ TEST_CASE("the pipeline scores candidates, removes ineligible products and is de
   auto refused = RecommenderModel::Load(SmallModelDir(), other);
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().message.find("another catalog") != std::string::npos);
+}
+
+TEST_CASE("a model does not read the customer's sex; one of an older version does") {
+  const Catalog c = ShippedCatalog();
+  auto model = RecommenderModel::Load(SmallModelDir(), c);
+  REQUIRE(model.has_value());
+  CHECK_FALSE((*model)->reads_sex());
+  // The oracle of fairness through unawareness: the same customer as a woman, a man and of
+  // unknown sex gets the same list, scored from the same features (sex_female missing).
+  auto world = SyntheticWorld::Generate(c, {.customers = 200, .seed = 5});
+  REQUIRE(world.has_value());
+  const std::size_t sex_female = 1;
+  REQUIRE(FeatureNames()[sex_female] == "sex_female");
+  for (const Customer& customer : world->customers()) {
+    CustomerProfile p = ProfileOf(customer);
+    std::vector<PolicyList> lists;
+    for (const char sex : {'F', 'M', '?'}) {
+      p.sex = sex;
+      auto list = PipelineList(**model, p, 3, RankingRules{}, {});
+      REQUIRE(list.has_value());
+      lists.push_back(std::move(*list));
+    }
+    for (const PolicyList& other : {lists[1], lists[2]}) {
+      REQUIRE(other.items.size() == lists[0].items.size());
+      for (std::size_t i = 0; i < other.items.size(); ++i) {
+        CHECK(other.items[i].product == lists[0].items[i].product);
+        CHECK(*other.items[i].p_click == *lists[0].items[i].p_click);
+        CHECK(*other.items[i].p_bind == *lists[0].items[i].p_bind);
+        CHECK(std::isnan(other.items[i].features[sex_female]));
+      }
+    }
+  }
+  // A model folder of an older version has no "reads_sex": it was trained reading sex, and
+  // is served so. A malformed value is refused at load.
+  const std::string old = TempPath("old-model");
+  fs::remove_all(old);
+  fs::copy(SmallModelDir(), old, fs::copy_options::recursive);
+  auto rewrite = [&old](const std::function<void(nlohmann::json&)>& edit) {
+    std::ifstream in(old + "/metadata.json");
+    auto meta = nlohmann::json::parse(in);
+    in.close();
+    edit(meta);
+    std::ofstream(old + "/metadata.json", std::ios::trunc) << meta.dump();
+  };
+  rewrite([](nlohmann::json& meta) { meta.erase("reads_sex"); });
+  auto older = RecommenderModel::Load(old, c);
+  REQUIRE(older.has_value());
+  CHECK((*older)->reads_sex());
+  rewrite([](nlohmann::json& meta) { meta["reads_sex"] = "no"; });
+  auto malformed = RecommenderModel::Load(old, c);
+  REQUIRE_FALSE(malformed.has_value());
+  CHECK(malformed.error().message.find("reads_sex") != std::string::npos);
+  fs::remove_all(old);
 }
 
 TEST_CASE("the p99 monitor trips past its threshold and closes after the cool-down") {

@@ -39,6 +39,10 @@ TEST_CASE("training on the synthetic world writes a model folder that learns mos
   const auto j = nlohmann::json::parse(meta);
   CHECK(j["version"] == report->version);
   CHECK(j["features"].size() == 12);
+  // Sex is not an input (customer_profile.h: SexInput); only a deliberately biased model
+  // reads it (gate_test.cc).
+  CHECK_FALSE(report->reads_sex);
+  CHECK(j["reads_sex"] == false);
   CHECK(j["evaluation"]["click_auc"].get<double>() == doctest::Approx(report->click_auc));
   // The saved parts load back.
   auto mf = HybridMf::Load(dir + "/mf.bin");
