@@ -168,7 +168,20 @@ BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals
   add("holdout", population.holdout);
   add("exploration", population.exploration);
   const double rest = 1 - population.holdout - population.exploration;
-  for (const auto& v : experiment.variants) add(v.name, rest * v.weight);
+  if (experiment.phase == Phase::kRollout) {
+    // Every enrolled user now gets the rollout variant: the split no longer holds, but the
+    // population's shares do. The variants are pooled against holdout and exploration.
+    std::int64_t enrolled = 0;
+    for (const auto& v : experiment.variants) {
+      const auto it = totals.find(v.name);
+      if (it != totals.end()) enrolled += Count(it->second.users);
+    }
+    out.buckets.push_back(std::string(kRolloutPool));
+    out.users.push_back(enrolled);
+    out.expected_weights.push_back(rest);
+  } else {
+    for (const auto& v : experiment.variants) add(v.name, rest * v.weight);
+  }
   out.result = stats::SampleRatioTest(out.users, out.expected_weights, threshold, min_total);
   return out;
 }

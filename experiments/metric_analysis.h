@@ -71,11 +71,14 @@ MetricComparison ComparePremiumCapped(std::span<const double> baseline,
 // assignment promises (DESIGN.md): holdout h, exploration e, variant i (1 − h − e)·wᵢ.
 // Buckets missing from `totals` count 0 users.
 struct BucketSrm {
-  std::vector<std::string> buckets;  // holdout, exploration, then the variants in order
+  std::vector<std::string> buckets;  // holdout, exploration, the variants (rollout: pooled)
   std::vector<std::int64_t> users;
   std::vector<double> expected_weights;
   stats::SrmResult result;
 };
+// The name of the pooled variants in a rollout's sample ratio test.
+inline constexpr std::string_view kRolloutPool = "variants (rollout)";
+
 BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals,
                                const PopulationSplit& population, const Experiment& experiment,
                                double threshold = 0.001, std::int64_t min_total = 1'000);

@@ -85,6 +85,12 @@ Result<std::shared_ptr<const RecommenderModel>> RecommenderModel::Load(
     return std::unexpected(ModelError(meta_path, "\"reads_sex\" must be true or false"));
   }
   m->sex_input_ = reads_sex.get<bool>() ? SexInput::kRead : SexInput::kHidden;
+  const auto objective = meta->value("objective", nlohmann::json("balanced"));
+  if (!objective.is_string() || !IsModelObjective(objective.get<std::string>())) {
+    return std::unexpected(
+        ModelError(meta_path, "\"objective\" must be \"click\", \"bind\" or \"balanced\""));
+  }
+  m->objective_ = objective.get<std::string>();
   // Calibration (optional: models without it score raw probabilities).
   const auto calibration = meta->value("calibration", nlohmann::json::object());
   for (const auto& [name, target] :
@@ -155,6 +161,19 @@ std::vector<std::pair<std::size_t, float>> RecommenderModel::Candidates(
   std::vector<float> query(user.data(), user.data() + user.size());
   query.push_back(1.0f);
   return index_.TopK(query, n);
+}
+
+bool IsModelObjective(std::string_view name) {
+  return name == "click" || name == "bind" || name == "balanced";
+}
+
+RankingRules RecommenderModel::RankingFor(RankingRules rules) const {
+  if (objective_ == "click" || objective_ == "bind") {
+    rules.w_click = objective_ == "click" ? 1 : 0;
+    rules.w_bind = objective_ == "bind" ? 1 : 0;
+    rules.w_value = 0;
+  }
+  return rules;
 }
 
 double RecommenderModel::Platt::Apply(double p) const {

@@ -37,6 +37,9 @@ struct ScoredItem {
   std::vector<float> features;     // kFeatureCount values
 };
 
+// "click", "bind" or "balanced": what a model's lists optimise (RecommenderModel::objective).
+bool IsModelObjective(std::string_view name);
+
 class RecommenderModel {
  public:
   // Reads DIR/metadata.json, mf.bin, click.json, bind.json and legacy_rules.json. The model
@@ -55,6 +58,12 @@ class RecommenderModel {
   // biased; a model of an older version says nothing: it was trained reading sex and is
   // served as trained (hiding it would feed it inputs it never saw), so retrain it.
   bool reads_sex() const { return sex_input_ == SexInput::kRead; }
+  // What the model's lists optimise (metadata "objective", set by `abrec train --target`):
+  // "click" ranks by P(click), "bind" by P(bind); "balanced" (or absent) uses the weights of
+  // config/ranking.yaml. Diversity and the category caps apply to all.
+  const std::string& objective() const { return objective_; }
+  // `rules` with the weights of the model's objective.
+  RankingRules RankingFor(RankingRules rules) const;
 
   // Candidate generation: the `n` products with the best factorisation score for this
   // customer, best first (held and ineligible products included: the re-ranker's rules
@@ -92,6 +101,7 @@ class RecommenderModel {
   std::map<std::string, std::vector<double>> segment_popularity_;
   Platt click_calibration_, bind_calibration_;
   SexInput sex_input_ = SexInput::kHidden;
+  std::string objective_ = "balanced";
   std::string version_, dir_, metadata_json_;
 };
 

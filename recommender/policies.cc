@@ -114,8 +114,8 @@ Result<PolicyList> PipelineList(const RecommenderModel& model, const CustomerPro
   std::vector<ScoredCandidate> pool;
   pool.reserve(scored->size());
   for (const ScoredItem& s : *scored) pool.push_back({s.product, s.p_click, s.p_bind});
-  RerankResult ranked =
-      Rerank(model.catalog(), pool, customer.age, customer.holds, WithListSize(rules, k));
+  RerankResult ranked = Rerank(model.catalog(), pool, customer.age, customer.holds,
+                               WithListSize(model.RankingFor(rules), k));
   PolicyList out;
   out.rules_applied = std::move(ranked.rules_applied);
   for (const RankedProduct& r : ranked.shown) {

@@ -26,10 +26,10 @@ ParseResult<RankingRules> ReadRankingRules(const ConfigNode& root, const std::st
     if (auto x = r.Number(*v, "tenure_years", 0.1, 50)) rules.tenure_years = *x;
   }
   if (const auto* w = root.Find("weights")) {
-    if (r.CheckMap(*w, "weights", {"click", "value", "diversity"})) {
+    if (r.CheckMap(*w, "weights", {"click", "bind", "value", "diversity"})) {
       for (const auto& [key, target] :
-           {std::pair{"click", &rules.w_click}, std::pair{"value", &rules.w_value},
-            std::pair{"diversity", &rules.w_diversity}}) {
+           {std::pair{"click", &rules.w_click}, std::pair{"bind", &rules.w_bind},
+            std::pair{"value", &rules.w_value}, std::pair{"diversity", &rules.w_diversity}}) {
         if (const auto* v = w->Find(key)) {
           if (auto x = r.Number(*v, JoinField("weights", key), 0, 100)) *target = *x;
         }
@@ -75,8 +75,11 @@ RerankResult Rerank(const Catalog& catalog, std::span<const ScoredCandidate> can
     return c.p_click * c.p_bind * static_cast<double>(p.annual_premium_cents) / 100 * p.margin *
            rules.tenure_years;
   };
-  double max_value = 0;
-  for (const ScoredCandidate* c : pool) max_value = std::max(max_value, value(*c));
+  double max_value = 0, max_bind = 0;
+  for (const ScoredCandidate* c : pool) {
+    max_value = std::max(max_value, value(*c));
+    max_bind = std::max(max_bind, c->p_click * c->p_bind);
+  }
   std::map<std::string, int> per_category;
   std::vector<bool> taken(pool.size(), false);
   while (static_cast<int>(out.shown.size()) < rules.list_size) {
@@ -86,7 +89,9 @@ RerankResult Rerank(const Catalog& catalog, std::span<const ScoredCandidate> can
       if (taken[i]) continue;
       const Product& p = catalog.products[pool[i]->product];
       if (per_category[p.category] >= rules.max_per_category) continue;
+      const double bind = pool[i]->p_click * pool[i]->p_bind;
       const double score = rules.w_click * pool[i]->p_click +
+                           rules.w_bind * (max_bind > 0 ? bind / max_bind : 0) +
                            rules.w_value * (max_value > 0 ? value(*pool[i]) / max_value : 0) +
                            rules.w_diversity * (per_category[p.category] == 0 ? 1 : 0);
       // Ties by catalog order, so the list is deterministic.

@@ -21,6 +21,7 @@ struct RankingRules {
   double w_click = 1.0;
   double w_value = 0.6;
   double w_diversity = 0.15;
+  double w_bind = 0;  // P(bind) = P(click)·P(bind | click), scaled by the pool's largest
   int max_per_category = 1;
   double tenure_years = 4;
 };

@@ -345,6 +345,7 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
       {"features", features},
       // Whether serving gives the model the customer's sex (RecommenderModel::reads_sex).
       {"reads_sex", report.reads_sex},
+      {"objective", o.objective},
       {"calibration",
        {{"method", "platt, adopted when it lowers the out-of-fold log loss"},
         {"click",

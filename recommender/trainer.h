@@ -38,6 +38,9 @@ struct TrainOptions {
   // cannot see it could not learn the bias from the data, only spread it over everyone).
   char bias_sex = 'F';
   std::string bias_category;
+  // What the model's lists optimise (RecommenderModel::objective): "click", "bind" or
+  // "balanced" (config/ranking.yaml's weights), written to metadata.json.
+  std::string objective = "balanced";
 };
 
 struct TrainReport {

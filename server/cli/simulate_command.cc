@@ -1,5 +1,8 @@
 // abrec simulate aa|power|srm [options] [--format text|json]
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
@@ -8,6 +11,7 @@
 
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
+#include "sim/scenario.h"
 #include "sim/studies.h"
 
 namespace abrec {
@@ -29,6 +33,15 @@ the same options print the same table).
          closed form (non-central chi-squared), and its false alarms without a loss.
          --totals A,B,... (10000,100000,1000000,5000000) --loss L (0.01)
          --threshold T (0.001) --simulations N (1000)
+
+  scenario FILE  a closed-loop scenario (config/scenarios/*.yaml): customers of the seeded
+         ground-truth world visit the in-process platform day by day, are assigned, see the
+         arm's list, click and bind with the world's probabilities; the scenario's steps train
+         models, put experiments, move phases (through the gate) and check the report's
+         decision and intervals against the truth. A progress line per day on stderr; exit
+         status 1 when a check fails.
+         --dir DIR (a new folder for the database, experiments and models; default a
+         temporary one, removed) --config FILE (config/abrec.yaml: catalog, ranking, gate)
 
 Common: --alpha A (0.05) --tuning-n N (5000, the sequential test's N*) --seed S.
 )";
@@ -173,19 +186,83 @@ int Srm(const Args& a, bool json) {
   return 0;
 }
 
+int Scenario(const Args& a, bool json) {
+  namespace fs = std::filesystem;
+  const std::string file = a.positionals.size() == 2 ? a.positionals[1] : "";
+  if (file.empty()) {
+    fmt::print(stderr, "abrec simulate scenario: give the scenario FILE\n");
+    return 2;
+  }
+  auto scenario = sim::LoadScenario(file, ParseLimits{});
+  if (!scenario) {
+    for (const auto& d : scenario.error()) fmt::print(stderr, "{}\n", d.ToString());
+    return 1;
+  }
+  sim::ScenarioOptions o;
+  o.config = a.Get("config").value_or("config/abrec.yaml");
+  if (a.Get("seed")) o.seed = static_cast<std::uint64_t>(Num(a, "seed", 0, 0, 9e15));
+  const bool temporary = !a.Get("dir");
+  o.workspace = temporary ? (fs::temp_directory_path() /
+                             fmt::format("abrec-scenario-{}-{}", scenario->name, ::getpid()))
+                                .string()
+                          : *a.Get("dir");
+  o.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  auto result = sim::RunScenario(*scenario, o);
+  if (temporary) {
+    std::error_code ec;
+    fs::remove_all(o.workspace, ec);
+  }
+  if (!result) {
+    fmt::print(stderr, "abrec simulate scenario: {}: {}\n", result.error().field,
+               result.error().message);
+    return 1;
+  }
+  const bool ok = (*result)["ok"].get<bool>();
+  if (json) {
+    fmt::print("{}\n", result->dump(2));
+  } else {
+    fmt::print("scenario {} (seed {}): {}\n", scenario->name,
+               (*result)["seed"].get<std::uint64_t>(),
+               ok ? "every check passed" : "A CHECK FAILED");
+    for (const auto& step : (*result)["steps"]) {
+      if (step["step"] != "check") continue;
+      fmt::print("  {} {} ({}): decision {}{}\n", step["day"].get<std::string>(),
+                 step["experiment"].get<std::string>(), step["phase"].get<std::string>(),
+                 step["decision"].get<std::string>(), step["ok"].get<bool>() ? "" : "  FAILED");
+      if (step.contains("uplift_vs_holdout") &&
+          step["uplift_vs_holdout"]["absolute"].contains("ci")) {
+        const auto& u = step["uplift_vs_holdout"]["absolute"];
+        fmt::print("      program vs holdout, {}: {:+.4f} [{:+.4f}, {:+.4f}]\n",
+                   step["uplift_vs_holdout"]["metric"].get<std::string>(),
+                   u["estimate"].get<double>(), u["ci"][0].get<double>(), u["ci"][1].get<double>());
+      }
+      for (const auto& t : step["truth"]) {
+        fmt::print("      {} {}: true effect {:+.4f}, estimate {:+.4f} [{:+.4f}, {:+.4f}] {}\n",
+                   t["metric"].get<std::string>(), t["variant"].get<std::string>(),
+                   t["true_effect"].get<double>(), t["estimate"].get<double>(),
+                   t["ci"][0].get<double>(), t["ci"][1].get<double>(),
+                   t["covered"].get<bool>() ? "covered" : "MISSED");
+      }
+    }
+  }
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int SimulateCommand(const CommandArgs& argv) {
-  auto args =
-      ParseCommandArgs("simulate", argv,
-                       {"simulations", "looks", "users-per-look", "base-rate", "alpha", "tuning-n",
-                        "seed", "lifts", "users-per-arm", "totals", "loss", "threshold", "format"},
-                       kHelp);
+  auto args = ParseCommandArgs(
+      "simulate", argv,
+      {"simulations", "looks", "users-per-look", "base-rate", "alpha", "tuning-n", "seed", "lifts",
+       "users-per-arm", "totals", "loss", "threshold", "format", "dir", "config"},
+      kHelp);
   if (!args) return args.error();
   const std::string format = args->Get("format").value_or("text");
-  if (args->positionals.size() != 1 || (format != "text" && format != "json")) {
+  const bool scenario = !args->positionals.empty() && args->positionals[0] == "scenario";
+  if (args->positionals.size() != (scenario ? 2u : 1u) || (format != "text" && format != "json")) {
     fmt::print(stderr,
-               "abrec simulate: give one STUDY (aa, power or srm) and --format text|json\n{}",
+               "abrec simulate: give one STUDY (aa, power, srm, or scenario FILE) and --format "
+               "text|json\n{}",
                kHelp);
     return 2;
   }
@@ -194,11 +271,13 @@ int SimulateCommand(const CommandArgs& argv) {
     if (study == "aa") return Aa(*args, format == "json");
     if (study == "power") return Power(*args, format == "json");
     if (study == "srm") return Srm(*args, format == "json");
+    if (scenario) return Scenario(*args, format == "json");
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "abrec simulate {}: {}\n", study, e.what());
     return 2;
   }
-  fmt::print(stderr, "abrec simulate: unknown study \"{}\" (aa, power, srm)\n{}", study, kHelp);
+  fmt::print(stderr, "abrec simulate: unknown study \"{}\" (aa, power, srm, scenario)\n{}", study,
+             kHelp);
   return 2;
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "recommender/model.h"
 #include "recommender/portfolio_formats.h"
 #include "recommender/portfolio_training.h"
 #include "recommender/trainer.h"
@@ -16,7 +17,7 @@ namespace {
 constexpr const char* kHelp =
     R"(usage: abrec train --format synthetic --out DIR [--customers N] [--seed S]
                    [--catalog FILE] [--withhold-from-women CATEGORY]
-                   [--mf-epochs E] [--gbm-rounds R]
+                   [--mf-epochs E] [--gbm-rounds R] [--target click|bind|balanced]
        abrec train --format zimnat|coil|csv --data FILE --out DIR [--seed S]
 
 Trains the recommender's models and writes them to the new folder DIR.
@@ -34,6 +35,9 @@ customer's sex (EU insurers may not use it as a rating factor; metadata.json: "r
 false). --withhold-from-women CATEGORY trains a deliberately biased model, for testing
 `abrec gate`: women are treated as never holding or clicking that category, and the model
 reads sex ("reads_sex": true), so that it can learn to withhold the category from them.
+--target sets what the model's lists optimise (metadata.json "objective"): click ranks by
+P(click), as a model trained to maximise clicks would; bind ranks by P(bind); balanced
+(default) uses config/ranking.yaml's weights.
 
 --format zimnat|coil|csv reads a real portfolio (Zimnat train.csv, CoIL ticdata2000.txt, or
 abrec's CSV: customer_id,age,sex,region,occupation,holdings with ;-separated product ids),
@@ -51,10 +55,10 @@ int TrainPortfolio(PortfolioFormat format, const Args& args, const std::string& 
     return 2;
   }
   if (args.Get("customers") || args.Get("catalog") || args.Get("mf-epochs") ||
-      args.Get("gbm-rounds")) {
+      args.Get("gbm-rounds") || args.Get("target")) {
     fmt::print(stderr,
-               "abrec train: --customers, --catalog, --mf-epochs and --gbm-rounds go with "
-               "--format synthetic only\n");
+               "abrec train: --customers, --catalog, --mf-epochs, --gbm-rounds and --target go "
+               "with --format synthetic only\n");
     return 2;
   }
   std::uint64_t seed = 20261129;
@@ -93,7 +97,7 @@ int TrainPortfolio(PortfolioFormat format, const Args& args, const std::string& 
 int TrainCommand(const CommandArgs& argv) {
   auto args = ParseCommandArgs("train", argv,
                                {"format", "out", "customers", "seed", "catalog", "data",
-                                "withhold-from-women", "mf-epochs", "gbm-rounds"},
+                                "withhold-from-women", "mf-epochs", "gbm-rounds", "target"},
                                kHelp);
   if (!args) return args.error();
   const auto format = args->Get("format");
@@ -129,6 +133,11 @@ int TrainCommand(const CommandArgs& argv) {
     return 2;
   }
   o.bias_category = args->Get("withhold-from-women").value_or("");
+  o.objective = args->Get("target").value_or("balanced");
+  if (!IsModelObjective(o.objective)) {
+    fmt::print(stderr, "abrec train: --target {}: expected click, bind or balanced\n", o.objective);
+    return 2;
+  }
   const std::string catalog_path = args->Get("catalog").value_or("config/catalog.yaml");
   auto catalog = LoadCatalog(catalog_path);
   if (!catalog) {

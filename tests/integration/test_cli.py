@@ -582,8 +582,11 @@ class TrainCommandTest(CliTestCase):
         r = self.run_abrec("train", "--format", "csv", "--data", "x.csv", "--out", "x",
                            "--mf-epochs", "3")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--mf-epochs and --gbm-rounds go with --format synthetic only",
+        self.assertIn("--gbm-rounds and --target go with --format synthetic only",
                       r.stderr.decode())
+        r = self.run_abrec("train", "--format", "synthetic", "--out", "x", "--target", "views")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--target views: expected click, bind or balanced", r.stderr.decode())
 
 
 def portfolio_csv(customers=120, seed=5):

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""`abrec simulate scenario`: the seed campaign's short form (config/scenarios/short_campaign.yaml)
+with three seeds, each a different ground-truth world. Customers visit the in-process platform,
+click and bind with the world's probabilities; the scenario's checks compare the report with
+the truth the simulation knows. Here, for every seed:
+  - every interval of bind rate and click rate covers the world's true effect;
+  - the decisions match the truth: the click-trained model is flagged as click-bait and the
+    bind-optimising model shipped whenever the true effect is clear of the noise (larger than
+    the interval's half-width); a weaker true effect may leave the report at continue, but the
+    report never ships a model whose true bind effect is negative, and never calls click-bait
+    a model that does not raise clicks while lowering binds;
+  - the phases moved as asked (the gate passed both models), and the holdout's uplift is in
+    every check."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import abrec_harness as h  # noqa: E402
+
+SCENARIO = os.path.join(h.SOURCE_DIR, "config", "scenarios", "short_campaign.yaml")
+CONFIG = os.path.join(h.SOURCE_DIR, "config", "abrec.yaml")
+SEEDS = (1, 2, 3)
+
+
+def run(seed, folder):
+    r = subprocess.run([h.ABREC_BIN, "simulate", "scenario", SCENARIO, "--config", CONFIG,
+                        "--seed", str(seed), "--format", "json", "--dir", folder],
+                       capture_output=True, timeout=1200)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+class ScenarioTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.results = {}
+        cls.tmp = tempfile.mkdtemp(prefix="abrec-scenario-")
+        for seed in SEEDS:
+            folder = os.path.join(cls.tmp, f"seed{seed}")
+            status, out, err = run(seed, folder)
+            cls.results[seed] = (status, json.loads(out) if out.strip() else None, err, folder)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def checks(self, seed, experiment):
+        doc = self.results[seed][1]
+        return [s for s in doc["steps"] if s["step"] == "check" and s["experiment"] == experiment]
+
+    def truth(self, check, metric):
+        return next(t for t in check["truth"] if t["metric"] == metric)
+
+    def test_every_interval_covers_the_true_effect(self):
+        for seed in SEEDS:
+            status, doc, err, _ = self.results[seed]
+            self.assertIsNotNone(doc, err[-2000:])
+            checked = 0
+            for step in doc["steps"]:
+                for t in step.get("truth", []):
+                    checked += 1
+                    self.assertTrue(t["covered"], (seed, step["experiment"], t))
+                    self.assertLessEqual(t["ci"][0], t["estimate"])
+                    self.assertLessEqual(t["estimate"], t["ci"][1])
+            self.assertEqual(checked, 4, seed)  # bind and click rate, in both A/B tests
+
+    def test_the_decisions_match_the_truth(self):
+        for seed in SEEDS:
+            _, doc, err, _ = self.results[seed]
+            [shadow, clicks] = self.checks(seed, "campaign_clicks")
+            self.assertEqual((shadow["phase"], shadow["decision"]), ("shadow", "continue"))
+            self.assertEqual(clicks["phase"], "ab_test")
+            click, bind = self.truth(clicks, "click_rate"), self.truth(clicks, "bind_rate")
+            # The world's truth: the click-trained model raises clicks and lowers binds.
+            self.assertGreater(click["true_effect"], 0, seed)
+            self.assertLess(bind["true_effect"], 0, seed)
+            clear = abs(bind["true_effect"]) > (bind["ci"][1] - bind["ci"][0]) / 2
+            allowed = {"clickbait"} if clear else {"clickbait", "continue"}
+            self.assertIn(clicks["decision"], allowed, (seed, clicks["reasons"], bind))
+
+            [binds, rollout] = self.checks(seed, "campaign_binds")
+            self.assertEqual((binds["phase"], rollout["phase"]), ("ab_test", "rollout"))
+            bind = self.truth(binds, "bind_rate")
+            if bind["true_effect"] > 0:
+                clear = bind["true_effect"] > (bind["ci"][1] - bind["ci"][0]) / 2
+                allowed = {"ship"} if clear else {"ship", "continue"}
+            else:
+                allowed = {"continue", "stop_guardrail"}
+            self.assertIn(binds["decision"], allowed, (seed, binds["reasons"], bind))
+            self.assertNotEqual(rollout["decision"], "untrustworthy_srm", seed)
+
+    def test_the_phases_moved_and_the_holdout_uplift_is_reported(self):
+        for seed in SEEDS:
+            status, doc, err, folder = self.results[seed]
+            moves = [(s["experiment"], s["to"], s["applied"]) for s in doc["steps"]
+                     if s["step"] == "phase"]
+            self.assertEqual(moves, [("campaign_clicks", "ab_test", True),
+                                     ("campaign_clicks", "stopped", True),
+                                     ("campaign_binds", "ab_test", True),
+                                     ("campaign_binds", "rollout", True)], seed)
+            for step in doc["steps"]:
+                if step["step"] == "check":
+                    u = step["uplift_vs_holdout"]
+                    self.assertEqual(u["metric"], "bind_rate")
+                    # The holdout sees nothing, so it binds nothing here: the program's uplift
+                    # is positive, and its interval says so.
+                    self.assertGreater(u["absolute"]["ci"][0], 0, (seed, u))
+            # The audit log has the scenario's changes, with actor and reason.
+            with open(os.path.join(folder, "var", "audit.log"), encoding="utf-8") as f:
+                entries = [json.loads(line) for line in f]
+            self.assertTrue(any(e["action"] == "phase_changed" and e.get("actor") == "scenario"
+                                for e in entries))
+            # The exit status says whether every check of the scenario file passed.
+            self.assertEqual(status, 0 if doc["ok"] else 1)
+
+    def test_the_same_seed_gives_the_same_arms(self):
+        folder = os.path.join(self.tmp, "again")
+        _, doc, err, = run(SEEDS[0], folder)[:3]
+        again = json.loads(doc)
+        first = self.results[SEEDS[0]][1]
+        strip = lambda d: [(s["step"], s.get("decision"), json.dumps(s.get("truth")))
+                           for s in d["steps"]]
+        self.assertEqual(strip(again), strip(first))
+
+    def test_bad_scenarios_are_refused_with_the_position(self):
+        bad = os.path.join(self.tmp, "bad.yaml")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write("scenario: bad\nsteps:\n  - days: 1\n  - fly: {to: moon}\n")
+        r = subprocess.run([h.ABREC_BIN, "simulate", "scenario", bad], capture_output=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bad.yaml:4:5: steps[1]: unknown step \"fly\"", r.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()
