@@ -65,6 +65,9 @@ struct Scenario {
 ParseResult<Scenario> LoadScenario(const std::string& path, const ParseLimits& limits);
 
 struct ScenarioOptions {
+  // Empty: in process, over `workspace`. Else the running service at http://HOST:PORT, whose
+  // platform config is `config` (its model folder and admin token are used).
+  std::string url;
   std::string workspace;  // a new folder: experiments, database, models
   std::string config;     // the platform config whose catalog, ranking and gate are used
   std::optional<std::uint64_t> seed;  // overrides the scenario's

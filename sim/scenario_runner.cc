@@ -1,7 +1,4 @@
-#include <condition_variable>
-#include <filesystem>
 #include <map>
-#include <mutex>
 #include <random>
 
 #include <fmt/format.h>
@@ -9,10 +6,8 @@
 #include "base/clock.h"
 #include "recommender/synthetic_world.h"
 #include "recommender/trainer.h"
-#include "server/lifecycle.h"
-#include "server/platform.h"
-#include "server/report_service.h"
 #include "sim/scenario.h"
+#include "sim/scenario_driver.h"
 
 namespace abrec::sim {
 namespace {
@@ -45,28 +40,6 @@ std::optional<double> TrueValue(const std::map<std::string, UserTruth>& users,
   return clicks / impressions;
 }
 
-// Waits for a number of callbacks.
-class Pending {
- public:
-  void Add() {
-    std::lock_guard lock(mu_);
-    ++n_;
-  }
-  void Done() {
-    std::lock_guard lock(mu_);
-    if (--n_ == 0) cv_.notify_all();
-  }
-  void Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return n_ == 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int n_ = 0;
-};
-
 class Runner {
  public:
   Runner(const Scenario& sc, const ScenarioOptions& o, std::uint64_t seed)
@@ -78,65 +51,43 @@ class Runner {
     bool all_ok = true;
     for (const ScenarioStep& step : sc_.steps) {
       auto r = RunStep(step);
-      if (!r) return std::unexpected(r.error());
+      if (!r) {
+        driver_->Close();
+        return std::unexpected(r.error());
+      }
       all_ok = all_ok && r->value("ok", true);
       r->emplace("day", Day());
       steps.push_back(std::move(*r));
     }
-    platform_->CloseEvents();
-    return json{
-        {"scenario", sc_.name}, {"seed", seed_}, {"steps", std::move(steps)}, {"ok", all_ok}};
+    driver_->Close();
+    return json{{"scenario", sc_.name},
+                {"seed", seed_},
+                {"mode", o_.url.empty() ? "in_process" : "http"},
+                {"steps", std::move(steps)},
+                {"ok", all_ok}};
   }
 
  private:
   Result<void> Open() {
-    namespace fs = std::filesystem;
-    const fs::path ws = o_.workspace;
-    std::error_code ec;
-    if (fs::exists(ws / "var" / "abrec.db", ec)) {
-      return std::unexpected(Error::InvalidArgument(
-          fmt::format("{} holds a scenario's database already: choose a new folder", ws.string()),
-          "dir"));
-    }
-    fs::create_directories(ws / "experiments", ec);
-    fs::create_directories(ws / "var" / "models", ec);
-    auto loaded = LoadPlatformConfig(o_.config);
-    if (!loaded) {
-      return std::unexpected(Error::InvalidArgument(loaded.error().front().ToString(), "config"));
-    }
-    PlatformConfig c = std::move(*loaded);
-    c.experiments.dir = (ws / "experiments").string();
-    c.experiments.reload_interval_ms = 0;
-    c.experiments.audit_log = (ws / "var" / "audit.log").string();
-    c.experiments.accepted_dir = (ws / "var" / "accepted").string();
-    c.storage.path = (ws / "var" / "abrec.db").string();
-    c.storage.synchronous = "OFF";  // a simulation: speed over durability
-    c.storage.retention_days = 0;
-    c.admin.token_file = (ws / "var" / "admin.token").string();
-    c.recommender.model_dir = (ws / "var" / "models").string();
-    c.recommender.cache = "none";
-    c.recommender.poll_interval_ms = 0;
-    // Simulated time: the latency fallbacks would make the lists depend on the machine.
-    c.recommender.latency_budget_ms = 600'000;
-    c.recommender.p99_fallback_ms = 600'000;
     const auto start = ParseRfc3339(sc_.start + "T00:00:00Z");
     if (!start) return std::unexpected(Error::InvalidArgument("start: not a date", "start"));
-    clock_.Set(*start);
-    auto platform = Platform::Open(std::move(c), clock_, {});
-    if (!platform) return std::unexpected(platform.error());
-    platform_ = std::move(*platform);
+    auto driver = o_.url.empty() ? OpenInProcess(o_.workspace, o_.config, *start)
+                                 : OpenHttp(o_.url, o_.config);
+    if (!driver) return std::unexpected(driver.error());
+    driver_ = std::move(*driver);
     WorldOptions wo;
     wo.customers = sc_.customers;
     wo.seed = seed_;
-    auto world = SyntheticWorld::Generate(platform_->recommender()->catalog(), wo);
+    auto world = SyntheticWorld::Generate(driver_->catalog(), wo);
     if (!world) return std::unexpected(world.error());
     world_.emplace(std::move(*world));
-    o_.progress(fmt::format("scenario {}: {} customers, {} visits a day from {} (seed {})",
-                            sc_.name, sc_.customers, sc_.visits_per_day, sc_.start, seed_));
+    o_.progress(fmt::format("scenario {}: {} customers, {} visits a day from {} (seed {}), {}",
+                            sc_.name, sc_.customers, sc_.visits_per_day, sc_.start, seed_,
+                            o_.url.empty() ? std::string("in process") : "through " + o_.url));
     return {};
   }
 
-  std::string Day() const { return FormatRfc3339(clock_.NowMicros()).substr(0, 10); }
+  std::string Day() const { return FormatRfc3339(driver_->Now()).substr(0, 10); }
 
   Result<json> RunStep(const ScenarioStep& s) {
     switch (s.kind) {
@@ -154,12 +105,10 @@ class Runner {
     t.customers = sc_.customers;
     t.seed = seed_;
     t.objective = s.target;
-    const std::string out =
-        fmt::format("{}/{}/{}", platform_->config().recommender.model_dir, s.model, s.version);
-    auto report =
-        TrainSynthetic(platform_->recommender()->catalog(), t, out, [](const std::string&) {});
+    const std::string out = fmt::format("{}/{}/{}", driver_->model_dir(), s.model, s.version);
+    auto report = TrainSynthetic(driver_->catalog(), t, out, [](const std::string&) {});
     if (!report) return std::unexpected(report.error());
-    platform_->recommender()->models().Reload();
+    if (auto ok = driver_->ReloadModels(); !ok) return std::unexpected(ok.error());
     o_.progress(fmt::format("  trained {}/{} (objective {}): click AUC {:.3f}, hit@1 {:.3f}",
                             s.model, s.version, s.target, report->click_auc, report->hit_at_1));
     return json{{"step", "train"},
@@ -170,106 +119,80 @@ class Runner {
   }
 
   Result<json> PutDefinition(const ScenarioStep& s) {
-    auto tree = ParseConfigText(s.text, sc_.file, platform_->config().parse_limits());
+    auto tree = ParseConfigText(s.text, sc_.file, ParseLimits{});
     const ConfigNode* key = tree ? tree->Find("experiment") : nullptr;
     if (!key || !key->IsScalar()) {
       return std::unexpected(
           Error::InvalidArgument("the experiment's text has no key", "experiment"));
     }
-    auto r = PutExperiment(*platform_, key->value, s.text, {.actor = "scenario", .reason = ""});
-    if (!r) return std::unexpected(r.error().error);
-    o_.progress(fmt::format("  experiment {} put (phase {})", key->value,
-                            PhaseName(r->experiment->def.phase)));
-    return json{{"step", "experiment"},
-                {"experiment", key->value},
-                {"phase", PhaseName(r->experiment->def.phase)}};
+    auto phase = driver_->PutExperiment(key->value, s.text);
+    if (!phase) return std::unexpected(phase.error());
+    o_.progress(fmt::format("  experiment {} put (phase {})", key->value, *phase));
+    return json{{"step", "experiment"}, {"experiment", key->value}, {"phase", *phase}};
   }
 
   Result<json> MovePhase(const ScenarioStep& s) {
-    const auto to = ParsePhase(s.to);
-    if (!to) return std::unexpected(Error::InvalidArgument("unknown phase " + s.to, "to"));
-    auto r =
-        ChangePhase(*platform_, s.experiment, *to, "",
-                    {.actor = "scenario", .reason = fmt::format("scenario step line {}", s.line)});
-    const bool refused = !r.has_value();
+    auto refusal =
+        driver_->ChangePhase(s.experiment, s.to, fmt::format("scenario step line {}", s.line));
+    if (!refusal) return std::unexpected(refusal.error());
+    const bool refused = !refusal->empty();
     json out{{"step", "phase"},
              {"experiment", s.experiment},
              {"to", s.to},
              {"applied", !refused},
              {"ok", refused == s.expect_refused}};
-    if (refused) out["reason"] = r.error().error.message;
+    if (refused) out["reason"] = *refusal;
     o_.progress(fmt::format("  {} -> {}: {}{}", s.experiment, s.to,
-                            refused ? "refused: " + r.error().error.message : "applied",
+                            refused ? "refused: " + *refusal : std::string("applied"),
                             refused == s.expect_refused ? "" : " (NOT AS EXPECTED)"));
     return out;
   }
 
   Result<json> Days(const ScenarioStep& s) {
     const auto& customers = world_->customers();
-    const Catalog& catalog = platform_->recommender()->catalog();
+    const Catalog& catalog = driver_->catalog();
     std::uniform_real_distribution<double> unit(0, 1);
     std::int64_t exposures = 0, clicks = 0, binds = 0;
     for (int d = 0; d < s.days; ++d, ++day_index_) {
-      const std::int64_t day_start = clock_.NowMicros() - clock_.NowMicros() % kDayUs;
+      const std::int64_t day_start = driver_->Now() - driver_->Now() % kDayUs;
       const int n = sc_.visits_per_day;
-      std::vector<std::size_t> who(static_cast<std::size_t>(n));
-      std::vector<std::optional<RecommendOutcome>> seen(static_cast<std::size_t>(n));
-      std::vector<std::int64_t> at(static_cast<std::size_t>(n));
-      Pending pending;
-      std::mutex mu;
-      for (int v = 0; v < n; ++v) {
-        const auto i = static_cast<std::size_t>(v);
+      std::vector<Visit> visits(static_cast<std::size_t>(n));
+      std::vector<std::size_t> who(visits.size());
+      for (std::size_t i = 0; i < visits.size(); ++i) {
         who[i] = static_cast<std::size_t>(rng_() % customers.size());
-        at[i] = day_start + (kDayUs - 3'600'000'000) * v / n;
-        clock_.Set(at[i]);
-        RecommendRequest req;
-        req.user_id = customers[who[i]].id;
-        req.customer = ProfileOf(customers[who[i]]);
-        req.k = sc_.k;
-        pending.Add();
-        auto queued =
-            platform_->RecommendAndLog(std::move(req), [&, i](Result<RecommendOutcome> r) {
-              if (r) {
-                std::lock_guard lock(mu);
-                seen[i] = std::move(*r);
-              }
-              pending.Done();
-            });
-        if (!queued) {
-          pending.Done();
-          pending.Wait();
-          return std::unexpected(queued.error());
-        }
+        visits[i] = Visit{customers[who[i]].id, ProfileOf(customers[who[i]]), sc_.k,
+                          day_start + (kDayUs - 3'600'000'000) * static_cast<std::int64_t>(i) / n};
       }
-      pending.Wait();
-      // Outcomes, in visit order (the random draws do not depend on the threads).
+      auto served = driver_->Serve(visits);
+      if (!served) return std::unexpected(served.error());
+      // Outcomes in visit order, each visit's draws from its own stream: the exploration
+      // bucket's random lists (the service's randomness) change only that visit's outcomes.
       std::vector<Event> events;
-      for (int v = 0; v < n; ++v) {
-        const auto i = static_cast<std::size_t>(v);
-        if (!seen[i] || !seen[i]->logged || !seen[i]->assignment) continue;
-        const RecommendOutcome& o = *seen[i];
+      for (std::size_t i = 0; i < visits.size(); ++i) {
+        if (!(*served)[i]) continue;
+        const ServedVisit& o = *(*served)[i];
         ++exposures;
-        // Each visit's draws from its own stream: the exploration bucket's random lists (the
-        // service's randomness) change only that visit's outcomes, not the others'.
         std::mt19937_64 draw(seed_ ^ (0x9E3779B97F4A7C15ULL *
-                                      static_cast<std::uint64_t>(day_index_ * 10'000'019LL + v)));
-        UserTruth& t = truth_[o.assignment->experiment->def.key][o.bucket][o.user_id];
-        for (const RecommendedItem& it : o.served.list.items) {
-          const double pc = world_->ClickProbability(who[i], it.product);
-          const double pb = world_->BindProbability(who[i], it.product);
+                                      static_cast<std::uint64_t>(day_index_ * 10'000'019LL +
+                                                                 static_cast<std::int64_t>(i))));
+        UserTruth& t = truth_[o.experiment][o.bucket][visits[i].user_id];
+        for (std::size_t r = 0; r < o.products.size(); ++r) {
+          const std::size_t p = o.products[r];
+          const double pc = world_->ClickProbability(who[i], p);
+          const double pb = world_->BindProbability(who[i], p);
           ++t.impressions;
           t.expected_clicks += pc;
           t.p_no_bind *= 1 - pc * pb;
-          const std::string& product = catalog.products[it.product].id;
+          const std::string& product = catalog.products[p].id;
           if (unit(draw) >= pc) continue;
           Event c;
           c.event_id = fmt::format("{}-c-{}", o.request_id, product);
           c.type = EventType::kClick;
-          c.user_id = o.user_id;
+          c.user_id = visits[i].user_id;
           c.request_id = o.request_id;
           c.product_id = product;
-          c.position = it.rank;
-          c.ts_us = at[i] + 60'000'000;
+          c.position = static_cast<int>(r) + 1;
+          c.ts_us = visits[i].at_us + 60'000'000;
           c.payload_hash = c.event_id;
           events.push_back(c);
           ++clicks;
@@ -277,16 +200,16 @@ class Runner {
           Event b = c;
           b.event_id = fmt::format("{}-b-{}", o.request_id, product);
           b.type = EventType::kBind;
-          b.premium_cents = catalog.products[it.product].annual_premium_cents;
-          b.ts_us = at[i] + 600'000'000;
+          b.premium_cents = catalog.products[p].annual_premium_cents;
+          b.ts_us = visits[i].at_us + 600'000'000;
           b.payload_hash = b.event_id;
           events.push_back(std::move(b));
           ++binds;
         }
       }
-      clock_.Set(day_start + kDayUs - 1'800'000'000);
-      if (auto ok = SubmitAll(std::move(events)); !ok) return std::unexpected(ok.error());
-      clock_.Set(day_start + kDayUs);
+      driver_->SetTime(day_start + kDayUs - 1'800'000'000);
+      if (auto ok = driver_->Submit(std::move(events)); !ok) return std::unexpected(ok.error());
+      driver_->SetTime(day_start + kDayUs);
       o_.progress(fmt::format("  day {} done: {} visits; {} exposures, {} clicks, {} binds so far",
                               FormatRfc3339(day_start).substr(0, 10), n, exposures, clicks, binds));
     }
@@ -297,45 +220,16 @@ class Runner {
                 {"binds", binds}};
   }
 
-  Result<void> SubmitAll(std::vector<Event> events) {
-    constexpr std::size_t kBatch = 10'000;
-    Pending pending;
-    Result<void> status;
-    std::mutex mu;
-    for (std::size_t start = 0; start < events.size(); start += kBatch) {
-      std::vector<Event> batch(
-          events.begin() + static_cast<std::ptrdiff_t>(start),
-          events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), start + kBatch)));
-      pending.Add();
-      auto queued =
-          platform_->events()->Submit(std::move(batch), [&](Result<std::vector<EventOutcome>> r) {
-            if (!r) {
-              std::lock_guard lock(mu);
-              status = std::unexpected(r.error());
-            }
-            pending.Done();
-          });
-      if (!queued) {
-        pending.Done();
-        pending.Wait();
-        return queued;
-      }
-    }
-    pending.Wait();
-    return status;
-  }
-
   Result<json> Check(const ScenarioStep& s) {
-    const auto e = platform_->experiments()->Find(s.experiment);
-    if (!e) return std::unexpected(Error::NotFound("no experiment " + s.experiment, "experiment"));
-    auto report = ExperimentReport(*platform_, e->def);
+    auto report = driver_->Report(s.experiment);
     if (!report) return std::unexpected(report.error());
+    const std::string primary = (*report)["definition"]["primary"].get<std::string>();
     const std::string decision = (*report)["decision"]["code"].get<std::string>();
     bool ok = s.decisions.empty() ||
               std::find(s.decisions.begin(), s.decisions.end(), decision) != s.decisions.end();
     json out{{"step", "check"},
              {"experiment", s.experiment},
-             {"phase", PhaseName(e->def.phase)},
+             {"phase", (*report)["phase"]},
              {"decision", decision},
              {"reasons", (*report)["decision"]["reasons"]}};
     if (!s.decisions.empty()) out["expected_decision"] = s.decisions;
@@ -367,15 +261,15 @@ class Runner {
     out["truth"] = std::move(covered);
     // The program against the holdout: the whole recommender's worth, on the primary metric.
     for (const auto& u : (*report)["uplift_vs_holdout"]) {
-      if (u["arm"] == "all" && u["metric"] == e->def.metrics.primary) {
+      if (u["arm"] == "all" && u["metric"] == primary) {
         out["uplift_vs_holdout"] = {
             {"metric", u["metric"]}, {"absolute", u["absolute"]}, {"relative", u["relative"]}};
       }
     }
     out["ok"] = ok;
-    o_.progress(fmt::format(
-        "  check {}: decision {}{}; {}", s.experiment, decision, ok ? "" : " (NOT AS EXPECTED)",
-        fmt::format("{} intervals checked against the truth", out["truth"].size())));
+    o_.progress(fmt::format("  check {}: decision {}{}; {} intervals checked against the truth",
+                            s.experiment, decision, ok ? "" : " (NOT AS EXPECTED)",
+                            out["truth"].size()));
     return out;
   }
 
@@ -384,8 +278,7 @@ class Runner {
   std::uint64_t seed_;
   std::mt19937_64 rng_;  // who visits
   std::int64_t day_index_ = 0;
-  ManualClock clock_;
-  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<ScenarioDriver> driver_;
   std::optional<SyntheticWorld> world_;
   Truth truth_;
 };

@@ -42,6 +42,10 @@ the same options print the same table).
          status 1 when a check fails.
          --dir DIR (a new folder for the database, experiments and models; default a
          temporary one, removed) --config FILE (config/abrec.yaml: catalog, ranking, gate)
+         --url http://HOST:PORT drives a running `abrec serve` instead, through its API
+         (/v1/recommend, /v1/events, the admin PUT, phase and model reload, the report);
+         --config is then that service's config (its model folder and admin token are used)
+         and the days pass in real time (the service stamps the events)
 
 Common: --alpha A (0.05) --tuning-n N (5000, the sequential test's N*) --seed S.
 )";
@@ -200,8 +204,13 @@ int Scenario(const Args& a, bool json) {
   }
   sim::ScenarioOptions o;
   o.config = a.Get("config").value_or("config/abrec.yaml");
+  o.url = a.Get("url").value_or("");
+  if (!o.url.empty() && a.Get("dir")) {
+    fmt::print(stderr, "abrec simulate scenario: --dir goes with the in-process mode, not --url\n");
+    return 2;
+  }
   if (a.Get("seed")) o.seed = static_cast<std::uint64_t>(Num(a, "seed", 0, 0, 9e15));
-  const bool temporary = !a.Get("dir");
+  const bool temporary = !a.Get("dir") && o.url.empty();
   o.workspace = temporary ? (fs::temp_directory_path() /
                              fmt::format("abrec-scenario-{}-{}", scenario->name, ::getpid()))
                                 .string()
@@ -254,7 +263,7 @@ int SimulateCommand(const CommandArgs& argv) {
   auto args = ParseCommandArgs(
       "simulate", argv,
       {"simulations", "looks", "users-per-look", "base-rate", "alpha", "tuning-n", "seed", "lifts",
-       "users-per-arm", "totals", "loss", "threshold", "format", "dir", "config"},
+       "users-per-arm", "totals", "loss", "threshold", "format", "dir", "config", "url"},
       kHelp);
   if (!args) return args.error();
   const std::string format = args->Get("format").value_or("text");

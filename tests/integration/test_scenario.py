@@ -10,7 +10,8 @@ the truth the simulation knows. Here, for every seed:
     report never ships a model whose true bind effect is negative, and never calls click-bait
     a model that does not raise clicks while lowering binds;
   - the phases moved as asked (the gate passed both models), and the holdout's uplift is in
-    every check."""
+    every check.
+And --url: a short scenario drives a running service through its public and admin API."""
 
 import json
 import os
@@ -135,6 +136,75 @@ class ScenarioTest(unittest.TestCase):
         r = subprocess.run([h.ABREC_BIN, "simulate", "scenario", bad], capture_output=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn("bad.yaml:4:5: steps[1]: unknown step \"fly\"", r.stderr.decode())
+
+
+HTTP_SCENARIO = """scenario: over_http
+description: the same loop through a running service's API
+seed: 11
+customers: 3000
+start: 2026-11-02
+visits_per_day: 400
+k: 3
+steps:
+  - train: {model: hybrid, version: http-v1, target: bind}
+  - experiment:
+      text: |
+        experiment: over_http
+        description: through the API
+        owner: scenario@example.com
+        surface: portal_home
+        phase: shadow
+        traffic: {coverage: 1.0, split: {control: 0.5, treatment: 0.5}}
+        variants:
+          control:   {policy: legacy_rules}
+          treatment: {policy: recommender, model: hybrid}
+        metrics: {primary: bind_rate, secondary: [click_rate]}
+  - phase: {experiment: over_http, to: rollout, expect: refused}
+  - phase: {experiment: over_http, to: ab_test}
+  - days: 2
+  - check: {experiment: over_http, covers: [bind_rate, click_rate]}
+"""
+
+
+class HttpScenarioTest(h.ServiceTestCase):
+    """--url: the scenario drives a running service through its public and admin API."""
+
+    @classmethod
+    def make_workspace(cls):
+        return h.Workspace(prefix="abrec-scenario-http-")
+
+    def test_a_scenario_drives_a_running_service(self):
+        path = os.path.join(self.ws.root, "over_http.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(HTTP_SCENARIO)
+        r = subprocess.run([h.ABREC_BIN, "simulate", "scenario", path, "--url",
+                            f"http://127.0.0.1:{self.svc.port}", "--config", self.ws.config_path,
+                            "--format", "json"], capture_output=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr.decode()[-3000:])
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["mode"], "http")
+        phases = [(s["to"], s["applied"]) for s in doc["steps"] if s["step"] == "phase"]
+        self.assertEqual(phases, [("rollout", False), ("ab_test", True)])
+        refusal = next(s for s in doc["steps"] if s["step"] == "phase")
+        self.assertIn("cannot move to rollout", refusal["reason"])
+        days = next(s for s in doc["steps"] if s["step"] == "days")
+        check = doc["steps"][-1]
+        self.assertEqual(len(check["truth"]), 2)
+        self.assertTrue(all(t["covered"] for t in check["truth"]), check["truth"])
+        # What the service itself says: the exposures the scenario counted, in its buckets.
+        status, report = self.svc.get_json("/v1/experiments/over_http/report")
+        self.assertEqual(status, 200)
+        self.assertEqual(report["phase"], "ab_test")
+        status, exp = self.svc.get_json("/v1/experiments/over_http")
+        self.assertEqual(exp["phase"], "ab_test")
+        # The changes went through the admin API, audit-logged as such.
+        actions = {(e["action"], e.get("actor")) for e in self.ws.audit_entries()
+                   if e["experiment"] == "over_http"}
+        self.assertIn(("admin_put", "admin"), actions)
+        self.assertIn(("phase_changed", "admin"), actions)
+        self.assertIn(("admin_refused", "admin"), actions)
+        self.assertGreater(days["exposures"], 600)
+        self.assertTrue(os.path.isdir(os.path.join(self.ws.var_dir, "models", "hybrid", "http-v1")))
 
 
 if __name__ == "__main__":
