@@ -6,7 +6,7 @@
 # Then the recommender's speed and memory: recommend_bench (training at 20,000 and 1,000,000
 # customers, latencies at 21 and 10,000 products, about 10 minutes on 2 cores;
 # RECOMMEND_BENCH_ARGS="--skip-1m" shortens it) and http_recommend.sh at 21 and at 10,000
-# products.
+# products. Last, the closed loop: the seed campaign scenario (about 20 s).
 #
 #   bash bench/run-all.sh BUILD_DIR
 #
@@ -65,6 +65,14 @@ run_all() {
   echo "== HTTP: bench/http_recommend.sh, 10,000 products"
   PRODUCTS=10000 SKIP_PEER=1 bash "$here/http_recommend.sh" "$build" ||
     { echo "run-all: http_recommend.sh (10,000 products) failed" >&2; status=1; }
+  # The closed loop: the seed document's campaign on the ground-truth world (a study, timed).
+  echo
+  echo "== closed loop: abrec simulate scenario config/scenarios/seed_campaign.yaml"
+  local started=$SECONDS
+  "$build/abrec" simulate scenario "$here/../config/scenarios/seed_campaign.yaml" \
+    --config "$here/../config/abrec.yaml" 2>/dev/null ||
+    { echo "run-all: the seed campaign scenario failed a check" >&2; status=1; }
+  echo "seed campaign: $((SECONDS - started)) s"
   return "$status"
 }
 
