@@ -43,8 +43,9 @@ GbmModel::~GbmModel() {
 
 Result<GbmModel> GbmModel::Train(std::span<const float> features, std::size_t rows,
                                  std::size_t cols, std::span<const float> labels,
-                                 const GbmParams& p) {
-  if (rows == 0 || cols == 0 || features.size() != rows * cols || labels.size() != rows) {
+                                 const GbmParams& p, std::span<const float> weights) {
+  if (rows == 0 || cols == 0 || features.size() != rows * cols || labels.size() != rows ||
+      (!weights.empty() && weights.size() != rows)) {
     return std::unexpected(Error::InvalidArgument(
         fmt::format("training data: {} features and {} labels for {} rows of {} columns",
                     features.size(), labels.size(), rows, cols),
@@ -53,7 +54,8 @@ Result<GbmModel> GbmModel::Train(std::span<const float> features, std::size_t ro
   Matrix train;
   if (XGDMatrixCreateFromMat(features.data(), rows, cols, std::numeric_limits<float>::quiet_NaN(),
                              &train.h) != 0 ||
-      XGDMatrixSetFloatInfo(train.h, "label", labels.data(), rows) != 0) {
+      XGDMatrixSetFloatInfo(train.h, "label", labels.data(), rows) != 0 ||
+      (!weights.empty() && XGDMatrixSetFloatInfo(train.h, "weight", weights.data(), rows) != 0)) {
     return std::unexpected(XgbError("building the training matrix"));
   }
   BoosterHandle booster = nullptr;

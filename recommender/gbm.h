@@ -29,8 +29,10 @@ class GbmModel {
  public:
   // Trains on `rows` × `cols` features (row-major) with 0/1 labels. Errors: kInvalidArgument
   // for mismatched sizes, kInternal for XGBoost's own failures (its message included).
+  // `weights`: one per row (e.g. inverse propensities), or empty for equal weights.
   static Result<GbmModel> Train(std::span<const float> features, std::size_t rows, std::size_t cols,
-                                std::span<const float> labels, const GbmParams& params);
+                                std::span<const float> labels, const GbmParams& params,
+                                std::span<const float> weights = {});
   static Result<GbmModel> Load(const std::string& path);
 
   GbmModel(GbmModel&&) noexcept;

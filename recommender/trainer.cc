@@ -18,6 +18,7 @@
 #include "recommender/model.h"
 #include "recommender/synthetic_evaluation.h"
 #include "recommender/synthetic_world.h"
+#include "recommender/training_common.h"
 #include "stats/offline_metrics.h"
 
 namespace abrec {
@@ -31,99 +32,13 @@ struct Impressions {
   std::vector<std::string> click_sex, click_band, bind_sex, bind_band;
 };
 
-double Logit(double p) {
-  const double q = std::clamp(p, 1e-7, 1 - 1e-7);
-  return std::log(q / (1 - q));
-}
-
-// Platt scaling: the logistic regression of the labels on the raw score's logit.
-Result<RecommenderModel::Platt> FitPlatt(std::span<const float> raw, std::span<const float> y) {
-  Eigen::MatrixXd x(static_cast<Eigen::Index>(raw.size()), 1);
-  Eigen::VectorXd labels(static_cast<Eigen::Index>(raw.size()));
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    x(static_cast<Eigen::Index>(i), 0) = Logit(raw[i]);
-    labels(static_cast<Eigen::Index>(i)) = y[i];
-  }
-  auto fit = FitLogistic(x, labels, {.l2 = 1e-6});
-  if (!fit) return std::unexpected(fit.error());
-  return RecommenderModel::Platt{fit->weights(0), fit->intercept};
-}
-
-// Platt scaling when it helps: fitted on each half of the calibration rows and scored on the
-// other; adopted only if that out-of-fold log loss beats the raw probabilities' (XGBoost's
-// logistic objective is often calibrated already, and a needless rescaling adds noise).
-Result<std::pair<RecommenderModel::Platt, bool>> ChoosePlatt(std::span<const float> raw,
-                                                             std::span<const float> y) {
-  const std::size_t half = raw.size() / 2;
-  double raw_loss = 0, scaled_loss = 0;
-  for (int fold = 0; fold < 2; ++fold) {
-    const std::size_t lo = fold == 0 ? 0 : half, hi = fold == 0 ? half : raw.size();
-    std::vector<float> fit_raw, fit_y;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (i >= lo && i < hi) continue;
-      fit_raw.push_back(raw[i]);
-      fit_y.push_back(y[i]);
-    }
-    auto platt = FitPlatt(fit_raw, fit_y);
-    if (!platt) return std::unexpected(platt.error());
-    for (std::size_t i = lo; i < hi; ++i) {
-      auto loss = [&](double p) {
-        const double q = std::clamp(p, 1e-15, 1 - 1e-15);
-        return y[i] > 0.5f ? -std::log(q) : -std::log(1 - q);
-      };
-      raw_loss += loss(raw[i]);
-      scaled_loss += loss(platt->Apply(raw[i]));
-    }
-  }
-  if (scaled_loss >= raw_loss) return std::pair{RecommenderModel::Platt{}, false};
-  auto platt = FitPlatt(raw, y);
-  if (!platt) return std::unexpected(platt.error());
-  return std::pair{*platt, true};
-}
-
-// AUC, log loss and expected calibration error of probabilities `p` for labels `y`, overall
-// and by group.
-nlohmann::ordered_json ProbabilityMetrics(std::span<const double> p, std::span<const float> y,
-                                          const std::vector<std::string>& sex,
-                                          const std::vector<std::string>& band) {
-  const std::vector<int> labels(y.begin(), y.end());
-  nlohmann::ordered_json by_group = nlohmann::ordered_json::object();
-  for (const auto& [name, groups] : {std::pair{"sex", &sex}, std::pair{"age_band", &band}}) {
-    const auto calibration = stats::CalibrateByGroup(p, labels, *groups);
-    for (const auto& [group, c] : calibration) {
-      std::vector<double> gp;
-      std::vector<int> gy;
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        if ((*groups)[i] != group) continue;
-        gp.push_back(p[i]);
-        gy.push_back(labels[i]);
-      }
-      const auto auc = stats::Auc(gp, gy);
-      by_group[name][group] = {
-          {"rows", gp.size()},
-          {"auc", auc.reason == stats::Reason::kOk ? nlohmann::ordered_json(auc.auc)
-                                                   : nlohmann::ordered_json(nullptr)},
-          {"ece", c.ece}};
-    }
-  }
-  return {{"auc", stats::Auc(p, labels).auc},
-          {"log_loss", stats::LogLoss(p, labels)},
-          {"ece", stats::Calibrate(p, labels).ece},
-          {"by_group", std::move(by_group)}};
-}
-
 }  // namespace
 
 Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o,
                                    const std::string& out_dir,
                                    const std::function<void(const std::string&)>& progress) {
-  namespace fs = std::filesystem;
   const auto started = std::chrono::steady_clock::now();
-  std::error_code ec;
-  if (fs::exists(out_dir, ec)) {
-    return std::unexpected(Error::InvalidArgument(
-        fmt::format("{} exists: choose a new folder for the model", out_dir), "out"));
-  }
+  if (auto ok = RequireNewModelFolder(out_dir); !ok) return std::unexpected(ok.error());
   TrainReport report;
   WorldOptions wo;
   wo.customers = o.customers;
@@ -161,26 +76,10 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
         positives.emplace_back(static_cast<std::uint32_t>(u), static_cast<std::uint32_t>(p));
     }
   }
-  std::vector<std::vector<std::uint32_t>> item_features;
-  std::vector<std::int64_t> holds_feature;
-  for (std::size_t p = 0; p < n_items; ++p) {
-    item_features.push_back({static_cast<std::uint32_t>(p),
-                             static_cast<std::uint32_t>(
-                                 n_items + static_cast<std::size_t>(catalog.category_codes[p]))});
-    holds_feature.push_back(kMfHoldsFeature + static_cast<std::int64_t>(p));
-  }
-  const std::size_t n_categories =
-      catalog.category_codes.empty()
-          ? 0
-          : static_cast<std::size_t>(
-                *std::max_element(catalog.category_codes.begin(), catalog.category_codes.end())) +
-                1;
   auto negative_ok = [&](std::uint32_t u, std::uint32_t j) {
     return !customers[u].holds[j] && Eligible(catalog.products[j], customers[u].age);
   };
-  const HybridMf mf =
-      HybridMf::Train(user_features, kMfHoldsFeature + n_items, item_features,
-                      n_items + n_categories, positives, negative_ok, o.mf, holds_feature);
+  const HybridMf mf = TrainFactorisation(catalog, user_features, positives, negative_ok, o.mf);
   progress(fmt::format("factorisation: {} holdings of {} customers, {} dimensions, {} epochs",
                        positives.size(), report.train_customers, o.mf.dim, o.mf.epochs));
 
@@ -287,13 +186,10 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
   report.base_click_rate = test.click.empty() ? 0 : clicks / static_cast<double>(test.click.size());
 
   // The model folder, written to a temporary name and renamed when complete.
-  const std::string tmp = out_dir + ".partial";
-  fs::remove_all(tmp, ec);
-  if (!fs::create_directories(tmp, ec)) {
-    return std::unexpected(Error{ErrorCode::kIo, fmt::format("cannot create {}", tmp), "out"});
-  }
-  report.version = fs::path(out_dir).filename().string();
-  if (report.version.empty()) report.version = fs::path(out_dir).parent_path().filename().string();
+  auto folder = CreatePartialFolder(out_dir);
+  if (!folder) return std::unexpected(folder.error());
+  const std::string tmp = folder->first;
+  report.version = folder->second;
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (auto ok : {mf.Save(tmp + "/mf.bin"), click->Save(tmp + "/click.json"),
@@ -302,35 +198,19 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
   }
   // The legacy rules' data: per age band, the share of training customers holding each
   // product (the rule-based list of control and of every fallback ranks by it).
-  std::map<std::string, std::pair<double, std::vector<double>>> bands;
-  for (std::size_t u = 0; u < customers.size(); ++u) {
-    if (is_test[u]) continue;
-    CustomerProfile profile;
-    profile.age = customers[u].age;
-    auto& [count, held] = bands[profile.AgeBand()];
-    held.resize(n_items, 0.0);
-    count += 1;
-    for (std::size_t p = 0; p < n_items; ++p) held[p] += customers[u].holds[p] ? 1.0 : 0.0;
-  }
-  nlohmann::ordered_json segments = nlohmann::ordered_json::object();
-  for (const auto& [band, entry] : bands) {
-    nlohmann::ordered_json shares = nlohmann::ordered_json::object();
-    for (std::size_t p = 0; p < n_items; ++p) {
-      shares[catalog.products[p].id] = entry.second[p] / entry.first;
+  {
+    std::vector<CustomerProfile> holders;
+    for (std::size_t u = 0; u < customers.size(); ++u) {
+      if (!is_test[u])
+        holders.push_back(CustomerProfile{.age = customers[u].age, .holds = customers[u].holds});
     }
-    segments[band] = std::move(shares);
+    std::ofstream(tmp + "/legacy_rules.json") << LegacyRulesJson(catalog, holders).dump(2) << "\n";
   }
-  std::ofstream(tmp + "/legacy_rules.json")
-      << nlohmann::ordered_json{{"segments", std::move(segments)}}.dump(2) << "\n";
-  nlohmann::ordered_json catalog_ids = nlohmann::ordered_json::array();
-  for (const Product& p : catalog.products) catalog_ids.push_back(p.id);
-  nlohmann::ordered_json features = nlohmann::ordered_json::array();
-  for (const auto name : FeatureNames()) features.push_back(name);
   nlohmann::ordered_json meta{
       {"version", report.version},
       {"kind", "catalog"},
       {"created_at", FormatRfc3339(SystemClock::Instance().NowMicros())},
-      {"catalog", catalog_ids},
+      {"catalog", CatalogIdsJson(catalog)},
       {"data", {{"format", "synthetic"}, {"customers", o.customers}, {"seed", o.seed}}},
       {"parameters",
        {{"mf_dim", o.mf.dim},
@@ -342,15 +222,11 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
                      ? nlohmann::ordered_json(nullptr)
                      : nlohmann::ordered_json(
                            fmt::format("sex {} withheld {}", o.bias_sex, o.bias_category))}}},
-      {"features", features},
+      {"features", FeatureNamesJson()},
       // Whether serving gives the model the customer's sex (RecommenderModel::reads_sex).
       {"reads_sex", report.reads_sex},
       {"objective", o.objective},
-      {"calibration",
-       {{"method", "platt, adopted when it lowers the out-of-fold log loss"},
-        {"click",
-         {{"adopted", click_choice->second}, {"a", click_platt->a}, {"b", click_platt->b}}},
-        {"bind", {{"adopted", bind_choice->second}, {"a", bind_platt->a}, {"b", bind_platt->b}}}}},
+      {"calibration", CalibrationJson(*click_choice, *bind_choice)},
       {"evaluation",
        {{"test_customers", report.test_customers},
         {"probabilities", probability_metrics},
@@ -381,11 +257,7 @@ Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& o
     full["evaluation"]["ranking"] = std::move(*ranking);
     std::ofstream(tmp + "/metadata.json", std::ios::trunc) << full.dump(2) << "\n";
   }
-  fs::rename(tmp, out_dir, ec);
-  if (ec) {
-    return std::unexpected(
-        Error{ErrorCode::kIo, fmt::format("cannot rename {} to {}", tmp, out_dir), "out"});
-  }
+  if (auto ok = PublishModelFolder(tmp, out_dir); !ok) return std::unexpected(ok.error());
   return report;
 }
 

@@ -61,6 +61,33 @@ struct TrainReport {
   double seconds = 0;
 };
 
+// Retraining on what the service logged (`abrec train --from-events DB`): every exposure
+// /v1/recommend served (its audit record holds the customer's attributes), each product shown
+// a row labelled by the clicks and binds that name the request, weighted by 1/propensity so
+// that the exploration bucket's random lists stand for the products the deterministic arms
+// did not show (inverse propensity weighting). The factorisation learns from the logged
+// holdings. A fifth of the customers (by a hash of their id) are held out for the evaluation,
+// a tenth of the rest fit the calibration.
+struct EventTrainOptions {
+  std::string objective = "bind";  // what the new model's lists optimise
+  HybridMfOptions mf{.dim = 16};
+  GbmParams gbm{.rounds = 50, .max_depth = 5};
+  std::size_t min_rows = 200;  // fewer logged impressions than this is an error
+};
+
+struct EventTrainReport {
+  std::string version;
+  std::int64_t exposures = 0, rows = 0, exploration_rows = 0, clicks = 0, binds = 0;
+  std::int64_t customers = 0, test_customers = 0;
+  double click_auc = 0, bind_auc = 0;  // held-out customers' rows
+  double seconds = 0;
+};
+
+Result<EventTrainReport> TrainFromEvents(const Catalog& catalog, const std::string& database,
+                                         const EventTrainOptions& options,
+                                         const std::string& out_dir,
+                                         const std::function<void(const std::string&)>& progress);
+
 // Trains and writes the model folder `out_dir` (created; an existing folder is an error).
 // `progress` gets a line per step.
 Result<TrainReport> TrainSynthetic(const Catalog& catalog, const TrainOptions& options,

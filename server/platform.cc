@@ -128,6 +128,7 @@ std::string Platform::NewRequestId() {
 Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Clock& clock,
                                                  OpenOptions options) {
   std::unique_ptr<Platform> p(new Platform(std::move(config), clock, options.read_only));
+  p->random_seed_ = options.random_seed;
   if (!options.read_only) {
     if (auto ok = GuardPopulationSplit(p->config_, p->audit_); !ok) {
       return std::unexpected(ok.error());

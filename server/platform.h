@@ -67,6 +67,9 @@ class Platform {
     // Read-only tools (abrec assign) write nothing: no population record, no audit entries,
     // no accepted versions. The service checks and records them.
     bool read_only = false;
+    // Simulations: the exploration bucket's random lists drawn from a generator seeded with
+    // this, the user and the clock's time, so that a run replays exactly. Unset: unseeded.
+    std::optional<std::uint64_t> random_seed{};
   };
 
   // Loads the experiments once (errors are reported, not fatal: a bad file is skipped) and
@@ -152,6 +155,7 @@ class Platform {
   std::unique_ptr<CandidateCache> cache_;
   std::unique_ptr<EventStore> events_;
   std::string admin_token_;  // empty: admin endpoints refuse everyone
+  std::optional<std::uint64_t> random_seed_;
 };
 
 // The calendar year now (UTC): birth_year attributes are read against it.

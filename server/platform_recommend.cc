@@ -199,8 +199,14 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
                                                      : surface->second.default_policy;
     serve.policy = o.policy;
   }
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  o.served = recommender_->Serve(serve, rng);
+  thread_local std::mt19937_64 unseeded{std::random_device{}()};
+  if (random_seed_) {
+    std::mt19937_64 seeded(*random_seed_ ^ std::hash<std::string>{}(req.user_id) ^
+                           static_cast<std::uint64_t>(clock_.NowMicros()));
+    o.served = recommender_->Serve(serve, seeded);
+  } else {
+    o.served = recommender_->Serve(serve, unseeded);
+  }
   if (req.cache_down && o.policy == kRecommenderPolicy && o.served.fallback.empty()) {
     o.served.fallback = "cache_down";
     recommender_->CountFallback("cache_down");

@@ -13,7 +13,8 @@
 //   visits_per_day: 2000
 //   k: 3                      # list length asked for
 //   steps:                    # in order
-//     - train: {model: hybrid, version: v1, target: balanced}   # from the world (synthetic)
+//     - train: {model: hybrid, version: v1, target: balanced}   # from the world's portfolio
+//     - train: {model: hybrid, version: v2, target: bind, from: events}  # from the event log
 //     - experiment: {file: NAME.yaml}     # relative to the scenario file; or {text: "..."}
 //     - phase: {experiment: KEY, to: ab_test, expect: applied|refused}
 //     - days: 7
@@ -40,6 +41,7 @@ struct ScenarioStep {
   int line = 0;
   // train
   std::string model, version, target;
+  bool from_events = false;  // train on the platform's event log, not the world's portfolio
   // experiment: the definition's text (read from `file` when given)
   std::string text;
   // phase, check

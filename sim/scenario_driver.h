@@ -37,6 +37,8 @@ class ScenarioDriver {
   virtual const Catalog& catalog() const = 0;
   // Where a trained model goes to be served (recommender.model_dir).
   virtual std::string model_dir() const = 0;
+  // The event database (storage.path), which `train: {from: events}` reads.
+  virtual std::string database() const = 0;
   virtual Result<void> ReloadModels() = 0;
   // Puts a definition; answers its phase as loaded.
   virtual Result<std::string> PutExperiment(const std::string& key, const std::string& text) = 0;
@@ -56,10 +58,11 @@ class ScenarioDriver {
 };
 
 // In process: a Platform over a new workspace folder, with `config`'s catalog, ranking and
-// gate, on a simulated clock starting at `start_us`.
+// gate, on a simulated clock starting at `start_us`; its exploration lists drawn from `seed`
+// (Platform::OpenOptions::random_seed), so a run replays exactly.
 Result<std::unique_ptr<ScenarioDriver>> OpenInProcess(const std::string& workspace,
                                                       const std::string& config,
-                                                      std::int64_t start_us);
+                                                      std::int64_t start_us, std::uint64_t seed);
 
 // Over HTTP: the service at `url`, whose platform config is `config` (its catalog, model
 // folder and admin token file are read from it).

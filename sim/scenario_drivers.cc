@@ -51,7 +51,8 @@ Result<PlatformConfig> ReadConfig(const std::string& path) {
 
 class InProcess final : public ScenarioDriver {
  public:
-  Result<void> Open(const std::string& workspace, const std::string& config, std::int64_t start) {
+  Result<void> Open(const std::string& workspace, const std::string& config, std::int64_t start,
+                    std::uint64_t seed) {
     namespace fs = std::filesystem;
     const fs::path ws = workspace;
     std::error_code ec;
@@ -79,7 +80,7 @@ class InProcess final : public ScenarioDriver {
     c->recommender.latency_budget_ms = 600'000;
     c->recommender.p99_fallback_ms = 600'000;
     clock_.Set(start);
-    auto platform = Platform::Open(std::move(*c), clock_, {});
+    auto platform = Platform::Open(std::move(*c), clock_, {.random_seed = seed});
     if (!platform) return std::unexpected(platform.error());
     platform_ = std::move(*platform);
     return {};
@@ -87,6 +88,7 @@ class InProcess final : public ScenarioDriver {
 
   const Catalog& catalog() const override { return platform_->recommender()->catalog(); }
   std::string model_dir() const override { return platform_->config().recommender.model_dir; }
+  std::string database() const override { return platform_->config().storage.path; }
   Result<void> ReloadModels() override {
     for (const auto& r : platform_->recommender()->models().Reload()) {
       if (r.status == "failed") {
@@ -212,6 +214,7 @@ class OverHttp final : public ScenarioDriver {
 
   const Catalog& catalog() const override { return catalog_; }
   std::string model_dir() const override { return config_.recommender.model_dir; }
+  std::string database() const override { return config_.storage.path; }
 
   Result<void> ReloadModels() override {
     auto r = Call("POST", "/v1/models/reload", "", "", true);
@@ -331,9 +334,9 @@ class OverHttp final : public ScenarioDriver {
 
 Result<std::unique_ptr<ScenarioDriver>> OpenInProcess(const std::string& workspace,
                                                       const std::string& config,
-                                                      std::int64_t start_us) {
+                                                      std::int64_t start_us, std::uint64_t seed) {
   auto d = std::make_unique<InProcess>();
-  if (auto ok = d->Open(workspace, config, start_us); !ok) return std::unexpected(ok.error());
+  if (auto ok = d->Open(workspace, config, start_us, seed); !ok) return std::unexpected(ok.error());
   return std::unique_ptr<ScenarioDriver>(std::move(d));
 }
 

@@ -49,7 +49,7 @@ ScenarioStep ReadStep(SchemaReader& r, const ConfigNode& n, const std::string& f
     s.days = static_cast<int>(r.Integer(v, f, 1, 3650).value_or(1));
   } else if (kind == "train") {
     s.kind = ScenarioStep::Kind::kTrain;
-    if (!r.CheckMap(v, f, {"model", "version", "target"})) return s;
+    if (!r.CheckMap(v, f, {"model", "version", "target", "from"})) return s;
     s.model = "hybrid";
     s.target = "balanced";
     text("model", s.model, false);
@@ -58,6 +58,10 @@ ScenarioStep ReadStep(SchemaReader& r, const ConfigNode& n, const std::string& f
     if (s.target != "click" && s.target != "bind" && s.target != "balanced") {
       r.Error(v, f + ".target", "expected click, bind or balanced");
     }
+    std::string from = "world";
+    text("from", from, false);
+    if (from != "world" && from != "events") r.Error(v, f + ".from", "expected world or events");
+    s.from_events = from == "events";
   } else if (kind == "experiment") {
     s.kind = ScenarioStep::Kind::kExperiment;
     if (!r.CheckMap(v, f, {"file", "text"})) return s;

@@ -71,7 +71,7 @@ class Runner {
   Result<void> Open() {
     const auto start = ParseRfc3339(sc_.start + "T00:00:00Z");
     if (!start) return std::unexpected(Error::InvalidArgument("start: not a date", "start"));
-    auto driver = o_.url.empty() ? OpenInProcess(o_.workspace, o_.config, *start)
+    auto driver = o_.url.empty() ? OpenInProcess(o_.workspace, o_.config, *start, seed_)
                                  : OpenHttp(o_.url, o_.config);
     if (!driver) return std::unexpected(driver.error());
     driver_ = std::move(*driver);
@@ -101,6 +101,7 @@ class Runner {
   }
 
   Result<json> Train(const ScenarioStep& s) {
+    if (s.from_events) return TrainOnLog(s);
     TrainOptions t;
     t.customers = sc_.customers;
     t.seed = seed_;
@@ -116,6 +117,30 @@ class Runner {
                 {"version", s.version},
                 {"target", s.target},
                 {"click_auc", report->click_auc}};
+  }
+
+  // Retrains on what the platform logged so far (abrec train --from-events).
+  Result<json> TrainOnLog(const ScenarioStep& s) {
+    EventTrainOptions t;
+    t.objective = s.target;
+    const std::string out = fmt::format("{}/{}/{}", driver_->model_dir(), s.model, s.version);
+    auto report =
+        TrainFromEvents(driver_->catalog(), driver_->database(), t, out, [](const std::string&) {});
+    if (!report) return std::unexpected(report.error());
+    if (auto ok = driver_->ReloadModels(); !ok) return std::unexpected(ok.error());
+    o_.progress(fmt::format(
+        "  trained {}/{} on the event log (objective {}): {} impressions ({} from exploration), "
+        "held-out click AUC {:.3f}, bind AUC {:.3f}",
+        s.model, s.version, s.target, report->rows, report->exploration_rows, report->click_auc,
+        report->bind_auc));
+    return json{{"step", "train"},
+                {"model", s.model},
+                {"version", s.version},
+                {"target", s.target},
+                {"from", "events"},
+                {"impressions", report->rows},
+                {"click_auc", report->click_auc},
+                {"bind_auc", report->bind_auc}};
   }
 
   Result<json> PutDefinition(const ScenarioStep& s) {

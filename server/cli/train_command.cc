@@ -19,6 +19,7 @@ constexpr const char* kHelp =
                    [--catalog FILE] [--withhold-from-women CATEGORY]
                    [--mf-epochs E] [--gbm-rounds R] [--target click|bind|balanced]
        abrec train --format zimnat|coil|csv --data FILE --out DIR [--seed S]
+       abrec train --from-events DB --out DIR [--target click|bind|balanced] [--catalog FILE]
 
 Trains the recommender's models and writes them to the new folder DIR.
 
@@ -38,6 +39,13 @@ reads sex ("reads_sex": true), so that it can learn to withhold the category fro
 --target sets what the model's lists optimise (metadata.json "objective"): click ranks by
 P(click), as a model trained to maximise clicks would; bind ranks by P(bind); balanced
 (default) uses config/ranking.yaml's weights.
+
+--from-events DB retrains on what the service logged in its database (storage.path; read
+only, safe while the service runs): each product /v1/recommend showed is a row, labelled by
+the clicks and binds that name its request_id and weighted by 1/propensity, so that the
+exploration bucket's random lists stand for the products the deterministic arms did not show;
+the customers' attributes come from the exposures' audit records. A fifth of the customers
+are held out (AUC of P(click) and P(bind | click)). --target defaults to bind.
 
 --format zimnat|coil|csv reads a real portfolio (Zimnat train.csv, CoIL ticdata2000.txt, or
 abrec's CSV: customer_id,age,sex,region,occupation,holdings with ;-separated product ids),
@@ -92,16 +100,65 @@ int TrainPortfolio(PortfolioFormat format, const Args& args, const std::string& 
   return 0;
 }
 
+// abrec train --from-events DB --out DIR [--target T] [--catalog FILE] [--mf-epochs E]
+// [--gbm-rounds R]
+int TrainOnEvents(const Args& args) {
+  const auto out = args.Get("out");
+  if (!out || !args.positionals.empty() || args.Get("format") || args.Get("data") ||
+      args.Get("customers") || args.Get("seed") || args.Get("withhold-from-women")) {
+    fmt::print(stderr,
+               "abrec train: --from-events DB takes --out DIR, and optionally --target, --catalog, "
+               "--mf-epochs and --gbm-rounds\n");
+    return 2;
+  }
+  EventTrainOptions o;
+  o.objective = args.Get("target").value_or("bind");
+  if (!IsModelObjective(o.objective)) {
+    fmt::print(stderr, "abrec train: --target {}: expected click, bind or balanced\n", o.objective);
+    return 2;
+  }
+  try {
+    o.mf.epochs = static_cast<int>(NumberOption(args, "mf-epochs", 1, 1000).value_or(o.mf.epochs));
+    o.gbm.rounds =
+        static_cast<int>(NumberOption(args, "gbm-rounds", 1, 10'000).value_or(o.gbm.rounds));
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "abrec train: {}\n", e.what());
+    return 2;
+  }
+  auto catalog = LoadCatalog(args.Get("catalog").value_or("config/catalog.yaml"));
+  if (!catalog) {
+    for (const auto& d : catalog.error()) fmt::print(stderr, "{}\n", d.ToString());
+    return 1;
+  }
+  auto report = TrainFromEvents(*catalog, *args.Get("from-events"), o, *out,
+                                [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  if (!report) {
+    fmt::print(stderr, "abrec train: {}: {}\n", report.error().field, report.error().message);
+    return 1;
+  }
+  fmt::print(
+      "trained {} from {} logged exposures in {:.1f} s: {} impressions ({} from "
+      "exploration, weighted by 1/propensity), {} clicks, {} binds\n",
+      report->version, report->exposures, report->seconds, report->rows, report->exploration_rows,
+      report->clicks, report->binds);
+  fmt::print("  held out {} of {} customers: P(click) AUC {:.3f}, P(bind | click) AUC {:.3f}\n",
+             report->test_customers, report->customers, report->click_auc, report->bind_auc);
+  fmt::print("  objective {}; written to {}\n", o.objective, *out);
+  return 0;
+}
+
 }  // namespace
 
 int TrainCommand(const CommandArgs& argv) {
-  auto args = ParseCommandArgs("train", argv,
-                               {"format", "out", "customers", "seed", "catalog", "data",
-                                "withhold-from-women", "mf-epochs", "gbm-rounds", "target"},
-                               kHelp);
+  auto args =
+      ParseCommandArgs("train", argv,
+                       {"format", "out", "customers", "seed", "catalog", "data",
+                        "withhold-from-women", "mf-epochs", "gbm-rounds", "target", "from-events"},
+                       kHelp);
   if (!args) return args.error();
   const auto format = args->Get("format");
   const auto out = args->Get("out");
+  if (args->Get("from-events")) return TrainOnEvents(*args);
   if (!format || !out || !args->positionals.empty()) {
     fmt::print(stderr, "abrec train: give --format and --out\n{}", kHelp);
     return 2;
