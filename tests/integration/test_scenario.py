@@ -230,6 +230,38 @@ class HttpScenarioTest(h.ServiceTestCase):
                                            headers={"Authorization": "Bearer " + token})
         self.assertEqual(status, 200, body)
 
+    def test_zz_nightly_retraining_goes_live_only_through_the_gate(self):
+        """scripts/nightly-retrain.sh on this service's log (runs after the scenario test)."""
+        script = os.path.join(h.SOURCE_DIR, "scripts", "nightly-retrain.sh")
+        r = subprocess.run(["bash", script, "--abrec", h.ABREC_BIN, "--config",
+                            self.ws.config_path], capture_output=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        live = os.path.join(self.ws.var_dir, "models", "hybrid")
+        passed = [v for v in os.listdir(live) if os.path.exists(os.path.join(live, v, "GATE.txt"))]
+        self.assertEqual(len(passed), 1, os.listdir(live))
+        with open(os.path.join(live, passed[0], "GATE.txt"), encoding="utf-8") as f:
+            self.assertIn("PASS", f.read())
+        # Gate rules no model can pass (travel for nobody over 1): the version stays staged.
+        rules = os.path.join(self.ws.root, "strict-gate.yaml")
+        with open(rules, "w", encoding="utf-8") as f:
+            f.write("attributes: [sex]\ninvariants:\n  - {category: travel, max_age: 1}\n")
+        strict = os.path.join(self.ws.root, "strict.yaml")
+        with open(self.ws.config_path, encoding="utf-8") as f:
+            text = h.set_config_value(f.read(), "gate", rules)
+        with open(strict, "w", encoding="utf-8") as f:
+            f.write(text)
+        import time
+        time.sleep(1.1)  # versions are named by the second
+        r = subprocess.run(["bash", script, "--abrec", h.ABREC_BIN, "--config", strict],
+                           capture_output=True, timeout=600)
+        self.assertEqual(r.returncode, 1, r.stdout.decode() + r.stderr.decode())
+        self.assertIn("gate refused", r.stderr.decode())
+        staging = os.path.join(self.ws.root, "var", "models-staging", "hybrid")
+        refused = [v for v in os.listdir(staging)
+                   if os.path.exists(os.path.join(staging, v, "REFUSED.txt"))]
+        self.assertEqual(len(refused), 1, os.listdir(staging))
+        self.assertNotIn(refused[0], os.listdir(live))
+
     def test_train_from_events_refuses_what_it_cannot_use(self):
         catalog = os.path.join(h.SOURCE_DIR, "config", "catalog.yaml")
         r = subprocess.run([h.ABREC_BIN, "train", "--from-events", "/nonexistent/abrec.db", "--out",
