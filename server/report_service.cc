@@ -17,7 +17,10 @@ Result<nlohmann::ordered_json> ExperimentReport(const Platform& platform, const 
 
 Result<std::vector<Alert>> CurrentAlerts(const Platform& platform) {
   std::vector<Alert> out;
-  for (const auto& e : platform.experiments()->experiments) {
+  // Hold the snapshot: a range-for over a temporary's member would let a concurrent reload
+  // free it mid-loop (the temporary shared_ptr dies before the loop body runs).
+  const auto snapshot = platform.experiments();
+  for (const auto& e : snapshot->experiments) {
     if (e->def.phase == Phase::kStopped) continue;
     auto report = ExperimentReport(platform, e->def);
     if (!report) return std::unexpected(report.error());

@@ -73,7 +73,8 @@ HttpResponse GetDashboards(const RouteContext& ctx, const HttpRequest& req) {
         Error::InvalidArgument("this endpoint takes no query parameters", "query"));
   }
   std::vector<nlohmann::ordered_json> reports;
-  for (const auto& e : ctx.platform.experiments()->experiments) {
+  const auto snapshot = ctx.platform.experiments();  // held for the loop (see CurrentAlerts)
+  for (const auto& e : snapshot->experiments) {
     auto report = ExperimentReport(ctx.platform, e->def);
     if (!report) return ErrorResponse(report.error());
     reports.push_back(std::move(*report));

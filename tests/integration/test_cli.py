@@ -57,7 +57,7 @@ class CliTestCase(unittest.TestCase):
         self.ws.cleanup()
 
     def run_abrec(self, *args):
-        return h.run_cli(args, cwd=self.ws.root)
+        return h.run_cli(args, timeout=600, cwd=self.ws.root)  # training under the sanitizers
 
 
 class HashCommandTest(CliTestCase):
