@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "dashboards/alerts.h"
 #include "dashboards/html.h"
 #include "dashboards/html_charts.h"
 
@@ -183,6 +184,18 @@ std::string OffPolicyTable(const json& r) {
   return out + "</table>";
 }
 
+// The alerts of an experiment, critical ones marked.
+std::string AlertList(const std::vector<Alert>& alerts) {
+  if (alerts.empty()) return "<span class=\"good\">none</span>";
+  std::string out;
+  for (const Alert& a : alerts) {
+    out += fmt::format("<div data-alert=\"{}\"><span class=\"{}\">{}</span> {}</div>",
+                       HtmlEscape(a.kind), a.severity == "critical" ? "bad" : "muted",
+                       HtmlEscape(a.kind), HtmlEscape(a.message));
+  }
+  return out;
+}
+
 std::string Page(const std::string& title, const std::string& body) {
   return fmt::format(
       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
@@ -217,6 +230,9 @@ std::string RenderReportHtml(const json& r) {
       Str(r["experiment"]), Str(r["phase"]), Str(r["phase"]), Str(r["definition"]["description"]),
       Str(r["generated_at"]), Str(r["definition"]["primary"]));
   body += DecisionBox(r);
+  if (r["phase"] != "stopped") {
+    body += "<h2>Alerts</h2><div class=\"card\">" + AlertList(AlertsOf(r)) + "</div>";
+  }
   const bool shadow = r["phase"] == "shadow";
   if (shadow) body += "<h2>Shadow checks</h2>" + ShadowTables(r);
   body += "<h2>Cumulative lift over time</h2><div class=\"card\">" + LiftHistoryChart(r) +
@@ -243,15 +259,19 @@ std::string RenderReportHtml(const json& r) {
 std::string RenderIndexHtml(const std::vector<json>& reports) {
   std::string body =
       "<h1>Experiments</h1><table><tr><th>experiment</th><th>phase</th><th>decision</th>"
-      "<th>why</th></tr>";
+      "<th>why</th><th>alerts</th></tr>";
   for (const json& r : reports) {
     const std::string key = r["experiment"].get<std::string>();
     std::string why;
     for (const auto& reason : r["decision"]["reasons"]) why += Str(reason) + "<br>";
+    // A stopped experiment raises no alerts (GET /v1/alerts leaves it out too).
+    const std::vector<Alert> alerts = r["phase"] == "stopped" ? std::vector<Alert>{} : AlertsOf(r);
     body += fmt::format(
         "<tr data-experiment=\"{0}\"><td><a href=\"/dashboards/{0}\">{0}</a></td><td>{1}</td>"
-        "<td class=\"{2}\" data-decision=\"{2}\"><b>{2}</b></td><td>{3}</td></tr>",
-        HtmlEscape(key), Str(r["phase"]), Str(r["decision"]["code"]), why);
+        "<td class=\"{2}\" data-decision=\"{2}\"><b>{2}</b></td><td>{3}</td>"
+        "<td data-alerts=\"{4}\">{5}</td></tr>",
+        HtmlEscape(key), Str(r["phase"]), Str(r["decision"]["code"]), why, alerts.size(),
+        AlertList(alerts));
   }
   body += "</table>";
   if (reports.empty()) body += "<p>No experiment is defined.</p>";

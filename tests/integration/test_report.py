@@ -378,6 +378,16 @@ class ReportTest(h.ServiceTestCase):
                       text)
         self.assertIn('abrec_alerts{experiment="rep_lat",kind="fallback_rate",severity="warning"}',
                       text)
+        # The dashboards show the same alerts: the index per experiment, and each page.
+        index = self.dashboard("/dashboards/")
+        for key in ("rep_win", "rep_bait", "rep_lat"):
+            want = sum(1 for a in doc["alerts"] if a["experiment"] == key)
+            row = re.search(r'<tr data-experiment="%s">.*?</tr>' % key, index, re.S).group(0)
+            self.assertIn(f'data-alerts="{want}"', row, key)
+        page = self.dashboard("/dashboards/rep_lat")
+        shown = re.findall(r'data-alert="([a-z_]+)"', page)
+        self.assertEqual(sorted(shown), sorted(a["kind"] for a in doc["alerts"]
+                                               if a["experiment"] == "rep_lat"))
 
     def test_unknown_experiment_and_bad_method(self):
         status, doc = self.svc.get_json("/v1/experiments/nope/report")
