@@ -5,10 +5,12 @@ click and bind with the world's probabilities; the scenario's checks compare the
 the truth the simulation knows. Here, for every seed:
   - every interval of bind rate and click rate covers the world's true effect;
   - the decisions match the truth: the click-trained model is flagged as click-bait and the
-    bind-optimising model shipped whenever the true effect is clear of the noise (larger than
-    the interval's half-width); a weaker true effect may leave the report at continue, but the
-    report never ships a model whose true bind effect is negative, and never calls click-bait
-    a model that does not raise clicks while lowering binds;
+    model retrained on the logged events shipped whenever its true effect is clear of the
+    noise (larger than the interval's half-width); a weaker true effect may leave the report
+    at continue (in this short form the retrained model's true advantage is +0.006 to +0.014,
+    and the report stays at continue; the full campaign, `make bench`, ships one that wins by
+    +0.055), but the report never ships a model whose true bind effect is negative, and never
+    calls click-bait a model that does not raise clicks while lowering binds;
   - the phases moved as asked (the gate passed both models), and the holdout's uplift is in
     every check.
 And --url: a short scenario drives a running service through its public and admin API."""
