@@ -113,15 +113,23 @@ std::optional<std::string> BrokenInvariant(const GateRules& rules, const Product
                      age ? std::to_string(*age) : std::string("unknown"), DescribeInvariant(*inv));
 }
 
+GateList PipelineGateList(const RecommenderModel& model, const RankingRules& ranking) {
+  return [&model, &ranking](const CustomerProfile& c, int k) {
+    return PipelineList(model, c, k, ranking, {});
+  };
+}
+
+GateList LegacyRulesGateList(const RecommenderModel& model, const RankingRules& ranking) {
+  return [&model, &ranking](const CustomerProfile& c, int k) -> Result<PolicyList> {
+    return LegacyRulesList(model.catalog(), &model.segment_popularity(), c, k, ranking);
+  };
+}
+
 Result<GateReport> RunGate(const RecommenderModel& candidate, const RecommenderModel& baseline,
                            std::span<const CustomerProfile> customers, const RankingRules& ranking,
                            const GateRules& rules) {
-  auto pipeline = [&ranking](const RecommenderModel& m) -> GateList {
-    return [&m, &ranking](const CustomerProfile& c, int k) {
-      return PipelineList(m, c, k, ranking, {});
-    };
-  };
-  return RunGate(candidate.catalog(), pipeline(candidate), pipeline(baseline), customers, rules);
+  return RunGate(candidate.catalog(), PipelineGateList(candidate, ranking),
+                 PipelineGateList(baseline, ranking), customers, rules);
 }
 
 Result<GateReport> RunGate(const Catalog& catalog, const GateList& candidate,

@@ -63,6 +63,11 @@ struct GateReport {
 // What a policy would show a customer (k items); the gate compares two of them.
 using GateList = std::function<Result<PolicyList>(const CustomerProfile& customer, int k)>;
 
+// The pipeline's lists of `model`, and the rule-based lists ranked by `model`'s segment
+// popularity. Both keep references: `model` and `ranking` must outlive the GateList.
+GateList PipelineGateList(const RecommenderModel& model, const RankingRules& ranking);
+GateList LegacyRulesGateList(const RecommenderModel& model, const RankingRules& ranking);
+
 // Runs both policies over `customers`. Errors: the lists' (scoring failures).
 Result<GateReport> RunGate(const Catalog& catalog, const GateList& candidate,
                            const GateList& baseline, std::span<const CustomerProfile> customers,

@@ -63,22 +63,13 @@ Result<PhaseGateResult> RunPhaseGate(const Platform& platform, const Experiment&
     }
     // Segment data for the rule-based baseline: the candidate's (serving's fallback uses it).
     const RankingRules& ranking = serving->ranking();
-    const auto pipeline = [&ranking](const RecommenderModel& m) -> GateList {
-      return [&m, &ranking](const CustomerProfile& c, int k) {
-        return PipelineList(m, c, k, ranking, {});
-      };
-    };
     GateList baseline;
     std::string baseline_name = control.policy.empty() ? "none" : control.policy;
     if (control_model) {
-      baseline = pipeline(*control_model);
+      baseline = PipelineGateList(*control_model, ranking);
       baseline_name = fmt::format("{} {}", model_name(control), control_model->version());
     } else if (control.policy == kLegacyRulesPolicy || control.policy == kRecommenderPolicy) {
-      const auto* segments = &model->segment_popularity();
-      baseline = [&catalog, segments, &ranking](const CustomerProfile& c,
-                                                int k) -> Result<PolicyList> {
-        return LegacyRulesList(catalog, segments, c, k, ranking);
-      };
+      baseline = LegacyRulesGateList(*model, ranking);
       if (control.policy == kRecommenderPolicy)
         baseline_name = "legacy_rules (control has no model)";
     } else {
@@ -89,7 +80,7 @@ Result<PhaseGateResult> RunPhaseGate(const Platform& platform, const Experiment&
         return RandomList(catalog, c, k, rng);
       };
     }
-    auto report = RunGate(catalog, pipeline(*model), baseline, *customers, *rules);
+    auto report = RunGate(catalog, PipelineGateList(*model, ranking), baseline, *customers, *rules);
     if (!report) return std::unexpected(report.error());
     for (const std::string& f : report->failures) {
       result.failures.push_back(fmt::format("{}: {}", v.name, f));

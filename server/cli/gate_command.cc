@@ -135,17 +135,9 @@ int GateCommand(const CommandArgs& argv) {
              baseline_name, customers.size());
   const RecommenderModel& base = **baseline;
   const RankingRules& rank = *ranking;
-  auto report =
-      legacy ? RunGate(
-                   *catalog,
-                   [&](const CustomerProfile& c, int k) {
-                     return PipelineList(**candidate, c, k, rank, {});
-                   },
-                   [&](const CustomerProfile& c, int k) -> Result<PolicyList> {
-                     return LegacyRulesList(*catalog, &base.segment_popularity(), c, k, rank);
-                   },
-                   customers, *rules)
-             : RunGate(**candidate, base, customers, rank, *rules);
+  auto report = legacy ? RunGate(*catalog, PipelineGateList(**candidate, rank),
+                                 LegacyRulesGateList(base, rank), customers, *rules)
+                       : RunGate(**candidate, base, customers, rank, *rules);
   if (!report) {
     fmt::print(stderr, "abrec gate: {}\n", report.error().message);
     return 1;
