@@ -7,7 +7,7 @@ the truth the simulation knows. Here, for every seed:
   - the decisions match the truth: the click-trained model is flagged as click-bait and the
     model retrained on the logged events shipped whenever its true effect is clear of the
     noise (larger than the interval's half-width); a weaker true effect may leave the report
-    at continue (in this short form the retrained model's true advantage is +0.006 to +0.014,
+    at continue (in this short form the retrained model's true advantage is +0.002 to +0.027,
     and the report stays at continue; the full campaign, `make bench`, ships one that wins by
     +0.055), but the report never ships a model whose true bind effect is negative, and never
     calls click-bait a model that does not raise clicks while lowering binds;
