@@ -118,14 +118,13 @@ ServedList RecommenderServing::Serve(const ServeRequest& r, std::mt19937_64& rng
   }  // "none": the holdout sees nothing
   if (!out.fallback.empty()) CountFallback(out.fallback);
   if (r.shadow_policy && *r.shadow_policy == "recommender") {
-    std::string shadow_fallback;
     const auto start = std::chrono::steady_clock::now();
-    out.shadow = Pipeline(r, r.shadow_model, out.shadow_version, shadow_fallback, out);
+    out.shadow = Pipeline(r, r.shadow_model, out.shadow_version, out.shadow_fallback, out);
     out.shadow_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    if (!shadow_fallback.empty()) {
-      out.shadow->rules_applied.push_back("shadow fallback: " + shadow_fallback);
+    if (!out.shadow_fallback.empty()) {
+      out.shadow->rules_applied.push_back("shadow fallback: " + out.shadow_fallback);
     }
   }
   return out;

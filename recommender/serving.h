@@ -53,7 +53,8 @@ struct ServedList {
   bool used_cache = false;
   std::optional<PolicyList> shadow;  // shadow phase: what treatment would have shown
   std::string shadow_version;
-  std::int64_t shadow_us = 0;  // time spent computing the shadow list
+  std::int64_t shadow_us = 0;   // time spent computing the shadow list
+  std::string shadow_fallback;  // why the shadow list is the rule-based one, or empty
 };
 
 class RecommenderServing {

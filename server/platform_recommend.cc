@@ -93,9 +93,7 @@ void AddShadowCounters(const Catalog& catalog, const GateRules* rules, const Cus
     }
   }
   out.push_back(fmt::format("shadow|latency_bin|{}", LatencyHistogram::BinOf(served.shadow_us)));
-  for (const std::string& rule : served.shadow->rules_applied) {
-    if (rule.starts_with("shadow fallback: ")) out.emplace_back("shadow|fallback");
-  }
+  if (!served.shadow_fallback.empty()) out.emplace_back("shadow|fallback");
 }
 
 // The exposure's audit record: who was shown what, from which model, why.
