@@ -211,10 +211,11 @@ int Scenario(const Args& a, bool json) {
   }
   if (a.Get("seed")) o.seed = static_cast<std::uint64_t>(Num(a, "seed", 0, 0, 9e15));
   const bool temporary = !a.Get("dir") && o.url.empty();
+  // Over --url the service owns its folder: no workspace (and no --dir to read).
   o.workspace = temporary ? (fs::temp_directory_path() /
                              fmt::format("abrec-scenario-{}-{}", scenario->name, ::getpid()))
                                 .string()
-                          : *a.Get("dir");
+                          : a.Get("dir").value_or("");
   o.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   auto result = sim::RunScenario(*scenario, o);
   if (temporary) {
