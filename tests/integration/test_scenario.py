@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """`abrec simulate scenario`: the seed campaign's short form (config/scenarios/short_campaign.yaml)
-with three seeds, each a different ground-truth world. Customers visit the in-process platform,
-click and bind with the world's probabilities; the scenario's checks compare the report with
-the truth the simulation knows. Here, for every seed:
+with three seeds, each a different ground-truth world (one under the sanitizers). Customers
+visit the in-process platform, click and bind with the world's probabilities; the
+scenario's checks compare the report with the truth the simulation knows. Here, for every seed:
   - every interval of bind rate and click rate covers the world's true effect;
   - the decisions match the truth: the click-trained model is flagged as click-bait and the
     model retrained on the logged events shipped whenever its true effect is clear of the
@@ -28,7 +28,10 @@ import abrec_harness as h  # noqa: E402
 
 SCENARIO = os.path.join(h.SOURCE_DIR, "config", "scenarios", "short_campaign.yaml")
 CONFIG = os.path.join(h.SOURCE_DIR, "config", "abrec.yaml")
-SEEDS = (1, 2, 3)
+# The sanitizer build (ABREC_SANITIZED=1) is about 15 times slower: there one campaign shows
+# the loop is memory-safe; the release build checks the statistics on three worlds.
+SANITIZED = os.environ.get("ABREC_SANITIZED") == "1"
+SEEDS = (1,) if SANITIZED else (1, 2, 3)
 
 
 def run(seed, folder):
@@ -122,6 +125,7 @@ class ScenarioTest(unittest.TestCase):
             # The exit status says whether every check of the scenario file passed.
             self.assertEqual(status, 0 if doc["ok"] else 1)
 
+    @unittest.skipIf(SANITIZED, "a fifth campaign: the release build checks the replay")
     def test_the_same_seed_gives_the_same_arms(self):
         folder = os.path.join(self.tmp, "again")
         _, doc, err, = run(SEEDS[0], folder)[:3]
