@@ -90,7 +90,16 @@ std::string MetricsTable(const json& r) {
             : "–",
         Num(m["p_value_adjusted"], "{:.3g}"));
   }
-  return out + "</table>";
+  out += "</table>";
+  for (const auto& m : r["metrics"]) {
+    if (const auto u = m.find("unpriced_binds"); u != m.end() && u->contains("note")) {
+      out +=
+          fmt::format("<div class=\"muted\">{}: {} unpriced binds in {}, {} in control: {}.</div>",
+                      Str(m["metric"]), Num((*u)["variant"]), Str(m["variant"]),
+                      Num((*u)["baseline"]), Str((*u)["note"]));
+    }
+  }
+  return out;
 }
 
 std::string GuardrailTable(const json& r) {

@@ -142,10 +142,22 @@ LiftFinding Finding(const std::string& metric, const Compared& c, const Analysis
   return f;
 }
 
+// Unreachable for a validated experiment (every statistical metric has a MetricByName), kept
+// so that a metric added to the vocabulary before its statistic says so instead of failing.
 std::string NotAggregated(const std::string& metric) {
-  return fmt::format(
-      "{} is not computed from the aggregates yet: binds carry the premium, not the margin",
-      metric);
+  return fmt::format("{} has no per-user statistic in this abrec", metric);
+}
+
+// Binds of products the catalog does not price: they count no revenue (revenue_per_user).
+json UnpricedBinds(const BucketTotals& variant, const BucketTotals& baseline) {
+  json out{{"variant", static_cast<std::int64_t>(variant.unpriced_binds)},
+           {"baseline", static_cast<std::int64_t>(baseline.unpriced_binds)}};
+  if (variant.unpriced_binds + baseline.unpriced_binds > 0) {
+    out["note"] =
+        "binds of products the catalog does not price (no margin) add no revenue; their premium "
+        "counts in premium_per_user";
+  }
+  return out;
 }
 
 std::vector<std::string> ReportedMetrics(const Experiment& e) {
@@ -276,6 +288,9 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
       row["absolute"] = AbsoluteEffect(c);
       row["relative"] = RelativeEffect(c);
       if (auto cu = Cuped(c.now); !cu.is_null()) row["cuped"] = std::move(cu);
+      if (*metric == Metric::kRevenuePerUser) {
+        row["unpriced_binds"] = UnpricedBinds(Get(in.totals, v.name), Get(in.totals, control));
+      }
       const double p = a.sequential ? c.p_absolute_min : c.now.fixed.p_value;
       if (name == e.metrics.primary) {
         row["p_value_adjusted"] = p;  // the one primary metric is not a family

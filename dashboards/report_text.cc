@@ -68,6 +68,10 @@ std::string RenderReportText(const json& r) {
       out += fmt::format("    adjusted p (Holm, secondary metrics) {}\n",
                          Number(m["p_value_adjusted"], "{:.3g}"));
     }
+    if (const auto u = m.find("unpriced_binds"); u != m.end() && u->contains("note")) {
+      out += fmt::format("    unpriced binds {} vs {}: {}\n", (*u)["variant"].get<std::int64_t>(),
+                         (*u)["baseline"].get<std::int64_t>(), (*u)["note"].get<std::string>());
+    }
   }
   if (!r["guardrails"].empty()) out += "\nguardrails:\n";
   for (const auto& g : r["guardrails"]) {

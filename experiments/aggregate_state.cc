@@ -118,15 +118,28 @@ void AggregateState::ApplyDelta(const std::string& experiment, const std::string
   if (after) entry.totals.Apply(*after, +1);
 }
 
-Result<void> AggregateState::Add(const Event& e, std::int64_t seq, const EventReader& read) {
+Result<void> AggregateState::Add(const Event& e, std::int64_t seq, const EventReader& read,
+                                 std::optional<std::int64_t> revenue_cents) {
   UserState& u = Touch(e.user_id);
   assert(u.seqs.empty() || u.seqs.back() < seq);
   u.seqs.push_back(seq);
   ++events_;
   if (e.type == EventType::kExposure) return AddExposure(u, e, seq, read);
   u.last_outcome_ts = std::max(u.last_outcome_ts, e.ts_us);
-  AddOutcome(u, e);
+  AddOutcome(u, e, revenue_cents);
   return {};
+}
+
+void AggregateState::AddBindRevenue(const std::string& user, std::int64_t ts_us,
+                                    std::optional<std::int64_t> revenue_cents) {
+  if (!users_.contains(user)) return;
+  ForAttributedRows(Touch(user), ts_us, [&](UserTotals& t) {
+    if (revenue_cents) {
+      t.revenue_cents += *revenue_cents;
+    } else {
+      ++t.unpriced_binds;
+    }
+  });
 }
 
 Result<void> AggregateState::AddExposure(UserState& u, const Event& e, std::int64_t seq,
@@ -178,18 +191,21 @@ Result<void> AggregateState::AddExposure(UserState& u, const Event& e, std::int6
   return {};
 }
 
-void AggregateState::AddOutcome(UserState& u, const Event& e) {
+void AggregateState::ForAttributedRows(UserState& u, std::int64_t ts_us,
+                                       const std::function<void(UserTotals&)>& count) {
   for (ExperimentRow& r : u.rows) {
-    if (e.ts_us < r.row.first_ts || e.ts_us > r.row.first_ts + window_us_) continue;
+    if (ts_us < r.row.first_ts || ts_us > r.row.first_ts + window_us_) continue;
     const UserTotals before = r.row.totals;
-    if (e.type == EventType::kClick) {
-      r.row.totals.clicks += 1;
-    } else {
-      r.row.totals.binds += 1;
-      r.row.totals.premium_cents += e.premium_cents;
-    }
+    count(r.row.totals);
     ApplyDelta(r.experiment, r.row.bucket, &before, &r.row.totals);
   }
+}
+
+void AggregateState::AddOutcome(UserState& u, const Event& e,
+                                std::optional<std::int64_t> revenue_cents) {
+  const bool bind = e.type == EventType::kBind;
+  ForAttributedRows(u, e.ts_us,
+                    [&](UserTotals& t) { CountOutcome(t, bind, e.premium_cents, revenue_cents); });
 }
 
 Result<UserRow> AggregateState::Derive(const UserState& u, const std::string& experiment,
@@ -212,12 +228,7 @@ Result<UserRow> AggregateState::Derive(const UserState& u, const std::string& ex
   for (const StoredEvent& s : *events) {
     if (s.type == EventType::kExposure) continue;
     if (s.ts_us < r.first_ts || s.ts_us > r.first_ts + window_us_) continue;
-    if (s.type == EventType::kClick) {
-      ++r.totals.clicks;
-    } else {
-      ++r.totals.binds;
-      r.totals.premium_cents += s.premium_cents;
-    }
+    CountOutcome(r.totals, s.type == EventType::kBind, s.premium_cents, s.revenue_cents);
   }
   if (u.covariates) {
     r.totals.has_covariates = true;

@@ -58,6 +58,7 @@ struct StoredEvent {
   std::string bucket;      // exposures
   std::int64_t n_items = 0;
   std::int64_t premium_cents = 0;
+  std::optional<std::int64_t> revenue_cents;  // binds: nullopt when unpriced
 };
 
 class AggregateState {
@@ -85,8 +86,15 @@ class AggregateState {
   void Commit();
 
   // Within a transaction. Applies a stored event (sequence number `seq`, larger than every
-  // earlier one); `read` is called only when the user's row must be re-derived.
-  Result<void> Add(const Event& e, std::int64_t seq, const EventReader& read);
+  // earlier one); `read` is called only when the user's row must be re-derived. A bind's
+  // `revenue_cents` is its premium × catalog margin (nullopt: unpriced).
+  Result<void> Add(const Event& e, std::int64_t seq, const EventReader& read,
+                   std::optional<std::int64_t> revenue_cents = std::nullopt);
+  // Within a transaction: the revenue of a bind stored before revenue was recorded (schema
+  // v9), counted in every row the bind is attributed to, as a new bind would be (unpriced
+  // when nullopt). The bind itself and its premium are already counted.
+  void AddBindRevenue(const std::string& user, std::int64_t ts_us,
+                      std::optional<std::int64_t> revenue_cents);
   // Sets or replaces a user's covariates and moves the CUPED sums of their buckets.
   void SetCovariates(const Covariates& c);
   // Removes the user, taking their contribution out of every bucket; returns the sequence
@@ -155,7 +163,10 @@ class AggregateState {
   void ApplyDelta(const std::string& experiment, const std::string& bucket,
                   const UserTotals* before, const UserTotals* after);
   Result<void> AddExposure(UserState& u, const Event& e, std::int64_t seq, const EventReader& read);
-  void AddOutcome(UserState& u, const Event& e);
+  void AddOutcome(UserState& u, const Event& e, std::optional<std::int64_t> revenue_cents);
+  // Applies `count` to every row of `u` whose attribution window holds `ts_us`.
+  void ForAttributedRows(UserState& u, std::int64_t ts_us,
+                         const std::function<void(UserTotals&)>& count);
   Result<UserRow> Derive(const UserState& u, const std::string& experiment,
                          const EventReader& read) const;
 

@@ -28,7 +28,12 @@ const std::array<std::string_view, BucketTotals::kFieldCount>& BucketTotals::Fie
                                                                        "z_binders",
                                                                        "z_binds",
                                                                        "z_premium",
-                                                                       "z_clicks"};
+                                                                       "z_clicks",
+                                                                       "revenue_cents",
+                                                                       "revenue_cents_sq",
+                                                                       "x_revenue",
+                                                                       "z_revenue",
+                                                                       "unpriced_binds"};
   return kNames;
 }
 
@@ -58,7 +63,12 @@ std::array<Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() {
           &z_binders,
           &z_binds,
           &z_premium,
-          &z_clicks};
+          &z_clicks,
+          &revenue_cents,
+          &revenue_cents_sq,
+          &x_revenue,
+          &z_revenue,
+          &unpriced_binds};
 }
 
 std::array<const Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() const {
@@ -93,6 +103,10 @@ void BucketTotals::Apply(const UserTotals& u, int sign) {
   binds_sq += s * u.binds * u.binds;
   premium_cents += s * u.premium_cents;
   premium_cents_sq += s * premium * premium;
+  const Int128 revenue = u.revenue_cents;
+  revenue_cents += s * revenue;
+  revenue_cents_sq += s * revenue * revenue;
+  unpriced_binds += s * u.unpriced_binds;
   if (!u.has_covariates) return;
   const Int128 cx = u.premium_before_cents, cz = u.products_held;
   covariate_users += s;
@@ -108,6 +122,23 @@ void BucketTotals::Apply(const UserTotals& u, int sign) {
   z_binds += s * cz * u.binds;
   z_premium += s * cz * premium;
   z_clicks += s * cz * u.clicks;
+  x_revenue += s * cx * revenue;
+  z_revenue += s * cz * revenue;
+}
+
+void CountOutcome(UserTotals& u, bool bind, std::int64_t premium_cents,
+                  std::optional<std::int64_t> revenue_cents) {
+  if (!bind) {
+    ++u.clicks;
+    return;
+  }
+  ++u.binds;
+  u.premium_cents += premium_cents;
+  if (revenue_cents) {
+    u.revenue_cents += *revenue_cents;
+  } else {
+    ++u.unpriced_binds;
+  }
 }
 
 }  // namespace abrec

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "base/int128.h"
@@ -19,6 +20,10 @@ struct UserTotals {
   std::int64_t clicks = 0;
   std::int64_t binds = 0;
   std::int64_t premium_cents = 0;  // annual premium bound
+  // Revenue: premium × the product's catalog margin, summed over the binds whose product the
+  // catalog prices; the others are counted in unpriced_binds (they add no revenue).
+  std::int64_t revenue_cents = 0;
+  std::int64_t unpriced_binds = 0;
   // Pre-experiment covariates (CUPED), when the client posted them for this user.
   bool has_covariates = false;
   std::int64_t premium_before_cents = 0;  // annual premium held before the experiment
@@ -45,8 +50,13 @@ struct BucketTotals {
   Int128 covariate_users = 0;
   Int128 x = 0, x_sq = 0, x_binders = 0, x_binds = 0, x_premium = 0, x_clicks = 0;
   Int128 z = 0, z_sq = 0, z_binders = 0, z_binds = 0, z_premium = 0, z_clicks = 0;
+  // Revenue per user (schema v9), with its CUPED cross sums.
+  Int128 revenue_cents = 0;
+  Int128 revenue_cents_sq = 0;
+  Int128 x_revenue = 0, z_revenue = 0;
+  Int128 unpriced_binds = 0;
 
-  static constexpr std::size_t kFieldCount = 26;
+  static constexpr std::size_t kFieldCount = 31;
   // Storage column names, in the order of Fields().
   static const std::array<std::string_view, kFieldCount>& FieldNames();
   std::array<Int128*, kFieldCount> Fields();
@@ -58,5 +68,11 @@ struct BucketTotals {
   BucketTotals& operator+=(const BucketTotals& o);
   bool operator==(const BucketTotals&) const = default;
 };
+
+// A click or bind counted into a user's totals (every path that attributes one uses this).
+// `revenue_cents`: the bind's premium × margin, or nullopt when the catalog has no margin for
+// its product.
+void CountOutcome(UserTotals& u, bool bind, std::int64_t premium_cents,
+                  std::optional<std::int64_t> revenue_cents);
 
 }  // namespace abrec

@@ -34,6 +34,9 @@ struct EventStoreOptions {
   // A cap on the database file (PRAGMA max_page_count); 0: the disk is the limit. Reaching
   // either fails the transaction as a full disk does: 503, nothing acknowledged is lost.
   std::int64_t max_size_bytes = 0;
+  // The catalog's margin of each product (share of the premium kept): a bind's revenue is
+  // its premium × its product's margin; a bind of a product not listed here is unpriced.
+  std::map<std::string, double, std::less<>> product_margins{};
 };
 
 // Per (experiment, bucket) totals, keyed by bucket name.

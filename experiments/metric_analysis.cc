@@ -11,31 +11,55 @@
 namespace abrec {
 namespace {
 
-constexpr std::array<std::pair<Metric, std::string_view>, 4> kNames{{
+constexpr std::array<std::pair<Metric, std::string_view>, 5> kNames{{
     {Metric::kClickRate, "click_rate"},
     {Metric::kBindRate, "bind_rate"},
     {Metric::kBindsPerUser, "binds_per_user"},
     {Metric::kPremiumPerUser, "premium_per_user"},
+    {Metric::kRevenuePerUser, "revenue_per_user"},
 }};
 
 std::int64_t Count(Int128 v) { return static_cast<std::int64_t>(v); }
 
-// Premium in currency units: the sums are in cents.
-stats::Moments PremiumMoments(const BucketTotals& t) {
-  stats::Moments m = stats::Moments::FromSums(Count(t.users), t.premium_cents, t.premium_cents_sq);
+// An amount per user in currency units (premium or revenue): the sums are in cents.
+struct Cents {
+  const Int128& sum;
+  const Int128& sum_sq;
+  const Int128& x_cross;  // Σ premium held before × the amount (CUPED)
+};
+Cents PremiumOf(const BucketTotals& t) {
+  return {t.premium_cents, t.premium_cents_sq, t.x_premium};
+}
+Cents RevenueOf(const BucketTotals& t) {
+  return {t.revenue_cents, t.revenue_cents_sq, t.x_revenue};
+}
+
+stats::Moments CentsMoments(const BucketTotals& t, const Cents& y) {
+  stats::Moments m = stats::Moments::FromSums(Count(t.users), y.sum, y.sum_sq);
   m.mean /= 100;
   m.m2 /= 10'000;
   return m;
 }
 
-stats::CoMoments PremiumWithCovariate(const BucketTotals& t) {
-  // x: premium held before (cents), y: premium bound (cents); users without covariates
-  // count with x = 0 (see stats/cuped.h). Scaled to currency units.
-  stats::CoMoments m = stats::CoMoments::FromSums(Count(t.users), t.x, t.x_sq, t.premium_cents,
-                                                  t.premium_cents_sq, t.x_premium);
+stats::CoMoments CentsWithCovariate(const BucketTotals& t, const Cents& y) {
+  // x: premium held before (cents), y: the amount (cents); users without covariates count
+  // with x = 0 (see stats/cuped.h). Scaled to currency units.
+  stats::CoMoments m =
+      stats::CoMoments::FromSums(Count(t.users), t.x, t.x_sq, y.sum, y.sum_sq, y.x_cross);
   m.mean_x /= 100, m.mean_y /= 100;
   m.m2_x /= 10'000, m.m2_y /= 10'000, m.c_xy /= 10'000;
   return m;
+}
+
+// Mean amount per user, with premium held before as the CUPED covariate when posted.
+void CompareCents(MetricComparison& r, const BucketTotals& baseline, const BucketTotals& variant,
+                  Cents (*of)(const BucketTotals&), double alpha) {
+  r.fixed = stats::CompareMeans(CentsMoments(baseline, of(baseline)),
+                                CentsMoments(variant, of(variant)), alpha);
+  if (baseline.covariate_users > 0 || variant.covariate_users > 0) {
+    r.cuped = stats::CompareMeansCuped(CentsWithCovariate(baseline, of(baseline)),
+                                       CentsWithCovariate(variant, of(variant)), alpha);
+  }
 }
 
 // The always-valid tests of a comparison's absolute (CUPED-adjusted when there is one) and
@@ -85,13 +109,8 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
           stats::Moments::FromSums(Count(baseline.users), baseline.binds, baseline.binds_sq),
           stats::Moments::FromSums(Count(variant.users), variant.binds, variant.binds_sq), alpha);
       break;
-    case Metric::kPremiumPerUser:
-      r.fixed = stats::CompareMeans(PremiumMoments(baseline), PremiumMoments(variant), alpha);
-      if (baseline.covariate_users > 0 || variant.covariate_users > 0) {
-        r.cuped = stats::CompareMeansCuped(PremiumWithCovariate(baseline),
-                                           PremiumWithCovariate(variant), alpha);
-      }
-      break;
+    case Metric::kPremiumPerUser: CompareCents(r, baseline, variant, PremiumOf, alpha); break;
+    case Metric::kRevenuePerUser: CompareCents(r, baseline, variant, RevenueOf, alpha); break;
     case Metric::kClickRate: {
       auto ratio = [](const BucketTotals& t) {
         return stats::CoMoments::FromSums(Count(t.users), t.impressions, t.impressions_sq, t.clicks,

@@ -25,6 +25,7 @@ enum class Metric {
   kBindRate,   // binding users / exposed users
   kBindsPerUser,
   kPremiumPerUser,  // annual premium bound per exposed user, in currency units
+  kRevenuePerUser,  // premium × the product's catalog margin, per exposed user
 };
 
 std::optional<Metric> MetricByName(std::string_view name);
@@ -35,7 +36,8 @@ struct MetricComparison {
   stats::Comparison fixed;                      // fixed horizon, `analysis.alpha`
   stats::SequentialResult sequential;           // always valid, on the absolute difference
   stats::SequentialResult sequential_relative;  // always valid, on the relative lift
-  // Premium per user with pre-experiment premium as covariate, when covariates were posted.
+  // Premium and revenue per user with pre-experiment premium as covariate, when covariates
+  // were posted.
   std::optional<stats::CupedComparison> cuped;
 };
 

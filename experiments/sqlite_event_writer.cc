@@ -82,7 +82,8 @@ Event EventFromRow(const SqliteStatement& row) {
   return e;
 }
 
-Result<void> Migrate(SqliteDb& db) {
+// Returns the schema version the database had before.
+Result<std::size_t> Migrate(SqliteDb& db) {
   auto version_stmt = db.Prepare("PRAGMA user_version");
   if (!version_stmt) return std::unexpected(version_stmt.error());
   auto row = version_stmt->Step();
@@ -102,10 +103,11 @@ Result<void> Migrate(SqliteDb& db) {
                       fmt::format(";PRAGMA user_version = {};COMMIT;", v + 1);
     if (auto ok = db.Exec(sql); !ok) {
       (void)db.Exec("ROLLBACK");
-      return ok;
+      return std::unexpected(ok.error());
     }
     LogInfo("storage: migrated the schema to version {}", v + 1);
   }
+  return version;
   return {};
 }
 
@@ -134,7 +136,8 @@ Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventSt
         std::string("PRAGMA journal_size_limit=67108864")}) {
     if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
   }
-  if (auto ok = Migrate(*w->db_); !ok) return std::unexpected(ok.error());
+  auto version_before = Migrate(*w->db_);
+  if (!version_before) return std::unexpected(version_before.error());
   if (o.max_size_bytes > 0) {
     auto page = w->db_->Prepare("PRAGMA page_size");
     if (!page) return std::unexpected(page.error());
@@ -146,7 +149,60 @@ Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventSt
   }
   if (auto ok = w->PrepareAll(); !ok) return std::unexpected(ok.error());
   if (auto ok = w->Load(); !ok) return std::unexpected(ok.error());
+  constexpr std::size_t kRevenueSchema = 9;
+  if (*version_before > 0 && *version_before < kRevenueSchema) {
+    if (auto ok = w->PriceOldBinds(); !ok) return std::unexpected(ok.error());
+  }
   return w;
+}
+
+std::optional<std::int64_t> SqliteEventWriter::RevenueOf(std::string_view product_id,
+                                                         std::int64_t premium_cents) const {
+  const auto it = margins_.find(product_id);
+  if (it == margins_.end()) return std::nullopt;
+  return std::llround(static_cast<double>(premium_cents) * it->second);
+}
+
+Result<void> SqliteEventWriter::PriceOldBinds() {
+  if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return ok;
+  state_.Begin();
+  auto fail = [this](Error e) -> Result<void> {
+    (void)db_->Exec("ROLLBACK");
+    state_.Rollback();
+    return std::unexpected(std::move(e));
+  };
+  auto binds = db_->Prepare(
+      "SELECT seq, user_id, ts_us, product_id, premium_cents FROM events WHERE type = 2 AND "
+      "revenue_cents IS NULL ORDER BY seq");
+  auto price = db_->Prepare("UPDATE events SET revenue_cents = ?2 WHERE seq = ?1");
+  if (!binds) return fail(binds.error());
+  if (!price) return fail(price.error());
+  std::vector<std::pair<std::int64_t, std::int64_t>> revenue_of;  // (seq, revenue), then written
+  std::int64_t unpriced = 0;
+  auto ok = ForEachRow(*binds, [&](const SqliteStatement& r) {
+    const auto revenue = RevenueOf(r.Text(3), r.Int(4));
+    state_.AddBindRevenue(r.Text(1), r.Int(2), revenue);
+    if (revenue) {
+      revenue_of.emplace_back(r.Int(0), *revenue);
+    } else {
+      ++unpriced;
+    }
+  });
+  if (!ok) return fail(ok.error());
+  for (const auto& [seq, revenue] : revenue_of) {
+    if (ok = price->Bind(1, seq).Bind(2, revenue).Run(); !ok) return fail(ok.error());
+  }
+  const auto priced = static_cast<std::int64_t>(revenue_of.size());
+  if (ok = WriteChanges(); !ok) return fail(ok.error());
+  if (ok = db_->Exec("COMMIT"); !ok) return fail(ok.error());
+  state_.Commit();
+  if (priced + unpriced == 0) return {};
+  LogWarning(
+      "storage: priced the {} binds stored before schema v9 with the catalog's margins ({} of "
+      "products the catalog does not price); binds already purged and the daily snapshots of "
+      "earlier days carry no revenue",
+      priced + unpriced, unpriced);
+  return {};
 }
 
 Result<void> SqliteEventWriter::PrepareAll() {
@@ -158,11 +214,12 @@ Result<void> SqliteEventWriter::PrepareAll() {
       {&insert_,
        "INSERT INTO events (seq, event_id, type, user_id, ts_us, request_id, product_id, "
        "position, premium_cents, experiment, bucket, variant, counterfactual_variant, policy, "
-       "model_version, n_items, items, features, payload_hash, ingested_us) VALUES (?1, ?2, ?3, "
-       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"},
+       "model_version, n_items, items, features, payload_hash, ingested_us, revenue_cents) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+       "?19, ?20, ?21)"},
       {&id_of_, "SELECT event_id, payload_hash FROM events WHERE seq = ?1"},
       {&stored_event_,
-       "SELECT seq, type, ts_us, experiment, bucket, n_items, premium_cents FROM "
+       "SELECT seq, type, ts_us, experiment, bucket, n_items, premium_cents, revenue_cents FROM "
        "events WHERE seq = ?1"},
       {&delete_event_, "DELETE FROM events WHERE seq = ?1 RETURNING event_id"},
       {&delete_user_row_, "DELETE FROM user_totals WHERE id = ?1"},
@@ -173,8 +230,8 @@ Result<void> SqliteEventWriter::PrepareAll() {
       {&upsert_user_,
        "INSERT OR REPLACE INTO user_totals (id, experiment, user_id, bucket, first_ts_us, "
        "first_seq, exposures, impressions, clicks, binds, premium_cents, has_covariates, "
-       "premium_before_cents, products_held) VALUES "
-       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+       "premium_before_cents, products_held, revenue_cents, unpriced_binds) VALUES "
+       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
       {&upsert_bucket_,
        fmt::format("INSERT OR REPLACE INTO bucket_totals (experiment, bucket, {}) VALUES "
                    "(?1, ?2, {})",
@@ -217,16 +274,23 @@ Result<void> SqliteEventWriter::Load() {
   if (!ok) return ok;
   auto rows = db_->Prepare(
       "SELECT user_id, experiment, bucket, first_ts_us, first_seq, exposures, impressions, "
-      "clicks, binds, premium_cents, has_covariates, premium_before_cents, products_held, id "
-      "FROM user_totals");
+      "clicks, binds, premium_cents, has_covariates, premium_before_cents, products_held, id, "
+      "revenue_cents, unpriced_binds FROM user_totals");
   if (!rows) return std::unexpected(rows.error());
   ok = ForEachRow(*rows, [&](const SqliteStatement& r) {
-    state_.LoadRow(r.Text(0), ExperimentRow{r.Text(1),
-                                            UserRow{r.Text(2), r.Int(3), r.Int(4),
-                                                    UserTotals{r.Int(5), r.Int(6), r.Int(7),
-                                                               r.Int(8), r.Int(9), r.Int(10) != 0,
-                                                               r.Int(11), r.Int(12)}},
-                                            r.Int(13)});
+    const UserTotals totals{.exposures = r.Int(5),
+                            .impressions = r.Int(6),
+                            .clicks = r.Int(7),
+                            .binds = r.Int(8),
+                            .premium_cents = r.Int(9),
+                            .revenue_cents = r.Int(14),
+                            .unpriced_binds = r.Int(15),
+                            .has_covariates = r.Int(10) != 0,
+                            .premium_before_cents = r.Int(11),
+                            .products_held = r.Int(12)};
+    state_.LoadRow(
+        r.Text(0),
+        ExperimentRow{r.Text(1), UserRow{r.Text(2), r.Int(3), r.Int(4), totals}, r.Int(13)});
   });
   if (!ok) return ok;
   auto covariates =
@@ -362,6 +426,13 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
     insert_.Bind(16, std::int64_t{0}).BindNull(17).BindNull(18);
   }
   insert_.BindStatic(19, e.payload_hash).Bind(20, clock_.NowMicros());
+  std::optional<std::int64_t> revenue;
+  if (e.type == EventType::kBind) revenue = RevenueOf(e.product_id, e.premium_cents);
+  if (revenue) {
+    insert_.Bind(21, *revenue);
+  } else {
+    insert_.BindNull(21);
+  }
   if (auto ok = insert_.Run(); !ok) return std::unexpected(ok.error());
   ids_.Insert(key, seq);
   ids_added_.emplace_back(key, seq);
@@ -370,8 +441,8 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
       !ok) {
     return std::unexpected(ok.error());
   }
-  auto ok =
-      state_.Add(e, seq, [this](std::span<const std::int64_t> seqs) { return ReadEvents(seqs); });
+  auto ok = state_.Add(
+      e, seq, [this](std::span<const std::int64_t> seqs) { return ReadEvents(seqs); }, revenue);
   if (!ok) return std::unexpected(ok.error());
   if (e.type == EventType::kExposure && e.latency_us >= 0) {
     auto& cell = latency_[{e.experiment, e.bucket, LatencyHistogram::BinOf(e.latency_us)}];
@@ -394,7 +465,8 @@ Result<std::vector<StoredEvent>> SqliteEventWriter::ReadEvents(std::span<const s
     stored_event_.Bind(1, seq);
     auto ok = ForEachRow(stored_event_, [&](const SqliteStatement& r) {
       out.push_back(StoredEvent{r.Int(0), static_cast<EventType>(r.Int(1)), r.Int(2), r.Text(3),
-                                r.Text(4), r.Int(5), r.Int(6)});
+                                r.Text(4), r.Int(5), r.Int(6),
+                                r.IsNull(7) ? std::nullopt : std::optional(r.Int(7))});
     });
     if (!ok) return std::unexpected(ok.error());
   }
@@ -459,6 +531,8 @@ Result<void> SqliteEventWriter::WriteChanges() {
                  .Bind(12, std::int64_t{t.has_covariates ? 1 : 0})
                  .Bind(13, t.premium_before_cents)
                  .Bind(14, t.products_held)
+                 .Bind(15, t.revenue_cents)
+                 .Bind(16, t.unpriced_binds)
                  .Run();
     if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
   });

@@ -77,10 +77,16 @@ class SqliteEventWriter {
         state_(o.attribution_window_us),
         clock_(clock),
         retention_us_(o.retention_us),
-        window_us_(o.attribution_window_us) {}
+        window_us_(o.attribution_window_us),
+        margins_(o.product_margins) {}
 
   Result<void> PrepareAll();
   Result<void> Load();
+  // Once, after the migration to schema v9: prices the binds stored before it.
+  Result<void> PriceOldBinds();
+  // A bind's revenue: premium × its product's margin; nullopt when the catalog has none.
+  std::optional<std::int64_t> RevenueOf(std::string_view product_id,
+                                        std::int64_t premium_cents) const;
   Result<std::vector<WriteResult>> Abort(Error e);
   Result<EventOutcome> Write(const Event& e);
   Result<std::int64_t> Erase(const std::string& user);
@@ -105,8 +111,9 @@ class SqliteEventWriter {
       latency_;
   // This transaction's exposure counters: (experiment, bucket, name) -> count.
   std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> counters_;
-  std::optional<OffPolicyLog> off_policy_;  // opened with the statements
-  std::int64_t window_us_;                  // the attribution window
+  std::optional<OffPolicyLog> off_policy_;              // opened with the statements
+  std::int64_t window_us_;                              // the attribution window
+  std::map<std::string, double, std::less<>> margins_;  // product -> margin
 };
 
 }  // namespace abrec

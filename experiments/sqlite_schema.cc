@@ -220,7 +220,29 @@ constexpr std::string_view kV8 =
     "REAL NOT NULL DEFAULT 0, binds_sq REAL NOT NULL DEFAULT 0, premium REAL NOT NULL DEFAULT 0, "
     "premium_sq REAL NOT NULL DEFAULT 0, PRIMARY KEY (experiment, target)) WITHOUT ROWID;";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
+// v9: revenue (DESIGN.md's revenue_per_user). A bind's revenue_cents is its premium × the
+// product's catalog margin at ingest, NULL when the catalog does not price the product;
+// per user, the revenue and the unpriced binds; per bucket, their sums (aggregates.h).
+// Binds stored before this version are priced once, when the writer opens the migrated
+// database (sqlite_event_writer.cc); the daily snapshots of earlier days keep no revenue.
+#define ABREC_REVENUE_SUMS(table)                    \
+  "ALTER TABLE " table                               \
+  " ADD COLUMN revenue_cents NOT NULL DEFAULT 0;"    \
+  "ALTER TABLE " table                               \
+  " ADD COLUMN revenue_cents_sq NOT NULL DEFAULT 0;" \
+  "ALTER TABLE " table                               \
+  " ADD COLUMN x_revenue NOT NULL DEFAULT 0;"        \
+  "ALTER TABLE " table                               \
+  " ADD COLUMN z_revenue NOT NULL DEFAULT 0;"        \
+  "ALTER TABLE " table " ADD COLUMN unpriced_binds NOT NULL DEFAULT 0;"
+constexpr std::string_view kV9 =
+    "ALTER TABLE events ADD COLUMN revenue_cents INTEGER;"
+    "ALTER TABLE user_totals ADD COLUMN revenue_cents INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE user_totals ADD COLUMN unpriced_binds INTEGER NOT NULL DEFAULT "
+    "0;" ABREC_REVENUE_SUMS("bucket_totals") ABREC_REVENUE_SUMS("bucket_daily");
+#undef ABREC_REVENUE_SUMS
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
 
 }  // namespace
 

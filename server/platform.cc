@@ -136,6 +136,13 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
     const auto& c = p->config_;
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), ec);
+    auto recommender = RecommenderServing::Open(c.recommender, c.server.threads, p->clock_);
+    if (!recommender) return std::unexpected(recommender.error());
+    p->recommender_ = std::move(*recommender);
+    std::map<std::string, double, std::less<>> margins;
+    for (const Product& product : p->recommender_->catalog().products) {
+      margins[product.id] = product.margin;
+    }
     auto store = SqliteEventStore::Open(
         EventStoreOptions{
             .path = c.storage.path,
@@ -145,13 +152,11 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
             .attribution_window_us =
                 std::int64_t{c.events.attribution_window_days} * 86'400'000'000,
             .retention_us = std::int64_t{c.storage.retention_days} * 86'400'000'000,
-            .max_size_bytes = std::int64_t{c.storage.max_size_mb} << 20},
+            .max_size_bytes = std::int64_t{c.storage.max_size_mb} << 20,
+            .product_margins = std::move(margins)},
         p->clock_);
     if (!store) return std::unexpected(store.error());
     p->events_ = std::move(*store);
-    auto recommender = RecommenderServing::Open(c.recommender, c.server.threads, p->clock_);
-    if (!recommender) return std::unexpected(recommender.error());
-    p->recommender_ = std::move(*recommender);
     auto cache = OpenCandidateCache(c.recommender, c.server.threads + 1);
     if (!cache) return std::unexpected(cache.error());
     p->cache_ = std::move(*cache);

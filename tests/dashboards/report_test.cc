@@ -10,13 +10,17 @@ namespace abrec {
 namespace {
 
 // A bucket of `users` users, each exposed once to one item; the first `clickers` click and
-// the first `binders` bind at 100.00 of premium.
+// the first `binders` bind at 100.00 of premium, 20.00 of it revenue, except every tenth
+// bind, of a product the catalog does not price.
 BucketTotals Bucket(int users, int clickers, int binders) {
   BucketTotals t;
   for (int i = 0; i < users; ++i) {
     UserTotals u{.exposures = 1, .impressions = 1};
     if (i < clickers) u.clicks = 1;
-    if (i < binders) u.binds = 1, u.premium_cents = 10'000;
+    if (i < binders) {
+      CountOutcome(u, true, 10'000,
+                   i % 10 == 9 ? std::nullopt : std::optional<std::int64_t>(2'000));
+    }
     t.Apply(u, +1);
   }
   return t;
@@ -91,16 +95,26 @@ TEST_CASE("in shadow nothing is shipped") {
   CHECK(Report(TwoArms(Phase::kShadow), Totals(225, 360))["decision"]["code"] == "continue");
 }
 
-TEST_CASE("metrics the aggregates cannot give say so instead of inventing numbers") {
+TEST_CASE("revenue per user: premium × margin per exposed user, unpriced binds counted") {
   const auto r = Report(TwoArms(), Totals(225, 360));
   int seen = 0;
   for (const auto& m : r["metrics"]) {
     if (m["metric"] != "revenue_per_user") continue;
     ++seen;
-    CHECK(m["absolute"].contains("reason"));
-    CHECK(m["value"].is_null());
+    // Treatment: 360 binders, 36 of them unpriced, 324 × 20.00 over 4,500 users.
+    CHECK(m["value"].get<double>() == doctest::Approx(324 * 20.0 / 4'500));
+    CHECK(m["baseline_value"].get<double>() == doctest::Approx(203 * 20.0 / 4'500));
+    CHECK(m["absolute"]["estimate"].get<double>() == doctest::Approx((324 - 203) * 20.0 / 4'500));
+    CHECK(m["unpriced_binds"]["variant"] == 36);
+    CHECK(m["unpriced_binds"]["baseline"] == 22);
+    CHECK(m["unpriced_binds"].contains("note"));
   }
   CHECK(seen == 1);
+  bool uplift = false;
+  for (const auto& u : r["uplift_vs_holdout"]) {
+    uplift |= u["metric"] == "revenue_per_user" && u["arm"] == "all" && u["value"].is_number();
+  }
+  CHECK(uplift);
 }
 
 TEST_CASE("history: the always-valid p-value is a running minimum across the days") {

@@ -58,6 +58,9 @@ Event Outcome(std::string id, EventType type, std::string user, std::int64_t ts,
   return e;
 }
 
+// The catalog margins the store prices binds with in these tests (p2 is not listed).
+std::map<std::string, double, std::less<>> Margins() { return {{"p0", 0.12}, {"p1", 0.35}}; }
+
 // The aggregates recomputed from the raw events by one SQL query, independently of the
 // store's incremental updates: first exposure (by time, then order) decides the bucket;
 // clicks and binds count within [first, first + window].
@@ -65,8 +68,14 @@ BucketTotalsMap Recompute(const std::string& path, const std::string& experiment
                           std::int64_t window) {
   auto db = SqliteDb::Open(path, true);
   REQUIRE(db.has_value());
+  // The margins of the store's catalog in these tests (kMargins); p2 is not priced.
   auto stmt = (*db)->Prepare(R"(
-    WITH firsts AS (
+    WITH margins(product_id, margin) AS (VALUES ('p0', 0.12), ('p1', 0.35)),
+    priced AS (
+      SELECT e.*, CAST(ROUND(e.premium_cents * m.margin) AS INTEGER) AS revenue,
+        m.margin IS NULL AS unpriced
+      FROM events e LEFT JOIN margins m ON m.product_id = e.product_id WHERE e.type = 2),
+    firsts AS (
       SELECT experiment, user_id, MIN(ts_us) AS first_ts, COUNT(*) AS exposures,
              SUM(n_items) AS impressions
       FROM events WHERE type = 0 GROUP BY experiment, user_id),
@@ -80,6 +89,10 @@ BucketTotalsMap Recompute(const std::string& path, const std::string& experiment
            AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS binds,
         (SELECT COALESCE(SUM(b.premium_cents), 0) FROM events b WHERE b.type = 2
            AND b.user_id = f.user_id AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS premium,
+        (SELECT COALESCE(SUM(b.revenue), 0) FROM priced b WHERE b.user_id = f.user_id
+           AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS revenue,
+        (SELECT COUNT(*) FROM priced b WHERE b.unpriced AND b.user_id = f.user_id
+           AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS unpriced,
         c.premium_before_cents AS cx, c.products_held AS cz
       FROM firsts f LEFT JOIN user_covariates c ON c.user_id = f.user_id
       WHERE f.experiment = ?1)
@@ -89,7 +102,9 @@ BucketTotalsMap Recompute(const std::string& path, const std::string& experiment
       COUNT(cx), COALESCE(SUM(cx), 0), COALESCE(SUM(cx * cx), 0), COALESCE(SUM(cx * (binds > 0)), 0),
       COALESCE(SUM(cx * binds), 0), COALESCE(SUM(cx * premium), 0), COALESCE(SUM(cx * clicks), 0),
       COALESCE(SUM(cz), 0), COALESCE(SUM(cz * cz), 0), COALESCE(SUM(cz * (binds > 0)), 0),
-      COALESCE(SUM(cz * binds), 0), COALESCE(SUM(cz * premium), 0), COALESCE(SUM(cz * clicks), 0)
+      COALESCE(SUM(cz * binds), 0), COALESCE(SUM(cz * premium), 0), COALESCE(SUM(cz * clicks), 0),
+      SUM(revenue), SUM(revenue * revenue), COALESCE(SUM(cx * revenue), 0),
+      COALESCE(SUM(cz * revenue), 0), SUM(unpriced)
     FROM users GROUP BY bucket)");
   REQUIRE(stmt.has_value());
   stmt->Bind(1, experiment).Bind(2, window);
@@ -230,8 +245,8 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
   TempDb tmp;
   ManualClock clock(1'000'000);
   constexpr std::int64_t kWindow = 200;
-  auto store =
-      SqliteEventStore::Open({.path = tmp.Path(), .attribution_window_us = kWindow}, clock);
+  auto store = SqliteEventStore::Open(
+      {.path = tmp.Path(), .attribution_window_us = kWindow, .product_margins = Margins()}, clock);
   REQUIRE(store.has_value());
   std::mt19937_64 rng(20261129);
   std::vector<Event> all;
@@ -254,6 +269,7 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
       all.push_back(Outcome(fmt::format("o{}", id++), bind ? EventType::kBind : EventType::kClick,
                             user, static_cast<std::int64_t>(rng() % 1400),
                             bind ? static_cast<std::int64_t>(rng() % 200'000) : 0));
+      all.back().product_id = fmt::format("p{}", rng() % 3);  // p2: not in the catalog
     }
   }
   // Arrival order is not time order: clicks may arrive before the exposure they follow.
@@ -298,6 +314,8 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
     CHECK(expected.at("treatment").binds > 0);
     CHECK(expected.at("control").covariate_users > 0);
     CHECK(expected.at("control").x_premium > 0);
+    CHECK(expected.at("treatment").revenue_cents > 0);
+    CHECK(expected.at("treatment").unpriced_binds > 0);
   }
 }
 
@@ -328,7 +346,7 @@ TEST_CASE("the store survives a reopen and refuses work past its queue") {
 TEST_CASE("erasure removes a user's events and their share of the aggregates") {
   TempDb tmp;
   ManualClock clock;
-  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  auto store = SqliteEventStore::Open({.path = tmp.Path(), .product_margins = Margins()}, clock);
   REQUIRE(store.has_value());
   REQUIRE(SubmitSync(**store, {Exposure("a1", "alice", "exp", "control", 10, 2),
                                Exposure("b1", "bob", "exp", "control", 10, 1),
@@ -350,6 +368,72 @@ TEST_CASE("erasure removes a user's events and their share of the aggregates") {
   CHECK(c.clicks == 1);
   CHECK(*totals == Recompute(tmp.Path(), "exp", EventStoreOptions{}.attribution_window_us));
   CHECK(AuditSync(**store, "a1").empty());
+}
+
+TEST_CASE("binds stored before schema v9 are priced once, at the upgrade") {
+  // The same events into two stores: one priced from the start; one written with no margins
+  // and then turned back into a version-8 database (the revenue columns dropped), as an
+  // older abrec left it. Reopened with the margins, it must hold what the first one holds.
+  TempDb tmp;
+  ManualClock clock(5'000);
+  std::vector<Event> events;
+  for (int u = 0; u < 40; ++u) {
+    const std::string user = fmt::format("u{}", u);
+    events.push_back(Exposure("x" + user, user, "exp", u % 2 ? "treatment" : "control", 100, 3));
+    for (int b = 0; b < u % 3; ++b) {
+      events.push_back(Outcome(fmt::format("b{}-{}", user, b), EventType::kBind, user, 200 + b,
+                               10'000 + 137 * u + b));
+      events.back().product_id = fmt::format("p{}", (u + b) % 3);
+    }
+  }
+  BucketTotalsMap priced_from_the_start;
+  {
+    auto store =
+        SqliteEventStore::Open({.path = tmp.Path("a.db"), .product_margins = Margins()}, clock);
+    REQUIRE(store.has_value());
+    REQUIRE(SubmitSync(**store, events).has_value());
+    priced_from_the_start = *(*store)->Totals("exp");
+  }
+  {
+    auto store = SqliteEventStore::Open({.path = tmp.Path("b.db")}, clock);
+    REQUIRE(store.has_value());
+    REQUIRE(SubmitSync(**store, events).has_value());
+  }
+  {
+    auto db = SqliteDb::Open(tmp.Path("b.db"));
+    REQUIRE(db.has_value());
+    std::string sql =
+        "ALTER TABLE events DROP COLUMN revenue_cents;"
+        "ALTER TABLE user_totals DROP COLUMN revenue_cents;"
+        "ALTER TABLE user_totals DROP COLUMN unpriced_binds;";
+    for (const char* table : {"bucket_totals", "bucket_daily"}) {
+      for (const char* column :
+           {"revenue_cents", "revenue_cents_sq", "x_revenue", "z_revenue", "unpriced_binds"}) {
+        sql += fmt::format("ALTER TABLE {} DROP COLUMN {};", table, column);
+      }
+    }
+    REQUIRE((*db)->Exec(sql + "PRAGMA user_version = 8;").has_value());
+  }
+  auto store =
+      SqliteEventStore::Open({.path = tmp.Path("b.db"), .product_margins = Margins()}, clock);
+  REQUIRE(store.has_value());
+  const auto upgraded = (*store)->Totals("exp");
+  REQUIRE(upgraded.has_value());
+  CHECK(*upgraded == priced_from_the_start);
+  CHECK(*upgraded == Recompute(tmp.Path("b.db"), "exp", EventStoreOptions{}.attribution_window_us));
+  CHECK(upgraded->at("treatment").revenue_cents > 0);
+  CHECK(upgraded->at("treatment").unpriced_binds > 0);
+  // Today's snapshot of the history holds the priced totals too.
+  const auto history = (*store)->History("exp");
+  REQUIRE(history.has_value());
+  REQUIRE_FALSE(history->empty());
+  CHECK(history->back().buckets == priced_from_the_start);
+  // Priced once: a second open changes nothing.
+  store->reset();
+  auto again =
+      SqliteEventStore::Open({.path = tmp.Path("b.db"), .product_margins = Margins()}, clock);
+  REQUIRE(again.has_value());
+  CHECK(*(*again)->Totals("exp") == priced_from_the_start);
 }
 
 TEST_CASE("retention purges raw events and keeps the aggregates") {
@@ -447,11 +531,11 @@ TEST_CASE("migrations keep the data of an older schema") {
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 8);
+  CHECK(SqliteEventStore::SchemaVersion() == 9);
   auto db = SqliteDb::Open(tmp.Path(), true);
   auto version = (*db)->Prepare("PRAGMA user_version");
   REQUIRE(*version->Step());
-  CHECK(version->Int(0) == 8);
+  CHECK(version->Int(0) == 9);
   version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());
