@@ -34,9 +34,26 @@ The baseline (the control's rate or mean) and the daily traffic come from the ev
 (storage.path) when it has data: the control bucket's totals, and the users entering the
 experiment per day from the daily snapshots. --baseline (with --sd, the per-user standard
 deviation, for a mean metric) and --daily-users (users entering the experiment per day, all
-buckets) give or override them. Metrics: bind_rate (a rate), binds_per_user and
-premium_per_user (means; premium in currency units).
+buckets) give or override them. Metrics: bind_rate (a rate), binds_per_user,
+premium_per_user and revenue_per_user (means; premium and revenue in currency units).
 )";
+
+// A mean metric's columns in bucket_totals, and its unit (cents to currency units).
+struct MeanColumns {
+  std::string_view metric, sum, sum_sq;
+  double unit = 1;
+};
+constexpr MeanColumns kMeanMetrics[] = {
+    {"binds_per_user", "binds", "binds_sq", 1},
+    {"premium_per_user", "premium_cents", "premium_cents_sq", 100},
+    {"revenue_per_user", "revenue_cents", "revenue_cents_sq", 100},
+};
+const MeanColumns* MeanMetric(std::string_view metric) {
+  for (const MeanColumns& m : kMeanMetrics) {
+    if (m.metric == metric) return &m;
+  }
+  return nullptr;
+}
 
 // What the database knows about an experiment's control and traffic.
 struct Observed {
@@ -53,9 +70,11 @@ Result<Observed> ReadObserved(const std::string& path, const std::string& key,
   if (!std::filesystem::exists(path, ec)) return o;
   auto db = SqliteDb::Open(path, /*read_only=*/true);
   if (!db) return std::unexpected(db.error());
+  const MeanColumns* mean = MeanMetric(metric);
   auto totals = (*db)->Prepare(
-      "SELECT users, binders, binds, binds_sq, premium_cents, premium_cents_sq FROM "
-      "bucket_totals WHERE experiment = ?1 AND bucket = 'control'");
+      fmt::format("SELECT users, binders, {}, {} FROM bucket_totals WHERE experiment = ?1 AND "
+                  "bucket = 'control'",
+                  mean ? mean->sum : "0", mean ? mean->sum_sq : "0"));
   if (!totals) return std::unexpected(totals.error());
   totals->Bind(1, key);
   auto row = totals->Step();
@@ -64,13 +83,10 @@ Result<Observed> ReadObserved(const std::string& path, const std::string& key,
     const std::int64_t n = o.control_users = totals->Int(0);
     if (metric == "bind_rate") {
       o.baseline = static_cast<double>(totals->Int(1)) / static_cast<double>(n);
-    } else if (metric == "binds_per_user" || metric == "premium_per_user") {
-      const bool premium = metric == "premium_per_user";
-      const auto m = stats::Moments::FromSums(n, totals->Int128At(premium ? 4 : 2),
-                                              totals->Int128At(premium ? 5 : 3));
-      const double unit = premium ? 100.0 : 1.0;  // cents to currency units
-      o.baseline = static_cast<double>(m.mean) / unit;
-      o.sd = std::sqrt(static_cast<double>(m.Variance())) / unit;
+    } else if (mean) {
+      const auto m = stats::Moments::FromSums(n, totals->Int128At(2), totals->Int128At(3));
+      o.baseline = static_cast<double>(m.mean) / mean->unit;
+      o.sd = std::sqrt(static_cast<double>(m.Variance())) / mean->unit;
     }
   }
   totals->Reset();
@@ -150,10 +166,10 @@ int PlanCommand(const CommandArgs& argv) {
   const Experiment& e = loaded->def;
   const std::string& metric = e.metrics.primary;
   const bool proportion = metric == "bind_rate";
-  if (!proportion && metric != "binds_per_user" && metric != "premium_per_user") {
+  if (!proportion && !MeanMetric(metric)) {
     fmt::print(stderr,
-               "abrec plan: metrics.primary: {} cannot be planned yet (bind_rate, binds_per_user "
-               "and premium_per_user can)\n",
+               "abrec plan: metrics.primary: {} cannot be planned (bind_rate, binds_per_user, "
+               "premium_per_user and revenue_per_user can; click_rate is a ratio)\n",
                metric);
     return 1;
   }

@@ -452,6 +452,33 @@ class PlanCommandTest(CliTestCase):
         self.assertLessEqual(
             abs(doc["users_per_arm"]["fixed"] - math.ceil(self.statsmodels_users(0.04, 0.05))), 1)
 
+    def test_revenue_per_user_from_the_database(self):
+        # revenue_per_user as the primary metric: its baseline mean and per-user standard
+        # deviation come from the control's revenue sums (cents). 10,000 users, 500 of whom
+        # brought 60.00 of revenue: mean 3.0, sd sqrt(0.05 · 0.95) · 60.
+        self.ws.write_experiment("valid_exp.yaml",
+                                 VALID.replace("primary: bind_rate", "primary: revenue_per_user"))
+        svc = h.Service(self.ws.config_path)
+        svc.start()
+        svc.stop()
+        con = sqlite3.connect(self.ws.db_path)
+        with con:
+            con.execute("INSERT INTO bucket_totals (experiment, bucket, users, binders, "
+                        "revenue_cents, revenue_cents_sq) VALUES ('valid_exp', 'control', 10000, "
+                        "500, ?, ?)", (500 * 6000, 500 * 6000 * 6000))
+        con.close()
+        code, out, err = self.plan("--format", "json")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        self.assertAlmostEqual(doc["baseline"], 3.0)
+        sd = (500 * 60.0 ** 2 / 10000 - 3.0 ** 2) ** 0.5 * (10000 / 9999) ** 0.5
+        # The effect to detect: 5% of the mean, in standard deviations (statsmodels).
+        from statsmodels.stats.power import NormalIndPower
+        expected = NormalIndPower().solve_power(effect_size=0.05 * 3.0 / sd, alpha=0.05,
+                                                power=0.8, ratio=1.0)
+        self.assertLessEqual(abs(doc["users_per_arm"]["fixed"] - math.ceil(expected)),
+                             0.01 * expected)
+
     def test_errors_name_what_is_missing(self):
         code, _, err = self.plan()
         self.assertEqual(code, 1)
