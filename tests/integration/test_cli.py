@@ -425,17 +425,25 @@ class PlanCommandTest(CliTestCase):
         self.assertIn("power 0.9", out)
         self.assertIn("days        unknown", out)
 
-    def test_baseline_and_traffic_from_the_database(self):
-        # A database with abrec's schema (made by the service), then a control bucket and
-        # daily snapshots written in: 20,000 users of whom 800 bound (rate 0.04), and the
-        # experiment growing from 10,000 to 20,000 users over 4 days (2,500 a day).
+    def database_with_control(self, **sums):
+        """A database with abrec's schema (made by the service) and valid_exp's control
+        bucket with these sums written in; the open connection."""
         svc = h.Service(self.ws.config_path)
         svc.start()
         svc.stop()
         con = sqlite3.connect(self.ws.db_path)
         with con:
-            con.execute("INSERT INTO bucket_totals (experiment, bucket, users, binders) VALUES "
-                        "('valid_exp', 'control', 20000, 800)")
+            con.execute(f"INSERT INTO bucket_totals (experiment, bucket, {', '.join(sums)}) "
+                        f"VALUES ('valid_exp', 'control', {', '.join('?' * len(sums))})",
+                        tuple(sums.values()))
+        return con
+
+    def test_baseline_and_traffic_from_the_database(self):
+        # A database with abrec's schema (made by the service), then a control bucket and
+        # daily snapshots written in: 20,000 users of whom 800 bound (rate 0.04), and the
+        # experiment growing from 10,000 to 20,000 users over 4 days (2,500 a day).
+        con = self.database_with_control(users=20000, binders=800)
+        with con:
             # The holdout changed only on the first day: its row carries forward.
             for bucket, day, users in (("control", "2026-11-01", 9000),
                                        ("holdout", "2026-11-01", 1000),
@@ -458,15 +466,8 @@ class PlanCommandTest(CliTestCase):
         # brought 60.00 of revenue: mean 3.0, sd sqrt(0.05 · 0.95) · 60.
         self.ws.write_experiment("valid_exp.yaml",
                                  VALID.replace("primary: bind_rate", "primary: revenue_per_user"))
-        svc = h.Service(self.ws.config_path)
-        svc.start()
-        svc.stop()
-        con = sqlite3.connect(self.ws.db_path)
-        with con:
-            con.execute("INSERT INTO bucket_totals (experiment, bucket, users, binders, "
-                        "revenue_cents, revenue_cents_sq) VALUES ('valid_exp', 'control', 10000, "
-                        "500, ?, ?)", (500 * 6000, 500 * 6000 * 6000))
-        con.close()
+        self.database_with_control(users=10000, binders=500, revenue_cents=500 * 6000,
+                                   revenue_cents_sq=500 * 6000 * 6000).close()
         code, out, err = self.plan("--format", "json")
         self.assertEqual(code, 0, err)
         doc = json.loads(out)
