@@ -100,10 +100,11 @@ ScenarioStep ReadStep(SchemaReader& r, const ConfigNode& n, const std::string& f
     if (const auto* x = v.Find("decision")) s.decisions = StringList(r, *x, f + ".decision");
     if (const auto* x = v.Find("covers")) s.covers = StringList(r, *x, f + ".covers");
     for (const std::string& m : s.covers) {
-      if (m != "bind_rate" && m != "click_rate") {
+      if (m != "bind_rate" && m != "click_rate" && m != "premium_per_user" &&
+          m != "revenue_per_user") {
         r.Error(v, f + ".covers",
-                fmt::format("\"{}\": the truth is known for bind_rate and "
-                            "click_rate",
+                fmt::format("\"{}\": the truth is known for bind_rate, click_rate, "
+                            "premium_per_user and revenue_per_user",
                             m));
       }
     }

@@ -16,27 +16,36 @@ using json = nlohmann::ordered_json;
 constexpr std::int64_t kDayUs = 86'400'000'000;
 
 // What the simulation knows and the report estimates: per user of a bucket, the impressions,
-// the expected clicks and the probability of binding nothing, given the lists they were shown.
+// the expected clicks, the probability of binding nothing and the expected premium and
+// revenue (currency units), given the lists they were shown.
 struct UserTruth {
   std::int64_t impressions = 0;
   double expected_clicks = 0;
   double p_no_bind = 1;
+  double expected_premium = 0;
+  double expected_revenue = 0;
 };
 using Truth = std::map<std::string, std::map<std::string, std::map<std::string, UserTruth>>>;
 
-// The true value of `metric` in a bucket: bind_rate the mean probability of binding; click_rate
-// expected clicks over impressions (the report's ratio metric).
+// The true value of `metric` in a bucket: bind_rate the mean probability of binding;
+// premium_per_user and revenue_per_user the mean expected amounts; click_rate expected clicks
+// over impressions (the report's ratio metric).
 std::optional<double> TrueValue(const std::map<std::string, UserTruth>& users,
                                 const std::string& metric) {
   if (users.empty()) return std::nullopt;
-  double bind = 0, clicks = 0, impressions = 0;
+  double bind = 0, clicks = 0, impressions = 0, premium = 0, revenue = 0;
   for (const auto& [user, t] : users) {
     bind += 1 - t.p_no_bind;
     clicks += t.expected_clicks;
     impressions += static_cast<double>(t.impressions);
+    premium += t.expected_premium;
+    revenue += t.expected_revenue;
   }
-  if (metric == "bind_rate") return bind / static_cast<double>(users.size());
-  if (impressions == 0) return std::nullopt;
+  const auto n = static_cast<double>(users.size());
+  if (metric == "bind_rate") return bind / n;
+  if (metric == "premium_per_user") return premium / n;
+  if (metric == "revenue_per_user") return revenue / n;
+  if (metric != "click_rate" || impressions == 0) return std::nullopt;
   return clicks / impressions;
 }
 
@@ -205,9 +214,18 @@ class Runner {
           const std::size_t p = o.products[r];
           const double pc = world_->ClickProbability(who[i], p);
           const double pb = world_->BindProbability(who[i], p);
+          const Product& product_info = catalog.products[p];
           ++t.impressions;
           t.expected_clicks += pc;
           t.p_no_bind *= 1 - pc * pb;
+          // A bind's revenue as the store prices it: premium × margin, rounded to the cent.
+          t.expected_premium +=
+              pc * pb * static_cast<double>(product_info.annual_premium_cents) / 100;
+          t.expected_revenue +=
+              pc * pb *
+              static_cast<double>(std::llround(
+                  static_cast<double>(product_info.annual_premium_cents) * product_info.margin)) /
+              100;
           const std::string& product = catalog.products[p].id;
           if (unit(draw) >= pc) continue;
           Event c;

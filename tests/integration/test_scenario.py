@@ -3,7 +3,8 @@
 with three seeds, each a different ground-truth world (one under the sanitizers). Customers
 visit the in-process platform, click and bind with the world's probabilities; the
 scenario's checks compare the report with the truth the simulation knows. Here, for every seed:
-  - every interval of bind rate and click rate covers the world's true effect;
+  - every interval of bind rate, click rate and revenue per user covers the world's true
+    effect (revenue: the expected premium × margin of the lists shown);
   - the decisions match the truth: the click-trained model is flagged as click-bait and the
     model retrained on the logged events shipped whenever its true effect is clear of the
     noise (larger than the interval's half-width); a weaker true effect may leave the report
@@ -74,7 +75,8 @@ class ScenarioTest(unittest.TestCase):
                     self.assertTrue(t["covered"], (seed, step["experiment"], t))
                     self.assertLessEqual(t["ci"][0], t["estimate"])
                     self.assertLessEqual(t["estimate"], t["ci"][1])
-            self.assertEqual(checked, 4, seed)  # bind and click rate, in both A/B tests
+            # bind rate, click rate and revenue per user, in both A/B tests
+            self.assertEqual(checked, 6, seed)
 
     def test_the_decisions_match_the_truth(self):
         for seed in SEEDS:
