@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "dashboards/format.h"
 #include "dashboards/html.h"
 
 namespace abrec {
@@ -65,8 +66,6 @@ std::string BarChart(const std::string& chart, const std::vector<Bar>& bars, dou
   return out + "</svg>";
 }
 
-std::string Fmt(double v, const char* format) { return fmt::format(fmt::runtime(format), v); }
-
 }  // namespace
 
 std::string LiftHistoryChart(const json& r) {
@@ -109,9 +108,9 @@ std::string LiftHistoryChart(const json& r) {
       "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">0%</text>",
       kLeft, kWidth - kRight, y(0), y(0), kLeft - 6, y(0) + 4);
   out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", kLeft - 6,
-                     y(hi) + 10, Fmt(100 * hi, "{:+.0f}%"));
+                     y(hi) + 10, FormatNumber(100 * hi, "{:+.0f}%"));
   out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", kLeft - 6, y(lo),
-                     Fmt(100 * lo, "{:+.0f}%"));
+                     FormatNumber(100 * lo, "{:+.0f}%"));
   out += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>", kLeft, kHeight - 8,
                      HtmlEscape(days.front()["day"].get<std::string>()));
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kWidth - kRight,
@@ -137,7 +136,8 @@ std::string LiftHistoryChart(const json& r) {
           "fill=\"{}\"><title>{} {}: {} ({} to {})</title></circle>",
           HtmlEscape(arm), HtmlEscape(days[d]["day"].get<std::string>()), v, l, h, x(d), y(v),
           colour, HtmlEscape(arm), HtmlEscape(days[d]["day"].get<std::string>()),
-          Fmt(100 * v, "{:+.1f}%"), Fmt(100 * l, "{:+.1f}%"), Fmt(100 * h, "{:+.1f}%"));
+          FormatNumber(100 * v, "{:+.1f}%"), FormatNumber(100 * l, "{:+.1f}%"),
+          FormatNumber(100 * h, "{:+.1f}%"));
     }
     out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" style=\"fill:{}\">{}</text>",
                        kWidth - kRight - 150, kTop + 14 * static_cast<double>(c), colour,
@@ -155,11 +155,12 @@ std::string PrimaryPerArmChart(const json& r) {
     if (u["metric"] != primary || !u["value"].is_number()) continue;
     if (!holdout && u["holdout_value"].is_number()) {
       const double v = u["holdout_value"].get<double>();
-      bars.push_back({"holdout", v, std::nullopt, std::nullopt, Fmt(v, "{:.4g}")});
+      bars.push_back({"holdout", v, std::nullopt, std::nullopt, FormatNumber(v, "{:.4g}")});
       holdout = true;
     }
     const double v = u["value"].get<double>();
-    bars.push_back({u["arm"].get<std::string>(), v, std::nullopt, std::nullopt, Fmt(v, "{:.4g}")});
+    bars.push_back(
+        {u["arm"].get<std::string>(), v, std::nullopt, std::nullopt, FormatNumber(v, "{:.4g}")});
   }
   return BarChart("primary-per-arm", bars);
 }
@@ -168,7 +169,7 @@ std::string BucketChart(const json& r) {
   std::vector<Bar> bars;
   for (const auto& [name, b] : r["buckets"].items()) {
     const auto users = b["users"].get<double>();
-    bars.push_back({name, users, std::nullopt, std::nullopt, Fmt(users, "{:.0f}")});
+    bars.push_back({name, users, std::nullopt, std::nullopt, FormatNumber(users, "{:.0f}")});
   }
   const json& srm = r["srm"];
   return BarChart("buckets", bars) +
@@ -177,7 +178,7 @@ std::string BucketChart(const json& r) {
                     HtmlEscape(srm["reason"].get<std::string>()) + "</div>"
               : fmt::format("<div class=\"{}\">sample ratio: χ² p = {} ({})</div>",
                             srm["ok"].get<bool>() ? "good" : "bad",
-                            Fmt(srm["p_value"].get<double>(), "{:.3g}"),
+                            FormatNumber(srm["p_value"].get<double>(), "{:.3g}"),
                             srm["ok"].get<bool>() ? "as promised" : "MISMATCH"));
 }
 
@@ -190,12 +191,12 @@ std::string FairnessChart(const json& r) {
       const std::string product =
           a["worst"].is_null() ? "no significant gap" : a["worst"]["product"].get<std::string>();
       bars.push_back({arm + " · " + attribute, gap, std::nullopt, std::nullopt,
-                      Fmt(gap, "{:.3f}") + " " + product});
+                      FormatNumber(gap, "{:.3f}") + " " + product});
     }
   }
   return BarChart("fairness", bars, 1.5 * r["fairness"]["max_parity_gap"].get<double>()) +
          fmt::format("<div class=\"muted\">limit: a gap of {} between groups</div>",
-                     Fmt(r["fairness"]["max_parity_gap"].get<double>(), "{:.2f}"));
+                     FormatNumber(r["fairness"]["max_parity_gap"].get<double>(), "{:.2f}"));
 }
 
 std::string DriftChart(const json& r) {
@@ -204,7 +205,7 @@ std::string DriftChart(const json& r) {
     if (!d.contains("psi")) continue;
     const double psi = d["psi"].get<double>();
     bars.push_back({arm, psi, std::nullopt, std::nullopt,
-                    Fmt(psi, "{:.3f}") + " " + d["status"].get<std::string>()});
+                    FormatNumber(psi, "{:.3f}") + " " + d["status"].get<std::string>()});
   }
   return BarChart("drift", bars, 0.3) +
          "<div class=\"muted\">watch above 0.1, alert above 0.25; needs two days</div>";
@@ -216,8 +217,8 @@ std::string LatencyChart(const json& r) {
     if (!a["p99_ms"].is_number()) continue;
     const double p99 = a["p99_ms"].get<double>();
     bars.push_back({arm, p99, std::nullopt, std::nullopt,
-                    Fmt(p99, "{:.3g}") + " ms, fallback " +
-                        Fmt(100 * a["fallback_rate"].get<double>(), "{:.1f}%")});
+                    FormatNumber(p99, "{:.3g}") + " ms, fallback " +
+                        FormatNumber(100 * a["fallback_rate"].get<double>(), "{:.1f}%")});
   }
   return BarChart("latency", bars) +
          fmt::format("<div class=\"muted\">since {}</div>",

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "dashboards/alerts.h"
+#include "dashboards/format.h"
 #include "dashboards/html.h"
 #include "dashboards/html_charts.h"
 
@@ -48,12 +49,10 @@ std::string_view Meaning(std::string_view code) {
 }
 
 std::string Num(const json& v, const char* format = "{:.4g}") {
-  return v.is_number() ? fmt::format(fmt::runtime(format), v.get<double>()) : "–";
+  return FormatNumber(v, format, "–");
 }
 
-std::string Pct(const json& v) {
-  return v.is_number() ? fmt::format("{:+.1f}%", 100 * v.get<double>()) : "–";
-}
+std::string Pct(const json& v) { return FormatPercent(v, 1, "–"); }
 
 std::string Str(const json& v) { return HtmlEscape(v.is_string() ? v.get<std::string>() : ""); }
 

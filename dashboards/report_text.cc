@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "dashboards/format.h"
 #include "dashboards/report.h"
 
 namespace abrec {
@@ -11,13 +12,12 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+// Terminal text: an ASCII "-" for a figure not computed.
 std::string Number(const json& v, const char* format = "{:.4g}") {
-  return v.is_number() ? fmt::format(fmt::runtime(format), v.get<double>()) : std::string("-");
+  return FormatNumber(v, format, "-");
 }
 
-std::string Percent(const json& v) {
-  return v.is_number() ? fmt::format("{:+.2f}%", 100 * v.get<double>()) : std::string("-");
-}
+std::string Percent(const json& v) { return FormatPercent(v, 2, "-"); }
 
 std::string Interval(const json& v, bool percent) {
   if (!v.is_array() || v.size() != 2) return "-";
