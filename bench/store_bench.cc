@@ -1,15 +1,18 @@
 // In-process ingest through the event store, without HTTP: how many events per second the
 // SQLite store (one writer thread, group commit, in-memory indexes and aggregates) takes,
-// and how much CPU its writer thread spends per event. Two workloads, each on a fresh
+// and how much CPU its writer thread spends per event. Three workloads, each on a fresh
 // database, side by side in one run:
 //   - assign: one exposure per Submit, each of a new user, with C (default 64) submissions
 //     outstanding: what `GET /v1/assign` with logging asks of the store;
+//   - recommend: what `/v1/recommend` logs per list: a returning customer's exposure of 3
+//     products with its latency and 12 exposure counters, one in twenty for the off-policy
+//     log, and the clicks and binds naming it (priced with margins), C outstanding;
 //   - events: Submits of B (default 1,000) events in bench/events.lua's mix (85% clicks, 10%
 //     binds, 5% exposures with three items) over a pool of 10,000 users, 8 outstanding.
 // The writer's CPU comes from /proc/self/task/*/stat (the thread named abrec-writer).
 //
 // usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] [--batch B]
-//                    [--outstanding C] [--workload assign|events|both]
+//                    [--outstanding C] [--workload assign|recommend|events|all]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -74,13 +78,14 @@ struct Totals {
 // Submits batches from `make` with `outstanding` in flight until `seconds` have passed.
 template <typename Make>
 Totals Run(const std::string& path, const std::string& synchronous, double seconds, int outstanding,
-           Make make) {
+           Make make, std::map<std::string, double, std::less<>> margins = {}) {
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-shm");
   abrec::EventStoreOptions options;
   options.path = path;
   options.synchronous = synchronous;
+  options.product_margins = std::move(margins);
   auto store = abrec::SqliteEventStore::Open(options, abrec::SystemClock::Instance());
   if (!store) {
     std::fprintf(stderr, "store_bench: %s\n", store.error().message.c_str());
@@ -178,7 +183,7 @@ void Reopen(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir = "/tmp", synchronous = "FULL", workload = "both";
+  std::string dir = "/tmp", synchronous = "FULL", workload = "all";  // "both": "all"
   double seconds = 5;
   int batch = 1000, outstanding = 64;
   for (int i = 1; i < argc; ++i) {
@@ -199,7 +204,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] "
-                   "[--batch B] [--outstanding C] [--workload assign|events|both]\n");
+                   "[--batch B] [--outstanding C] [--workload assign|recommend|events|all]\n");
       return 2;
     }
   }
@@ -227,14 +232,72 @@ int main(int argc, char** argv) {
     e.payload_hash = fmt::format("{:016x}", rng());
     return e;
   };
-  if (workload != "events") {
+  if (workload == "both" || workload == "all" || workload == "assign") {
     const Totals assign = Run(path, synchronous, seconds, outstanding, [&](std::uint64_t n) {
       return std::vector<Event>{exposure(fmt::format("x{}", n), fmt::format("user-{}", n), 0)};
     });
     Print(fmt::format("assign: 1 exposure, new user, {} outstanding", outstanding).c_str(), assign);
     Reopen(path);
   }
-  if (workload != "assign") {
+  if (workload == "both" || workload == "all" || workload == "recommend") {
+    // What /v1/recommend logs (server/platform_recommend.cc): a returning customer's exposure
+    // of 3 products with its latency and 12 counters (drift and fairness: exposed|ATTR|GROUP
+    // and shown|ATTR|GROUP|PRODUCT for sex, age band and region), one in twenty from the
+    // exploration bucket with the variants' lists beside it (the off-policy log); then the
+    // clicks (10%) and binds (2%) naming the request, priced with the catalog's margins.
+    // Against `assign` above (the same one exposure per submit, none of it), the cost of what
+    // a served list carries.
+    std::map<std::string, double, std::less<>> margins;
+    for (int p = 1; p <= 21; ++p) margins[fmt::format("product-{:02}", p)] = 0.05 * (p % 8 + 1);
+    const Totals recommend = Run(
+        path, synchronous, seconds, outstanding,
+        [&](std::uint64_t n) {
+          const std::string user = fmt::format("customer-{}", rng() % 50'000);
+          Event e = exposure(fmt::format("r{}", n), user, 3);
+          e.latency_us = static_cast<std::int64_t>(rng() % 4'000 + 300);
+          const char* groups[][2] = {{"sex", "F"}, {"age_band", "25-34"}, {"region", "north"}};
+          for (const auto& [attribute, group] : groups) {
+            e.counters.push_back(fmt::format("exposed|{}|{}", attribute, group));
+            for (const auto& item : e.items) {
+              e.counters.push_back(
+                  fmt::format("shown|{}|{}|{}", attribute, group, item.product_id));
+            }
+          }
+          if (rng() % 20 == 0) {
+            e.bucket = "exploration";
+            e.ope_targets = {"control", "treatment"};
+            for (auto& item : e.items) {
+              if (rng() % 3 == 0) item.in_lists = {"treatment"};
+            }
+          }
+          std::vector<Event> out{e};
+          const auto r = rng() % 100;
+          if (r < 10) {
+            Event c;
+            c.event_id = e.event_id + "-c";
+            c.type = EventType::kClick;
+            c.user_id = user;
+            c.ts_us = e.ts_us;
+            c.request_id = e.request_id;
+            c.product_id = e.items[0].product_id;
+            c.payload_hash = c.event_id;
+            out.push_back(c);
+            if (r < 2) {
+              c.event_id = e.event_id + "-b";
+              c.type = EventType::kBind;
+              c.premium_cents = static_cast<std::int64_t>(rng() % 250'000);
+              c.payload_hash = c.event_id;
+              out.push_back(std::move(c));
+            }
+          }
+          return out;
+        },
+        std::move(margins));
+    Print(fmt::format("recommend: exposure + counters, {} outstanding", outstanding).c_str(),
+          recommend);
+    Reopen(path);
+  }
+  if (workload == "both" || workload == "all" || workload == "events") {
     const Totals events = Run(path, synchronous, seconds, 8, [&](std::uint64_t n) {
       std::vector<Event> out;
       out.reserve(static_cast<std::size_t>(batch));
