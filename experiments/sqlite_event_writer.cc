@@ -198,10 +198,10 @@ Result<void> SqliteEventWriter::PriceOldBinds() {
   state_.Commit();
   if (priced + unpriced == 0) return {};
   LogWarning(
-      "storage: priced the {} binds stored before schema v9 with the catalog's margins ({} of "
-      "products the catalog does not price); binds already purged and the daily snapshots of "
-      "earlier days carry no revenue",
-      priced + unpriced, unpriced);
+      "storage: {} binds stored before schema v9 now carry revenue from the catalog's margins, "
+      "{} more are unpriced (their product is not in the catalog); binds already purged and "
+      "the daily snapshots of earlier days carry no revenue",
+      priced, unpriced);
   return {};
 }
 
