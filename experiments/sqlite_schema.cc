@@ -1,5 +1,7 @@
 #include "experiments/sqlite_schema.h"
 
+#include <fmt/format.h>
+
 #include "experiments/aggregates.h"
 
 namespace abrec {
@@ -247,6 +249,25 @@ constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, k
 }  // namespace
 
 std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+Result<void> RequireCurrentSchema(SqliteDb& db, std::string_view path) {
+  auto stmt = db.Prepare("PRAGMA user_version");
+  if (!stmt) return std::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  const auto version = static_cast<std::size_t>(stmt->Int(0));
+  const std::size_t current = std::size(kMigrations);
+  if (version == current) return {};
+  return std::unexpected(
+      Error{ErrorCode::kFailedPrecondition,
+            version < current
+                ? fmt::format("{} has schema version {}, older than this abrec's {}: start `abrec "
+                              "serve` on it once (it migrates the database at start), then retry",
+                              path, version, current)
+                : fmt::format("{} has schema version {}, newer than this abrec's {}: upgrade abrec",
+                              path, version, current),
+            "storage.path"});
+}
 
 std::string BucketSumColumns() {
   std::string out;

@@ -13,7 +13,12 @@ namespace abrec {
 
 std::span<const std::string_view> SqliteMigrations();
 
-// "users, exposures, ...": the 26 sum columns of bucket_totals and bucket_daily, in
+// For readers that do not migrate (read-only opens: `abrec report`, `abrec plan`): the
+// database must have this abrec's schema. kFailedPrecondition otherwise, saying what to do
+// (an older schema: open it once with `abrec serve`, which migrates it; a newer one: upgrade).
+Result<void> RequireCurrentSchema(SqliteDb& db, std::string_view path);
+
+// "users, exposures, ...": the sum columns of bucket_totals and bucket_daily, in
 // BucketTotals::Fields() order.
 std::string BucketSumColumns();
 

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "experiments/sqlite_db.h"
+#include "experiments/sqlite_schema.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
 #include "server/platform.h"
@@ -70,6 +71,9 @@ Result<Observed> ReadObserved(const std::string& path, const std::string& key,
   if (!std::filesystem::exists(path, ec)) return o;
   auto db = SqliteDb::Open(path, /*read_only=*/true);
   if (!db) return std::unexpected(db.error());
+  if (auto current = RequireCurrentSchema(**db, path); !current) {
+    return std::unexpected(current.error());
+  }
   const MeanColumns* mean = MeanMetric(metric);
   auto totals = (*db)->Prepare(
       fmt::format("SELECT users, binders, {}, {} FROM bucket_totals WHERE experiment = ?1 AND "

@@ -7,6 +7,7 @@
 #include "dashboards/html.h"
 #include "dashboards/report.h"
 #include "experiments/sqlite_aggregate_reader.h"
+#include "experiments/sqlite_schema.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
 #include "server/platform.h"
@@ -65,6 +66,10 @@ int ReportCommand(const CommandArgs& argv) {
   auto db = SqliteDb::Open(db_path, /*read_only=*/true);
   if (!db) {
     fmt::print(stderr, "abrec report: {}\n", db.error().message);
+    return 1;
+  }
+  if (auto current = RequireCurrentSchema(**db, db_path); !current) {
+    fmt::print(stderr, "abrec report: {}\n", current.error().message);
     return 1;
   }
   SqliteAggregateSource source(**db);

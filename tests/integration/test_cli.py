@@ -480,6 +480,20 @@ class PlanCommandTest(CliTestCase):
         self.assertLessEqual(abs(doc["users_per_arm"]["fixed"] - math.ceil(expected)),
                              0.01 * expected)
 
+    def test_an_older_schema_is_named_not_misread(self):
+        # A database an older abrec wrote (schema 8, before revenue): the read-only commands
+        # say what to do instead of failing on a missing column.
+        con = self.database_with_control(users=100, binders=4)
+        with con:
+            con.execute("PRAGMA user_version = 8")
+        con.close()
+        code, _, err = self.plan("--format", "json")
+        self.assertEqual(code, 1)
+        self.assertIn("has schema version 8, older than this abrec's 9: start `abrec serve`", err)
+        r = self.run_abrec("report", "valid_exp", "--config", self.ws.config_path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("schema version 8, older than this abrec's 9", r.stderr.decode())
+
     def test_errors_name_what_is_missing(self):
         code, _, err = self.plan()
         self.assertEqual(code, 1)
