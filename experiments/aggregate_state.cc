@@ -118,6 +118,16 @@ void AggregateState::ApplyDelta(const std::string& experiment, const std::string
   if (after) entry.totals.Apply(*after, +1);
 }
 
+template <typename Count>
+void AggregateState::ForAttributedRows(UserState& u, std::int64_t ts_us, const Count& count) {
+  for (ExperimentRow& r : u.rows) {
+    if (ts_us < r.row.first_ts || ts_us > r.row.first_ts + window_us_) continue;
+    const UserTotals before = r.row.totals;
+    count(r.row.totals);
+    ApplyDelta(r.experiment, r.row.bucket, &before, &r.row.totals);
+  }
+}
+
 Result<void> AggregateState::Add(const Event& e, std::int64_t seq, const EventReader& read,
                                  std::optional<std::int64_t> revenue_cents) {
   UserState& u = Touch(e.user_id);
@@ -133,13 +143,7 @@ Result<void> AggregateState::Add(const Event& e, std::int64_t seq, const EventRe
 void AggregateState::AddBindRevenue(const std::string& user, std::int64_t ts_us,
                                     std::optional<std::int64_t> revenue_cents) {
   if (!users_.contains(user)) return;
-  ForAttributedRows(Touch(user), ts_us, [&](UserTotals& t) {
-    if (revenue_cents) {
-      t.revenue_cents += *revenue_cents;
-    } else {
-      ++t.unpriced_binds;
-    }
-  });
+  ForAttributedRows(Touch(user), ts_us, [&](UserTotals& t) { CountBindRevenue(t, revenue_cents); });
 }
 
 Result<void> AggregateState::AddExposure(UserState& u, const Event& e, std::int64_t seq,
@@ -189,16 +193,6 @@ Result<void> AggregateState::AddExposure(UserState& u, const Event& e, std::int6
     ApplyDelta(e.experiment, it->row.bucket, nullptr, &it->row.totals);
   }
   return {};
-}
-
-void AggregateState::ForAttributedRows(UserState& u, std::int64_t ts_us,
-                                       const std::function<void(UserTotals&)>& count) {
-  for (ExperimentRow& r : u.rows) {
-    if (ts_us < r.row.first_ts || ts_us > r.row.first_ts + window_us_) continue;
-    const UserTotals before = r.row.totals;
-    count(r.row.totals);
-    ApplyDelta(r.experiment, r.row.bucket, &before, &r.row.totals);
-  }
 }
 
 void AggregateState::AddOutcome(UserState& u, const Event& e,

@@ -164,9 +164,10 @@ class AggregateState {
                   const UserTotals* before, const UserTotals* after);
   Result<void> AddExposure(UserState& u, const Event& e, std::int64_t seq, const EventReader& read);
   void AddOutcome(UserState& u, const Event& e, std::optional<std::int64_t> revenue_cents);
-  // Applies `count` to every row of `u` whose attribution window holds `ts_us`.
-  void ForAttributedRows(UserState& u, std::int64_t ts_us,
-                         const std::function<void(UserTotals&)>& count);
+  // Applies `count(UserTotals&)` to every row of `u` whose attribution window holds `ts_us`
+  // (a template: it runs for every click and bind).
+  template <typename Count>
+  void ForAttributedRows(UserState& u, std::int64_t ts_us, const Count& count);
   Result<UserRow> Derive(const UserState& u, const std::string& experiment,
                          const EventReader& read) const;
 

@@ -134,6 +134,10 @@ void CountOutcome(UserTotals& u, bool bind, std::int64_t premium_cents,
   }
   ++u.binds;
   u.premium_cents += premium_cents;
+  CountBindRevenue(u, revenue_cents);
+}
+
+void CountBindRevenue(UserTotals& u, std::optional<std::int64_t> revenue_cents) {
   if (revenue_cents) {
     u.revenue_cents += *revenue_cents;
   } else {

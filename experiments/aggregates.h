@@ -74,5 +74,7 @@ struct BucketTotals {
 // its product.
 void CountOutcome(UserTotals& u, bool bind, std::int64_t premium_cents,
                   std::optional<std::int64_t> revenue_cents);
+// A bind's revenue alone (CountOutcome's part, also for binds priced after the fact).
+void CountBindRevenue(UserTotals& u, std::optional<std::int64_t> revenue_cents);
 
 }  // namespace abrec
