@@ -136,14 +136,17 @@ Result<EventTrainReport> TrainFromEvents(const Catalog& catalog, const std::stri
   const HybridMf mf = TrainFactorisation(catalog, user_features, positives, negative_ok, o.mf);
   progress(fmt::format("factorisation: {} logged holdings of {} customers", positives.size(),
                        log->customers.size()));
+  // Each customer's embedding once (a customer has many impressions).
+  std::vector<Eigen::VectorXf> embedding;
+  embedding.reserve(user_features.size());
+  for (const auto& f : user_features) embedding.push_back(mf.UserEmbedding(f));
   // Rows per role: P(click) on every impression, P(bind | click) on the clicked ones.
   Split click[3], bind[3];
   for (const Shown& s : log->rows) {
     const CustomerProfile& c = log->customers[s.customer];
     const CustomerView view = c.View(SexInput::kHidden);
-    const Eigen::VectorXf e = mf.UserEmbedding(user_features[s.customer]);
     std::vector<float> row;
-    AppendFeatures(catalog, mf, view, e, s.product, row);
+    AppendFeatures(catalog, mf, view, embedding[s.customer], s.product, row);
     const int r = role[s.customer];
     const std::string sex(1, c.sex), band = c.AgeBand();
     auto add = [&](Split& to, bool label) {
