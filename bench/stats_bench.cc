@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "analysis/effect_figures.h"
+#include "analysis/experiment_monitor.h"
 #include "experiments/metric_analysis.h"
 #include "stats/multiple_testing.h"
 #include "stats/srm.h"
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
        {Metric::kBindRate, Metric::kBindsPerUser, Metric::kPremiumPerUser, Metric::kClickRate}) {
     const double ns = NanosPerCall(reps, [&] {
       const auto r = abrec::CompareMetric(m, control, treatment, analysis);
-      return r.fixed.p_value + r.sequential.p_value;
+      return r.fixed.p_value +
+             abrec::SequentialLook(r, analysis.alpha, analysis.tuning_n).relative.ci.low;
     });
     std::printf(
         "%-60s %12.0f\n",
@@ -96,16 +99,40 @@ int main(int argc, char** argv) {
          {Metric::kBindRate, Metric::kBindsPerUser, Metric::kPremiumPerUser, Metric::kClickRate}) {
       const auto r = abrec::CompareMetric(m, control, treatment, analysis);
       if (m != Metric::kBindRate) secondary.push_back(r.fixed.p_value);
-      s += r.sequential.p_value;
+      s += abrec::SequentialLook(r, analysis.alpha, analysis.tuning_n).absolute.p_value;
     }
-    s += abrec::CompareMetric(Metric::kBindRate, holdout, control, analysis).sequential.p_value;
-    s += abrec::CompareMetric(Metric::kBindRate, holdout, treatment, analysis).sequential.p_value;
+    for (const BucketTotals* arm : {&control, &treatment}) {
+      const auto u = abrec::CompareMetric(Metric::kBindRate, holdout, *arm, analysis);
+      s += abrec::SequentialLook(u, analysis.alpha, analysis.tuning_n).absolute.p_value;
+    }
     s += abrec::stats::SampleRatioTest(counts, weights).p_value;
     s += abrec::stats::HolmAdjusted(secondary)[0] +
          abrec::stats::BenjaminiHochbergAdjusted(secondary)[0];
     return s;
   });
   std::printf("%-60s %12.0f\n", "full set: 4 metrics, 2 uplifts, SRM, Holm + BH", full);
+  // One look of the decision path (what the report runs per day of history and `abrec
+  // simulate` per look): every metric of the experiment, guardrails, click-bait, SRM, the
+  // decision in words.
+  abrec::Experiment e;
+  e.key = "bench";
+  e.phase = abrec::Phase::kAbTest;
+  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.metrics.primary = "bind_rate";
+  e.metrics.secondary = {"click_rate", "premium_per_user"};
+  abrec::Guardrail g;
+  g.metric = "bind_rate";
+  g.min_relative_change = -0.02;
+  e.metrics.guardrails = {g};
+  const abrec::BucketTotalsMap totals{{"holdout", holdout},
+                                      {"exploration", exploration},
+                                      {"control", control},
+                                      {"treatment", treatment}};
+  abrec::ExperimentMonitor monitor(e, {});
+  std::printf("%-60s %12.0f\n", "decision path, one look (monitor: metrics, guardrails, SRM)",
+              NanosPerCall(reps / 20, [&] {
+                return static_cast<double>(monitor.Look(totals).reasons.size());
+              }));
   std::printf("target: well under 1 ms (1,000,000 ns) per metric: %s\n",
               full / 6 < 1e6 ? "met" : "MISSED");
   return 0;

@@ -3,6 +3,7 @@
 // percents on chart axes).
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,21 @@ inline std::string FormatPercent(const nlohmann::ordered_json& v, int decimals,
                                  std::string_view missing) {
   return v.is_number() ? fmt::format("{:+.{}f}%", 100 * v.get<double>(), decimals)
                        : std::string(missing);
+}
+
+// An interval's end as a signed percentage, or "unbounded" for ±inf (an end the data cannot
+// bound yet; null in the JSON).
+inline std::string FormatBound(double v, int decimals) {
+  return std::isfinite(v) ? fmt::format("{:+.{}f}%", 100 * v, decimals) : "unbounded";
+}
+inline std::string FormatBound(const nlohmann::ordered_json& v, int decimals) {
+  return v.is_number() ? FormatBound(v.get<double>(), decimals) : "unbounded";
+}
+
+// A number for a data-* attribute, exactly; ±inf as JavaScript's parseFloat reads it.
+inline std::string AttributeNumber(double v) {
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return fmt::format("{:.17g}", v);
 }
 
 }  // namespace abrec

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -71,14 +73,23 @@ std::string BarChart(const std::string& chart, const std::vector<Bar>& bars, dou
 std::string LiftHistoryChart(const json& r) {
   // One series per arm of the history's lifts (each variant against control, "all" against
   // the holdout): a line through the daily estimates and its always-valid band.
-  std::map<std::string, std::vector<std::tuple<std::size_t, double, double, double>>> series;
+  // An end the data cannot bound yet is null in the JSON: ±inf here.
+  auto end = [](const json& v, double unbounded) {
+    return v.is_number() ? v.get<double>() : unbounded;
+  };
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  struct Point {
+    std::size_t day;
+    double value, low, high, p;
+  };
+  std::map<std::string, std::vector<Point>> series;
   const json& days = r["history"];
   for (std::size_t d = 0; d < days.size(); ++d) {
     for (const auto& l : days[d]["lifts"]) {
       if (!l.contains("relative")) continue;
-      series[l["arm"].get<std::string>()].emplace_back(d, l["relative"].get<double>(),
-                                                       l["ci_sequential"][0].get<double>(),
-                                                       l["ci_sequential"][1].get<double>());
+      series[l["arm"].get<std::string>()].push_back(
+          {d, l["relative"].get<double>(), end(l["ci_sequential"][0], -kInf),
+           end(l["ci_sequential"][1], kInf), l["p_value_sequential"].get<double>()});
     }
   }
   if (series.empty()) {
@@ -87,7 +98,7 @@ std::string LiftHistoryChart(const json& r) {
   constexpr double kWidth = 900, kHeight = 260, kLeft = 60, kRight = 20, kTop = 10, kBottom = 30;
   double lo = 0, hi = 0;
   for (const auto& [arm, points] : series) {
-    for (const auto& [d, v, l, h] : points) lo = std::min(lo, l), hi = std::max(hi, h);
+    for (const Point& p : points) lo = std::min(lo, p.low), hi = std::max(hi, p.high);
   }
   // A band that runs off to ±inf early on would flatten the rest: clip at ±300%.
   lo = std::max(lo, -3.0), hi = std::min(hi, 3.0);
@@ -120,24 +131,25 @@ std::string LiftHistoryChart(const json& r) {
   for (const auto& [arm, points] : series) {
     const char* colour = colours[c++ % 4];
     std::string band_top, band_bottom, line;
-    for (const auto& [d, v, l, h] : points) {
-      band_top += fmt::format("{}{:.1f},{:.1f}", band_top.empty() ? "" : " ", x(d), y(h));
-      band_bottom = fmt::format("{:.1f},{:.1f} ", x(d), y(l)) + band_bottom;
-      line += fmt::format("{}{:.1f},{:.1f}", line.empty() ? "" : " ", x(d), y(v));
+    for (const Point& p : points) {
+      band_top += fmt::format("{}{:.1f},{:.1f}", band_top.empty() ? "" : " ", x(p.day), y(p.high));
+      band_bottom = fmt::format("{:.1f},{:.1f} ", x(p.day), y(p.low)) + band_bottom;
+      line += fmt::format("{}{:.1f},{:.1f}", line.empty() ? "" : " ", x(p.day), y(p.value));
     }
     out += fmt::format("<polygon points=\"{} {}\" fill=\"{}\" fill-opacity=\"0.15\"/>", band_top,
                        band_bottom, colour);
     out += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
                        line, colour);
-    for (const auto& [d, v, l, h] : points) {
+    for (const Point& p : points) {
+      const std::string day = HtmlEscape(days[p.day]["day"].get<std::string>());
       out += fmt::format(
           "<circle class=\"mark\" data-label=\"{}\" data-day=\"{}\" data-value=\"{:.17g}\" "
-          "data-low=\"{:.17g}\" data-high=\"{:.17g}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" "
-          "fill=\"{}\"><title>{} {}: {} ({} to {})</title></circle>",
-          HtmlEscape(arm), HtmlEscape(days[d]["day"].get<std::string>()), v, l, h, x(d), y(v),
-          colour, HtmlEscape(arm), HtmlEscape(days[d]["day"].get<std::string>()),
-          FormatNumber(100 * v, "{:+.1f}%"), FormatNumber(100 * l, "{:+.1f}%"),
-          FormatNumber(100 * h, "{:+.1f}%"));
+          "data-low=\"{}\" data-high=\"{}\" data-p=\"{:.17g}\" cx=\"{:.1f}\" cy=\"{:.1f}\" "
+          "r=\"3\" fill=\"{}\"><title>{} {}: {} ({} to {}, p {:.3g})</title></circle>",
+          HtmlEscape(arm), day, p.value, AttributeNumber(p.low), AttributeNumber(p.high), p.p,
+          x(p.day), y(p.value), colour, HtmlEscape(arm), day,
+          FormatNumber(100 * p.value, "{:+.1f}%"), FormatBound(p.low, 1), FormatBound(p.high, 1),
+          p.p);
     }
     out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" style=\"fill:{}\">{}</text>",
                        kWidth - kRight - 150, kTop + 14 * static_cast<double>(c), colour,

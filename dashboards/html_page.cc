@@ -1,4 +1,5 @@
 // The dashboards' pages: layout, tables and words. The charts are in html_charts.cc.
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -68,25 +69,39 @@ std::string DecisionBox(const json& r) {
 
 std::string MetricsTable(const json& r) {
   std::string out =
-      "<table><tr><th>metric</th><th>variant</th><th>value</th><th>control</th>"
+      fmt::format("<table data-table=\"metrics\" data-alpha=\"{}\">",
+                  AttributeNumber(r["definition"]["alpha"].get<double>())) +
+      "<tr><th>metric</th><th>variant</th><th>value</th><th>control</th>"
       "<th>relative lift</th><th>interval (always valid)</th><th>p (always valid)</th>"
       "<th>adjusted p</th></tr>";
   for (const auto& m : r["metrics"]) {
     const json& rel = m["relative"];
     const bool has = !rel.contains("reason");
+    const bool interval = has && rel["ci_sequential"].is_array();
+    // The always-valid interval and p-value of the relative lift (the p-value is the
+    // absolute effect's too; Bonferroni-adjusted over the treatments on the primary metric):
+    // the row carries them for checks (p < alpha exactly when the interval excludes 0).
+    std::string data;
+    if (interval && rel["p_value_sequential"].is_number()) {
+      auto end = [](const json& v, double unbounded) {
+        return AttributeNumber(v.is_number() ? v.get<double>() : unbounded);
+      };
+      constexpr double kInf = std::numeric_limits<double>::infinity();
+      data = fmt::format(" class=\"effect\" data-low=\"{}\" data-high=\"{}\" data-p=\"{}\"",
+                         end(rel["ci_sequential"][0], -kInf), end(rel["ci_sequential"][1], kInf),
+                         AttributeNumber(rel["p_value_sequential"].get<double>()));
+    }
     out += fmt::format(
-        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td></tr>",
-        Str(m["metric"]), Str(m["variant"]), Num(m["value"]), Num(m["baseline_value"]),
+        data, Str(m["metric"]), Str(m["variant"]), Num(m["value"]), Num(m["baseline_value"]),
         has ? Pct(rel["estimate"]) : Str(rel["reason"]),
-        has && rel["ci_sequential"].is_array()
-            ? fmt::format("{} to {}", Pct(rel["ci_sequential"][0]), Pct(rel["ci_sequential"][1]))
-            : "–",
-        // The absolute effect's always-valid p: the one the adjusted p corrects.
-        m["absolute"].contains("p_value_sequential")
-            ? Num(m["absolute"]["p_value_sequential"], "{:.3g}")
-            : "–",
+        interval ? fmt::format("{} to {}", FormatBound(rel["ci_sequential"][0], 1),
+                               FormatBound(rel["ci_sequential"][1], 1))
+                 : "–",
+        has && rel["p_value_sequential"].is_number() ? Num(rel["p_value_sequential"], "{:.3g}")
+                                                     : "–",
         Num(m["p_value_adjusted"], "{:.3g}"));
   }
   out += "</table>";
@@ -111,11 +126,17 @@ std::string GuardrailTable(const json& r) {
     const std::string limit =
         op ? (g.contains("max") ? "max " + Num(g["max"]) : "min " + Num(g["min"]))
            : Pct(g["limit"]);
-    const std::string state =
-        g["breached"].is_boolean()
-            ? (g["breached"].get<bool>() ? "<span class=\"bad\">breached</span>"
-                                         : "<span class=\"good\">ok</span>")
-            : Str(g["reason"]);
+    const std::string status = g.contains("status") ? g["status"].get<std::string>()
+                               : g["breached"].is_boolean()
+                                   ? (g["breached"].get<bool>() ? "breached" : "ok")
+                                   : "";
+    const std::string state = status.empty()
+                                  ? Str(g["reason"])
+                                  : fmt::format("<span class=\"{}\">{}</span>",
+                                                status == "breached" || status == "failed" ? "bad"
+                                                : status == "pending"                      ? "muted"
+                                                                                           : "good",
+                                                HtmlEscape(status));
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}"
         "</td><td>{}</td></tr>",

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "analysis/experiment_monitor.h"
 #include "base/clock.h"
-#include "dashboards/report_decision.h"
 #include "dashboards/report_sections.h"
 #include "experiments/metric_analysis.h"
 #include "experiments/vocabulary.h"
@@ -18,128 +17,63 @@ namespace abrec {
 namespace {
 
 using json = nlohmann::ordered_json;
-// Picks one bucket, or a pool of buckets, out of a set of totals.
-using Arm = std::function<BucketTotals(const BucketTotalsMap&)>;
 
 constexpr const char* kHoldout = "holdout";
 constexpr const char* kExploration = "exploration";
+constexpr const char* kControl = "control";
 
 BucketTotals Get(const BucketTotalsMap& m, const std::string& bucket) {
   const auto it = m.find(bucket);
   return it == m.end() ? BucketTotals{} : it->second;
 }
 
-Arm Bucket(std::string name) {
-  return [name = std::move(name)](const BucketTotalsMap& m) { return Get(m, name); };
+// An interval as [low, high]; an end the data cannot bound yet (±inf) is null.
+json Pair(const stats::Interval& i) {
+  auto end = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return json::array({end(i.low), end(i.high)});
 }
 
-json Pair(const stats::Interval& i) { return json::array({i.low, i.high}); }
-
-// A comparison now, the same comparison at each day's close (the history's looks, oldest
-// first), and the running minimum of its always-valid p-values over those looks and this
-// one (DESIGN.md: always-valid p-values are reported as running minima).
-struct Compared {
-  MetricComparison now;
-  std::vector<MetricComparison> looks{};
-  double p_absolute_min = 1;
-  double p_relative_min = 1;
-};
-
-// Why a relative lift has no figures (kOk when it has).
-stats::Reason RelativeReason(const MetricComparison& m) {
-  return m.fixed.reason != stats::Reason::kOk ? m.fixed.reason : m.fixed.relative_reason;
-}
-
-Compared CompareOverTime(Metric metric, const Arm& baseline, const Arm& arm,
-                         const ReportInputs& in) {
-  const AnalysisSpec& a = in.experiment->analysis;
-  stats::RunningMinimumP abs, rel;
-  auto look = [&](const BucketTotalsMap& totals) {
-    MetricComparison c = CompareMetric(metric, baseline(totals), arm(totals), a);
-    if (c.sequential.reason == stats::Reason::kOk) abs.Update(c.sequential.p_value);
-    if (c.sequential_relative.reason == stats::Reason::kOk)
-      rel.Update(c.sequential_relative.p_value);
-    return c;
-  };
-  std::vector<MetricComparison> looks;
-  for (const DailyTotals& d : in.history) looks.push_back(look(d.buckets));
-  Compared out{look(in.totals), std::move(looks)};
-  out.p_absolute_min = abs.value();
-  out.p_relative_min = rel.value();
-  return out;
-}
-
-// EFFECT (DESIGN.md): the fixed-horizon estimate, interval and p-value, and the confidence
-// sequence's interval with the running-minimum always-valid p-value; "reason" instead of
-// numbers when there is not enough data.
-json Effect(stats::Reason reason, const stats::Effect& fixed, double p_fixed,
-            const stats::SequentialResult& sequential, double p_sequential_min) {
-  if (reason != stats::Reason::kOk) return {{"reason", stats::ReasonName(reason)}};
-  json e{{"estimate", fixed.estimate}, {"ci", Pair(fixed.ci)}, {"p_value", p_fixed}};
-  if (sequential.reason == stats::Reason::kOk) {
-    e["ci_sequential"] = Pair(sequential.ci);
-    e["p_value_sequential"] = p_sequential_min;
+// EFFECT (DESIGN.md): the estimate with the fixed-horizon interval and p-value of this look,
+// and the confidence sequence's running interval with its running-minimum always-valid
+// p-value, both at the comparison's level; "reason" instead of numbers when there is not
+// enough data.
+json Effect(const EffectLook& fixed, const StickyEffect& sequence, const EffectLook& running) {
+  if (fixed.reason != stats::Reason::kOk) return {{"reason", stats::ReasonName(fixed.reason)}};
+  json e{{"estimate", fixed.estimate}, {"ci", Pair(fixed.ci)}, {"p_value", fixed.p_value}};
+  if (sequence.HasFigures() && !sequence.Disjoint()) {
+    e["ci_sequential"] = Pair(running.ci);
+    e["p_value_sequential"] = running.p_value;
   } else {
     e["ci_sequential"] = nullptr;
-    e["p_value_sequential"] = nullptr;
-    e["reason_sequential"] = stats::ReasonName(sequential.reason);
+    e["p_value_sequential"] = sequence.HasFigures() ? json(running.p_value) : json(nullptr);
+    e["reason_sequential"] =
+        stats::ReasonName(sequence.Disjoint() ? stats::Reason::kNonstationary : running.reason);
   }
   return e;
 }
 
-// The absolute effect: CUPED-adjusted when covariates made an adjusted comparison (the
-// sequential test is then on the adjusted difference too, see metric_analysis.cc).
-json AbsoluteEffect(const Compared& c) {
-  const MetricComparison& m = c.now;
-  if (m.cuped && m.cuped->adjusted.reason == stats::Reason::kOk) {
-    const stats::Comparison& adj = m.cuped->adjusted;
-    return Effect(adj.reason, adj.absolute, adj.p_value, m.sequential, c.p_absolute_min);
-  }
-  return Effect(m.fixed.reason, m.fixed.absolute, m.fixed.p_value, m.sequential, c.p_absolute_min);
+json AbsoluteEffect(const TrackedMetric& t) {
+  return Effect(t.fixed.absolute, t.absolute, t.Absolute());
+}
+json RelativeEffect(const TrackedMetric& t) {
+  return Effect(t.fixed.relative, t.relative, t.Relative());
 }
 
-json RelativeEffect(const Compared& c) {
-  const MetricComparison& m = c.now;
-  const stats::Reason reason = RelativeReason(m);
-  // The fixed-horizon p-value of the relative lift's own Wald test (delta method), so that
-  // it agrees with its interval: with a small baseline the ratio is far less certain than
-  // the difference.
-  const stats::Effect& rel = m.fixed.relative;
-  const double p = rel.se > 0 ? std::erfc(std::fabs(rel.estimate / rel.se) / std::sqrt(2.0)) : 1.0;
-  return Effect(reason, rel, p, m.sequential_relative, c.p_relative_min);
-}
-
+// CUPED (regression adjustment): what it changed. The effects above already use it.
 json Cuped(const MetricComparison& m) {
-  if (!m.cuped) return nullptr;
-  const stats::Comparison& adj = m.cuped->adjusted;
+  if (!m.adjusted) return nullptr;
+  const stats::AdjustedMeans& adj = *m.adjusted;
   if (adj.reason != stats::Reason::kOk) return {{"reason", stats::ReasonName(adj.reason)}};
-  return {{"theta", m.cuped->theta},
-          {"variance_reduction", m.cuped->variance_reduction},
-          {"value", adj.treatment_mean},
-          {"baseline_value", adj.control_mean},
+  return {{"covariates", json::array({"premium_before", "products_held"})},
+          {"theta", json::array({adj.theta[0], adj.theta[1]})},
+          {"covariates_used", adj.covariates},
+          {"variance_reduction", adj.variance_reduction},
+          {"value", adj.treatment.mean},
+          {"baseline_value", adj.control.mean},
           {"unadjusted_absolute",
            {{"estimate", m.fixed.absolute.estimate},
             {"ci", Pair(m.fixed.absolute.ci)},
             {"p_value", m.fixed.p_value}}}};
-}
-
-// The lift the decision reads: relative, on the confidence sequence when the analysis is
-// sequential, else on the fixed-horizon interval.
-LiftFinding Finding(const std::string& metric, const Compared& c, const AnalysisSpec& a) {
-  const MetricComparison& m = c.now;
-  LiftFinding f;
-  f.metric = metric;
-  f.reason = RelativeReason(m);
-  f.relative = m.fixed.relative.estimate;
-  if (a.sequential) {
-    if (f.reason == stats::Reason::kOk) f.reason = m.sequential_relative.reason;
-    f.ci = m.sequential_relative.ci;
-    f.p_value = c.p_relative_min;
-  } else {
-    f.ci = m.fixed.relative.ci;
-    f.p_value = m.fixed.p_value;
-  }
-  return f;
 }
 
 // Unreachable for a validated experiment (every statistical metric has a MetricByName), kept
@@ -160,14 +94,6 @@ json UnpricedBinds(const BucketTotals& variant, const BucketTotals& baseline) {
   return out;
 }
 
-std::vector<std::string> ReportedMetrics(const Experiment& e) {
-  std::vector<std::string> out{e.metrics.primary};
-  for (const auto& m : e.metrics.secondary) {
-    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
-  }
-  return out;
-}
-
 json Buckets(const ReportInputs& in) {
   json b = json::object();
   auto add = [&](const std::string& name) {
@@ -177,6 +103,219 @@ json Buckets(const ReportInputs& in) {
   add(kExploration);
   for (const Variant& v : in.experiment->variants) add(v.name);
   return b;
+}
+
+// A comparison's figures: value, baseline value, the effects and CUPED.
+json MetricRow(const TrackedMetric& t) {
+  json row;
+  row["value"] = t.now.fixed.treatment_mean;
+  row["baseline_value"] = t.now.fixed.control_mean;
+  row["absolute"] = AbsoluteEffect(t);
+  row["relative"] = RelativeEffect(t);
+  if (auto cu = Cuped(t.now); !cu.is_null()) row["cuped"] = std::move(cu);
+  return row;
+}
+
+// The rows of every treatment's metrics against control, with Holm over each treatment's
+// secondary metrics and Bonferroni over treatments on the primary (p_value_adjusted).
+json MetricsSection(const ReportInputs& in, const ExperimentMonitor& monitor) {
+  const Experiment& e = *in.experiment;
+  json metrics = json::array();
+  for (const Variant& v : e.variants) {
+    if (v.name == kControl) continue;
+    std::vector<json> rows;
+    std::vector<double> secondary_p;
+    std::vector<std::size_t> secondary_rows;
+    for (const std::string& name : ReportedMetrics(e)) {
+      const bool primary = name == e.metrics.primary;
+      json head{{"metric", name},
+                {"role", primary ? "primary" : "secondary"},
+                {"variant", v.name},
+                {"baseline", kControl},
+                {"users", static_cast<std::int64_t>(Get(in.totals, v.name).users)},
+                {"baseline_users", static_cast<std::int64_t>(Get(in.totals, kControl).users)}};
+      const auto metric = MetricByName(name);
+      const TrackedMetric* t = metric ? monitor.Find(v.name, *metric) : nullptr;
+      if (!t) {
+        head["value"] = nullptr;
+        head["baseline_value"] = nullptr;
+        head["absolute"] = {{"reason", NotAggregated(name)}};
+        head["relative"] = {{"reason", NotAggregated(name)}};
+        head["p_value_adjusted"] = nullptr;
+        rows.push_back(std::move(head));
+        continue;
+      }
+      json row = MetricRow(*t);
+      for (auto& [key, value] : row.items()) head[key] = value;
+      head["level"] = t->level;
+      if (*metric == Metric::kRevenuePerUser) {
+        head["unpriced_binds"] = UnpricedBinds(Get(in.totals, v.name), Get(in.totals, kControl));
+      }
+      const double p = e.analysis.sequential ? t->Relative().p_value : t->fixed.relative.p_value;
+      if (primary) {
+        // Already Bonferroni-adjusted over the treatments (p_factor): the figures the
+        // decision reads.
+        head["p_value_adjusted"] = t->now.reason == stats::Reason::kOk ? json(p) : json(nullptr);
+        if (const auto& decided = monitor.Decided(v.name)) {
+          head["decided_at_horizon"] = {{"users", monitor.horizon()->users},
+                                        {"relative", decided->relative},
+                                        {"ci", Pair(decided->ci)},
+                                        {"p_value", decided->p_value}};
+        }
+      } else {
+        secondary_p.push_back(p);
+        secondary_rows.push_back(rows.size());
+      }
+      rows.push_back(std::move(head));
+    }
+    // Holm's step-down over the secondary metrics of this variant (family-wise error).
+    const auto adjusted = stats::HolmAdjusted(secondary_p);
+    for (std::size_t i = 0; i < secondary_rows.size(); ++i) {
+      rows[secondary_rows[i]]["p_value_adjusted"] = adjusted[i];
+    }
+    for (auto& r : rows) metrics.push_back(std::move(r));
+  }
+  return metrics;
+}
+
+json Bound(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// Statistical guardrails from the monitor; operational thresholds from the latency
+// histograms (their breaches go to `findings`).
+json GuardrailsSection(const ReportInputs& in, const ExperimentMonitor& monitor,
+                       std::vector<VariantFindings>& findings) {
+  const Experiment& e = *in.experiment;
+  json guardrails = json::array();
+  for (const Guardrail& g : e.metrics.guardrails) {
+    for (const Variant& v : e.variants) {
+      if (v.name == kControl) continue;
+      json row{{"metric", g.metric}, {"variant", v.name}};
+      if (!IsStatisticalMetric(g.metric)) {
+        row["kind"] = "operational";
+        if (g.max) row["max"] = *g.max;
+        if (g.min) row["min"] = *g.min;
+        const auto it = in.latency.find(v.name);
+        const LatencyHistogram* h = it == in.latency.end() ? nullptr : &it->second;
+        std::optional<double> value;
+        if (h && g.metric == "latency_p99_ms") {
+          if (auto us = h->QuantileUs(0.99)) value = *us / 1000;
+        } else if (h && g.metric == "fallback_rate") {
+          value = h->FallbackRate();
+        }
+        if (!value) {
+          row["value"] = nullptr;
+          row["breached"] = nullptr;
+          row["reason"] =
+              fmt::format("no exposure served by /v1/recommend since {}", in.latency_since);
+        } else {
+          row["value"] = *value;
+          const bool breached = (g.max && *value > *g.max) || (g.min && *value < *g.min);
+          row["breached"] = breached;
+          if (breached) {
+            FindingsOf(findings, v.name)
+                .breached_guardrails.push_back(fmt::format(
+                    "{} is {:.4g} since {}, past its {} {:.4g}", g.metric, *value, in.latency_since,
+                    g.max ? "max" : "min", g.max ? *g.max : g.min.value_or(0)));
+          }
+        }
+        guardrails.push_back(std::move(row));
+        continue;
+      }
+      const bool non_inferiority = g.type == GuardrailType::kNonInferiority;
+      row["kind"] = non_inferiority ? "non_inferiority" : "relative_change";
+      const TrackedGuardrail* t = nullptr;
+      for (const TrackedGuardrail& candidate : monitor.Guardrails()) {
+        if (candidate.spec == &g && candidate.variant == v.name) t = &candidate;
+      }
+      if (!t) {
+        row["breached"] = nullptr;
+        row["reason"] = NotAggregated(g.metric);
+        guardrails.push_back(std::move(row));
+        continue;
+      }
+      row["limit"] = t->limit;
+      row["level"] = t->level;
+      const EffectLook b = t->breach.Current();
+      row["status"] = std::string(StatusName(t->status));
+      row["breached"] = t->status == TrackedGuardrail::Status::kBreached;
+      if (b.reason != stats::Reason::kOk) {
+        row["reason"] = stats::ReasonName(b.reason);
+      } else {
+        row["relative_change"] = b.estimate;
+        row["bound"] = Bound(std::isfinite(b.ci.high) ? b.ci.high : b.ci.low);
+        row["p_value"] = b.p_value;
+      }
+      if (non_inferiority) {
+        const EffectLook p = t->pass.Current();
+        row["pass_level"] = t->pass_level;
+        row["pass_bound"] = p.reason == stats::Reason::kOk ? Bound(p.ci.low) : json(nullptr);
+        row["pass_p_value"] = p.reason == stats::Reason::kOk ? json(p.p_value) : json(nullptr);
+        row["horizon_users"] = monitor.horizon() ? json(monitor.horizon()->users) : json(nullptr);
+      }
+      guardrails.push_back(std::move(row));
+    }
+  }
+  return guardrails;
+}
+
+json SrmSection(const ReportInputs& in, const ExperimentMonitor& monitor) {
+  const SrmLook& srm = monitor.srm();
+  json expected = json::object();
+  for (std::size_t i = 0; i < srm.buckets.buckets.size(); ++i) {
+    expected[srm.buckets.buckets[i]] = srm.buckets.expected_weights[i];
+  }
+  json out{{"p_value", srm.p_value},
+           {"threshold", in.srm_threshold},
+           {"expected", std::move(expected)},
+           {"ok", !srm.mismatch},
+           {"chi_squared", srm.buckets.result.chi_squared}};
+  if (srm.buckets.result.reason != stats::Reason::kOk) {
+    out["p_value"] = nullptr;
+    out["reason"] = fmt::format("{}: the test waits for {} users",
+                                stats::ReasonName(srm.buckets.result.reason), in.srm_min_users);
+  }
+  return out;
+}
+
+// The primary metric's lift of each treatment and of the whole program against the holdout,
+// as the report stood at the close of a day.
+json HistoryDay(const DailyTotals& day, const ExperimentMonitor& monitor, const Experiment& e) {
+  json out{{"day", day.day}};
+  json users = json::object();
+  for (const auto& [bucket, t] : day.buckets) users[bucket] = static_cast<std::int64_t>(t.users);
+  out["users"] = std::move(users);
+  json lifts = json::array();
+  const auto primary = MetricByName(e.metrics.primary);
+  auto add = [&](const TrackedMetric& t) {
+    json l{{"arm", t.arm}};
+    const EffectLook fixed = t.fixed.relative, running = t.Relative();
+    if (fixed.reason != stats::Reason::kOk || !t.relative.HasFigures() || t.relative.Disjoint()) {
+      l["reason"] = stats::ReasonName(
+          fixed.reason != stats::Reason::kOk
+              ? fixed.reason
+              : (t.relative.Disjoint() ? stats::Reason::kNonstationary : running.reason));
+    } else {
+      l["relative"] = fixed.estimate;
+      l["ci"] = Pair(fixed.ci);
+      l["ci_sequential"] = Pair(running.ci);
+      l["p_value_sequential"] = running.p_value;
+    }
+    l["baseline"] = t.baseline;
+    lifts.push_back(std::move(l));
+  };
+  if (primary) {
+    for (const Variant& v : e.variants) {
+      if (v.name == kControl) continue;
+      if (const TrackedMetric* t = monitor.Find(v.name, *primary)) add(*t);
+    }
+    for (const TrackedMetric& t : monitor.Uplift().at("all")) {
+      if (t.metric == *primary) add(t);
+    }
+  }
+  out["metric"] = e.metrics.primary;
+  out["lifts"] = std::move(lifts);
+  out["decision"] = monitor.decision().code;
+  return out;
 }
 
 }  // namespace
@@ -213,213 +352,69 @@ std::string LatencySince(std::int64_t now_us) {
 nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   const Experiment& e = *in.experiment;
   const AnalysisSpec& a = e.analysis;
-  const std::string control = "control";
+  ExperimentMonitor monitor(
+      e, in.population,
+      {.srm_threshold = in.srm_threshold, .srm_min_users = in.srm_min_users, .track_uplift = true});
+  json history = json::array();
+  for (const DailyTotals& day : in.history) {
+    monitor.Look(day.buckets);
+    history.push_back(HistoryDay(day, monitor, e));
+  }
+  monitor.Look(in.totals);
+
+  const ErrorBudget& budget = monitor.budget();
+  json definition{{"description", e.description},
+                  {"owner", e.owner},
+                  {"primary", e.metrics.primary},
+                  {"secondary", e.metrics.secondary},
+                  {"alpha", a.alpha},
+                  {"sequential", a.sequential},
+                  {"tuning_n", a.tuning_n},
+                  {"error_budget",
+                   {{"treatments", budget.treatments},
+                    {"primary_level", budget.PrimaryLevel()},
+                    {"harm_tests_per_treatment", budget.harm_tests},
+                    {"harm_level", budget.HarmLevel()},
+                    {"non_inferiority_level", budget.NonInferiorityLevel()}}}};
+  if (const auto& h = monitor.horizon()) {
+    definition["horizon"] = {{"users", h->users},
+                             {"source", h->planned ? "analysis.planned_users" : "plan"},
+                             {"arm_users", monitor.ArmUsers()}};
+  }
   json report{{"experiment", e.key},
               {"phase", PhaseName(e.phase)},
               {"generated_at", FormatRfc3339(in.now_us)},
-              {"definition",
-               {{"description", e.description},
-                {"owner", e.owner},
-                {"primary", e.metrics.primary},
-                {"secondary", e.metrics.secondary},
-                {"alpha", a.alpha},
-                {"sequential", a.sequential},
-                {"tuning_n", a.tuning_n}}},
+              {"definition", std::move(definition)},
               {"buckets", Buckets(in)}};
-
-  // Sample ratio.
-  const BucketSrm srm =
-      SampleRatioOfBuckets(in.totals, in.population, e, in.srm_threshold, in.srm_min_users);
-  json expected = json::object();
-  for (std::size_t i = 0; i < srm.buckets.size(); ++i) {
-    expected[srm.buckets[i]] = srm.expected_weights[i];
-  }
-  std::string srm_problem;
-  json srm_json{{"p_value", srm.result.p_value},
-                {"threshold", in.srm_threshold},
-                {"expected", std::move(expected)},
-                {"ok", !srm.result.mismatch},
-                {"chi_squared", srm.result.chi_squared}};
-  if (srm.result.reason != stats::Reason::kOk) {
-    srm_json["p_value"] = nullptr;
-    srm_json["reason"] = fmt::format("{}: the test waits for {} users",
-                                     stats::ReasonName(srm.result.reason), in.srm_min_users);
-  } else if (srm.result.mismatch) {
-    srm_problem = fmt::format("sample ratio mismatch (χ² p = {:.3g} < {})", srm.result.p_value,
-                              in.srm_threshold);
-  }
-  report["srm"] = std::move(srm_json);
-
-  // Variants against control.
-  json metrics = json::array();
-  std::vector<VariantFindings> findings;
-  const auto reported = ReportedMetrics(e);
-  // The primary metric's comparisons by arm (each variant against control, "all" against the
-  // holdout): the history section reads their daily looks.
-  std::map<std::string, Compared> primary_by_arm;
-  for (const Variant& v : e.variants) {
-    if (v.name == control) continue;
-    VariantFindings f{.variant = v.name};
-    std::vector<json> rows;
-    std::vector<double> secondary_p;
-    std::vector<std::size_t> secondary_rows;
-    std::map<std::string, Compared> compared;  // by metric
-    for (const std::string& name : reported) {
-      json row{{"metric", name},
-               {"role", name == e.metrics.primary ? "primary" : "secondary"},
-               {"variant", v.name},
-               {"baseline", control},
-               {"users", static_cast<std::int64_t>(Get(in.totals, v.name).users)},
-               {"baseline_users", static_cast<std::int64_t>(Get(in.totals, control).users)}};
-      const auto metric = MetricByName(name);
-      if (!metric) {
-        row["value"] = nullptr;
-        row["baseline_value"] = nullptr;
-        row["absolute"] = {{"reason", NotAggregated(name)}};
-        row["relative"] = {{"reason", NotAggregated(name)}};
-        row["p_value_adjusted"] = nullptr;
-        rows.push_back(std::move(row));
-        continue;
-      }
-      const Compared& c = compared[name] =
-          CompareOverTime(*metric, Bucket(control), Bucket(v.name), in);
-      row["value"] = c.now.fixed.treatment_mean;
-      row["baseline_value"] = c.now.fixed.control_mean;
-      row["absolute"] = AbsoluteEffect(c);
-      row["relative"] = RelativeEffect(c);
-      if (auto cu = Cuped(c.now); !cu.is_null()) row["cuped"] = std::move(cu);
-      if (*metric == Metric::kRevenuePerUser) {
-        row["unpriced_binds"] = UnpricedBinds(Get(in.totals, v.name), Get(in.totals, control));
-      }
-      const double p = a.sequential ? c.p_absolute_min : c.now.fixed.p_value;
-      if (name == e.metrics.primary) {
-        row["p_value_adjusted"] = p;  // the one primary metric is not a family
-        f.primary = Finding(name, c, a);
-        primary_by_arm[v.name] = c;
-      } else {
-        secondary_p.push_back(p);
-        secondary_rows.push_back(rows.size());
-      }
-      rows.push_back(std::move(row));
-    }
-    // Holm's step-down over the secondary metrics of this variant (family-wise error).
-    const auto adjusted = stats::HolmAdjusted(secondary_p);
-    for (std::size_t i = 0; i < secondary_rows.size(); ++i) {
-      rows[secondary_rows[i]]["p_value_adjusted"] = adjusted[i];
-    }
-    for (auto& r : rows) metrics.push_back(std::move(r));
-    // Click rate and bind rate always, reported or not: the click-bait check reads both.
-    for (const auto& [metric, name] :
-         {std::pair{Metric::kClickRate, "click_rate"}, std::pair{Metric::kBindRate, "bind_rate"}}) {
-      if (!compared.contains(name)) {
-        compared[name] = CompareOverTime(metric, Bucket(control), Bucket(v.name), in);
-      }
-    }
-    f.click_rate = Finding("click_rate", compared["click_rate"], a);
-    f.bind_rate = Finding("bind_rate", compared["bind_rate"], a);
-    findings.push_back(std::move(f));
-  }
-  report["metrics"] = std::move(metrics);
-
-  // Guardrails.
-  json guardrails = json::array();
-  for (const Guardrail& g : e.metrics.guardrails) {
-    const bool statistical = g.min_relative_change || g.max_relative_change;
-    for (const Variant& v : e.variants) {
-      if (v.name == control) continue;
-      json row{{"metric", g.metric}, {"variant", v.name}};
-      if (!statistical) {
-        row["kind"] = "operational";
-        if (g.max) row["max"] = *g.max;
-        if (g.min) row["min"] = *g.min;
-        const auto it = in.latency.find(v.name);
-        const LatencyHistogram* h = it == in.latency.end() ? nullptr : &it->second;
-        std::optional<double> value;
-        if (h && g.metric == "latency_p99_ms") {
-          if (auto us = h->QuantileUs(0.99)) value = *us / 1000;
-        } else if (h && g.metric == "fallback_rate") {
-          value = h->FallbackRate();
-        }
-        if (!value) {
-          row["value"] = nullptr;
-          row["breached"] = nullptr;
-          row["reason"] =
-              fmt::format("no exposure served by /v1/recommend since {}", in.latency_since);
-        } else {
-          row["value"] = *value;
-          const bool breached = (g.max && *value > *g.max) || (g.min && *value < *g.min);
-          row["breached"] = breached;
-          if (breached) {
-            FindingsOf(findings, v.name)
-                .breached_guardrails.push_back(fmt::format(
-                    "{} is {:.4g} since {}, past its {} {:.4g}", g.metric, *value, in.latency_since,
-                    g.max ? "max" : "min", g.max ? *g.max : g.min.value_or(0)));
-          }
-        }
-        guardrails.push_back(std::move(row));
-        continue;
-      }
-      row["kind"] = "relative_change";
-      if (!MetricByName(g.metric)) {
-        row["breached"] = nullptr;
-        row["reason"] = NotAggregated(g.metric);
-        guardrails.push_back(std::move(row));
-        continue;
-      }
-      const GuardrailCheck check =
-          CheckGuardrail(g, Get(in.totals, control), Get(in.totals, v.name), a);
-      row["limit"] = check.limit;
-      if (check.reason != stats::Reason::kOk) {
-        row["breached"] = false;
-        row["reason"] = stats::ReasonName(check.reason);
-      } else {
-        row["relative_change"] = check.relative_change;
-        row["bound"] = check.bound;
-        row["p_value"] = check.p_value;
-        row["breached"] = check.breached;
-        if (check.breached) {
-          FindingsOf(findings, v.name)
-              .breached_guardrails.push_back(fmt::format(
-                  "{} changed {:+.1f}%, its confidence sequence ends at {:+.1f}%, beyond the limit "
-                  "{:+.1f}%",
-                  g.metric, 100 * check.relative_change, 100 * check.bound, 100 * check.limit));
-        }
-      }
-      guardrails.push_back(std::move(row));
-    }
-  }
-  report["guardrails"] = std::move(guardrails);
+  report["srm"] = SrmSection(in, monitor);
+  report["metrics"] = MetricsSection(in, monitor);
+  std::vector<VariantFindings> findings = monitor.Findings();
+  report["guardrails"] = GuardrailsSection(in, monitor, findings);
 
   // Uplift against the permanent holdout: each arm, and the whole program (every bucket
   // that is shown recommendations, pooled).
-  std::vector<std::pair<std::string, Arm>> arms;
-  for (const Variant& v : e.variants) arms.emplace_back(v.name, Bucket(v.name));
-  arms.emplace_back(kExploration, Bucket(kExploration));
-  arms.emplace_back("all", [&e](const BucketTotalsMap& m) {
-    BucketTotals pooled = Get(m, kExploration);
-    for (const Variant& v : e.variants) pooled += Get(m, v.name);
-    return pooled;
-  });
   json uplift = json::array();
-  for (const std::string& name : reported) {
+  for (const std::string& name : ReportedMetrics(e)) {
     const auto metric = MetricByName(name);
-    for (const auto& [arm_name, arm] : arms) {
+    for (const std::string& arm : UpliftArms(e)) {
       json row{{"metric", name},
-               {"arm", arm_name},
-               {"users", static_cast<std::int64_t>(arm(in.totals).users)},
+               {"arm", arm},
+               {"users", static_cast<std::int64_t>(UpliftArmTotals(e, in.totals, arm).users)},
                {"holdout_users", static_cast<std::int64_t>(Get(in.totals, kHoldout).users)}};
-      if (!metric) {
+      const TrackedMetric* t = nullptr;
+      for (const TrackedMetric& candidate : monitor.Uplift().at(arm)) {
+        if (metric && candidate.metric == *metric) t = &candidate;
+      }
+      if (!t) {
         row["value"] = nullptr;
         row["holdout_value"] = nullptr;
         row["absolute"] = {{"reason", NotAggregated(name)}};
         row["relative"] = {{"reason", NotAggregated(name)}};
       } else {
-        const Compared c = CompareOverTime(*metric, Bucket(kHoldout), arm, in);
-        row["value"] = c.now.fixed.treatment_mean;
-        row["holdout_value"] = c.now.fixed.control_mean;
-        row["absolute"] = AbsoluteEffect(c);
-        row["relative"] = RelativeEffect(c);
-        if (name == e.metrics.primary && arm_name == "all") primary_by_arm["all"] = c;
+        row["value"] = t->now.fixed.treatment_mean;
+        row["holdout_value"] = t->now.fixed.control_mean;
+        row["absolute"] = AbsoluteEffect(*t);
+        row["relative"] = RelativeEffect(*t);
       }
       uplift.push_back(std::move(row));
     }
@@ -462,51 +457,14 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                         "time to the list in the service (assignment, policy, scoring), "
                         "per bucket; quantiles to within 9% (logarithmic bins)"},
                        {"arms", std::move(latency_arms)}};
-
-  // History: per day, the bucket sizes, each variant's primary lift against control and the
-  // program's against the holdout (the daily looks of their comparisons above), with their
-  // confidence sequences and running-minimum p.
-  json history = json::array();
-  std::vector<std::pair<std::string, std::string>> lift_arms;  // (arm, its baseline)
-  for (const Variant& v : e.variants) {
-    if (v.name != control) lift_arms.emplace_back(v.name, control);
-  }
-  lift_arms.emplace_back("all", kHoldout);
-  std::map<std::string, stats::RunningMinimumP> running;
-  for (std::size_t d = 0; d < in.history.size(); ++d) {
-    json day{{"day", in.history[d].day}};
-    json users = json::object();
-    for (const auto& [bucket, t] : in.history[d].buckets) {
-      users[bucket] = static_cast<std::int64_t>(t.users);
-    }
-    day["users"] = std::move(users);
-    json lifts = json::array();
-    for (const auto& [key, baseline] : lift_arms) {
-      const auto it = primary_by_arm.find(key);
-      if (it == primary_by_arm.end()) continue;  // the primary metric is not aggregated
-      const MetricComparison& c = it->second.looks[d];
-      json l{{"arm", key}};
-      const stats::Reason reason = RelativeReason(c);
-      if (reason != stats::Reason::kOk || c.sequential_relative.reason != stats::Reason::kOk) {
-        l["reason"] =
-            stats::ReasonName(reason != stats::Reason::kOk ? reason : c.sequential_relative.reason);
-      } else {
-        l["relative"] = c.fixed.relative.estimate;
-        l["ci"] = Pair(c.fixed.relative.ci);
-        l["ci_sequential"] = Pair(c.sequential_relative.ci);
-        l["p_value_sequential"] = running[key].Update(c.sequential_relative.p_value);
-      }
-      l["baseline"] = baseline;
-      lifts.push_back(std::move(l));
-    }
-    day["metric"] = e.metrics.primary;
-    day["lifts"] = std::move(lifts);
-    history.push_back(std::move(day));
-  }
   report["history"] = std::move(history);
 
-  const Decision decision = Decide(e, srm_problem, findings);
-  report["decision"] = {{"code", decision.code}, {"reasons", decision.reasons}};
+  // The monitor decided on what it knows; operational thresholds, fairness and the shadow
+  // checks are added to its findings here.
+  const Decision decision = Decide(e, monitor.srm().problem, findings);
+  json decision_json{{"code", decision.code}, {"reasons", decision.reasons}};
+  if (!decision.winner.empty()) decision_json["winner"] = decision.winner;
+  report["decision"] = std::move(decision_json);
   return report;
 }
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dashboards/report.h"
-#include "dashboards/report_decision.h"
+#include "analysis/decision.h"
 
 namespace abrec {
 

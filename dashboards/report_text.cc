@@ -19,10 +19,13 @@ std::string Number(const json& v, const char* format = "{:.4g}") {
 
 std::string Percent(const json& v) { return FormatPercent(v, 2, "-"); }
 
+// An interval; an end the data cannot bound yet (null) is "unbounded".
 std::string Interval(const json& v, bool percent) {
   if (!v.is_array() || v.size() != 2) return "-";
-  return percent ? fmt::format("[{}, {}]", Percent(v[0]), Percent(v[1]))
-                 : fmt::format("[{}, {}]", Number(v[0]), Number(v[1]));
+  auto end = [percent](const json& x) {
+    return !x.is_number() ? std::string("unbounded") : percent ? Percent(x) : Number(x);
+  };
+  return fmt::format("[{}, {}]", end(v[0]), end(v[1]));
 }
 
 // One EFFECT: "estimate [fixed interval] p …; sequential [interval] p …", or its reason.
@@ -67,6 +70,10 @@ std::string RenderReportText(const json& r) {
     if (m["role"] == "secondary") {
       out += fmt::format("    adjusted p (Holm, secondary metrics) {}\n",
                          Number(m["p_value_adjusted"], "{:.3g}"));
+    } else if (const auto h = m.find("decided_at_horizon"); h != m.end()) {
+      out += fmt::format("    decided at the horizon ({} users): {} {} p {}\n",
+                         (*h)["users"].get<std::int64_t>(), Percent((*h)["relative"]),
+                         Interval((*h)["ci"], true), Number((*h)["p_value"], "{:.3g}"));
     }
     if (const auto u = m.find("unpriced_binds"); u != m.end() && u->contains("note")) {
       out += fmt::format("    unpriced binds {} vs {}: {}\n", (*u)["variant"].get<std::int64_t>(),
@@ -85,10 +92,16 @@ std::string RenderReportText(const json& r) {
       out += fmt::format("  {} ({}): {}\n", g["metric"].get<std::string>(),
                          g["variant"].get<std::string>(), g["reason"].get<std::string>());
     } else {
-      out += fmt::format("  {} ({}): change {}, bound {}, limit {}: {}\n",
+      out += fmt::format("  {} ({}, {}): change {}, bound {} (level {}), limit {}: {}\n",
                          g["metric"].get<std::string>(), g["variant"].get<std::string>(),
-                         Percent(g["relative_change"]), Percent(g["bound"]), Percent(g["limit"]),
-                         g["breached"].get<bool>() ? "BREACHED" : "ok");
+                         g["kind"].get<std::string>(), Percent(g["relative_change"]),
+                         Percent(g["bound"]), Number(g["level"], "{:.3g}"), Percent(g["limit"]),
+                         g["status"].get<std::string>());
+      if (g["kind"] == "non_inferiority") {
+        out += fmt::format("    non-inferiority: lower bound {} (level {}), horizon {} users\n",
+                           Percent(g["pass_bound"]), Number(g["pass_level"], "{:.3g}"),
+                           Number(g["horizon_users"], "{:.0f}"));
+      }
     }
   }
   out += "\nuplift against the holdout (relative):\n";

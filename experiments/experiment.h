@@ -2,6 +2,7 @@
 // document's JSON form), validated. A plain value: copyable, comparable, no behaviour.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,14 +20,23 @@ struct Variant {
   bool operator==(const Variant&) const = default;
 };
 
-// A guardrail: an operational threshold (max/min) or a bound on the relative change of a
-// statistical metric against control.
+// A statistical guardrail is a harm test (breached once the confidence sequence shows the
+// relative change beyond its limit: `min_relative_change`, or `max_decrease` m meaning
+// min_relative_change −m; `max_relative_change`) or a non-inferiority test (`type:
+// non_inferiority`, `max_decrease` m: a treatment may ship only once the sequence rules out
+// a decrease beyond m, and must do so by the planned horizon; it is breached like a harm
+// test at −m).
+enum class GuardrailType { kHarm, kNonInferiority };
+
+// A guardrail: an operational threshold (max/min) or a statistical test of the relative
+// change of a metric against control.
 struct Guardrail {
   std::string metric;
   std::optional<double> max;
   std::optional<double> min;
-  std::optional<double> min_relative_change;
+  std::optional<double> min_relative_change;  // non_inferiority: −max_decrease
   std::optional<double> max_relative_change;
+  GuardrailType type = GuardrailType::kHarm;
   bool operator==(const Guardrail&) const = default;
 };
 
@@ -46,6 +56,11 @@ struct AnalysisSpec {
   // Premium is heavy-tailed and zero-inflated: when set (0 < q ≤ 1), per-user premium is
   // capped at its q quantile before premium metrics are tested (winsorising). 0: no cap.
   double premium_cap_quantile = 0;
+  // The users (control and treatments together) the experiment is planned for: a
+  // fixed-horizon analysis decides when they are reached (and not before), and a
+  // non-inferiority guardrail must be shown by then. 0: the plan's number (`abrec plan`)
+  // for `mde` at the control's current baseline.
+  std::int64_t planned_users = 0;
   bool operator==(const AnalysisSpec&) const = default;
 };
 

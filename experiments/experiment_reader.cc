@@ -1,7 +1,9 @@
 #include "experiments/experiment_reader.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <initializer_list>
 #include <regex>
 
 #include <fmt/format.h>
@@ -362,7 +364,7 @@ class NativeReader {
     if (!n.IsSequence()) {
       r_.Error(n, "metrics.guardrails",
                fmt::format("expected a list of {{metric, max|min|min_relative_change|"
-                           "max_relative_change}}, got {}",
+                           "max_relative_change|max_decrease, type}}, got {}",
                            n.KindName()));
       return;
     }
@@ -370,7 +372,8 @@ class NativeReader {
       const std::string field = fmt::format("metrics.guardrails[{}]", i);
       const ConfigNode& g = n.items[i];
       if (!r_.CheckMap(g, field,
-                       {"metric", "max", "min", "min_relative_change", "max_relative_change"})) {
+                       {"metric", "max", "min", "min_relative_change", "max_relative_change",
+                        "max_decrease", "type"})) {
         continue;
       }
       Guardrail gr;
@@ -382,50 +385,85 @@ class NativeReader {
       auto name = r_.OneOf(*m, JoinField(field, "metric"), kAllMetrics, "metric");
       if (!name) continue;
       gr.metric = *name;
-      const bool operational = !IsStatisticalMetric(gr.metric);
-      const double hi = gr.metric == "fallback_rate" ? 1.0 : 1e9;
-      auto read = [&](std::string_view key, double lo, double up) -> std::optional<double> {
-        const auto* v = g.Find(key);
-        if (!v) return std::nullopt;
-        return r_.Number(*v, JoinField(field, key), lo, up);
-      };
-      if (operational) {
-        gr.max = read("max", 0, hi);
-        gr.min = read("min", 0, hi);
-        for (std::string_view k : {"min_relative_change", "max_relative_change"}) {
-          if (const auto* v = g.Find(k)) {
-            r_.Error(*v, JoinField(field, k),
-                     fmt::format("{} is an operational threshold; use max or min", gr.metric));
-          }
-        }
-        if (!gr.max && !gr.min && !g.Find("max") && !g.Find("min")) {
-          r_.Missing(g, JoinField(field, "max"), fmt::format("a threshold for {}", gr.metric));
-        }
+      if (IsStatisticalMetric(gr.metric)) {
+        ReadStatisticalGuardrail(g, field, gr);
       } else {
-        gr.min_relative_change = read("min_relative_change", -1.0, 0.0);
-        gr.max_relative_change = read("max_relative_change", 0.0, 1e9);
-        for (std::string_view k : {"max", "min"}) {
-          if (const auto* v = g.Find(k)) {
-            r_.Error(*v, JoinField(field, k),
-                     fmt::format("{} is tested against control; use min_relative_change or "
-                                 "max_relative_change",
-                                 gr.metric));
-          }
-        }
-        if (!g.Find("min_relative_change") && !g.Find("max_relative_change")) {
-          r_.Missing(g, JoinField(field, "min_relative_change"),
-                     "the smallest relative change tolerated, e.g. -0.02");
-        }
+        ReadOperationalGuardrail(g, field, gr);
       }
       e_.metrics.guardrails.push_back(std::move(gr));
+    }
+  }
+
+  std::optional<double> GuardrailNumber(const ConfigNode& g, const std::string& field,
+                                        std::string_view key, double lo, double up) {
+    const auto* v = g.Find(key);
+    if (!v) return std::nullopt;
+    return r_.Number(*v, JoinField(field, key), lo, up);
+  }
+
+  void RefuseKeys(const ConfigNode& g, const std::string& field,
+                  std::initializer_list<std::string_view> keys, const std::string& why) {
+    for (std::string_view k : keys) {
+      if (const auto* v = g.Find(k)) r_.Error(*v, JoinField(field, k), why);
+    }
+  }
+
+  void ReadOperationalGuardrail(const ConfigNode& g, const std::string& field, Guardrail& gr) {
+    const double hi = gr.metric == "fallback_rate" ? 1.0 : 1e9;
+    gr.max = GuardrailNumber(g, field, "max", 0, hi);
+    gr.min = GuardrailNumber(g, field, "min", 0, hi);
+    RefuseKeys(g, field, {"min_relative_change", "max_relative_change", "max_decrease", "type"},
+               fmt::format("{} is an operational threshold; use max or min", gr.metric));
+    if (!gr.max && !gr.min && !g.Find("max") && !g.Find("min")) {
+      r_.Missing(g, JoinField(field, "max"), fmt::format("a threshold for {}", gr.metric));
+    }
+  }
+
+  void ReadStatisticalGuardrail(const ConfigNode& g, const std::string& field, Guardrail& gr) {
+    RefuseKeys(g, field, {"max", "min"},
+               fmt::format("{} is tested against control; use min_relative_change, "
+                           "max_relative_change or max_decrease",
+                           gr.metric));
+    if (const auto* t = g.Find("type")) {
+      constexpr std::array<std::string_view, 2> kTypes = {"harm", "non_inferiority"};
+      if (auto type = r_.OneOf(*t, JoinField(field, "type"), kTypes, "guardrail type")) {
+        if (*type == "non_inferiority") gr.type = GuardrailType::kNonInferiority;
+      }
+    }
+    const auto decrease = GuardrailNumber(g, field, "max_decrease", 1e-6, 1.0);
+    if (gr.type == GuardrailType::kNonInferiority) {
+      RefuseKeys(g, field, {"min_relative_change", "max_relative_change"},
+                 "a non-inferiority guardrail takes its margin as max_decrease");
+      if (decrease) gr.min_relative_change = -*decrease;
+      if (!g.Find("max_decrease")) {
+        r_.Missing(g, JoinField(field, "max_decrease"),
+                   "the non-inferiority margin: the largest relative decrease tolerated, e.g. "
+                   "0.02");
+      }
+      return;
+    }
+    gr.min_relative_change = GuardrailNumber(g, field, "min_relative_change", -1.0, 0.0);
+    gr.max_relative_change = GuardrailNumber(g, field, "max_relative_change", 0.0, 1e9);
+    if (decrease) {
+      if (const auto* v = g.Find("min_relative_change")) {
+        r_.Error(*v, JoinField(field, "min_relative_change"),
+                 "give either min_relative_change or max_decrease, not both");
+      }
+      gr.min_relative_change = -*decrease;
+    }
+    if (!g.Find("min_relative_change") && !g.Find("max_relative_change") &&
+        !g.Find("max_decrease")) {
+      r_.Missing(g, JoinField(field, "min_relative_change"),
+                 "the smallest relative change tolerated, e.g. -0.02 (or max_decrease: 0.02)");
     }
   }
 
   void ReadAnalysis() {
     const auto* n = root_.Find("analysis");
     if (!n) return;
-    if (!r_.CheckMap(*n, "analysis",
-                     {"alpha", "sequential", "tuning_n", "mde", "premium_cap_quantile"})) {
+    if (!r_.CheckMap(
+            *n, "analysis",
+            {"alpha", "sequential", "tuning_n", "mde", "premium_cap_quantile", "planned_users"})) {
       return;
     }
     if (const auto* v = n->Find("alpha")) {
@@ -444,6 +482,11 @@ class NativeReader {
       // Capping below the median would rewrite most of the data, not its tail.
       if (auto x = r_.Number(*v, "analysis.premium_cap_quantile", 0.5, 1.0)) {
         e_.analysis.premium_cap_quantile = *x;
+      }
+    }
+    if (const auto* v = n->Find("planned_users")) {
+      if (auto x = r_.Integer(*v, "analysis.planned_users", 0, 1'000'000'000'000)) {
+        e_.analysis.planned_users = *x;
       }
     }
   }

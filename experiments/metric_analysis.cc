@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <utility>
 
 #include "stats/fixed_horizon.h"
 #include "stats/ratio_metric.h"
-#include "stats/winsorize.h"
 
 namespace abrec {
 namespace {
@@ -21,61 +21,46 @@ constexpr std::array<std::pair<Metric, std::string_view>, 5> kNames{{
 
 std::int64_t Count(Int128 v) { return static_cast<std::int64_t>(v); }
 
-// An amount per user in currency units (premium or revenue): the sums are in cents.
-struct Cents {
-  const Int128& sum;
-  const Int128& sum_sq;
-  const Int128& x_cross;  // Σ premium held before × the amount (CUPED)
+// A per-user outcome's sums in a bucket, their cross sums with the covariates (x: premium
+// held before, in cents), and its unit (cents for amounts, shown in currency units).
+struct Outcome {
+  Int128 sum, sum_sq, x_cross;
+  double unit = 1;
 };
-Cents PremiumOf(const BucketTotals& t) {
-  return {t.premium_cents, t.premium_cents_sq, t.x_premium};
-}
-Cents RevenueOf(const BucketTotals& t) {
-  return {t.revenue_cents, t.revenue_cents_sq, t.x_revenue};
-}
-
-stats::Moments CentsMoments(const BucketTotals& t, const Cents& y) {
-  stats::Moments m = stats::Moments::FromSums(Count(t.users), y.sum, y.sum_sq);
-  m.mean /= 100;
-  m.m2 /= 10'000;
-  return m;
-}
-
-stats::CoMoments CentsWithCovariate(const BucketTotals& t, const Cents& y) {
-  // x: premium held before (cents), y: the amount (cents); users without covariates count
-  // with x = 0 (see stats/cuped.h). Scaled to currency units.
-  stats::CoMoments m =
-      stats::CoMoments::FromSums(Count(t.users), t.x, t.x_sq, y.sum, y.sum_sq, y.x_cross);
-  m.mean_x /= 100, m.mean_y /= 100;
-  m.m2_x /= 10'000, m.m2_y /= 10'000, m.c_xy /= 10'000;
-  return m;
-}
-
-// Mean amount per user, with premium held before as the CUPED covariate when posted.
-void CompareCents(MetricComparison& r, const BucketTotals& baseline, const BucketTotals& variant,
-                  Cents (*of)(const BucketTotals&), double alpha) {
-  r.fixed = stats::CompareMeans(CentsMoments(baseline, of(baseline)),
-                                CentsMoments(variant, of(variant)), alpha);
-  if (baseline.covariate_users > 0 || variant.covariate_users > 0) {
-    r.cuped = stats::CompareMeansCuped(CentsWithCovariate(baseline, of(baseline)),
-                                       CentsWithCovariate(variant, of(variant)), alpha);
+Outcome OutcomeOf(Metric m, const BucketTotals& t) {
+  switch (m) {
+    case Metric::kBindRate: return {t.binders, t.binders, t.x_binders, 1};
+    case Metric::kBindsPerUser: return {t.binds, t.binds_sq, t.x_binds, 1};
+    case Metric::kPremiumPerUser: return {t.premium_cents, t.premium_cents_sq, t.x_premium, 100};
+    case Metric::kRevenuePerUser: return {t.revenue_cents, t.revenue_cents_sq, t.x_revenue, 100};
+    case Metric::kClickRate: break;
   }
+  return {};
 }
 
-// The always-valid tests of a comparison's absolute (CUPED-adjusted when there is one) and
-// relative effects over `n` users, or the reason the fixed-horizon test gave.
-void AddSequential(MetricComparison& r, std::int64_t n, const AnalysisSpec& analysis) {
-  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n, stats::Sided::kTwo};
-  auto sequential = [&](stats::Reason reason, const stats::Effect& effect) {
-    return reason == stats::Reason::kOk ? stats::SequentialTest(effect.estimate, effect.se, n, o)
-                                        : stats::SequentialResult{reason, effect.estimate, {}, 1};
-  };
-  const bool adjusted = r.cuped && r.cuped->adjusted.reason == stats::Reason::kOk;
-  r.sequential =
-      sequential(r.fixed.reason, adjusted ? r.cuped->adjusted.absolute : r.fixed.absolute);
-  r.sequential_relative =
-      sequential(r.fixed.reason != stats::Reason::kOk ? r.fixed.reason : r.fixed.relative_reason,
-                 r.fixed.relative);
+stats::Moments MomentsOf(const BucketTotals& t, const Outcome& y) {
+  stats::Moments m = stats::Moments::FromSums(Count(t.users), y.sum, y.sum_sq);
+  m.mean /= y.unit;
+  m.m2 /= y.unit * y.unit;
+  return m;
+}
+
+// The plain estimate of an arm's mean: s²/n, or p(1 − p)/n for a rate (the Wald variance
+// statsmodels' interval of a difference of proportions uses).
+stats::ArmMean PlainMean(Metric metric, const stats::Moments& m) {
+  const double mean = static_cast<double>(m.mean);
+  if (metric == Metric::kBindRate) return {mean, mean * (1 - mean) / m.n};
+  return {mean, static_cast<double>(m.Variance()) / m.n};
+}
+
+stats::CovariateMoments WithCovariates(const BucketTotals& t, const Outcome& y) {
+  const stats::CovariateSums x[] = {{t.x, t.x_sq, y.x_cross}};
+  return stats::CovariateMoments::FromSums(Count(t.users), y.sum, y.sum_sq, x);
+}
+
+// Scales an adjusted estimate from the outcome's stored unit (cents) to the reported one.
+stats::ArmMean InUnit(const stats::ArmMean& a, double unit) {
+  return {a.mean / unit, a.variance / (unit * unit)};
 }
 
 }  // namespace
@@ -94,83 +79,51 @@ std::string_view MetricName(Metric m) {
   return "unknown";
 }
 
+double MetricComparison::DifferenceSe() const {
+  return std::sqrt(control.variance + treatment.variance);
+}
+
 MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
                                const BucketTotals& variant, const AnalysisSpec& analysis) {
   MetricComparison r;
   r.metric = metric;
+  r.users = Count(baseline.users + variant.users);
   const double alpha = analysis.alpha;
-  switch (metric) {
-    case Metric::kBindRate:
-      r.fixed = stats::CompareProportions(Count(baseline.binders), Count(baseline.users),
-                                          Count(variant.binders), Count(variant.users), alpha);
-      break;
-    case Metric::kBindsPerUser:
-      r.fixed = stats::CompareMeans(
-          stats::Moments::FromSums(Count(baseline.users), baseline.binds, baseline.binds_sq),
-          stats::Moments::FromSums(Count(variant.users), variant.binds, variant.binds_sq), alpha);
-      break;
-    case Metric::kPremiumPerUser: CompareCents(r, baseline, variant, PremiumOf, alpha); break;
-    case Metric::kRevenuePerUser: CompareCents(r, baseline, variant, RevenueOf, alpha); break;
-    case Metric::kClickRate: {
-      auto ratio = [](const BucketTotals& t) {
-        return stats::CoMoments::FromSums(Count(t.users), t.impressions, t.impressions_sq, t.clicks,
-                                          t.clicks_sq, t.clicks_x_impressions);
-      };
-      r.fixed = stats::CompareRatios(ratio(baseline), ratio(variant), alpha);
-      break;
+  if (metric == Metric::kClickRate) {
+    auto ratio = [](const BucketTotals& t) {
+      return stats::CoMoments::FromSums(Count(t.users), t.impressions, t.impressions_sq, t.clicks,
+                                        t.clicks_sq, t.clicks_x_impressions);
+    };
+    r.fixed = stats::CompareRatios(ratio(baseline), ratio(variant), alpha);
+    const stats::RatioEstimate c = stats::Ratio(ratio(baseline)), t = stats::Ratio(ratio(variant));
+    r.reason = r.fixed.reason;
+    r.control = {c.ratio, c.variance};
+    r.treatment = {t.ratio, t.variance};
+    return r;
+  }
+  const Outcome yc = OutcomeOf(metric, baseline), yt = OutcomeOf(metric, variant);
+  const stats::Moments mc = MomentsOf(baseline, yc), mt = MomentsOf(variant, yt);
+  if (metric == Metric::kBindRate) {
+    r.fixed = stats::CompareProportions(Count(baseline.binders), Count(baseline.users),
+                                        Count(variant.binders), Count(variant.users), alpha);
+  } else {
+    r.fixed = stats::CompareMeans(mc, mt, alpha);
+  }
+  r.reason = r.fixed.reason;
+  r.control = PlainMean(metric, mc);
+  r.treatment = PlainMean(metric, mt);
+  if (r.reason == stats::Reason::kOk &&
+      (baseline.covariate_users > 0 || variant.covariate_users > 0)) {
+    r.adjusted =
+        stats::RegressionAdjusted(WithCovariates(baseline, yc), WithCovariates(variant, yt));
+    if (r.adjusted->reason == stats::Reason::kOk) {
+      r.adjusted->control = InUnit(r.adjusted->control, yc.unit);
+      r.adjusted->treatment = InUnit(r.adjusted->treatment, yt.unit);
+      r.control = r.adjusted->control;
+      r.treatment = r.adjusted->treatment;
     }
   }
-  AddSequential(r, Count(baseline.users + variant.users), analysis);
   return r;
-}
-
-MetricComparison ComparePremiumCapped(std::span<const double> baseline,
-                                      std::span<const double> variant, const AnalysisSpec& analysis,
-                                      double* cap) {
-  std::vector<double> pooled(baseline.begin(), baseline.end());
-  pooled.insert(pooled.end(), variant.begin(), variant.end());
-  const double q = analysis.premium_cap_quantile > 0 ? analysis.premium_cap_quantile : 1.0;
-  const double c = stats::Quantile(pooled, q);
-  if (cap) *cap = c;
-  auto moments = [c](std::span<const double> values) {
-    stats::Moments m;
-    for (const double v : values) m += stats::Moments{1, std::min(v, c), 0};
-    return m;
-  };
-  MetricComparison r;
-  r.metric = Metric::kPremiumPerUser;
-  r.fixed = stats::CompareMeans(moments(baseline), moments(variant), analysis.alpha);
-  AddSequential(r, static_cast<std::int64_t>(baseline.size() + variant.size()), analysis);
-  return r;
-}
-
-GuardrailCheck CheckGuardrail(const Guardrail& guardrail, const BucketTotals& baseline,
-                              const BucketTotals& variant, const AnalysisSpec& analysis) {
-  GuardrailCheck g;
-  const auto metric = MetricByName(guardrail.metric);
-  const bool lower_limit = guardrail.min_relative_change.has_value();
-  if (!metric || (!lower_limit && !guardrail.max_relative_change)) {
-    g.reason = stats::Reason::kInvalidInput;
-    return g;
-  }
-  g.limit = lower_limit ? *guardrail.min_relative_change : *guardrail.max_relative_change;
-  const MetricComparison m = CompareMetric(*metric, baseline, variant, analysis);
-  if (m.fixed.reason != stats::Reason::kOk || m.fixed.relative_reason != stats::Reason::kOk) {
-    g.reason = m.fixed.reason != stats::Reason::kOk ? m.fixed.reason : m.fixed.relative_reason;
-    return g;
-  }
-  g.relative_change = m.fixed.relative.estimate;
-  const stats::SequentialOptions o{analysis.alpha, analysis.tuning_n,
-                                   lower_limit ? stats::Sided::kLess : stats::Sided::kGreater};
-  const stats::SequentialResult s =
-      stats::SequentialTest(m.fixed.relative.estimate, m.fixed.relative.se,
-                            Count(baseline.users + variant.users), o, g.limit);
-  g.reason = s.reason;
-  g.bound = lower_limit ? s.ci.high : s.ci.low;
-  g.p_value = s.p_value;
-  g.breached =
-      s.reason == stats::Reason::kOk && (lower_limit ? s.ci.high < g.limit : s.ci.low > g.limit);
-  return g;
 }
 
 BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals,

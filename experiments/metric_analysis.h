@@ -5,7 +5,6 @@
 
 #include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,8 +13,8 @@
 #include "experiments/aggregates.h"
 #include "experiments/experiment.h"
 #include "stats/cuped.h"
+#include "stats/relative_interval.h"
 #include "stats/result.h"
-#include "stats/sequential.h"
 #include "stats/srm.h"
 
 namespace abrec {
@@ -33,41 +32,28 @@ std::string_view MetricName(Metric m);
 
 struct MetricComparison {
   Metric metric = Metric::kBindRate;
-  stats::Comparison fixed;                      // fixed horizon, `analysis.alpha`
-  stats::SequentialResult sequential;           // always valid, on the absolute difference
-  stats::SequentialResult sequential_relative;  // always valid, on the relative lift
-  // Premium and revenue per user with pre-experiment premium as covariate, when covariates
-  // were posted.
-  std::optional<stats::CupedComparison> cuped;
+  // Fixed horizon at `analysis.alpha`, as statsmodels/scipy compute it on the plain values
+  // (pooled z for a rate, Welch for a mean, the delta method for a ratio metric).
+  stats::Comparison fixed;
+  // What the decision and the confidence sequences read: each arm's estimate and the
+  // variance of that estimate (unpooled), regression-adjusted on the pre-experiment
+  // covariates when they were posted (`adjusted`). kOk, or why there is no estimate yet.
+  stats::Reason reason = stats::Reason::kOk;
+  stats::ArmMean control, treatment;
+  std::int64_t users = 0;  // in both arms: the sequences' N
+  // CUPED (stats/cuped.h) on premium held before and products held, for every metric but
+  // click_rate (a ratio metric), when any user of either arm has covariates.
+  std::optional<stats::AdjustedMeans> adjusted;
+
+  // The absolute effect the decision reads and its standard error.
+  double Difference() const { return treatment.mean - control.mean; }
+  double DifferenceSe() const;
 };
 
 // `baseline` against `variant` (control against a treatment, or the holdout against an arm
 // for uplift).
 MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
                                const BucketTotals& variant, const AnalysisSpec& analysis);
-
-// A statistical guardrail (`min_relative_change` / `max_relative_change` on a metric): the
-// one-sided sequential test of the relative change against its limit. Breached when the
-// confidence sequence lies entirely beyond the limit: below min_relative_change (an upper
-// bound under it), or above max_relative_change. Operational thresholds (`max` / `min`,
-// e.g. latency_p99_ms) are not tests and are checked where the figure is measured.
-struct GuardrailCheck {
-  stats::Reason reason = stats::Reason::kOk;  // kInvalidInput: not a statistical guardrail
-  double relative_change = 0;
-  double limit = 0;
-  double bound = 0;    // the sequence's upper bound (min_...) or lower bound (max_...)
-  double p_value = 1;  // always valid, of "the limit is not crossed"
-  bool breached = false;
-};
-GuardrailCheck CheckGuardrail(const Guardrail& guardrail, const BucketTotals& baseline,
-                              const BucketTotals& variant, const AnalysisSpec& analysis);
-
-// Premium per user with per-user premium capped (winsorised) at the `analysis`'s
-// premium_cap_quantile of both arms together: one cap for both, so that the comparison stays
-// fair. Per-user premiums in currency units (from user_totals); `cap` receives the cap.
-MetricComparison ComparePremiumCapped(std::span<const double> baseline,
-                                      std::span<const double> variant, const AnalysisSpec& analysis,
-                                      double* cap = nullptr);
 
 // Sample ratio mismatch over every bucket of an experiment, against the weights the
 // assignment promises (DESIGN.md): holdout h, exploration e, variant i (1 − h − e)·wᵢ.

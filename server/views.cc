@@ -61,8 +61,13 @@ ordered_json ExperimentView(const LoadedExperiment& le) {
     ordered_json gj = {{"metric", g.metric}};
     if (g.max) gj["max"] = *g.max;
     if (g.min) gj["min"] = *g.min;
-    if (g.min_relative_change) gj["min_relative_change"] = *g.min_relative_change;
-    if (g.max_relative_change) gj["max_relative_change"] = *g.max_relative_change;
+    if (g.type == GuardrailType::kNonInferiority) {
+      gj["type"] = "non_inferiority";
+      if (g.min_relative_change) gj["max_decrease"] = -*g.min_relative_change;
+    } else {
+      if (g.min_relative_change) gj["min_relative_change"] = *g.min_relative_change;
+      if (g.max_relative_change) gj["max_relative_change"] = *g.max_relative_change;
+    }
     guardrails.push_back(gj);
   }
   ordered_json j;
@@ -83,7 +88,9 @@ ordered_json ExperimentView(const LoadedExperiment& le) {
   j["analysis"] = {{"alpha", e.analysis.alpha},
                    {"sequential", e.analysis.sequential},
                    {"tuning_n", e.analysis.tuning_n},
-                   {"mde", e.analysis.mde}};
+                   {"mde", e.analysis.mde},
+                   {"premium_cap_quantile", e.analysis.premium_cap_quantile},
+                   {"planned_users", e.analysis.planned_users}};
   j["fairness"] = {{"attributes", e.fairness.attributes},
                    {"max_parity_gap", e.fairness.max_parity_gap}};
   j["rollout_variant"] = e.RolloutVariant();

@@ -1,13 +1,12 @@
 #include "stats/moments.h"
 
 namespace abrec::stats {
-namespace {
 
 // The centred cross sum Σ(a − ā)(b − b̄) = Σab − Σa·Σb/n. Written as Σab − q·Σb − r·Σb/n
 // with Σa = q·n + r (0 ≤ |r| < n): the large part cancels exactly in 128-bit integers, and
 // every product stays far below 2^127 (q·Σb is about ā·Σb; premiums of 1e12 cents and 1e9
 // users give 1e33) where n·Σab would overflow at about 1e7 such users.
-long double Centred(std::int64_t n, Int128 sum_a, Int128 sum_b, Int128 sum_ab) {
+long double CentredCrossSum(std::int64_t n, Int128 sum_a, Int128 sum_b, Int128 sum_ab) {
   if (n <= 0) return 0;
   const Int128 q = sum_a / n, r = sum_a % n;
   return static_cast<long double>(sum_ab - q * sum_b) - static_cast<long double>(r) *
@@ -15,12 +14,10 @@ long double Centred(std::int64_t n, Int128 sum_a, Int128 sum_b, Int128 sum_ab) {
                                                             static_cast<long double>(n);
 }
 
-}  // namespace
-
 Moments Moments::FromSums(std::int64_t n, Int128 sum, Int128 sum_sq) {
   if (n <= 0) return {};
   return {static_cast<double>(n), static_cast<long double>(sum) / static_cast<long double>(n),
-          Centred(n, sum, sum, sum_sq)};
+          CentredCrossSum(n, sum, sum, sum_sq)};
 }
 
 Moments Moments::FromCount(std::int64_t n, std::int64_t x) { return FromSums(n, x, x); }
@@ -45,9 +42,9 @@ CoMoments CoMoments::FromSums(std::int64_t n, Int128 sum_x, Int128 sum_x_sq, Int
   return {static_cast<double>(n),
           static_cast<long double>(sum_x) / ln,
           static_cast<long double>(sum_y) / ln,
-          Centred(n, sum_x, sum_x, sum_x_sq),
-          Centred(n, sum_y, sum_y, sum_y_sq),
-          Centred(n, sum_x, sum_y, sum_xy)};
+          CentredCrossSum(n, sum_x, sum_x, sum_x_sq),
+          CentredCrossSum(n, sum_y, sum_y, sum_y_sq),
+          CentredCrossSum(n, sum_x, sum_y, sum_xy)};
 }
 
 long double CoMoments::Covariance() const {

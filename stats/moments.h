@@ -10,6 +10,10 @@
 
 namespace abrec::stats {
 
+// Σ(a − ā)(b − b̄) over n users from the exact sums Σa, Σb and Σab, without losing digits to
+// cancellation (M2 when a = b).
+long double CentredCrossSum(std::int64_t n, Int128 sum_a, Int128 sum_b, Int128 sum_ab);
+
 // n, mean and M2 = Σ(y − ȳ)² of one metric. Mergeable with += (Chan et al.'s update).
 struct Moments {
   double n = 0;

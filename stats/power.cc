@@ -58,4 +58,19 @@ PowerResult UsersPerArm(const PowerInput& in) {
   return r;
 }
 
+double RecommendedTuningN(const PowerInput& in) {
+  double best = 0, best_users = 0;
+  PowerInput trial = in;
+  for (double n_star = 100; n_star <= 1e10; n_star *= 1.1) {
+    trial.n_star = n_star;
+    const PowerResult r = UsersPerArm(trial);
+    if (r.reason != Reason::kOk) return 0;
+    if (best == 0 || r.sequential_per_arm < best_users) {
+      best = n_star;
+      best_users = r.sequential_per_arm;
+    }
+  }
+  return std::round(best);
+}
+
 }  // namespace abrec::stats

@@ -28,7 +28,16 @@ struct PowerResult {
 };
 
 // Two arms of equal size. Fixed horizon: n = (z_{1−α/2} + z_{power})² (σ_C² + σ_T²) / δ², with
-// δ = baseline·mde (for proportions σ² = p(1 − p) per arm).
+// δ = baseline·mde (for proportions σ² = p(1 − p) per arm). This is the test the report's
+// decision reads: the relative lift's interval (Fieller's, at the same level) excludes 0
+// exactly when this unpooled test of the difference rejects. With k treatments pass the
+// treatment's share of α, alpha/k.
 PowerResult UsersPerArm(const PowerInput& in);
+
+// The tuning N* (total users in both arms) that makes the sequential test need the fewest
+// users for `in`'s power: searched over a geometric grid from 100 to 10^10 (ratio 1.1), since
+// the mixture is tightest near N* and the detection happens around the planned size. The
+// search ignores in.n_star. 0 when UsersPerArm fails.
+double RecommendedTuningN(const PowerInput& in);
 
 }  // namespace abrec::stats

@@ -9,6 +9,7 @@ std::string_view ReasonName(Reason r) {
     case Reason::kZeroVariance: return "zero_variance";
     case Reason::kZeroBaseline: return "zero_baseline";
     case Reason::kInvalidInput: return "invalid_input";
+    case Reason::kNonstationary: return "nonstationary";
   }
   return "unknown";
 }

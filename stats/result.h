@@ -12,6 +12,7 @@ enum class Reason {
   kZeroVariance,  // every user has the same value: no standard error to speak of
   kZeroBaseline,  // the control mean is 0: a relative lift is undefined
   kInvalidInput,  // parameters outside the test's domain (e.g. a propensity of 0)
+  kNonstationary,  // a confidence sequence's intervals at different looks do not overlap
 };
 
 std::string_view ReasonName(Reason r);

@@ -34,9 +34,14 @@ struct SequentialResult {
 // `se`: the confidence sequence's interval and the always-valid p-value against θ₀ (for
 // kLess, of H0: effect ≥ θ₀; for kGreater, of H0: effect ≤ θ₀). kTooFewUnits when
 // n_total < 2, kZeroVariance when se is 0 or not finite, kInvalidInput for a one-sided test
-// with alpha ≥ 0.5.
+// with alpha ≥ 0.5. The p-value is below alpha exactly when the interval excludes θ₀.
 SequentialResult SequentialTest(double estimate, double se, std::int64_t n_total,
                                 const SequentialOptions& options, double theta0 = 0);
+
+// The sequence's half-width in standard errors at `n_total` users: the interval of
+// SequentialTest is estimate ± multiplier·se (one-sided: the one bound). 0 when the options
+// are invalid or n_total < 2. Fieller's relative intervals (ratio_interval.h) use it.
+double SequentialMultiplier(std::int64_t n_total, const SequentialOptions& options);
 
 // Always-valid p-values reported over time never rise: the running minimum.
 class RunningMinimumP {

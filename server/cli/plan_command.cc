@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "analysis/error_budget.h"
 #include "base/clock.h"
 #include "experiments/sqlite_db.h"
 #include "experiments/sqlite_schema.h"
@@ -201,10 +202,18 @@ int PlanCommand(const CommandArgs& argv) {
   in.sd = sd.value_or(0);
   in.proportion = proportion;
   in.mde = e.analysis.mde;
-  in.alpha = e.analysis.alpha;
+  // Each of k treatments is read at its share α/k of the experiment's α (Bonferroni over the
+  // treatments, analysis/error_budget.h), and ships on its relative lift, whose interval
+  // excludes 0 exactly when the unpooled difference test rejects: the test sized here.
+  const ErrorBudget budget = BudgetOf(e);
+  in.alpha = budget.PrimaryLevel();
   in.power = power.value_or(0.8);
   in.n_star = e.analysis.tuning_n;
   const stats::PowerResult r = stats::UsersPerArm(in);
+  const double recommended_n_star = stats::RecommendedTuningN(in);
+  stats::PowerInput tuned = in;
+  tuned.n_star = recommended_n_star;
+  const stats::PowerResult with_recommended = stats::UsersPerArm(tuned);
   if (r.reason != stats::Reason::kOk) {
     fmt::print(stderr, "abrec plan: cannot plan with baseline {} ({})\n", *baseline,
                stats::ReasonName(r.reason));
@@ -216,6 +225,10 @@ int PlanCommand(const CommandArgs& argv) {
   for (const auto& v : e.variants) min_weight = std::min(min_weight, v.weight);
   const PopulationSplit& split = config->population;
   const double arm_share = (1 - split.holdout - split.exploration) * min_weight;
+  // analysis.planned_users counts the users of every arm: the smallest arm must reach the
+  // users per arm.
+  const double planned_fixed = std::ceil(r.fixed_per_arm / min_weight);
+  const double planned_sequential = std::ceil(r.sequential_per_arm / min_weight);
   std::optional<double> days_fixed, days_sequential;
   if (daily && *daily > 0) {
     days_fixed = std::ceil(r.fixed_per_arm / (*daily * arm_share));
@@ -229,12 +242,22 @@ int PlanCommand(const CommandArgs& argv) {
         {"experiment", key},
         {"metric", metric},
         {"mde", in.mde},
-        {"alpha", in.alpha},
+        {"alpha", e.analysis.alpha},
+        {"treatments", budget.treatments},
+        {"alpha_per_treatment", in.alpha},
         {"power", in.power},
         {"baseline", *baseline},
         {"baseline_source", baseline_source},
         {"sd", proportion ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(in.sd)},
         {"users_per_arm", {{"fixed", r.fixed_per_arm}, {"sequential", r.sequential_per_arm}}},
+        {"planned_users",
+         {{"fixed", planned_fixed},
+          {"sequential", planned_sequential},
+          {"note", "analysis.planned_users: the users of all arms together"}}},
+        {"tuning_n", in.n_star},
+        {"recommended_tuning_n",
+         {{"n_star", recommended_n_star},
+          {"sequential_users_per_arm", with_recommended.sequential_per_arm}}},
         {"daily_users", opt(daily)},
         {"daily_users_source", daily ? nlohmann::ordered_json(daily_source) : nullptr},
         {"smallest_arm_share", arm_share},
@@ -242,12 +265,23 @@ int PlanCommand(const CommandArgs& argv) {
     fmt::print("{}\n", j.dump());
     return 0;
   }
-  fmt::print("experiment {}: primary metric {}, mde {:g}% (relative), alpha {:g}, power {:g}\n",
-             key, metric, 100 * in.mde, in.alpha, in.power);
+  fmt::print(
+      "experiment {}: primary metric {}, mde {:g}% (relative), alpha {:g} ({} treatment{}: "
+      "{:.3g} each), power {:g}\n",
+      key, metric, 100 * in.mde, e.analysis.alpha, budget.treatments,
+      budget.treatments == 1 ? "" : "s", in.alpha, in.power);
   fmt::print("baseline    {:g}{} ({})\n", *baseline,
              proportion ? "" : fmt::format(", sd {:g}", in.sd), baseline_source);
   fmt::print("users/arm   {:.0f} fixed horizon; {:.0f} sequential (always valid, N* {:g})\n",
              r.fixed_per_arm, r.sequential_per_arm, in.n_star);
+  fmt::print(
+      "planned     analysis.planned_users: {:.0f} (fixed horizon) or {:.0f} (sequential), "
+      "all arms together\n",
+      planned_fixed, planned_sequential);
+  fmt::print(
+      "tuning      N* {:.0f} needs the fewest users for this plan: {:.0f} per arm "
+      "sequential (analysis.tuning_n: {:g} now)\n",
+      recommended_n_star, with_recommended.sequential_per_arm, in.n_star);
   if (days_fixed) {
     fmt::print(
         "traffic     {:.0f} users a day enter the experiment ({}); the smallest arm gets "

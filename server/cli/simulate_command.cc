@@ -11,6 +11,7 @@
 
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
+#include "server/cli/simulate_decisions.h"
 #include "sim/scenario.h"
 #include "sim/studies.h"
 
@@ -22,13 +23,21 @@ constexpr const char* kHelp = R"(usage: abrec simulate STUDY [options] [--format
 Simulation studies of the statistics engine on experiments whose truth is known (seeded:
 the same options print the same table).
 
-  aa     A/A experiments monitored continuously: the false-positive rate of the sequential
-         test (always-valid p-value) against the fixed-horizon test peeked at every look.
-         --simulations N (2000) --looks L (100) --users-per-look U (400) --base-rate P (0.04)
-  power  power for true relative lifts in bind rate, fixed horizon (with its closed form)
-         and sequential, at a fixed number of users per arm.
-         --lifts A,B,... (0.02,0.05,0.1) --base-rate P (0.03) --users-per-arm N (what 80%
-         fixed-horizon power at a 5% lift needs) --looks L (100) --simulations N (2000)
+  aa     A/A experiments read at every look exactly as the report reads them (the same
+         functions, from bucket totals to decision.code): the share of runs ever decided
+         ship, clickbait or stop_guardrail (every one is wrong: nothing changes), and each
+         decision code's rate over the run and by look, with standard errors.
+  power  the same with a true relative effect on the primary metric in the first treatment:
+         how often, and how early, the report ships it.
+         Both: --variants N treatments (1..5, default 1) --looks L (100) --users-per-look U
+         (400, the arms' users per look) --metric bind_rate|click_rate|binds_per_user|
+         premium_per_user|revenue_per_user (bind_rate) --effect E or E1,E2,... (power:
+         0.02,0.05,0.1) --runs N (2000) --analysis sequential|fixed (fixed decides at
+         --planned-users, default all the users) --guardrail LIMIT|none (bind rate, -0.02)
+         --non-inferiority MARGIN (a bind-rate non-inferiority guardrail) --cap Q (winsorise
+         premium and revenue at the Q quantile) --experiment FILE (an experiment's own
+         definition instead) --base-rate P (bind rate, 0.04) --click-rate P (0.08)
+         --premium-sigma S (lognormal premium, 1) --covariates yes|no --threads N
   srm    detection of a loss of exposures in one arm by the sample ratio test, against its
          closed form (non-central chi-squared), and its false alarms without a loss.
          --totals A,B,... (10000,100000,1000000,5000000) --loss L (0.01)
@@ -72,87 +81,6 @@ std::vector<T> List(const Args& a, const char* name, std::vector<T> fallback, do
     out.push_back(static_cast<T>(x));
   }
   return out;
-}
-
-int Aa(const Args& a, bool json) {
-  sim::AaOptions o;
-  o.simulations = static_cast<int>(Num(a, "simulations", o.simulations, 1, 1e7));
-  o.looks = static_cast<int>(Num(a, "looks", o.looks, 1, 1e5));
-  o.users_per_look = static_cast<int>(Num(a, "users-per-look", o.users_per_look, 2, 1e9));
-  o.base_rate = Num(a, "base-rate", o.base_rate, 1e-6, 1 - 1e-6);
-  o.alpha = Num(a, "alpha", o.alpha, 1e-6, 0.5);
-  o.n_star = Num(a, "tuning-n", o.n_star, 1, 1e12);
-  o.seed = static_cast<std::uint64_t>(Num(a, "seed", static_cast<double>(o.seed), 0, 9e15));
-  const sim::AaResult r = sim::RunAa(o);
-  if (json) {
-    fmt::print("{}\n", nlohmann::ordered_json{{"simulations", r.simulations},
-                                              {"looks", r.looks},
-                                              {"alpha", r.alpha},
-                                              {"fpr_sequential", r.fpr_sequential},
-                                              {"fpr_sequential_se", r.fpr_sequential_se},
-                                              {"fpr_fixed_peeking", r.fpr_fixed_peeking},
-                                              {"fpr_fixed_final", r.fpr_fixed_final}}
-                           .dump());
-    return 0;
-  }
-  fmt::print(
-      "A/A: {} simulated experiments, a look after each of {} batches of {} users, bind "
-      "rate {:g} in both arms, alpha {:g}\n",
-      r.simulations, r.looks, o.users_per_look, o.base_rate, r.alpha);
-  fmt::print("  test                                   false-positive rate\n");
-  fmt::print(
-      "  sequential (always valid), every look  {:.4f} (se {:.4f})  {}\n", r.fpr_sequential,
-      r.fpr_sequential_se,
-      r.fpr_sequential <= r.alpha + 3 * r.fpr_sequential_se ? "within alpha" : "ABOVE alpha");
-  fmt::print("  fixed horizon, peeked at every look    {:.4f}  ({:.1f}x alpha)\n",
-             r.fpr_fixed_peeking, r.fpr_fixed_peeking / r.alpha);
-  fmt::print("  fixed horizon, final look only         {:.4f}\n", r.fpr_fixed_final);
-  return 0;
-}
-
-int Power(const Args& a, bool json) {
-  sim::PowerOptions o;
-  o.lifts = List<double>(a, "lifts", o.lifts, -0.99, 100);
-  o.base_rate = Num(a, "base-rate", o.base_rate, 1e-6, 1 - 1e-6);
-  o.users_per_arm = static_cast<std::int64_t>(Num(a, "users-per-arm", 0, 0, 1e11));
-  o.looks = static_cast<int>(Num(a, "looks", o.looks, 1, 1e5));
-  o.simulations = static_cast<int>(Num(a, "simulations", o.simulations, 1, 1e7));
-  o.alpha = Num(a, "alpha", o.alpha, 1e-6, 0.5);
-  o.n_star = Num(a, "tuning-n", o.n_star, 1, 1e12);
-  o.seed = static_cast<std::uint64_t>(Num(a, "seed", static_cast<double>(o.seed), 0, 9e15));
-  const auto rows = sim::RunPower(o);
-  if (json) {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const auto& r : rows) {
-      list.push_back({{"lift", r.lift},
-                      {"users_per_arm", r.users_per_arm},
-                      {"closed_form", r.closed_form},
-                      {"fixed", r.fixed},
-                      {"fixed_se", r.fixed_se},
-                      {"sequential", r.sequential},
-                      {"sequential_se", r.sequential_se},
-                      {"median_look_fraction", r.median_look_fraction}});
-    }
-    fmt::print("{}\n", nlohmann::ordered_json{{"base_rate", o.base_rate},
-                                              {"simulations", o.simulations},
-                                              {"looks", o.looks},
-                                              {"alpha", o.alpha},
-                                              {"rows", list}}
-                           .dump());
-    return 0;
-  }
-  fmt::print(
-      "power: bind rate {:g} in control, {} users per arm, {} simulations, {} looks, "
-      "alpha {:g}\n",
-      o.base_rate, rows.empty() ? 0 : rows.front().users_per_arm, o.simulations, o.looks, o.alpha);
-  fmt::print("  lift    closed form   fixed horizon     sequential        median detection\n");
-  for (const auto& r : rows) {
-    fmt::print(
-        "  {:5.1f}%  {:.3f}         {:.3f} ({:.3f})   {:.3f} ({:.3f})   {:.0f}% of the users\n",
-        100 * r.lift, r.closed_form, r.fixed, r.fixed_se, r.sequential, r.sequential_se,
-        100 * r.median_look_fraction);
-  }
-  return 0;
 }
 
 int Srm(const Args& a, bool json) {
@@ -263,8 +191,12 @@ int Scenario(const Args& a, bool json) {
 int SimulateCommand(const CommandArgs& argv) {
   auto args = ParseCommandArgs(
       "simulate", argv,
-      {"simulations", "looks", "users-per-look", "base-rate", "alpha", "tuning-n", "seed", "lifts",
-       "users-per-arm", "totals", "loss", "threshold", "format", "dir", "config", "url"},
+      [] {
+        std::set<std::string> names{"totals", "loss",   "threshold", "format",
+                                    "dir",    "config", "url"};
+        for (const char* name : kDecisionStudyOptions) names.insert(name);
+        return names;
+      }(),
       kHelp);
   if (!args) return args.error();
   const std::string format = args->Get("format").value_or("text");
@@ -278,8 +210,8 @@ int SimulateCommand(const CommandArgs& argv) {
   }
   const std::string& study = args->positionals[0];
   try {
-    if (study == "aa") return Aa(*args, format == "json");
-    if (study == "power") return Power(*args, format == "json");
+    if (study == "aa") return SimulateAa(*args, format == "json");
+    if (study == "power") return SimulatePower(*args, format == "json");
     if (study == "srm") return Srm(*args, format == "json");
     if (scenario) return Scenario(*args, format == "json");
   } catch (const std::invalid_argument& e) {

@@ -4,7 +4,7 @@
 
 #include "dashboards/alerts.h"
 #include "dashboards/html.h"
-#include "dashboards/report_decision.h"
+#include "analysis/decision.h"
 
 namespace abrec {
 namespace {

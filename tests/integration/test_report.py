@@ -325,8 +325,9 @@ class ReportTest(h.ServiceTestCase):
         self.assertIn("bind_rate", win["decision"]["reasons"][0])
         bait = self.report("rep_bait")
         self.assertEqual(bait["decision"]["code"], "clickbait", bait["decision"])
-        self.assertTrue(any("click rate is up while bind rate is" in r
-                            for r in bait["decision"]["reasons"]), bait["decision"])
+        self.assertTrue(any("click-bait: click rate significantly up while bind rate is "
+                            "significantly down" in r for r in bait["decision"]["reasons"]),
+                        bait["decision"])
         # The bind-rate guardrail (no worse than −2%) is breached too, and said so.
         g = [x for x in bait["guardrails"] if x["metric"] == "bind_rate"][0]
         self.assertTrue(g["breached"], g)

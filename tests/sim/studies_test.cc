@@ -9,45 +9,6 @@
 namespace abrec::sim {
 
 TEST_CASE(
-    "A/A, monitored continuously: sequential stays under alpha, peeking at fixed-horizon does "
-    "not") {
-  AaOptions o;
-  o.simulations = 2'000;
-  o.looks = 100;
-  o.users_per_look = 200;
-  const AaResult r = RunAa(o);
-  MESSAGE("A/A: sequential ", r.fpr_sequential, " (se ", r.fpr_sequential_se,
-          "), fixed-horizon peeking ", r.fpr_fixed_peeking, ", fixed-horizon final ",
-          r.fpr_fixed_final);
-  CHECK(r.fpr_sequential <= o.alpha + 3 * r.fpr_sequential_se);
-  CHECK(r.fpr_fixed_peeking > 2 * o.alpha);
-  // One look at the end is a valid fixed-horizon test: about alpha.
-  CHECK(std::fabs(r.fpr_fixed_final - o.alpha) <=
-        3 * std::sqrt(o.alpha * (1 - o.alpha) / o.simulations));
-}
-
-TEST_CASE(
-    "power: simulated fixed-horizon power matches the closed form; sequential detects large lifts "
-    "early") {
-  PowerOptions o;
-  o.simulations = 600;
-  const auto rows = RunPower(o);
-  REQUIRE(rows.size() == 3);
-  for (const PowerRow& row : rows) {
-    MESSAGE("lift ", row.lift, ": ", row.users_per_arm, " users per arm, closed form ",
-            row.closed_form, ", fixed ", row.fixed, ", sequential ", row.sequential,
-            " (median detection at ", row.median_look_fraction, " of the users)");
-    CHECK(std::fabs(row.fixed - row.closed_form) <=
-          3 * std::sqrt(row.closed_form * (1 - row.closed_form) / o.simulations) + 0.01);
-  }
-  // At the size for 80% fixed-horizon power at a 5% lift: 10% is found almost always, and
-  // well before the end by the sequential test.
-  CHECK(rows[1].closed_form == doctest::Approx(0.8).epsilon(0.01));
-  CHECK(rows[2].sequential > 0.95);
-  CHECK(rows[2].median_look_fraction < 0.6);
-}
-
-TEST_CASE(
     "SRM: a 1% exposure loss in one arm is found at scale, and false alarms stay at the "
     "threshold") {
   SrmOptions o;

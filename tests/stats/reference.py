@@ -109,26 +109,43 @@ def power():
 
 
 def cuped():
-    """x: premium held before the experiment, y: premium after (cents, integers); some users
-    have no covariate (x = 0). The references: scipy's OLS slope of y on x over both arms
-    (CUPED's θ) and Pearson's r² (the variance reduction is about r²)."""
+    """Regression adjustment with one and two pre-experiment covariates (x: premium held
+    before, cents; z: products held), y the outcome (cents); some users have no covariates
+    (x = z = 0). The reference is statsmodels' OLS y ~ 1 + treatment + covariates (Lin 2013's
+    ANCOVA): its treatment coefficient is CUPED's adjusted difference; its heteroskedasticity-
+    robust HC2 standard error is the reference for the adjusted difference's standard error."""
+    import statsmodels.api as sm
     rng = np.random.default_rng(99)
     cases = []
-    for n_c, n_t, effect, share_with_x in [(4000, 4100, 1500, 1.0), (3000, 2900, 0, 0.7)]:
+    for n_c, n_t, effect, share_with_x, covariates in [(4000, 4100, 1500, 1.0, 1),
+                                                       (3000, 2900, 0, 0.7, 1),
+                                                       (5000, 5200, 800, 0.8, 2)]:
         def arm(n, lift):
-            x = np.round(rng.lognormal(10, 0.6, n)) * (rng.random(n) < share_with_x)
-            y = np.round(0.8 * x + rng.normal(3000 + lift, 6000, n))
-            return x.astype(np.int64), y.astype(np.int64)
-        xc, yc = arm(n_c, 0)
-        xt, yt = arm(n_t, effect)
-        x, y = np.concatenate([xc, xt]), np.concatenate([yc, yt])
-        fit = stats.linregress(x, y)
-        def sums(xa, ya):
+            has = rng.random(n) < share_with_x
+            z = rng.poisson(1.5, n) * has
+            x = np.round(rng.lognormal(10, 0.6, n) * (1 + 0.3 * z)) * has
+            y = np.round(0.8 * x + 4000 * z + rng.normal(3000 + lift, 6000, n))
+            return x.astype(np.int64), z.astype(np.int64), y.astype(np.int64)
+        xc, zc, yc = arm(n_c, 0)
+        xt, zt, yt = arm(n_t, effect)
+        x, z, y = np.concatenate([xc, xt]), np.concatenate([zc, zt]), np.concatenate([yc, yt])
+        treat = np.concatenate([np.zeros(n_c), np.ones(n_t)])
+        cols = [np.ones(len(y)), treat, x.astype(float)]
+        if covariates == 2:
+            cols.append(z.astype(float))
+        fit = sm.OLS(y.astype(float), np.column_stack(cols)).fit(cov_type="HC2")
+        plain = CompareMeans(DescrStatsW(yt.astype(float)), DescrStatsW(yc.astype(float)))
+        def sums(xa, za, ya):
             return dict(n=int(len(xa)), sx=str(int(xa.sum())), sxx=str(int((xa * xa).sum())),
+                        sz=str(int(za.sum())), szz=str(int((za * za).sum())),
+                        sxz=str(int((xa * za).sum())),
                         sy=str(int(ya.sum())), syy=str(int((ya * ya).sum())),
-                        sxy=str(int((xa * ya).sum())))
-        cases.append(dict(control=sums(xc, yc), treatment=sums(xt, yt), theta=float(fit.slope),
-                          r2=float(fit.rvalue ** 2), effect=effect))
+                        sxy=str(int((xa * ya).sum())), szy=str(int((za * ya).sum())))
+        cases.append(dict(control=sums(xc, zc, yc), treatment=sums(xt, zt, yt),
+                          covariates=covariates, effect=effect,
+                          difference=float(fit.params[1]), se_hc2=float(fit.bse[1]),
+                          theta=[float(v) for v in fit.params[2:]],
+                          plain_se=float(plain.std_meandiff_separatevar)))
     return cases
 
 
