@@ -79,6 +79,21 @@ def srm():
     return cases
 
 
+def srm_zero_weight():
+    """Pearson's chi-square over the buckets that should get users: a bucket of weight 0 and
+    no users is left out (it adds no degree of freedom)."""
+    cases = []
+    for counts, weights in [([4980, 5105, 0, 45200, 44715], [0.05, 0.05, 0, 0.45, 0.45]),
+                            ([5100, 0, 4900], [0.5, 0, 0.5])]:
+        kept = [(c, w) for c, w in zip(counts, weights) if w > 0]
+        total = sum(c for c, _ in kept)
+        chi2, p = stats.chisquare([c for c, _ in kept],
+                                  [total * w / sum(w for _, w in kept) for _, w in kept])
+        cases.append(dict(counts=counts, weights=weights, chi2=float(chi2), p=float(p),
+                          df=len(kept) - 1))
+    return cases
+
+
 def adjusted():
     cases = []
     for p in [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01, 0.5, 0.049], [0.9], [0.001, 0.5, 0.04]]:
@@ -187,7 +202,8 @@ def quantiles():
 
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
-                   proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
+                   proportions=proportions(), welch=welch(), srm=srm(),
+                   srm_zero_weight=srm_zero_weight(), adjusted=adjusted(),
                    power=power(), cuped=cuped(), contingency=contingency(),
                    classification=classification(), quantiles=quantiles()),
               sys.stdout, indent=1)
