@@ -1,7 +1,8 @@
 // Sample ratio mismatch: Pearson's χ² of the observed bucket sizes against the weights the
 // assignment promises (DESIGN.md: holdout 0.05, exploration 0.05, variant i 0.90·wᵢ), df =
 // buckets − 1. A mismatch means the assignment or the logging is broken, and no lift can be
-// trusted.
+// trusted. A χ² test is valid at one look; for a report watched continuously see
+// stats/srm_sequential.h.
 #pragma once
 
 #include <cstddef>
@@ -14,11 +15,11 @@
 
 namespace abrec::stats {
 
-// The buckets a sample ratio test compares: those of weight > 0, with their weights
-// normalised to shares.
+// The buckets both sample ratio tests compare (SampleRatioTest here and
+// SequentialSampleRatioTest): those of weight > 0, with their weights normalised to shares.
 // A bucket of weight 0 is one the assignment sends nobody to: if it holds users, that alone
 // is a mismatch, whatever their number, and it is named in `unexpected_bucket`; if it holds
-// none, it is left out (it adds nothing to the test, nor a degree of freedom).
+// none, it is left out (it adds nothing to either test, nor a degree of freedom).
 struct SrmBuckets {
   // kInvalidInput: counts and weights differ in size, a weight is negative or not finite, a
   // count is negative, or fewer than two buckets have weight > 0 and none holds unexpected
@@ -49,7 +50,8 @@ struct SrmResult {
 // `counts[i]` users observed in bucket i, `weights[i]` its expected share (normalised here;
 // weights ≥ 0, see SrmBuckets for weight 0). Silent (kTooFewUnits, no mismatch) until
 // `min_total` users, except that users in a bucket of weight 0 are a mismatch at once. Valid
-// at a single look: looked at daily, its false alarms add up. Thread-safe.
+// at a single look: looked at daily, its false alarms add up (SequentialSampleRatioTest does
+// not). Thread-safe.
 SrmResult SampleRatioTest(std::span<const std::int64_t> counts, std::span<const double> weights,
                           double threshold = 0.001, std::int64_t min_total = 1'000);
 
