@@ -131,7 +131,6 @@ BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals
                                double threshold, std::int64_t min_total) {
   BucketSrm out;
   auto add = [&](const std::string& bucket, double weight) {
-    if (weight <= 0) return;  // a bucket nobody is sent to has nothing to compare
     const auto it = totals.find(bucket);
     out.buckets.push_back(bucket);
     out.users.push_back(it == totals.end() ? 0 : Count(it->second.users));
@@ -155,6 +154,8 @@ BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals
     for (const auto& v : experiment.variants) add(v.name, rest * v.weight);
   }
   out.result = stats::SampleRatioTest(out.users, out.expected_weights, threshold, min_total);
+  out.sequential =
+      stats::SequentialSampleRatioTest(out.users, out.expected_weights, {.threshold = threshold});
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "stats/relative_interval.h"
 #include "stats/result.h"
 #include "stats/srm.h"
+#include "stats/srm_sequential.h"
 
 namespace abrec {
 
@@ -57,12 +58,16 @@ MetricComparison CompareMetric(Metric metric, const BucketTotals& baseline,
 
 // Sample ratio mismatch over every bucket of an experiment, against the weights the
 // assignment promises (DESIGN.md): holdout h, exploration e, variant i (1 − h − e)·wᵢ.
-// Buckets missing from `totals` count 0 users.
+// Buckets missing from `totals` count 0 users. Buckets of weight 0 are kept: users in one
+// are a mismatch at once (`unexpected_bucket` in either result indexes `buckets`).
 struct BucketSrm {
   std::vector<std::string> buckets;  // holdout, exploration, the variants (rollout: pooled)
   std::vector<std::int64_t> users;
   std::vector<double> expected_weights;
-  stats::SrmResult result;
+  stats::SrmResult result;  // Pearson's χ²: valid at a single look
+  // The anytime-valid test at the same threshold: valid however often the report is read
+  // (its p-value at this look; a mismatch it finds is real whenever it is seen).
+  stats::SequentialSrmResult sequential;
 };
 // The name of the pooled variants in a rollout's sample ratio test.
 inline constexpr std::string_view kRolloutPool = "variants (rollout)";

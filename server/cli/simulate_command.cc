@@ -38,10 +38,13 @@ the same options print the same table).
          premium and revenue at the Q quantile) --experiment FILE (an experiment's own
          definition instead) --base-rate P (bind rate, 0.04) --click-rate P (0.08)
          --premium-sigma S (lognormal premium, 1) --covariates yes|no --threads N
-  srm    detection of a loss of exposures in one arm by the sample ratio test, against its
-         closed form (non-central chi-squared), and its false alarms without a loss.
+  srm    detection of a loss of exposures in one arm by the sample ratio tests, and their
+         false alarms without a loss, with the users arriving over daily looks: Pearson's
+         chi-squared at the end only (against its closed form, non-central chi-squared) and
+         peeked at every look, and the anytime-valid Dirichlet-multinomial test (Lindon and
+         Malek; concentration 10000) at every look.
          --totals A,B,... (10000,100000,1000000,5000000) --loss L (0.01)
-         --threshold T (0.001) --simulations N (1000)
+         --threshold T (0.001) --looks L (30) --simulations N (1000)
 
   scenario FILE  a closed-loop scenario (config/scenarios/*.yaml): customers of the seeded
          ground-truth world visit the in-process platform day by day, are assigned, see the
@@ -88,6 +91,7 @@ int Srm(const Args& a, bool json) {
   o.totals = List<std::int64_t>(a, "totals", o.totals, 10, 1e11);
   o.loss = Num(a, "loss", o.loss, 0, 0.99);
   o.threshold = Num(a, "threshold", o.threshold, 1e-12, 0.5);
+  o.looks = static_cast<int>(Num(a, "looks", o.looks, 1, 1e5));
   o.simulations = static_cast<int>(Num(a, "simulations", o.simulations, 1, 1e7));
   o.seed = static_cast<std::uint64_t>(Num(a, "seed", static_cast<double>(o.seed), 0, 9e15));
   const auto rows = sim::RunSrm(o);
@@ -97,24 +101,43 @@ int Srm(const Args& a, bool json) {
       list.push_back({{"total", r.total},
                       {"closed_form", r.closed_form},
                       {"detected", r.detected},
-                      {"false_alarm", r.false_alarm}});
+                      {"false_alarm", r.false_alarm},
+                      {"detected_peeking", r.detected_peeking},
+                      {"false_alarm_peeking", r.false_alarm_peeking},
+                      {"detected_sequential", r.detected_sequential},
+                      {"false_alarm_sequential", r.false_alarm_sequential},
+                      {"sequential_median_fraction", r.sequential_median_fraction}});
     }
     fmt::print("{}\n", nlohmann::ordered_json{{"loss", o.loss},
                                               {"threshold", o.threshold},
                                               {"simulations", o.simulations},
+                                              {"looks", o.looks},
+                                              {"concentration", o.concentration},
                                               {"rows", list}}
                            .dump());
     return 0;
   }
   fmt::print(
       "SRM: treatment loses {:g}% of its exposures; buckets 5/5/45/45%; threshold {:g}; "
-      "{} simulations\n",
-      100 * o.loss, o.threshold, o.simulations);
-  fmt::print("  users        detected  (closed form)  false alarms without loss\n");
+      "{} simulations; {} looks up to each total\n",
+      100 * o.loss, o.threshold, o.simulations, o.looks);
+  fmt::print(
+      "               detected with the loss                                false alarms without "
+      "it\n"
+      "  users        chi2 end (closed form)  peeked  sequential (median)  chi2 end  peeked  "
+      "sequential\n");
   for (const auto& r : rows) {
-    fmt::print("  {:>11}  {:.3f}     ({:.3f})        {:.4f}\n", r.total, r.detected, r.closed_form,
-               r.false_alarm);
+    fmt::print(
+        "  {:>11}  {:.3f}    ({:.3f})        {:.3f}   {:.3f}      ({:3.0f}%)  {:.4f}    {:.4f}  "
+        "{:.4f}\n",
+        r.total, r.detected, r.closed_form, r.detected_peeking, r.detected_sequential,
+        100 * r.sequential_median_fraction, r.false_alarm, r.false_alarm_peeking,
+        r.false_alarm_sequential);
   }
+  fmt::print(
+      "  peeked: at every look; sequential: anytime valid (its false alarms stay under the "
+      "threshold however often it is read), median: share of the users seen at its first "
+      "alarm\n");
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -139,15 +140,24 @@ TEST_CASE("metric names and empty buckets") {
 }  // namespace abrec
 
 namespace abrec {
+namespace {
 
-TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled arms add up") {
-  Experiment e;
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+// Users per bucket close to the default split: holdout and exploration 5%, two arms 45%.
+std::map<std::string, BucketTotals> AsPromised() {
   std::map<std::string, BucketTotals> totals;
   totals["holdout"].users = 5'000;
   totals["exploration"].users = 5'100;
   totals["control"].users = 45'000;
   totals["treatment"].users = 44'900;
+  return totals;
+}
+
+}  // namespace
+
+TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled arms add up") {
+  Experiment e;
+  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  std::map<std::string, BucketTotals> totals = AsPromised();
   const PopulationSplit population;
   const BucketSrm ok = SampleRatioOfBuckets(totals, population, e);
   CHECK(ok.buckets == std::vector<std::string>{"holdout", "exploration", "control", "treatment"});
@@ -161,6 +171,29 @@ TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled ar
   BucketTotals pooled = totals["control"];
   pooled += totals["treatment"];
   CHECK(pooled.users == 87'000);
+}
+
+TEST_CASE("SRM keeps a variant of weight 0: users in it are a mismatch in both tests") {
+  Experiment e;
+  e.variants = {{"control", "legacy_rules", "", 0.5},
+                {"treatment", "recommender", "hybrid", 0.5},
+                {"closed", "recommender", "hybrid", 0.0}};
+  std::map<std::string, BucketTotals> totals = AsPromised();
+  const PopulationSplit population;
+  const BucketSrm empty = SampleRatioOfBuckets(totals, population, e);
+  REQUIRE(empty.buckets.size() == 5);
+  CHECK(empty.buckets[4] == "closed");
+  CHECK(empty.expected_weights[4] == 0);
+  CHECK_FALSE(empty.result.mismatch);
+  CHECK(empty.result.df == 3);  // the empty bucket adds no degree of freedom
+  CHECK_FALSE(empty.sequential.mismatch);
+
+  totals["closed"].users = 2;
+  const BucketSrm leak = SampleRatioOfBuckets(totals, population, e);
+  CHECK(leak.result.mismatch);
+  CHECK(leak.result.unexpected_bucket == std::optional<std::size_t>{4});
+  CHECK(leak.sequential.mismatch);
+  CHECK(leak.sequential.unexpected_bucket == std::optional<std::size_t>{4});
 }
 
 }  // namespace abrec

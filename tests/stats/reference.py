@@ -79,6 +79,72 @@ def srm():
     return cases
 
 
+def srm_zero_weight():
+    """Pearson's chi-square over the buckets that should get users: a bucket of weight 0 and
+    no users is left out (it adds no degree of freedom)."""
+    cases = []
+    for counts, weights in [([4980, 5105, 0, 45200, 44715], [0.05, 0.05, 0, 0.45, 0.45]),
+                            ([5100, 0, 4900], [0.5, 0, 0.5])]:
+        kept = [(c, w) for c, w in zip(counts, weights) if w > 0]
+        total = sum(c for c, _ in kept)
+        chi2, p = stats.chisquare([c for c, _ in kept],
+                                  [total * w / sum(w for _, w in kept) for _, w in kept])
+        cases.append(dict(counts=counts, weights=weights, chi2=float(chi2), p=float(p),
+                          df=len(kept) - 1))
+    return cases
+
+
+def srm_sequential():
+    """ln of the Bayes factor of a Dirichlet(c theta0) mixture of multinomials against the
+    multinomial(theta0), by two routes that share no algebra with the C++ code:
+    - "chain": the Dirichlet-multinomial and the multinomial factorised by Dirichlet
+      aggregation into beta-binomials and binomials (bucket i against the buckets after it),
+      ln BF = sum of scipy.stats.betabinom.logpmf - scipy.stats.binom.logpmf;
+    - "quadrature": two buckets, BF = integral over p of the Beta(c theta1, c theta2) density
+      times (p / theta1)^n1 ((1 - p) / theta2)^n2, by scipy.integrate.quad."""
+    from scipy import integrate
+
+    def chain(counts, theta, alpha):
+        log_bf, left = 0.0, sum(counts)
+        for i in range(len(counts) - 1):
+            rest_alpha, rest_theta = sum(alpha[i + 1:]), sum(theta[i:])
+            log_bf += (stats.betabinom.logpmf(counts[i], left, alpha[i], rest_alpha)
+                       - stats.binom.logpmf(counts[i], left, theta[i] / rest_theta))
+            left -= counts[i]
+        return float(log_bf)
+
+    chains = []
+    for counts, weights, c in [([5012, 4980, 45113, 44895], [0.05, 0.05, 0.45, 0.45], 1e4),
+                               ([480, 560, 44000, 45000], [0.05, 0.05, 0.45, 0.45], 1e4),
+                               ([821588, 815482], [0.5, 0.5], 1e4),
+                               ([250321, 249750, 2250012, 2249917], [1, 1, 9, 9], 1e4),
+                               ([50010000, 49990000], [0.5, 0.5], 1e4),
+                               ([12, 30, 9], [0.3, 0.5, 0.2], 1.0),
+                               ([3, 0, 1], [0.25, 0.25, 0.5], 2.5),
+                               ([700, 9300], [0.1, 0.9], 100.0)]:
+        theta = [w / sum(weights) for w in weights]
+        chains.append(dict(counts=counts, weights=weights, concentration=c,
+                           log_bf=chain(counts, theta, [c * t for t in theta])))
+
+    quadratures = []
+    for (n1, n2), (t1, t2), c in [((520, 480), (0.5, 0.5), 100.0),
+                                  ((5100, 4900), (0.5, 0.5), 1e4),
+                                  ((300, 700), (0.25, 0.75), 50.0),
+                                  ((2700, 7300), (0.25, 0.75), 1e3)]:
+        a1, a2 = c * t1, c * t2
+        mode = (a1 + n1 - 1) / (a1 + a2 + n1 + n2 - 2)
+
+        def integrand(p):
+            return np.exp(stats.beta.logpdf(p, a1, a2) + n1 * np.log(p / t1)
+                          + n2 * np.log((1 - p) / t2))
+        bf, err = integrate.quad(integrand, 0, 1, points=[mode], limit=500, epsabs=0,
+                                 epsrel=1e-11)
+        assert err < 1e-8 * bf
+        quadratures.append(dict(counts=[n1, n2], weights=[t1, t2], concentration=c,
+                                bayes_factor=float(bf)))
+    return dict(chain=chains, quadrature=quadratures)
+
+
 def adjusted():
     cases = []
     for p in [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01, 0.5, 0.049], [0.9], [0.001, 0.5, 0.04]]:
@@ -204,7 +270,9 @@ def quantiles():
 
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
-                   proportions=proportions(), welch=welch(), srm=srm(), adjusted=adjusted(),
+                   proportions=proportions(), welch=welch(), srm=srm(),
+                   srm_zero_weight=srm_zero_weight(), srm_sequential=srm_sequential(),
+                   adjusted=adjusted(),
                    power=power(), cuped=cuped(), contingency=contingency(),
                    classification=classification(), quantiles=quantiles()),
               sys.stdout, indent=1)

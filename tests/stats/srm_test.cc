@@ -1,6 +1,7 @@
 #include "stats/srm.h"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -37,18 +38,42 @@ TEST_CASE("SRM stays silent below its minimum count") {
   CHECK(SampleRatioTest(few, half, 0.001, 20).reason == Reason::kOk);
 }
 
-}  // namespace abrec::stats
-
-namespace abrec::stats {
-
-TEST_CASE("users in a bucket that should get none are a mismatch; an empty one is ignored") {
+TEST_CASE(
+    "users in a bucket that should get none are a mismatch at once; an empty one is left "
+    "out") {
   const std::vector<double> weights{0.5, 0.5, 0.0};
   const SrmResult leak = SampleRatioTest(std::vector<std::int64_t>{5000, 5000, 3}, weights);
   CHECK(leak.mismatch);
   CHECK(leak.p_value == 0);
-  const SrmResult fine = SampleRatioTest(std::vector<std::int64_t>{5000, 5000, 0}, weights);
-  CHECK_FALSE(fine.mismatch);
-  CHECK(std::isfinite(fine.chi_squared));
+  CHECK(leak.unexpected_bucket == std::optional<std::size_t>{2});
+  // However few users: the minimum sample guards an approximation, and this is proof.
+  const std::vector<double> middle_closed{0.5, 0.0, 0.5};
+  const SrmResult early = SampleRatioTest(std::vector<std::int64_t>{3, 1, 0}, middle_closed);
+  CHECK(early.mismatch);
+  CHECK(early.unexpected_bucket == std::optional<std::size_t>{1});
+  CHECK(SampleRatioTest(std::vector<std::int64_t>{3, 0, 1}, middle_closed).reason ==
+        Reason::kTooFewUnits);
+
+  // scipy.stats.chisquare over the buckets of weight > 0 (tests/stats/reference.py).
+  for (const auto& c : Reference()["srm_zero_weight"]) {
+    CAPTURE(c.dump());
+    const SrmResult r = SampleRatioTest(c["counts"].get<std::vector<std::int64_t>>(),
+                                        c["weights"].get<std::vector<double>>());
+    REQUIRE(r.reason == Reason::kOk);
+    CHECK_FALSE(r.unexpected_bucket);
+    CHECK(r.chi_squared == doctest::Approx(c["chi2"].get<double>()).epsilon(1e-10));
+    CHECK(r.df == c["df"].get<double>());
+    CHECK(r.p_value == doctest::Approx(c["p"].get<double>()).epsilon(1e-8));
+  }
+}
+
+TEST_CASE("inputs outside the test's domain are a reason, not a number") {
+  const std::vector<std::int64_t> counts{10, 12};
+  CHECK(SampleRatioTest(counts, std::vector<double>{1.0}).reason == Reason::kInvalidInput);
+  CHECK(SampleRatioTest(counts, std::vector<double>{0.5, -0.5}).reason == Reason::kInvalidInput);
+  CHECK(SampleRatioTest(counts, std::vector<double>{0.5, NAN}).reason == Reason::kInvalidInput);
+  CHECK(SampleRatioTest(std::vector<std::int64_t>{10, 0}, std::vector<double>{1.0, 0.0}).reason ==
+        Reason::kInvalidInput);  // one bucket: nothing to compare
 }
 
 }  // namespace abrec::stats
