@@ -183,17 +183,27 @@ const std::optional<LiftFinding>& ExperimentMonitor::Decided(const std::string& 
   return kNone;
 }
 
+// The sample ratio test the decision and the alerts read is the anytime-valid one (Lindon
+// and Malek 2022): its p-value's running minimum over the looks stays below the threshold
+// with probability at most the threshold however often the report is read; Pearson's χ² of
+// this look is shown beside it.
 void ExperimentMonitor::LookSrm(const BucketTotalsMap& totals) {
   srm_.buckets = SampleRatioOfBuckets(totals, population_, *e_, options_.srm_threshold,
                                       options_.srm_min_users);
-  const stats::SrmResult& r = srm_.buckets.result;
-  if (r.reason != stats::Reason::kOk) return;
-  srm_running_p_ = std::min(srm_running_p_, r.p_value);
-  srm_.p_value = r.p_value;
-  srm_.mismatch = r.mismatch;
-  srm_.problem = r.mismatch ? fmt::format("sample ratio mismatch (χ² p = {:.3g} < {})", r.p_value,
-                                          options_.srm_threshold)
-                            : std::string();
+  const stats::SequentialSrmResult& s = srm_.buckets.sequential;
+  if (s.reason != stats::Reason::kOk) return;
+  srm_running_p_ = std::min(srm_running_p_, s.p_value);
+  srm_.p_value = srm_running_p_;
+  srm_.mismatch = srm_running_p_ < options_.srm_threshold;
+  if (!srm_.mismatch) {
+    srm_.problem.clear();
+  } else if (s.unexpected_bucket) {
+    srm_.problem = fmt::format("sample ratio mismatch: users in bucket {}, which should get none",
+                               srm_.buckets.buckets[*s.unexpected_bucket]);
+  } else {
+    srm_.problem = fmt::format("sample ratio mismatch (anytime-valid p = {:.3g} < {})",
+                               srm_running_p_, options_.srm_threshold);
+  }
 }
 
 void ExperimentMonitor::LookGuardrails(const BucketTotalsMap& totals) {

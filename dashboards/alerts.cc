@@ -13,9 +13,13 @@ std::vector<Alert> AlertsOf(const nlohmann::ordered_json& r) {
   const auto& srm = r["srm"];
   if (srm["ok"] == false && srm["p_value"].is_number()) {
     raise("srm", "critical",
-          fmt::format("sample ratio mismatch: χ² p = {:.3g} below {}: the buckets are not the "
-                      "sizes the assignment promises",
-                      srm["p_value"].get<double>(), srm["threshold"].get<double>()));
+          fmt::format("sample ratio mismatch: anytime-valid p = {:.3g} below {}{}: the buckets are "
+                      "not the sizes the assignment promises",
+                      srm["p_value"].get<double>(), srm["threshold"].get<double>(),
+                      srm.contains("unexpected_bucket")
+                          ? fmt::format(" (users in {}, which should get none)",
+                                        srm["unexpected_bucket"].get<std::string>())
+                          : ""));
   }
   for (const auto& g : r["guardrails"]) {
     if (g["breached"] != true) continue;

@@ -264,15 +264,25 @@ json SrmSection(const ReportInputs& in, const ExperimentMonitor& monitor) {
   for (std::size_t i = 0; i < srm.buckets.buckets.size(); ++i) {
     expected[srm.buckets.buckets[i]] = srm.buckets.expected_weights[i];
   }
+  const stats::SrmResult& chi2 = srm.buckets.result;
   json out{{"p_value", srm.p_value},
            {"threshold", in.srm_threshold},
            {"expected", std::move(expected)},
            {"ok", !srm.mismatch},
-           {"chi_squared", srm.buckets.result.chi_squared}};
-  if (srm.buckets.result.reason != stats::Reason::kOk) {
+           {"method",
+            "anytime valid (Lindon and Malek 2022, Dirichlet-multinomial, concentration 10000): "
+            "the running minimum over the days of the p-value, safe to read at any time; "
+            "Pearson's chi-squared of today's counts beside it"},
+           {"chi_squared", chi2.chi_squared},
+           {"p_value_chi_squared",
+            chi2.reason == stats::Reason::kOk ? json(chi2.p_value) : json(nullptr)}};
+  if (const auto& u = srm.buckets.sequential.unexpected_bucket) {
+    out["unexpected_bucket"] = srm.buckets.buckets[*u];
+  }
+  if (srm.buckets.sequential.reason != stats::Reason::kOk) {
     out["p_value"] = nullptr;
-    out["reason"] = fmt::format("{}: the test waits for {} users",
-                                stats::ReasonName(srm.buckets.result.reason), in.srm_min_users);
+    out["reason"] = fmt::format("{}: no users in the experiment's buckets yet",
+                                stats::ReasonName(srm.buckets.sequential.reason));
   }
   return out;
 }

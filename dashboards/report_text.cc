@@ -52,11 +52,13 @@ std::string RenderReportText(const json& r) {
     out += fmt::format(" {} {}", name, b["users"].get<std::int64_t>());
   }
   const json& srm = r["srm"];
-  out += srm.contains("reason")
-             ? fmt::format("\nsample ratio: {}\n", srm["reason"].get<std::string>())
-             : fmt::format("\nsample ratio: χ² p {} (threshold {}): {}\n",
-                           Number(srm["p_value"], "{:.3g}"), Number(srm["threshold"]),
-                           srm["ok"].get<bool>() ? "ok" : "MISMATCH");
+  out +=
+      srm.contains("reason")
+          ? fmt::format("\nsample ratio: {}\n", srm["reason"].get<std::string>())
+          : fmt::format("\nsample ratio: anytime-valid p {} (threshold {}; today's χ² p {}): {}\n",
+                        Number(srm["p_value"], "{:.3g}"), Number(srm["threshold"]),
+                        Number(srm["p_value_chi_squared"], "{:.3g}"),
+                        srm["ok"].get<bool>() ? "ok" : "MISMATCH");
 
   out +=
       "\nagainst control (relative lift; fixed-horizon interval and p; confidence sequence "

@@ -110,9 +110,9 @@ UserTotals DrawUser(Random& rng, const StudyWorld& w, const Lift& lift) {
   u.clicks = rng.Binomial(u.impressions, std::min(1.0, w.click_rate * lift.click));
   const double p_bind = std::min(1.0, w.bind_rate * (0.4 + 0.4 * z) * lift.bind);
   if (rng.Uniform() >= p_bind) return u;
-  u.binds = 1 + rng.Poisson(0.15);
+  const int binds = 1 + rng.Poisson(0.15);
   constexpr std::array<double, 3> kMargins = {0.15, 0.25, 0.35};
-  for (std::int64_t b = 0; b < u.binds; ++b) {
+  for (int b = 0; b < binds; ++b) {  // CountOutcome counts each bind into u
     const double premium = 100 * w.premium_median * (x > 0 ? 1.3 : 1.0) * lift.premium *
                            std::exp(w.premium_sigma * rng.Normal());
     const auto cents = std::llround(premium);

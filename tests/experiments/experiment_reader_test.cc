@@ -46,6 +46,42 @@ TEST_CASE("premium capping is configured per experiment and validated") {
   CHECK(ReadText(Edit("mde: 0.05}", "mde: 0.05}"))->analysis.premium_cap_quantile == 0);
 }
 
+TEST_CASE("guardrails: max_decrease, non-inferiority, and the planned horizon") {
+  auto e = ReadText(Edit("- {metric: bind_rate, min_relative_change: -0.02}",
+                         "- {metric: bind_rate, max_decrease: 0.02}\n"
+                         "    - {metric: premium_per_user, max_decrease: 0.05, type: "
+                         "non_inferiority}",
+                         Edit("mde: 0.05}", "mde: 0.05, planned_users: 40000}")));
+  REQUIRE_MESSAGE(e.has_value(), Messages(e.error()));
+  REQUIRE(e->metrics.guardrails.size() == 3);
+  CHECK(e->metrics.guardrails[1].type == GuardrailType::kHarm);
+  CHECK(e->metrics.guardrails[1].min_relative_change == -0.02);
+  CHECK(e->metrics.guardrails[2].type == GuardrailType::kNonInferiority);
+  CHECK(e->metrics.guardrails[2].min_relative_change == -0.05);
+  CHECK(e->analysis.planned_users == 40'000);
+  // A non-inferiority guardrail needs its margin, and takes no other limit.
+  auto no_margin = ReadText(Edit("- {metric: bind_rate, min_relative_change: -0.02}",
+                                 "- {metric: bind_rate, type: non_inferiority}"));
+  REQUIRE_FALSE(no_margin.has_value());
+  CHECK(Contains(Messages(no_margin.error()), "metrics.guardrails[1].max_decrease: required"));
+  auto both = ReadText(Edit("- {metric: bind_rate, min_relative_change: -0.02}",
+                            "- {metric: bind_rate, min_relative_change: -0.02, type: "
+                            "non_inferiority, max_decrease: 0.02}"));
+  REQUIRE_FALSE(both.has_value());
+  CHECK(Contains(Messages(both.error()), "takes its margin as max_decrease"));
+  auto type = ReadText(Edit("- {metric: bind_rate, min_relative_change: -0.02}",
+                            "- {metric: bind_rate, max_decrease: 0.02, type: noninferior}"));
+  REQUIRE_FALSE(type.has_value());
+  CHECK(Contains(Messages(type.error()), "\"noninferior\" is not a known guardrail type"));
+  auto latency = ReadText(Edit("- {metric: latency_p99_ms, max: 200}",
+                               "- {metric: latency_p99_ms, max_decrease: 0.1}"));
+  REQUIRE_FALSE(latency.has_value());
+  CHECK(Contains(Messages(latency.error()), "latency_p99_ms is an operational threshold"));
+  auto planned = ReadText(Edit("mde: 0.05}", "mde: 0.05, planned_users: -3}"));
+  REQUIRE_FALSE(planned.has_value());
+  CHECK(Contains(Messages(planned.error()), "analysis.planned_users"));
+}
+
 TEST_CASE("variants keep the order they are written in") {
   auto e = ReadText(Edit(
       "  control:   {policy: legacy_rules}\n  treatment: {policy: recommender, model: hybrid}\n",
@@ -98,7 +134,8 @@ TEST_CASE("each invalid field gets its own message saying what is allowed") {
        "- {metric: latency_p99_ms, min_relative_change: -0.1}",
        "latency_p99_ms is an operational threshold; use max or min"},
       {"- {metric: bind_rate, min_relative_change: -0.02}", "- {metric: bind_rate, max: 3}",
-       "bind_rate is tested against control; use min_relative_change or max_relative_change"},
+       "bind_rate is tested against control; use min_relative_change, max_relative_change or "
+       "max_decrease"},
       {"experiment: recsys_v2_hybrid", "experiment: \"bad key!\"",
        "experiment: \"bad key!\" is not a valid experiment key"},
       {"  control:   {policy: legacy_rules}\n", "  control:   {policy: legacy_rules, model: x}\n",
