@@ -125,7 +125,7 @@ void Platform::AddOffPolicyTargets(const RecommendOutcome& o, const RecommendReq
   for (const Variant& v : o.assignment->experiment->def.variants) {
     const auto list = recommender_->Counterfactual(v.policy, v.model, req.customer, req.k);
     if (!list) continue;
-    exposure.ope_targets.push_back(v.name);
+    exposure.ope_targets.push_back({.variant = v.name});
     for (ExposedItem& item : exposure.items) {
       for (const RecommendedItem& it : list->items) {
         if (catalog.products[it.product].id == item.product_id) item.in_lists.push_back(v.name);
