@@ -265,9 +265,16 @@ int main(int argc, char** argv) {
           }
           if (rng() % 20 == 0) {
             e.bucket = "exploration";
-            e.ope_targets = {"control", "treatment"};
+            // As served: each variant's list of 3, all explorable, with the reward model's
+            // predictions summed over it and for each shown product.
+            for (const char* variant : {"control", "treatment"}) {
+              e.ope_targets.push_back(
+                  {variant, 3, 3,
+                   abrec::RewardPrediction{.clicks = 0.3, .binds = 0.02, .premium = 9}});
+            }
             for (auto& item : e.items) {
               if (rng() % 3 == 0) item.in_lists = {"treatment"};
+              item.predicted = abrec::RewardPrediction{.clicks = 0.1, .binds = 0.007, .premium = 3};
             }
           }
           std::vector<Event> out{e};

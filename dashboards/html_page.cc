@@ -185,30 +185,42 @@ std::string ShadowTables(const json& r) {
   return out;
 }
 
-// The exploration bucket's estimate of each variant's policy, beside the arm's own figure.
+// The exploration bucket's estimate of each variant's policy, beside the arm's own figure:
+// IPS with its interval, then SNIPS and DR (intervals clustered by user).
 std::string OffPolicyTable(const json& r) {
   const json& off = r["exploration"]["off_policy"];
   std::string out = "<p class=\"muted\">" + Str(off["method"]) + ".</p>";
   out +=
-      "<table><tr><th>policy of</th><th>exploration lists</th><th>clicks per list "
-      "(estimate, interval)</th><th>measured in its arm</th><th>binds per list</th>"
+      "<table><tr><th>policy of</th><th>exploration lists</th><th>users</th><th>clicks per "
+      "list (IPS, interval; SNIPS; DR)</th><th>measured in its arm</th><th>binds per list</th>"
       "<th>premium per list</th></tr>";
   for (const auto& [variant, t] : off["targets"].items()) {
     if (t.contains("reason")) {
-      out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td colspan=\"4\">{}</td></tr>",
-                         HtmlEscape(variant), t["lists"].get<std::int64_t>(), Str(t["reason"]));
+      out += fmt::format(
+          "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+          "colspan=\"4\">{}</td></tr>",
+          HtmlEscape(variant), t["lists"].get<std::int64_t>(), t["users"].get<std::int64_t>(),
+          Str(t["reason"]));
       continue;
     }
-    auto cell = [](const json& e) {
-      return fmt::format("{} ({} to {})", Num(e["estimate"], "{:.3g}"), Num(e["ci"][0], "{:.3g}"),
-                         Num(e["ci"][1], "{:.3g}"));
+    auto interval = [](const json& e) {
+      return e.contains("ci") && e["ci"].is_array()
+                 ? fmt::format("{} ({} to {})", Num(e["estimate"], "{:.3g}"),
+                               Num(e["ci"][0], "{:.3g}"), Num(e["ci"][1], "{:.3g}"))
+                 : std::string("–");
+    };
+    auto cell = [&interval](const json& m) {
+      return fmt::format("{}<br><span class=\"muted\">SNIPS {}; DR {}</span>", interval(m),
+                         interval(m["snips"]), interval(m["dr"]));
     };
     out += fmt::format(
-        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\" data-ope=\"{}\">{}</td>"
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-        HtmlEscape(variant), t["lists"].get<std::int64_t>(), HtmlEscape(variant),
-        cell(t["clicks_per_list"]), Num(t["clicks_per_list"]["on_policy"], "{:.3g}"),
-        cell(t["binds_per_list"]), cell(t["premium_per_list"]));
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\" "
+        "data-ope=\"{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td></tr>",
+        HtmlEscape(variant), t["lists"].get<std::int64_t>(), t["users"].get<std::int64_t>(),
+        HtmlEscape(variant), cell(t["clicks_per_list"]),
+        Num(t["clicks_per_list"]["on_policy"], "{:.3g}"), cell(t["binds_per_list"]),
+        cell(t["premium_per_list"]));
   }
   return out + "</table>";
 }

@@ -13,7 +13,6 @@
 #include "experiments/latency_histogram.h"
 #include "stats/drift.h"
 #include "stats/fairness.h"
-#include "stats/fixed_horizon.h"
 
 namespace abrec {
 namespace {
@@ -296,66 +295,6 @@ json ShadowSection(const ReportInputs& in, std::vector<VariantFindings>& finding
            "what each variant would have shown while control's list was shown instead, on the "
            "days it ran in shadow; eligibility by the gate's invariants (config/gate.yaml)"},
           {"variants", std::move(variants)}};
-}
-
-}  // namespace abrec
-
-namespace abrec {
-
-json OffPolicySection(const ReportInputs& in) {
-  const double z = stats::NormalQuantile(in.experiment->analysis.alpha);
-  json targets = json::object();
-  for (const Variant& v : in.experiment->variants) {
-    const auto it = in.off_policy.find(v.name);
-    if (it == in.off_policy.end() || it->second.lists < 2) {
-      targets[v.name] = {{"lists", it == in.off_policy.end() ? 0 : it->second.lists},
-                         {"reason",
-                          "fewer than 2 exploration lists served by /v1/recommend with this "
-                          "variant's list computed beside them"}};
-      continue;
-    }
-    const OffPolicySums& s = it->second;
-    const double n = static_cast<double>(s.lists);
-    const auto arm = in.totals.find(v.name);
-    const double exposures =
-        arm == in.totals.end() ? 0.0 : static_cast<double>(arm->second.exposures);
-    auto on_policy = [&](Int128 total, double scale) {
-      return exposures > 0 && arm != in.totals.end()
-                 ? json(static_cast<double>(total) * scale / exposures)
-                 : json(nullptr);
-    };
-    auto estimate = [&](double sum, double sq, json measured) {
-      const double mean = sum / n;
-      const double var = std::max(0.0, (sq - n * mean * mean) / (n - 1));
-      const double se = std::sqrt(var / n);
-      return json{{"estimate", mean},
-                  {"standard_error", se},
-                  {"ci", {mean - z * se, mean + z * se}},
-                  {"on_policy", std::move(measured)}};
-    };
-    targets[v.name] = {
-        {"policy", v.policy},
-        {"lists", s.lists},
-        {"clicks_per_list",
-         estimate(s.clicks, s.clicks_sq,
-                  on_policy(arm == in.totals.end() ? Int128(0) : arm->second.clicks, 1.0))},
-        {"binds_per_list",
-         estimate(s.binds, s.binds_sq,
-                  on_policy(arm == in.totals.end() ? Int128(0) : arm->second.binds, 1.0))},
-        {"premium_per_list",
-         estimate(
-             s.premium, s.premium_sq,
-             on_policy(arm == in.totals.end() ? Int128(0) : arm->second.premium_cents, 0.01))}};
-  }
-  return {{"method",
-           "item-level inverse propensity scoring: each click, bind and premium on a product "
-           "the random list showed, and the variant's list would also have shown, counts "
-           "1/propensity; per list, averaged over the exploration lists (assumes a product's "
-           "outcome does not depend on the rest of the list)"},
-          {"note",
-           "on_policy: the same figure measured in the variant's own arm (all its exposures), "
-           "for comparison; outcomes count when they name the exploration list's request_id"},
-          {"targets", std::move(targets)}};
 }
 
 }  // namespace abrec

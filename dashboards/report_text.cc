@@ -148,12 +148,20 @@ std::string RenderReportText(const json& r) {
       out += fmt::format("  {:<12} {}\n", arm, t["reason"].get<std::string>());
       continue;
     }
-    const json& c = t["clicks_per_list"];
-    out += fmt::format("  {:<12} {} lists: clicks {} {} (arm {}), binds {}, premium {}\n", arm,
-                       t["lists"].get<std::int64_t>(), Number(c["estimate"], "{:.3g}"),
-                       Interval(c["ci"], false), Number(c["on_policy"], "{:.3g}"),
-                       Number(t["binds_per_list"]["estimate"], "{:.3g}"),
-                       Number(t["premium_per_list"]["estimate"], "{:.4g}"));
+    out += fmt::format("  {:<12} {} lists of {} users (intervals clustered by user)\n", arm,
+                       t["lists"].get<std::int64_t>(), t["users"].get<std::int64_t>());
+    for (const char* metric : {"clicks", "binds", "premium"}) {
+      const json& m = t[std::string(metric) + "_per_list"];
+      out += fmt::format("  {:<12} {:<8}", "", metric);
+      for (const char* estimator : {"ips", "snips", "dr"}) {
+        const json& e = m[estimator];
+        out += e.contains("reason")
+                   ? fmt::format(" {} -", estimator)
+                   : fmt::format(" {} {} {}", estimator, Number(e["estimate"], "{:.4g}"),
+                                 Interval(e["ci"], false));
+      }
+      out += fmt::format("; arm {}\n", Number(m["on_policy"], "{:.4g}"));
+    }
   }
   if (r["shadow"].contains("variants")) {
     out += "\nshadow checks (what the variant would have shown while control's list was):\n";

@@ -14,6 +14,15 @@ enum class EventType { kExposure = 0, kClick = 1, kBind = 2 };
 
 std::string_view EventTypeName(EventType type);
 
+// A reward model's prediction of what showing products to a customer yields: expected clicks,
+// binds and bound premium (currency units). The doubly robust estimate's q̂
+// (off_policy_log.h); made when the list is served, before any outcome.
+struct RewardPrediction {
+  double clicks = 0;
+  double binds = 0;
+  double premium = 0;
+};
+
 // An item shown in an exposure: its product, 1-based position and the probability that the
 // policy showed it there (1 for deterministic policies).
 struct ExposedItem {
@@ -23,6 +32,23 @@ struct ExposedItem {
   // Exploration exposures served by abrec: the variants whose policy would also have shown
   // this product to this customer (the off-policy estimate's matches; off_policy_log.h).
   std::vector<std::string> in_lists{};
+  // Exploration exposures served by abrec: the reward model's prediction for this product
+  // (nullopt: no model scored it). Not stored with the event: the off-policy log keeps what
+  // it implies, and the audit record (features) the predictions.
+  std::optional<RewardPrediction> predicted{};
+};
+
+// An exploration list's off-policy target: a variant whose policy's list for this customer
+// was computed beside the random one (off_policy_log.h).
+struct OpeTarget {
+  std::string variant;
+  // The products on the variant's list, and how many of them the exploration policy could
+  // have shown (a propensity > 0). -1: not known; the list's weight is then not
+  // self-normalised (off_policy_log.h).
+  int products = -1;
+  int in_support = -1;
+  // The reward model's predictions summed over the variant's list (nullopt: none).
+  std::optional<RewardPrediction> predicted{};
 };
 
 struct Event {
@@ -54,7 +80,7 @@ struct Event {
   std::vector<std::string> counters;
   // Exploration exposures served by abrec: the variants whose lists were computed for the
   // off-policy estimate (each gets this list counted, matched or not).
-  std::vector<std::string> ope_targets;
+  std::vector<OpeTarget> ope_targets;
 
   // FNV-1a 64 of the fields the client supplied: a retried event with the same payload is a
   // duplicate, the same id with another payload a conflict.

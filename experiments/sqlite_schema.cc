@@ -244,7 +244,69 @@ constexpr std::string_view kV9 =
     "0;" ABREC_REVENUE_SUMS("bucket_totals") ABREC_REVENUE_SUMS("bucket_daily");
 #undef ABREC_REVENUE_SUMS
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+// v10: the off-policy estimators of stats/off_policy.h with standard errors clustered by user
+// (off_policy_log.h). Per list: its normalised weight and the reward model's part of the DR
+// term per metric, and whether each was logged; per (user, experiment, target) in ope_users
+// the totals of its lists; per (experiment, target) the sums over lists and over users that
+// the estimators need (stats::OpeSums). Lists logged before this version carry their weight's
+// expectation (1) and no model part (DR is IPS on them), and are not counted as weighted or
+// modelled; ope_users and ope_sums are rebuilt from ope_lists.
+#define ABREC_OPE_LIST_COLUMNS(m) \
+  "ALTER TABLE ope_lists ADD COLUMN " m "_model REAL NOT NULL DEFAULT 0;"
+#define ABREC_OPE_SUM_COLUMNS(m)                                        \
+  m " REAL NOT NULL DEFAULT 0, " m "_dr REAL NOT NULL DEFAULT 0, " m    \
+    "_yy REAL NOT NULL DEFAULT 0, " m "_ny REAL NOT NULL DEFAULT 0, " m \
+    "_yw REAL NOT NULL DEFAULT 0, " m "_zz REAL NOT NULL DEFAULT 0, " m \
+    "_nz REAL NOT NULL DEFAULT 0"
+#define ABREC_OPE_SUM_NAMES(m) m ", " m "_dr, " m "_yy, " m "_ny, " m "_yw, " m "_zz, " m "_nz"
+#define ABREC_OPE_FROM_LISTS(m) "SUM(" m ") AS " m ", SUM(" m " + " m "_model) AS " m "_dr"
+#define ABREC_OPE_FROM_USERS(m)                                                                  \
+  "SUM(" m " * " m ") AS " m "_yy, SUM(lists * " m ") AS " m "_ny, SUM(" m " * weight) AS " m    \
+  "_yw, SUM((" m " + " m "_model) * (" m " + " m "_model)) AS " m "_zz, SUM(lists * (" m " + " m \
+  "_model)) AS " m "_nz"
+constexpr std::string_view kV10 =
+    "ALTER TABLE ope_lists ADD COLUMN weight REAL NOT NULL DEFAULT 1;" ABREC_OPE_LIST_COLUMNS(
+        "clicks") ABREC_OPE_LIST_COLUMNS("binds") ABREC_OPE_LIST_COLUMNS("premium")
+    "ALTER TABLE ope_lists ADD COLUMN weighted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE ope_lists ADD COLUMN modelled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE ope_lists ADD COLUMN unsupported INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE ope_users (user_id TEXT NOT NULL, experiment TEXT NOT NULL, target TEXT NOT "
+    "NULL, lists INTEGER NOT NULL, clicks REAL NOT NULL, binds REAL NOT NULL, premium REAL NOT "
+    "NULL, weight REAL NOT NULL, clicks_model REAL NOT NULL, binds_model REAL NOT NULL, "
+    "premium_model REAL NOT NULL, PRIMARY KEY (user_id, experiment, target)) WITHOUT ROWID;"
+    "INSERT INTO ope_users SELECT user_id, experiment, target, COUNT(*), SUM(clicks), SUM(binds), "
+    "SUM(premium), SUM(weight), SUM(clicks_model), SUM(binds_model), SUM(premium_model) FROM "
+    "ope_lists GROUP BY user_id, experiment, target;"
+    "CREATE TABLE ope_sums_v10 (experiment TEXT NOT NULL, target TEXT NOT NULL, lists INTEGER "
+    "NOT NULL DEFAULT 0, users INTEGER NOT NULL DEFAULT 0, weighted_lists INTEGER NOT NULL "
+    "DEFAULT 0, modelled_lists INTEGER NOT NULL DEFAULT 0, unsupported_lists INTEGER NOT NULL "
+    "DEFAULT 0, weight REAL NOT NULL DEFAULT 0, weight_sq REAL NOT NULL DEFAULT 0, nn REAL NOT "
+    "NULL DEFAULT 0, ww REAL NOT NULL DEFAULT 0, " ABREC_OPE_SUM_COLUMNS(
+        "clicks") ", " ABREC_OPE_SUM_COLUMNS("binds") ", " ABREC_OPE_SUM_COLUMNS("premium")
+    ", PRIMARY KEY (experiment, target)) WITHOUT ROWID;"
+    "INSERT INTO ope_sums_v10 (experiment, target, lists, users, weighted_lists, modelled_lists, "
+    "unsupported_lists, weight, weight_sq, nn, ww, " ABREC_OPE_SUM_NAMES(
+        "clicks") ", " ABREC_OPE_SUM_NAMES("binds") ", " ABREC_OPE_SUM_NAMES("premium")
+    ") SELECT experiment, target, lists, users, weighted, modelled, unsupported, weight, "
+    "weight_sq, nn, ww, " ABREC_OPE_SUM_NAMES("clicks") ", " ABREC_OPE_SUM_NAMES(
+        "binds") ", " ABREC_OPE_SUM_NAMES("premium")
+    " FROM (SELECT experiment, target, COUNT(*) AS lists, SUM(weighted) AS weighted, "
+    "SUM(modelled) AS modelled, SUM(unsupported) AS unsupported, SUM(weight) AS weight, "
+    "SUM(weight * weight) AS weight_sq, " ABREC_OPE_FROM_LISTS("clicks") ", " ABREC_OPE_FROM_LISTS(
+        "binds") ", " ABREC_OPE_FROM_LISTS("premium")
+    " FROM ope_lists GROUP BY experiment, target) JOIN (SELECT experiment, target, COUNT(*) AS "
+    "users, SUM(lists * lists) AS nn, SUM(weight * weight) AS ww, " ABREC_OPE_FROM_USERS(
+        "clicks") ", " ABREC_OPE_FROM_USERS("binds") ", " ABREC_OPE_FROM_USERS("premium")
+    " FROM ope_users GROUP BY experiment, target) USING (experiment, target);"
+    "DROP TABLE ope_sums;"
+    "ALTER TABLE ope_sums_v10 RENAME TO ope_sums;";
+#undef ABREC_OPE_LIST_COLUMNS
+#undef ABREC_OPE_SUM_COLUMNS
+#undef ABREC_OPE_SUM_NAMES
+#undef ABREC_OPE_FROM_LISTS
+#undef ABREC_OPE_FROM_USERS
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
 
 }  // namespace
 

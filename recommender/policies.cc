@@ -75,12 +75,17 @@ PolicyList LegacyRulesList(const Catalog& catalog,
   return out;
 }
 
+bool Explorable(const Catalog& catalog, const CustomerProfile& customer, std::size_t product) {
+  const bool held = product < customer.holds.size() && customer.holds[product];
+  return product < catalog.products.size() && !held &&
+         Eligible(catalog.products[product], customer.age);
+}
+
 PolicyList RandomList(const Catalog& catalog, const CustomerProfile& customer, int k,
                       std::mt19937_64& rng) {
   std::vector<std::size_t> eligible;
   for (std::size_t p = 0; p < catalog.products.size(); ++p) {
-    const bool held = p < customer.holds.size() && customer.holds[p];
-    if (!held && Eligible(catalog.products[p], customer.age)) eligible.push_back(p);
+    if (Explorable(catalog, customer, p)) eligible.push_back(p);
   }
   PolicyList out;
   const std::size_t shown = std::min(eligible.size(), static_cast<std::size_t>(std::max(k, 0)));

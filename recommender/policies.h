@@ -49,7 +49,12 @@ PolicyList LegacyRulesList(const Catalog& catalog,
                            const std::map<std::string, std::vector<double>>* segments,
                            const CustomerProfile& customer, int k, const RankingRules& rules);
 
-// k products drawn uniformly without replacement from the eligible products not held.
+// Whether the random policy can show `product` to this customer: it is eligible for the
+// customer's age and not held.
+bool Explorable(const Catalog& catalog, const CustomerProfile& customer, std::size_t product);
+
+// k products drawn uniformly without replacement from the explorable ones (each with
+// propensity k/n, n of them explorable; all of them, propensity 1, when n ≤ k).
 PolicyList RandomList(const Catalog& catalog, const CustomerProfile& customer, int k,
                       std::mt19937_64& rng);
 

@@ -145,6 +145,24 @@ std::optional<PolicyList> RecommenderServing::Counterfactual(std::string_view po
   return std::move(*list);
 }
 
+std::optional<RewardModelScores> RecommenderServing::RewardScores(
+    const CustomerProfile& customer, std::span<const std::size_t> products) const {
+  const auto model = registry_.Get(config_.default_model);
+  if (!model) return std::nullopt;
+  auto scored = model->Score(customer, products);
+  if (!scored) {
+    LogWarning("models: {} version {} failed to score the off-policy reward model: {}",
+               config_.default_model, model->version(), scored.error().message);
+    return std::nullopt;
+  }
+  RewardModelScores out{.model_version = model->version()};
+  out.scores.reserve(scored->size());
+  for (const ScoredItem& s : *scored) {
+    out.scores.push_back({s.product, s.p_click, s.p_click * s.p_bind});
+  }
+  return out;
+}
+
 void RecommenderServing::CountFallback(std::string_view reason) {
   for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
     if (kFallbackReasons[i] == reason) fallbacks_[i].fetch_add(1, std::memory_order_relaxed);

@@ -57,6 +57,19 @@ struct ServedList {
   std::string shadow_fallback;  // why the shadow list is the rule-based one, or empty
 };
 
+// A model's P(click) and P(bind) per impression (P(click)·P(bind | click)) of one product for
+// one customer.
+struct ProductScore {
+  std::size_t product = 0;
+  double p_click = 0;
+  double p_bind = 0;
+};
+
+struct RewardModelScores {
+  std::string model_version;
+  std::vector<ProductScore> scores{};  // in the order of the products asked for
+};
+
 class RecommenderServing {
  public:
   // Loads the catalog and ranking rules (errors: FILE:LINE:COL in the message) and the live
@@ -72,6 +85,13 @@ class RecommenderServing {
   // random and none policies (nothing deterministic to match).
   std::optional<PolicyList> Counterfactual(std::string_view policy, std::string_view model,
                                            const CustomerProfile& customer, int k) const;
+
+  // The off-policy estimate's reward model (experiments/off_policy_log.h, DR): the scores of
+  // `products` for this customer by the default model (recommender.default_model) as it is
+  // loaded now, without counting anything as served. nullopt when that model is not loaded or
+  // fails to score.
+  std::optional<RewardModelScores> RewardScores(const CustomerProfile& customer,
+                                                std::span<const std::size_t> products) const;
 
   const Catalog& catalog() const { return registry_.catalog(); }
   const RankingRules& ranking() const { return rules_; }

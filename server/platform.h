@@ -143,8 +143,6 @@ class Platform {
 
  private:
   Platform(PlatformConfig config, const Clock& clock, bool read_only);
-  void AddOffPolicyTargets(const RecommendOutcome& outcome, const RecommendRequest& request,
-                           Event& exposure) const;
 
   PlatformConfig config_;
   const Clock& clock_;

@@ -1,5 +1,6 @@
 // Platform::Recommend: the request's path through assignment, the arm's policy and the
 // exposure log (DESIGN.md, "How a request flows").
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -97,8 +98,8 @@ void AddShadowCounters(const Catalog& catalog, const GateRules* rules, const Cus
 }
 
 // The exposure's audit record: who was shown what, from which model, why.
-std::string AuditRecord(const Catalog& catalog, const RecommendRequest& req,
-                        const RecommendOutcome& o) {
+nlohmann::ordered_json AuditRecord(const Catalog& catalog, const RecommendRequest& req,
+                                   const RecommendOutcome& o) {
   nlohmann::ordered_json a{
       {"surface", o.surface},
       {"attributes", ProfileToAttributes(req.customer, catalog)},
@@ -112,27 +113,88 @@ std::string AuditRecord(const Catalog& catalog, const RecommendRequest& req,
   if (o.served.shadow) {
     a["shadow"] = ListAudit(catalog, *o.served.shadow, o.served.shadow_version);
   }
-  return a.dump();
+  return a;
+}
+
+nlohmann::ordered_json PredictionJson(const std::optional<RewardPrediction>& p) {
+  if (!p) return nullptr;
+  return {{"clicks", p->clicks}, {"binds", p->binds}, {"premium", p->premium}};
+}
+
+// An exploration list's off-policy targets (experiments/off_policy_log.h): what each
+// variant's policy would have shown this customer, marked on the random list's items; how
+// many of its products the random policy could show; and the reward model's predictions
+// (the default model's P(click) and P(bind) per impression, and P(bind) × the catalog's
+// annual premium) for the shown products and summed over each target's list. Returns the
+// audit record's "off_policy": the reward model's version, and the shown and target products
+// with their predictions.
+nlohmann::ordered_json AddOffPolicyTargets(const RecommenderServing& recommender,
+                                           const RecommendOutcome& o, const RecommendRequest& req,
+                                           Event& exposure) {
+  const Catalog& catalog = recommender.catalog();
+  std::vector<std::pair<std::string, PolicyList>> lists;
+  std::vector<std::size_t> products;
+  for (const RecommendedItem& it : o.served.list.items) products.push_back(it.product);
+  for (const Variant& v : o.assignment->experiment->def.variants) {
+    auto list = recommender.Counterfactual(v.policy, v.model, req.customer, req.k);
+    if (!list) continue;
+    for (const RecommendedItem& it : list->items) products.push_back(it.product);
+    lists.emplace_back(v.name, std::move(*list));
+  }
+  std::sort(products.begin(), products.end());
+  products.erase(std::unique(products.begin(), products.end()), products.end());
+  const auto scores = recommender.RewardScores(req.customer, products);
+  auto predicted = [&](std::size_t product) -> std::optional<RewardPrediction> {
+    if (!scores) return std::nullopt;
+    const auto it = std::find_if(scores->scores.begin(), scores->scores.end(),
+                                 [product](const ProductScore& s) { return s.product == product; });
+    if (it == scores->scores.end()) return std::nullopt;
+    const double premium =
+        static_cast<double>(catalog.products[product].annual_premium_cents) / 100;
+    return RewardPrediction{it->p_click, it->p_bind, it->p_bind * premium};
+  };
+  nlohmann::ordered_json shown = nlohmann::ordered_json::array();
+  for (ExposedItem& item : exposure.items) {
+    if (const auto p = catalog.IndexOf(item.product_id)) item.predicted = predicted(*p);
+    shown.push_back(
+        {{"product_id", item.product_id}, {"predicted", PredictionJson(item.predicted)}});
+  }
+  nlohmann::ordered_json targets = nlohmann::ordered_json::object();
+  for (const auto& [variant, list] : lists) {
+    OpeTarget t{
+        .variant = variant, .products = static_cast<int>(list.items.size()), .in_support = 0};
+    RewardPrediction sum;
+    bool all_predicted = true;
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const RecommendedItem& it : list.items) {
+      const std::string& id = catalog.products[it.product].id;
+      const bool explorable = Explorable(catalog, req.customer, it.product);
+      t.in_support += explorable ? 1 : 0;
+      const auto p = predicted(it.product);
+      if (p) {
+        sum = {sum.clicks + p->clicks, sum.binds + p->binds, sum.premium + p->premium};
+      } else {
+        all_predicted = false;
+      }
+      for (ExposedItem& item : exposure.items) {
+        if (item.product_id == id) item.in_lists.push_back(variant);
+      }
+      items.push_back(
+          {{"product_id", id}, {"explorable", explorable}, {"predicted", PredictionJson(p)}});
+    }
+    if (all_predicted) t.predicted = sum;
+    targets[variant] = {{"products", std::move(items)},
+                        {"in_support", t.in_support},
+                        {"predicted", PredictionJson(t.predicted)}};
+    exposure.ope_targets.push_back(std::move(t));
+  }
+  return {{"reward_model", scores ? nlohmann::ordered_json(scores->model_version)
+                                  : nlohmann::ordered_json(nullptr)},
+          {"shown", std::move(shown)},
+          {"targets", std::move(targets)}};
 }
 
 }  // namespace
-
-// An exploration list's off-policy targets (experiments/off_policy_log.h): what each
-// variant's policy would have shown this customer, marked on the random list's items.
-void Platform::AddOffPolicyTargets(const RecommendOutcome& o, const RecommendRequest& req,
-                                   Event& exposure) const {
-  const Catalog& catalog = recommender_->catalog();
-  for (const Variant& v : o.assignment->experiment->def.variants) {
-    const auto list = recommender_->Counterfactual(v.policy, v.model, req.customer, req.k);
-    if (!list) continue;
-    exposure.ope_targets.push_back(v.name);
-    for (ExposedItem& item : exposure.items) {
-      for (const RecommendedItem& it : list->items) {
-        if (catalog.products[it.product].id == item.product_id) item.in_lists.push_back(v.name);
-      }
-    }
-  }
-}
 
 int CurrentYear(const Clock& clock) {
   return std::stoi(FormatRfc3339(clock.NowMicros()).substr(0, 4));
@@ -228,14 +290,17 @@ Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done)
   for (const RecommendedItem& it : outcome->served.list.items) {
     exposure.items.push_back({catalog.products[it.product].id, it.rank, it.propensity});
   }
-  exposure.features_json = AuditRecord(catalog, req, *outcome);
+  nlohmann::ordered_json audit = AuditRecord(catalog, req, *outcome);
   exposure.latency_us = outcome->latency_us;
   exposure.fallback = !outcome->served.fallback.empty();
   exposure.counters = FairnessCounters(outcome->assignment->experiment->def, req.customer, catalog,
                                        outcome->served.list);
   AddShadowCounters(catalog, recommender_->gate_rules(), req.customer, outcome->served,
                     exposure.counters);
-  if (outcome->bucket == "exploration") AddOffPolicyTargets(*outcome, req, exposure);
+  if (outcome->bucket == "exploration") {
+    audit["off_policy"] = AddOffPolicyTargets(*recommender_, *outcome, req, exposure);
+  }
+  exposure.features_json = audit.dump();
   outcome->logged = true;
   auto result = std::make_shared<RecommendOutcome>(std::move(*outcome));
   return events_->Submit({std::move(exposure)},

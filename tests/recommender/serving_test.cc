@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -96,12 +97,17 @@ TEST_CASE("attributes are validated and each error names its field") {
   CHECK(CustomerProfile{}.AgeBand() == "unknown");
 }
 
-TEST_CASE("the random policy draws uniformly among eligible products not held") {
+TEST_CASE("the random policy draws uniformly among the explorable products: eligible, not held") {
   const Catalog c = ShippedCatalog();
   const auto p = Profile(c, {{"age", 16}, {"holdings", {"pet"}}});
   std::vector<std::size_t> eligible;
   for (std::size_t i = 0; i < c.products.size(); ++i) {
     if (Eligible(c.products[i], 16) && i != Index(c, "pet")) eligible.push_back(i);
+  }
+  // Explorable (the off-policy log's support) is that set, and nothing outside the catalog.
+  for (std::size_t i = 0; i <= c.products.size(); ++i) {
+    CAPTURE(i);
+    CHECK(Explorable(c, p, i) == std::count(eligible.begin(), eligible.end(), i));
   }
   std::mt19937_64 rng(7);
   std::map<std::size_t, int> shown;

@@ -268,13 +268,64 @@ def quantiles():
     return cases
 
 
+def off_policy():
+    """Logged rounds of users with several correlated rounds each (a user-level random effect on
+    the click probability), uniform logging over 4 actions, a stochastic target policy and a
+    reward model q̂ that is off by a user-independent error. The estimates by the Open Bandit
+    Pipeline's formulas (obp/ope/estimators.py: InverseProbabilityWeighting, SelfNormalized-
+    InverseProbabilityWeighting, DoublyRobust), written out with numpy; their standard errors
+    clustered by user from statsmodels: OLS(term, 1).fit(cov_type="cluster") for IPS and DR,
+    and for SNIPS = Σ y / Σ w its linearisation, WLS(y/w, 1, weights=w) with the same
+    covariance (statsmodels' small-sample factor G/(G−1)·(N−1)/(N−K), K = 1)."""
+    import statsmodels.api as sm
+    rng = np.random.default_rng(1311)
+    cases = []
+    for users, max_rounds, effect_sd in [(300, 12, 0.08), (40, 4, 0.0), (1000, 3, 0.15)]:
+        n_actions = 4
+        mu = np.array([0.05, 0.12, 0.2, 0.3])
+        per_user = rng.integers(1, max_rounds + 1, users)
+        cluster = np.repeat(np.arange(users), per_user) * 7 + 3  # ids need not be dense
+        effect = np.repeat(rng.normal(0, effect_sd, users), per_user)
+        n = int(per_user.sum())
+        action = rng.integers(0, n_actions, n)
+        pscore = np.full(n, 1 / n_actions)
+        target = rng.dirichlet(np.ones(n_actions), n)  # π_e(·|x_i)
+        reward = (rng.random(n) < np.clip(mu[action] + effect, 0, 1)).astype(float)
+        q_hat = np.clip(mu + 0.03, 0, 1)
+        q_logged = q_hat[action]
+        q_target = target @ q_hat
+        iw = target[np.arange(n), action] / pscore
+        ips_terms = reward * iw
+        dr_terms = q_target + iw * (reward - q_logged)
+        ips = ips_terms.mean()
+        snips = (reward * iw / iw.mean()).mean()
+        dr = dr_terms.mean()
+        ones = np.ones(n)
+        fit = dict(cov_type="cluster", cov_kwds={"groups": cluster})
+        se_ips = sm.OLS(ips_terms, ones).fit(**fit).bse[0]
+        se_dr = sm.OLS(dr_terms, ones).fit(**fit).bse[0]
+        wls = sm.WLS(np.where(iw > 0, ips_terms / np.where(iw > 0, iw, 1), 0), ones, weights=iw)
+        snips_fit = wls.fit(**fit)
+        assert abs(snips_fit.params[0] - snips) < 1e-12
+        se_snips = snips_fit.bse[0]
+        cases.append(dict(reward=reward.tolist(), pscore=pscore.tolist(),
+                          target=target[np.arange(n), action].tolist(),
+                          q_logged=q_logged.tolist(), q_target=q_target.tolist(),
+                          cluster=cluster.tolist(), users=int(users),
+                          ips=float(ips), snips=float(snips), dr=float(dr),
+                          se_ips=float(se_ips), se_snips=float(se_snips), se_dr=float(se_dr),
+                          ess=float(iw.sum() ** 2 / (iw * iw).sum())))
+    return cases
+
+
 def main():
     json.dump(dict(source=f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}",
                    proportions=proportions(), welch=welch(), srm=srm(),
                    srm_zero_weight=srm_zero_weight(), srm_sequential=srm_sequential(),
                    adjusted=adjusted(),
                    power=power(), cuped=cuped(), contingency=contingency(),
-                   classification=classification(), quantiles=quantiles()),
+                   classification=classification(), quantiles=quantiles(),
+                   off_policy=off_policy()),
               sys.stdout, indent=1)
 
 
