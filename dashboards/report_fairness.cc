@@ -162,31 +162,63 @@ struct GapTest {
 
 // Every (attribute, product, ordered pair of groups) of the variant that has a look with
 // kMinGroupUsers users in each of its four cells: the family the correction counts.
+// One arm's counts of one attribute over the looks, indexed: users[look][group] and
+// shown[look][product][group], for the groups and products given.
+struct IndexedLooks {
+  std::vector<std::vector<std::int64_t>> users;
+  std::vector<std::vector<std::vector<std::int64_t>>> shown;
+};
+
+IndexedLooks Index(const std::vector<ArmCounts>& looks, const std::string& attribute,
+                   const std::vector<std::string>& groups,
+                   const std::vector<std::string>& products) {
+  IndexedLooks out;
+  for (const ArmCounts& look : looks) {
+    std::vector<std::int64_t> users(groups.size(), 0);
+    std::vector<std::vector<std::int64_t>> shown(products.size(), users);
+    if (const auto a = look.find(attribute); a != look.end()) {
+      for (std::size_t g = 0; g < groups.size(); ++g) users[g] = At(a->second.users, groups[g]);
+      for (std::size_t p = 0; p < products.size(); ++p) {
+        const auto by_group = a->second.shown.find(products[p]);
+        if (by_group == a->second.shown.end()) continue;
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+          shown[p][g] = At(by_group->second, groups[g]);
+        }
+      }
+    }
+    out.users.push_back(std::move(users));
+    out.shown.push_back(std::move(shown));
+  }
+  return out;
+}
+
 std::vector<GapTest> GapTestsOf(const Experiment& e, const std::vector<ArmCounts>& variant,
                                 const std::vector<ArmCounts>& control) {
   std::vector<GapTest> out;
   if (variant.empty()) return out;
   for (const std::string& attribute : e.fairness.attributes) {
-    std::set<std::string> groups, products;
+    std::set<std::string> group_set, product_set;
     for (const auto* arm : {&variant.back(), &control.back()}) {
       const auto a = arm->find(attribute);
       if (a == arm->end()) continue;
-      for (const auto& [group, n] : a->second.users) groups.insert(group);
-      for (const auto& [product, by_group] : a->second.shown) products.insert(product);
+      for (const auto& [group, n] : a->second.users) group_set.insert(group);
+      for (const auto& [product, by_group] : a->second.shown) product_set.insert(product);
     }
-    for (const std::string& product : products) {
-      for (const std::string& g : groups) {
-        for (const std::string& h : groups) {
+    const std::vector<std::string> groups(group_set.begin(), group_set.end());
+    const std::vector<std::string> products(product_set.begin(), product_set.end());
+    const IndexedLooks v = Index(variant, attribute, groups, products);
+    const IndexedLooks c = Index(control, attribute, groups, products);
+    for (std::size_t p = 0; p < products.size(); ++p) {
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        for (std::size_t h = 0; h < groups.size(); ++h) {
           if (g == h) continue;
-          GapTest t{attribute, product, g, h, {}};
+          GapTest t{attribute, products[p], groups[g], groups[h], {}};
           bool testable = false;
           for (std::size_t d = 0; d < variant.size(); ++d) {
-            static const AttributeCounts kNone;
-            const auto v = variant[d].find(attribute), c = control[d].find(attribute);
-            const AttributeCounts& vc = v == variant[d].end() ? kNone : v->second;
-            const AttributeCounts& cc = c == control[d].end() ? kNone : c->second;
-            const stats::PairCounts look{CountOf(vc, product, g), CountOf(vc, product, h),
-                                         CountOf(cc, product, g), CountOf(cc, product, h)};
+            const stats::PairCounts look{{v.users[d][g], v.shown[d][p][g]},
+                                         {v.users[d][h], v.shown[d][p][h]},
+                                         {c.users[d][g], c.shown[d][p][g]},
+                                         {c.users[d][h], c.shown[d][p][h]}};
             testable = testable ||
                        std::min({look.variant_g.users, look.variant_h.users, look.control_g.users,
                                  look.control_h.users}) >= kMinGroupUsers;
