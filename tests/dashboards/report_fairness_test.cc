@@ -11,7 +11,9 @@
 #include "dashboards/report.h"
 #include "dashboards/report_decision.h"
 #include "dashboards/report_sections.h"
+#include "experiments/sqlite_db.h"
 #include "experiments/sqlite_event_store.h"
+#include "experiments/sqlite_schema.h"
 #include "tests/experiments/store_test_util.h"
 
 namespace abrec {
@@ -59,6 +61,26 @@ const json& Product(const json& attribute, const std::string& product) {
   return kNone;
 }
 
+// An exposure of `user` (sex `sex`) in bucket treatment of "exp", with the distinct-user
+// counters /v1/recommend logs for attribute sex, showing `product` unless it is empty.
+Event TreatmentExposure(std::string id, std::string user, const std::string& sex,
+                        const std::string& product, std::int64_t ts) {
+  Event e;
+  e.event_id = std::move(id);
+  e.type = EventType::kExposure;
+  e.user_id = std::move(user);
+  e.experiment = "exp";
+  e.bucket = "treatment";
+  e.ts_us = ts;
+  e.counters = {fmt::format("users|exposed|sex|{}", sex)};
+  if (!product.empty()) {
+    e.items = {{product, 1, 1.0}};
+    e.counters.push_back(fmt::format("users|shown|sex|{}|{}", sex, product));
+  }
+  e.payload_hash = e.event_id;
+  return e;
+}
+
 TEST_CASE(
     "the issue's example: 3,000 users per group, 6 identical exposures each, 10.0% against "
     "11.5%: the per-user χ² (3.5, p 0.061), not the per-exposure one (21.1)") {
@@ -70,18 +92,10 @@ TEST_CASE(
   for (const auto& [group, shown] : {std::pair{"F", 300}, std::pair{"M", 345}}) {
     for (int u = 0; u < 3'000; ++u) {
       for (int x = 0; x < 6; ++x) {  // six identical lists
-        Event e;
-        e.event_id = fmt::format("{}{}-{}", group, u, x);
-        e.type = EventType::kExposure;
-        e.user_id = fmt::format("{}{}", group, u);
-        e.experiment = "exp";
-        e.bucket = "treatment";
-        e.ts_us = clock.NowMicros();
-        e.items = {{u < shown ? "auto_bundle" : "pet", 1, 1.0}};
-        e.counters = {fmt::format("users|exposed|sex|{}", group),
-                      fmt::format("users|shown|sex|{}|{}", group, e.items[0].product_id)};
-        e.payload_hash = e.event_id;
-        events.push_back(std::move(e));
+        const std::string product = u < shown ? "auto_bundle" : "pet";
+        events.push_back(TreatmentExposure(fmt::format("{}{}-{}", group, u, x),
+                                           fmt::format("{}{}", group, u), group, product,
+                                           clock.NowMicros()));
       }
     }
   }
@@ -290,6 +304,42 @@ TEST_CASE("fairness coverage: users counted since the upgrade; earlier exposures
   in.counters = c;
   CHECK(FairnessSection(in, 0.025, findings)["arms"]["treatment"]["sex"]["groups"] ==
         json{{"F", 21}});
+}
+
+TEST_CASE(
+    "a schema-v9 database upgraded: users count from the upgrade, and the days an older abrec "
+    "counted exposures are named") {
+  TempDb tmp;
+  {
+    auto db = SqliteDb::Open(tmp.Path());
+    REQUIRE(db.has_value());
+    const auto migrations = SqliteMigrations();
+    for (std::size_t v = 0; v < 9; ++v) REQUIRE((*db)->Exec(migrations[v]).has_value());
+    REQUIRE((*db)
+                ->Exec("PRAGMA user_version = 9;"
+                       "INSERT INTO exposure_counters VALUES "
+                       "('exp', 'treatment', '2026-11-27', 'exposed|sex|F', 40),"
+                       "('exp', 'treatment', '2026-11-28', 'shown|sex|M|pet', 35),"
+                       "('exp', 'treatment', '2026-11-28', 'product|pet', 35)")
+                .has_value());
+  }
+  ManualClock clock(kNov29);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  std::vector<Event> events;
+  for (const auto& [user, sex] : {std::pair{"a", "F"}, std::pair{"b", "M"}, std::pair{"a", "F"}}) {
+    events.push_back(
+        TreatmentExposure(fmt::format("x{}", events.size()), user, sex, "", clock.NowMicros()));
+  }
+  REQUIRE(SubmitSync(**store, std::move(events)).has_value());
+  const Experiment e = FairExperiment({"sex"}, 0.10);
+  const auto report = ReportFrom(**store, e, PopulationSplit{}, clock.NowMicros());
+  REQUIRE(report.has_value());
+  const json& fair = (*report)["fairness"];
+  CHECK(fair["since"] == "2026-11-29");
+  CHECK(fair["counted_per_exposure"]["from"] == "2026-11-27");
+  CHECK(fair["counted_per_exposure"]["to"] == "2026-11-28");
+  CHECK(fair["arms"]["treatment"]["sex"]["groups"] == json{{"F", 1}, {"M", 1}});
 }
 
 }  // namespace
