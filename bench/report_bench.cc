@@ -9,7 +9,8 @@
 //
 // Traffic: users drawn uniformly from U; each visit is an exposure of 5 of the 21 shipped
 // product ids (the same for every group; the mix shifts every 30 days), with its latency and
-// fairness counters for sex and age band, followed by a
+// fairness counters for sex and age band (distinct users, as /v1/recommend logs them),
+// followed by a
 // click with probability 0.15 and a bind with probability 0.03 (premium 100..1,000). Buckets
 // by user: 1/20 holdout, 1/20 exploration, then control and treatment.
 //
@@ -124,13 +125,13 @@ std::int64_t Fill(EventStore& store, ManualClock& clock, const Settings& s) {
       // Independent of the bucket (u mod 20) and of each other.
       const std::string sex = (u / 20) % 2 ? "F" : "M";
       const std::string band = kBands[(u / 40) % 6];
-      x.counters = {"exposed|sex|" + sex, "exposed|age_band|" + band};
+      x.counters = {"users|exposed|sex|" + sex, "users|exposed|age_band|" + band};
       if (x.bucket != "holdout") {
         for (int k = 0; k < 5; ++k) {
           const char* p = kProducts[(u / 240 + k * 4 + day / 30) % 21];
           x.items.push_back({p, k + 1, 1.0});
-          x.counters.push_back(fmt::format("shown|sex|{}|{}", sex, p));
-          x.counters.push_back(fmt::format("shown|age_band|{}|{}", band, p));
+          x.counters.push_back(fmt::format("users|shown|sex|{}|{}", sex, p));
+          x.counters.push_back(fmt::format("users|shown|age_band|{}|{}", band, p));
         }
       }
       x.payload_hash = x.event_id;

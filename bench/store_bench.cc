@@ -5,7 +5,7 @@
 //   - assign: one exposure per Submit, each of a new user, with C (default 64) submissions
 //     outstanding: what `GET /v1/assign` with logging asks of the store;
 //   - recommend: what `/v1/recommend` logs per list: a returning customer's exposure of 3
-//     products with its latency and 12 exposure counters, one in twenty for the off-policy
+//     products with its latency and 12 distinct-user counters, one in twenty for the off-policy
 //     log, and the clicks and binds naming it (priced with margins), C outstanding;
 //   - events: Submits of B (default 1,000) events in bench/events.lua's mix (85% clicks, 10%
 //     binds, 5% exposures with three items) over a pool of 10,000 users, 8 outstanding.
@@ -13,6 +13,8 @@
 //
 // usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] [--batch B]
 //                    [--outstanding C] [--workload assign|recommend|events|all]
+//                    [--customers N]  (recommend: the customers drawn from, default 50,000;
+//                                      fewer return more often)
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +188,7 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp", synchronous = "FULL", workload = "all";  // "both": "all"
   double seconds = 5;
   int batch = 1000, outstanding = 64;
+  std::uint64_t customers = 50'000;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -201,10 +204,13 @@ int main(int argc, char** argv) {
       outstanding = std::atoi(v), ++i;
     } else if (a == "--workload" && v) {
       workload = v, ++i;
+    } else if (a == "--customers" && v && std::atoll(v) > 0) {
+      customers = static_cast<std::uint64_t>(std::atoll(v)), ++i;
     } else {
       std::fprintf(stderr,
                    "usage: store_bench [--dir DIR] [--seconds S] [--synchronous FULL|NORMAL|OFF] "
-                   "[--batch B] [--outstanding C] [--workload assign|recommend|events|all]\n");
+                   "[--batch B] [--outstanding C] [--workload assign|recommend|events|all] "
+                   "[--customers N]\n");
       return 2;
     }
   }
@@ -241,8 +247,9 @@ int main(int argc, char** argv) {
   }
   if (workload == "both" || workload == "all" || workload == "recommend") {
     // What /v1/recommend logs (server/platform_recommend.cc): a returning customer's exposure
-    // of 3 products with its latency and 12 counters (drift and fairness: exposed|ATTR|GROUP
-    // and shown|ATTR|GROUP|PRODUCT for sex, age band and region), one in twenty from the
+    // of 3 products with its latency and 12 distinct-user counters (fairness:
+    // users|exposed|ATTR|GROUP and users|shown|ATTR|GROUP|PRODUCT for sex, age band and region,
+    // each counted once per customer), one in twenty from the
     // exploration bucket with the variants' lists beside it (the off-policy log); then the
     // clicks (10%) and binds (2%) naming the request, priced with the catalog's margins.
     // Against `assign` above (the same one exposure per submit, none of it), the cost of what
@@ -252,15 +259,15 @@ int main(int argc, char** argv) {
     const Totals recommend = Run(
         path, synchronous, seconds, outstanding,
         [&](std::uint64_t n) {
-          const std::string user = fmt::format("customer-{}", rng() % 50'000);
+          const std::string user = fmt::format("customer-{}", rng() % customers);
           Event e = exposure(fmt::format("r{}", n), user, 3);
           e.latency_us = static_cast<std::int64_t>(rng() % 4'000 + 300);
           const char* groups[][2] = {{"sex", "F"}, {"age_band", "25-34"}, {"region", "north"}};
           for (const auto& [attribute, group] : groups) {
-            e.counters.push_back(fmt::format("exposed|{}|{}", attribute, group));
+            e.counters.push_back(fmt::format("users|exposed|{}|{}", attribute, group));
             for (const auto& item : e.items) {
               e.counters.push_back(
-                  fmt::format("shown|{}|{}|{}", attribute, group, item.product_id));
+                  fmt::format("users|shown|{}|{}|{}", attribute, group, item.product_id));
             }
           }
           if (rng() % 20 == 0) {

@@ -195,20 +195,31 @@ std::string BucketChart(const json& r) {
 }
 
 std::string FairnessChart(const json& r) {
+  const json& fair = r["fairness"];
   std::vector<Bar> bars;
-  for (const auto& [arm, attributes] : r["fairness"]["arms"].items()) {
+  for (const auto& [arm, attributes] : fair["arms"].items()) {
     for (const auto& [attribute, a] : attributes.items()) {
       if (!a.contains("worst")) continue;
       const double gap = a["worst"].is_null() ? 0 : a["worst"]["gap"].get<double>();
-      const std::string product =
-          a["worst"].is_null() ? "no significant gap" : a["worst"]["product"].get<std::string>();
+      std::string text =
+          a["worst"].is_null() ? "no product shown" : a["worst"]["product"].get<std::string>();
+      if (a.value("breached", false)) text += " BREACHED";
       bars.push_back({arm + " · " + attribute, gap, std::nullopt, std::nullopt,
-                      FormatNumber(gap, "{:.3f}") + " " + product});
+                      FormatNumber(gap, "{:.3f}") + " " + text});
     }
   }
-  return BarChart("fairness", bars, 1.5 * r["fairness"]["max_parity_gap"].get<double>()) +
-         fmt::format("<div class=\"muted\">limit: a gap of {} between groups</div>",
-                     FormatNumber(r["fairness"]["max_parity_gap"].get<double>(), "{:.2f}"));
+  std::string note = fmt::format(
+      "share of each group's users shown the product; limit: a gap of {} between groups, "
+      "breached only when also significantly wider than control's (always valid, level {})",
+      FormatNumber(fair["max_parity_gap"].get<double>(), "{:.2f}"),
+      FormatNumber(fair["level"], "{:.3g}", "-"));
+  if (fair["since"].is_string())
+    note += "; users counted since " + fair["since"].get<std::string>();
+  if (fair.contains("counted_per_exposure")) {
+    note += ". " + fair["counted_per_exposure"]["note"].get<std::string>();
+  }
+  return BarChart("fairness", bars, 1.5 * fair["max_parity_gap"].get<double>()) +
+         "<div class=\"muted\">" + HtmlEscape(note) + "</div>";
 }
 
 std::string DriftChart(const json& r) {

@@ -445,7 +445,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                            {"expected_share", in.population.exploration},
                            {"values", std::move(explore_values)},
                            {"off_policy", OffPolicySection(in)}};
-  report["fairness"] = FairnessSection(in, findings);
+  report["fairness"] = FairnessSection(in, monitor.budget().HarmLevel(), findings);
   report["drift"] = DriftSection(in);
   report["shadow"] = ShadowSection(in, findings);
   // Served latency and fallbacks per bucket, from the latency histograms.

@@ -12,7 +12,6 @@
 
 #include "experiments/latency_histogram.h"
 #include "stats/drift.h"
-#include "stats/fairness.h"
 
 namespace abrec {
 namespace {
@@ -20,133 +19,7 @@ namespace {
 using json = nlohmann::ordered_json;
 using Counts = std::map<std::string, std::int64_t>;
 
-// The bucket's counters summed over every day.
-Counts AllDays(const ExposureCounters& counters, const std::string& bucket) {
-  Counts out;
-  const auto it = counters.find(bucket);
-  if (it == counters.end()) return out;
-  for (const auto& [day, names] : it->second) {
-    for (const auto& [name, n] : names) out[name] += n;
-  }
-  return out;
-}
-
-// Splits "a|b|c" at '|'.
-std::vector<std::string_view> Parts(std::string_view name) {
-  std::vector<std::string_view> out;
-  for (std::size_t start = 0;;) {
-    const auto bar = name.find('|', start);
-    out.push_back(name.substr(start, bar == std::string_view::npos ? bar : bar - start));
-    if (bar == std::string_view::npos) return out;
-    start = bar + 1;
-  }
-}
-
-struct Parity {
-  std::string product;
-  stats::ParityResult result{};
-  std::map<std::string, double> rates{};
-};
-
-// Per product shown, the parity of `attribute`'s known groups in one bucket's counts; the
-// groups' exposures in `groups`.
-std::vector<Parity> ParityOf(const Counts& counts, const std::string& attribute,
-                             std::map<std::string, std::int64_t>& groups) {
-  std::map<std::string, std::map<std::string, std::int64_t>> shown;  // product -> group -> n
-  for (const auto& [name, n] : counts) {
-    const auto p = Parts(name);
-    if (p.size() < 3 || p[1] != attribute || p[2] == "unknown") continue;
-    if (p[0] == "exposed" && p.size() == 3) groups[std::string(p[2])] += n;
-    if (p[0] == "shown" && p.size() == 4) shown[std::string(p[3])][std::string(p[2])] += n;
-  }
-  std::vector<Parity> out;
-  for (const auto& [product, by_group] : shown) {
-    Parity x{.product = product};
-    std::vector<stats::GroupCount> g;
-    for (const auto& [group, exposures] : groups) {
-      const auto it = by_group.find(group);
-      const std::int64_t n = it == by_group.end() ? 0 : it->second;
-      g.push_back({exposures, n});
-      x.rates[group] = exposures > 0 ? static_cast<double>(n) / static_cast<double>(exposures) : 0;
-    }
-    x.result = stats::DemographicParity(g);
-    out.push_back(std::move(x));
-  }
-  return out;
-}
-
-json ParityJson(const Parity& p) {
-  return {{"product", p.product},
-          {"gap", p.result.gap},
-          {"ratio", p.result.ratio},
-          {"p_value", p.result.p_value},
-          {"rates", p.rates}};
-}
-
 }  // namespace
-
-json FairnessSection(const ReportInputs& in, std::vector<VariantFindings>& findings) {
-  const Experiment& e = *in.experiment;
-  const double alpha = e.analysis.alpha;
-  json arms = json::object();
-  std::map<std::string, std::map<std::string, double>> control_gaps;  // attribute -> product
-  const Counts control = AllDays(in.counters, "control");
-  for (const std::string& attribute : e.fairness.attributes) {
-    std::map<std::string, std::int64_t> groups;
-    for (const Parity& p : ParityOf(control, attribute, groups)) {
-      if (p.result.reason == stats::Reason::kOk) control_gaps[attribute][p.product] = p.result.gap;
-    }
-  }
-  for (const Variant& v : e.variants) {
-    const Counts counts = AllDays(in.counters, v.name);
-    json by_attribute = json::object();
-    for (const std::string& attribute : e.fairness.attributes) {
-      std::map<std::string, std::int64_t> groups;
-      const auto parities = ParityOf(counts, attribute, groups);
-      const Parity* worst = nullptr;  // the widest significant gap
-      for (const Parity& p : parities) {
-        if (p.result.reason != stats::Reason::kOk || p.result.p_value >= alpha) continue;
-        if (!worst || p.result.gap > worst->result.gap) worst = &p;
-      }
-      json a{{"groups", groups}, {"products_compared", parities.size()}};
-      if (groups.size() < 2) {
-        a["reason"] = "fewer than two known groups among the exposures";
-      } else if (!worst) {
-        a["worst"] = nullptr;
-        a["breached"] = false;
-      } else {
-        const double control_gap = control_gaps[attribute].contains(worst->product)
-                                       ? control_gaps[attribute][worst->product]
-                                       : 0.0;
-        const bool breached = v.name != "control" &&
-                              worst->result.gap > e.fairness.max_parity_gap &&
-                              worst->result.gap > control_gap;
-        a["worst"] = ParityJson(*worst);
-        a["control_gap"] = control_gap;
-        a["breached"] = breached;
-        if (breached) {  // every variant but control has findings
-          FindingsOf(findings, v.name)
-              .breached_guardrails.push_back(fmt::format(
-                  "fairness: {} is shown to the groups of {} at rates from {:.1f}% to {:.1f}% "
-                  "(gap {:.3f}, χ² p {:.3g}), past the limit {:.2f} and control's gap {:.3f}",
-                  worst->product, attribute, 100 * worst->result.min_rate,
-                  100 * worst->result.max_rate, worst->result.gap, worst->result.p_value,
-                  e.fairness.max_parity_gap, control_gap));
-        }
-      }
-      by_attribute[attribute] = std::move(a);
-    }
-    arms[v.name] = std::move(by_attribute);
-  }
-  json out{{"attributes", e.fairness.attributes},
-           {"max_parity_gap", e.fairness.max_parity_gap},
-           {"unit",
-            "exposures from /v1/recommend: the share of a group's exposures showing the "
-            "product"},
-           {"arms", std::move(arms)}};
-  if (e.fairness.attributes.empty()) out["reason"] = "the experiment names no fairness attributes";
-  return out;
-}
 
 json DriftSection(const ReportInputs& in) {
   json arms = json::object();

@@ -11,11 +11,17 @@
 
 namespace abrec {
 
-// Demographic parity of what each variant shows, per fairness attribute of the experiment:
-// for every product, the share of each group's exposures that showed it (Pearson's χ² across
-// groups). A variant whose largest significant gap is past `max_parity_gap` and wider than
-// control's gap on the same product gets a breached guardrail in `findings`.
-nlohmann::ordered_json FairnessSection(const ReportInputs& in,
+// Demographic parity of what each arm shows, per fairness attribute of the experiment, with
+// users as the unit (report_fairness.cc): for every product, the share of each group's users
+// who were shown it, and Pearson's χ² across the groups. A variant breaches on a product when,
+// for some pair of groups, its gap is past `max_parity_gap` and significantly wider than
+// control's gap between the same groups: an always-valid test, every daily look, Bonferroni
+// over all of the variant's (attribute, product, ordered pair) comparisons. `level` is the
+// one-sided always-valid error level the whole fairness check of ONE variant may spend
+// (0 < level < 0.5): the probability, under "no variant's gap is wider than control's", that
+// the variant ever breaches, however often the report is read. Each breach is pushed, in
+// words, to the variant's `breached_guardrails` in `findings`.
+nlohmann::ordered_json FairnessSection(const ReportInputs& in, double level,
                                        std::vector<VariantFindings>& findings);
 
 // Drift of the products each arm shows: the first days with exposures (up to 7, at most

@@ -119,19 +119,42 @@ std::string RenderReportText(const json& r) {
                        Number(a["p50_ms"], "{:.3g}"), Number(a["p99_ms"], "{:.3g}"),
                        a["exposures"].get<std::int64_t>(), Percent(a["fallback_rate"]));
   }
-  out += "\nfairness (the widest significant gap in what each variant shows, per attribute):\n";
-  for (const auto& [arm, attributes] : r["fairness"]["arms"].items()) {
+  const json& fair = r["fairness"];
+  out += fmt::format(
+      "\nfairness (share of each group's users shown a product; per attribute the widest gap, "
+      "and whether it is wider than control's: always valid, level {} per variant){}:\n",
+      Number(fair["level"], "{:.3g}"),
+      fair["since"].is_string() ? " since " + fair["since"].get<std::string>() : "");
+  if (fair.contains("counted_per_exposure")) {
+    out += "  " + fair["counted_per_exposure"]["note"].get<std::string>() + "\n";
+  }
+  for (const auto& [arm, attributes] : fair["arms"].items()) {
     for (const auto& [attribute, a] : attributes.items()) {
       if (a.contains("reason")) {
         out += fmt::format("  {:<12} {}: {}\n", arm, attribute, a["reason"].get<std::string>());
-      } else if (a["worst"].is_null()) {
-        out += fmt::format("  {:<12} {}: no significant gap\n", arm, attribute);
-      } else {
-        out += fmt::format("  {:<12} {}: {} gap {} (control {}), p {}: {}\n", arm, attribute,
-                           a["worst"]["product"].get<std::string>(), Number(a["worst"]["gap"]),
-                           Number(a["control_gap"]), Number(a["worst"]["p_value"], "{:.3g}"),
-                           a["breached"].get<bool>() ? "BREACHED" : "ok");
+        continue;
       }
+      if (a["worst"].is_null()) {
+        out += fmt::format("  {:<12} {}: no product shown\n", arm, attribute);
+        continue;
+      }
+      const json& w = a["worst"];
+      std::string wider;
+      if (const auto t = w.find("wider_than_control"); t != w.end()) {
+        wider = t->contains("reason")
+                    ? fmt::format("; wider than control: {}", (*t)["reason"].get<std::string>())
+                    : fmt::format("; wider than control ({}/{}): by {}, bound {}, p {} of {} tests",
+                                  (*t)["groups"][0].get<std::string>(),
+                                  (*t)["groups"][1].get<std::string>(), Number((*t)["estimate"]),
+                                  Number((*t)["bound"]), Number((*t)["p_value_adjusted"], "{:.3g}"),
+                                  Number(a["tests"], "{}"));
+      }
+      const std::string control =
+          a.contains("tests") ? fmt::format(" (control {})", Number(a["control_gap"])) : "";
+      out += fmt::format("  {:<12} {}: {} gap {}{}, χ² p {}{}: {}\n", arm, attribute,
+                         w["product"].get<std::string>(), Number(w["gap"]), control,
+                         Number(w["p_value"], "{:.3g}"), wider,
+                         a["breached"].get<bool>() ? "BREACHED" : "ok");
     }
   }
   out += "\ndrift of the products shown (PSI, latest days against the first):\n";

@@ -51,6 +51,9 @@ struct OpeTarget {
   std::optional<RewardPrediction> predicted{};
 };
 
+// Exposure counters named with this prefix count distinct users (Event::counters).
+inline constexpr std::string_view kUserCounterPrefix = "users|";
+
 struct Event {
   std::string event_id;  // idempotency key, unique across all events
   EventType type = EventType::kClick;
@@ -74,9 +77,11 @@ struct Event {
   // fallback served it. -1 when unknown (exposures posted by clients, /v1/assign).
   std::int64_t latency_us = -1;
   bool fallback = false;
-  // Exposure counters the service adds for the report, each counted once per exposure in
-  // exposure_counters (e.g. "exposed|sex|F", "shown|sex|F|pet"); every exposure's items also
-  // count as "product|ID".
+  // Exposure counters the service adds for the report, counted in exposure_counters per
+  // (experiment, bucket, UTC day): once per exposure (e.g. "shadow|lists"), or, for a name
+  // that starts with kUserCounterPrefix ("users|shown|sex|F|pet"), once per user: at most once
+  // per (experiment, bucket, user), on the day first seen (distinct_user_counters.h). Every
+  // exposure's items also count as "product|ID".
   std::vector<std::string> counters;
   // Exploration exposures served by abrec: the variants whose lists were computed for the
   // off-policy estimate (each gets this list counted, matched or not).

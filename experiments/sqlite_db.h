@@ -32,6 +32,8 @@ class SqliteStatement {
   // without a copy (SQLITE_STATIC). For the writer's hot insert.
   SqliteStatement& BindStatic(int index, std::string_view text);
   SqliteStatement& BindNull(int index);
+  // Bytes, copied, stored as a BLOB.
+  SqliteStatement& BindBlob(int index, std::string_view bytes);
   // An exact 128-bit integer: an INTEGER when it fits in 64 bits, else its decimal TEXT
   // (bind only into columns without INTEGER affinity, which would make that TEXT a REAL).
   SqliteStatement& BindInt128(int index, Int128 value);
@@ -45,6 +47,8 @@ class SqliteStatement {
   std::int64_t Int(int column) const;
   double Real(int column) const;
   std::string Text(int column) const;
+  // A BLOB column's bytes (a TEXT column's too); empty for NULL.
+  std::string Blob(int column) const;
   bool IsNull(int column) const;
   // The inverse of BindInt128; a TEXT that is not a 128-bit decimal reads as 0.
   Int128 Int128At(int column) const;

@@ -23,11 +23,18 @@ std::string SumPlaceholders(int first) {
   return out;
 }
 
-std::string UtcDay(std::int64_t micros) {
-  const std::time_t t = static_cast<std::time_t>(micros / 1'000'000);
+constexpr std::int64_t kDayUs = 86'400'000'000;
+
+// "YYYY-MM-DD" of a day counted from 1970-01-01 (UTC).
+std::string DayName(std::int32_t day) {
+  const auto t = static_cast<std::time_t>(static_cast<std::int64_t>(day) * 86'400);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+std::int32_t DayNumber(std::int64_t micros) {
+  return static_cast<std::int32_t>(micros >= 0 ? micros / kDayUs : (micros + 1) / kDayUs - 1);
 }
 
 std::string ItemsJson(const std::vector<ExposedItem>& items) {
@@ -166,6 +173,7 @@ std::optional<std::int64_t> SqliteEventWriter::RevenueOf(std::string_view produc
 Result<void> SqliteEventWriter::PriceOldBinds() {
   if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return ok;
   state_.Begin();
+  StartDay();
   auto fail = [this](Error e) -> Result<void> {
     (void)db_->Exec("ROLLBACK");
     state_.Rollback();
@@ -248,6 +256,12 @@ Result<void> SqliteEventWriter::PrepareAll() {
        "INSERT INTO exposure_counters (experiment, bucket, day, name, count) VALUES (?1, ?2, ?3, "
        "?4, ?5) ON CONFLICT (experiment, bucket, day, name) DO UPDATE SET count = count + "
        "excluded.count"},
+      {&take_counter_,
+       "UPDATE exposure_counters SET count = MAX(0, count - ?5) WHERE experiment = ?1 AND bucket "
+       "= ?2 AND day = ?3 AND name = ?4"},
+      {&delete_zero_counter_,
+       "DELETE FROM exposure_counters WHERE experiment = ?1 AND bucket = ?2 AND day = ?3 AND "
+       "name = ?4 AND count = 0"},
       {&purge_select_,
        "SELECT seq, event_id, user_id FROM events WHERE ts_us < ?1 ORDER BY ts_us LIMIT 10000"},
   };
@@ -259,6 +273,9 @@ Result<void> SqliteEventWriter::PrepareAll() {
   auto off_policy = OffPolicyLog::Open(*db_);
   if (!off_policy) return std::unexpected(off_policy.error());
   off_policy_.emplace(std::move(*off_policy));
+  auto distinct = DistinctUserCounters::Open(*db_);
+  if (!distinct) return std::unexpected(distinct.error());
+  distinct_.emplace(std::move(*distinct));
   return {};
 }
 
@@ -330,6 +347,8 @@ Result<void> SqliteEventWriter::Load() {
 Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const WriteOp> ops) {
   if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
   state_.Begin();
+  distinct_->Begin();
+  StartDay();
   ids_added_.clear();
   ids_removed_.clear();
   latency_.clear();
@@ -366,12 +385,19 @@ Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const Write
     return Abort(ok.error());
   }
   state_.Commit();
+  distinct_->Commit();
   return out;
+}
+
+void SqliteEventWriter::StartDay() {
+  today_number_ = DayNumber(clock_.NowMicros());
+  today_ = DayName(today_number_);
 }
 
 Result<std::vector<WriteResult>> SqliteEventWriter::Abort(Error e) {
   (void)db_->Exec("ROLLBACK");
   state_.Rollback();
+  distinct_->Rollback();
   // Removed entries first: an event added and then erased in this transaction is in both
   // lists, and must end up absent.
   for (const auto& [key, seq] : ids_removed_) ids_.Insert(key, seq);
@@ -451,9 +477,19 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
   }
   if (e.type == EventType::kExposure) {
     for (const ExposedItem& item : e.items) {
-      ++counters_[{e.experiment, e.bucket, "product|" + item.product_id}];
+      ++counters_[{e.experiment, e.bucket, today_, "product|" + item.product_id}];
     }
-    for (const std::string& name : e.counters) ++counters_[{e.experiment, e.bucket, name}];
+    for (const std::string& name : e.counters) {
+      if (!DistinctUserCounters::Distinct(name))
+        ++counters_[{e.experiment, e.bucket, today_, name}];
+    }
+    first_counted_.clear();
+    if (auto counted = distinct_->CountExposure(e, today_number_, first_counted_); !counted) {
+      return std::unexpected(counted.error());
+    }
+    for (const std::string* name : first_counted_) {
+      ++counters_[{e.experiment, e.bucket, today_, *name}];
+    }
   }
   return EventOutcome::kAccepted;
 }
@@ -476,6 +512,9 @@ Result<std::vector<StoredEvent>> SqliteEventWriter::ReadEvents(std::span<const s
 Result<std::int64_t> SqliteEventWriter::Erase(const std::string& user) {
   std::int64_t removed = 0;
   if (auto ok = off_policy_->EraseUser(user); !ok) return std::unexpected(ok.error());
+  auto uncounts = distinct_->EraseUser(user);
+  if (!uncounts) return std::unexpected(uncounts.error());
+  for (const auto& u : *uncounts) --counters_[{u.experiment, u.bucket, DayName(u.day), u.name}];
   const AggregateState::Erased erased = state_.EraseUser(user);
   for (const std::int64_t id : erased.row_ids) {
     if (auto ok = delete_user_row_.Bind(1, id).Run(); !ok) return std::unexpected(ok.error());
@@ -536,9 +575,10 @@ Result<void> SqliteEventWriter::WriteChanges() {
                  .Run();
     if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
   });
+  if (status) status = distinct_->WriteChanges();
   // Each changed bucket's totals, and the same figures as today's snapshot: at the end of
   // a UTC day its row holds that day's closing totals.
-  const std::string day = UtcDay(clock_.NowMicros());
+  const std::string& day = today_;
   state_.ForEachChangedBucket(
       [&](const std::string& exp, const std::string& bucket, const BucketTotals& totals) {
         if (!status) return;
@@ -561,9 +601,23 @@ Result<void> SqliteEventWriter::WriteChanges() {
   }
   for (const auto& [key, n] : counters_) {
     if (!status) break;
-    const auto& [exp, bucket, name] = key;
-    status =
-        upsert_counter_.Bind(1, exp).Bind(2, bucket).Bind(3, day).Bind(4, name).Bind(5, n).Run();
+    if (n == 0) continue;
+    const auto& [exp, bucket, counter_day, name] = key;
+    SqliteStatement& add = n > 0 ? upsert_counter_ : take_counter_;
+    status = add.BindStatic(1, exp)
+                 .BindStatic(2, bucket)
+                 .BindStatic(3, counter_day)
+                 .BindStatic(4, name)
+                 .Bind(5, n > 0 ? n : -n)
+                 .Run();
+    if (status && n < 0) {
+      // Erased users' counts: a row they were the last of goes.
+      status = delete_zero_counter_.BindStatic(1, exp)
+                   .BindStatic(2, bucket)
+                   .BindStatic(3, counter_day)
+                   .BindStatic(4, name)
+                   .Run();
+    }
   }
   return status;
 }

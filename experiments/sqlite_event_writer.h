@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "experiments/aggregate_state.h"
+#include "experiments/distinct_user_counters.h"
 #include "experiments/event_id_index.h"
 #include "experiments/event_store.h"
 #include "experiments/off_policy_log.h"
@@ -91,6 +92,8 @@ class SqliteEventWriter {
   Result<EventOutcome> Write(const Event& e);
   Result<std::int64_t> Erase(const std::string& user);
   Result<std::int64_t> SetCovariates(const std::vector<Covariates>& list);
+  // Sets today_ from the clock.
+  void StartDay();
   Result<void> WriteChanges();
   Result<std::vector<StoredEvent>> ReadEvents(std::span<const std::int64_t> seqs);
 
@@ -104,14 +107,20 @@ class SqliteEventWriter {
   std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
   SqliteStatement insert_, id_of_, stored_event_, delete_event_, delete_user_row_,
       delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_, upsert_daily_,
-      upsert_latency_, upsert_counter_, purge_select_;
+      upsert_latency_, upsert_counter_, take_counter_, delete_zero_counter_, purge_select_;
   // This transaction's served latencies: (experiment, bucket, bin) -> (exposures, fallbacks),
   // added to exposure_latency's rows of the day by WriteChanges.
   std::map<std::tuple<std::string, std::string, int>, std::pair<std::int64_t, std::int64_t>>
       latency_;
-  // This transaction's exposure counters: (experiment, bucket, name) -> count.
-  std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> counters_;
+  // This transaction's changes to exposure counters: (experiment, bucket, day, name) -> count
+  // to add (negative: an erased user's distinct counts, taken back from their days).
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::int64_t> counters_;
+  // The UTC day of this transaction's writes: "YYYY-MM-DD", and as days since 1970-01-01.
+  std::string today_;
+  std::int32_t today_number_ = 0;
   std::optional<OffPolicyLog> off_policy_;              // opened with the statements
+  std::optional<DistinctUserCounters> distinct_;        // opened with the statements
+  std::vector<const std::string*> first_counted_;       // Write's scratch
   std::int64_t window_us_;                              // the attribution window
   std::map<std::string, double, std::less<>> margins_;  // product -> margin
 };

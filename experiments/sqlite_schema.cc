@@ -306,7 +306,20 @@ constexpr std::string_view kV10 =
 #undef ABREC_OPE_FROM_LISTS
 #undef ABREC_OPE_FROM_USERS
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
+// v11: distinct-user counters (distinct_user_counters.h). The names of counters that count
+// users ("users|…") interned, and per (experiment, bucket, user) the names the user was
+// counted for with the UTC day of each, as LEB128 varint pairs (name id, days since
+// 1970-01-01), so that an erasure takes exactly the user's counts out of exposure_counters.
+// Users are counted from this version on: the per-exposure counters stored before it cannot
+// be split into users (the events do not store them), and the report says since when it
+// counts users.
+constexpr std::string_view kV11 =
+    "CREATE TABLE counter_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE user_counted (id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, bucket TEXT "
+    "NOT NULL, user_id TEXT NOT NULL, counted BLOB NOT NULL);";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5, kV6,
+                                            kV7, kV8, kV9, kV10, kV11};
 
 }  // namespace
 

@@ -60,18 +60,19 @@ nlohmann::ordered_json ListAudit(const Catalog& catalog, const PolicyList& list,
           {"rules_applied", list.rules_applied}};
 }
 
-// The exposure's counters for the report's fairness section: per fairness attribute of the
-// experiment, "exposed|ATTRIBUTE|GROUP" and "shown|ATTRIBUTE|GROUP|PRODUCT" for each product
-// shown.
+// The exposure's counters for the report's fairness section, each counted once per user
+// (kUserCounterPrefix): per fairness attribute of the experiment, the user's group
+// "users|exposed|ATTRIBUTE|GROUP", and "users|shown|ATTRIBUTE|GROUP|PRODUCT" for each product
+// shown. A user whose group changes between requests (an age band crossed) counts in each.
 std::vector<std::string> FairnessCounters(const Experiment& e, const CustomerProfile& c,
                                           const Catalog& catalog, const PolicyList& shown) {
   std::vector<std::string> out;
   for (const std::string& attribute : e.fairness.attributes) {
     const std::string group = GroupOf(c, attribute);  // "unknown" groups are not compared
-    out.push_back(fmt::format("exposed|{}|{}", attribute, group));
+    out.push_back(fmt::format("{}exposed|{}|{}", kUserCounterPrefix, attribute, group));
     for (const RecommendedItem& it : shown.items) {
-      out.push_back(
-          fmt::format("shown|{}|{}|{}", attribute, group, catalog.products[it.product].id));
+      out.push_back(fmt::format("{}shown|{}|{}|{}", kUserCounterPrefix, attribute, group,
+                                catalog.products[it.product].id));
     }
   }
   return out;

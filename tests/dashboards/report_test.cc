@@ -174,16 +174,17 @@ TEST_CASE("operational guardrails read the served latency: a slow treatment stop
   CHECK(LatencySince(1'795'910'400'000'000) == "2026-11-23");
 }
 
-// Counters as the service writes them: `exposures` per group of sex, `shown` of them with
-// product "auto_bundle", and every exposure showing "pet".
+// Counters as the service writes them for `users` new users of a group of sex, each exposed
+// once: `shown` of them shown product "auto_bundle", and every one "pet" (distinct-user
+// counters of the fairness section, and per exposure the products shown for drift).
 void AddGroup(ExposureCounters& c, const std::string& bucket, const std::string& day,
-              const std::string& group, std::int64_t exposures, std::int64_t shown) {
+              const std::string& group, std::int64_t users, std::int64_t shown) {
   auto& names = c[bucket][day];
-  names["exposed|sex|" + group] += exposures;
-  names["shown|sex|" + group + "|auto_bundle"] += shown;
-  names["shown|sex|" + group + "|pet"] += exposures;
+  names["users|exposed|sex|" + group] += users;
+  names["users|shown|sex|" + group + "|auto_bundle"] += shown;
+  names["users|shown|sex|" + group + "|pet"] += users;
   names["product|auto_bundle"] += shown;
-  names["product|pet"] += exposures;
+  names["product|pet"] += users;
 }
 
 TEST_CASE(
@@ -208,7 +209,14 @@ TEST_CASE(
   CHECK(t["worst"]["gap"].get<double>() == doctest::Approx(0.25));
   CHECK(t["control_gap"].get<double>() == doctest::Approx(0.01));
   CHECK(t["groups"]["F"] == 2'000);
+  const auto& wider = t["worst"]["wider_than_control"];
+  CHECK(wider["groups"] == nlohmann::ordered_json::array({"M", "F"}));
+  CHECK(wider["variant_gap"].get<double>() == doctest::Approx(0.25));
+  CHECK(wider["control_gap"].get<double>() == doctest::Approx(0.01));
+  CHECK(wider["bound"].get<double>() > 0);
+  CHECK(wider["p_value_adjusted"].get<double>() <= r["fairness"]["level"].get<double>());
   CHECK(r["fairness"]["arms"]["control"]["sex"]["breached"] == false);
+  CHECK(r["fairness"]["unit"] == "users");
   // Equal rates: no breach, the report ships.
   c["treatment"].clear();
   AddGroup(c, "treatment", "2026-11-28", "F", 2'000, 300);

@@ -405,7 +405,7 @@ TEST_CASE("the v10 migration converts the lists of schema v9, then the log carri
     auto store =
         SqliteEventStore::Open({.path = tmp.Path(), .attribution_window_us = kWindow}, clock);
     REQUIRE(store.has_value());
-    CHECK(SqliteEventStore::SchemaVersion() == 10);
+    CHECK(SqliteEventStore::SchemaVersion() == static_cast<int>(SqliteMigrations().size()));
     std::map<std::string, std::vector<Row>> migrated = old_rows;
     CheckSame(*(*store)->OffPolicy("exp"), FromRows(migrated));
     CHECK((*store)->OffPolicy("exp")->at("control").users() == 25);

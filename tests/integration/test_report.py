@@ -443,5 +443,138 @@ class ReportTest(h.ServiceTestCase):
         self.assertNotIn("FAIL", out)
 
 
+def age_band(age):
+    """The age bands of the fairness groups, written from their definition (DESIGN.md)."""
+    if age < 18:
+        return "under_18"
+    if age < 25:
+        return "18-24"
+    if age >= 65:
+        return "65+"
+    lo = 25 + (age - 25) // 10 * 10
+    return f"{lo}-{lo + 9}"
+
+
+class FairnessUsersTest(h.ServiceTestCase):
+    """The fairness section counts users: each user once per group, and once per (group,
+    product) when shown the product at least once, whatever the number of lists served. The
+    counts are checked against an oracle kept here from the answers of POST /v1/recommend,
+    through an erasure and a restart; the χ² of each product against scipy's
+    chi2_contingency(correction=False) on the per-user table."""
+
+    ATTRIBUTES = ("sex", "age_band")
+
+    @classmethod
+    def make_workspace(cls):
+        ws = h.Workspace(prefix="abrec-fairness-")
+        ws.write_config(extra_surfaces=[("s4", "legacy_rules")])
+        ws.write_experiment("rep_fair.yaml", experiment_text("rep_fair", "s4")
+                            + "fairness: {attributes: [sex, age_band], max_parity_gap: 0.10}\n")
+        return ws
+
+    def setUp(self):
+        # bucket -> attribute -> group -> users; bucket -> attribute -> (group, product) -> users
+        self.users, self.shown = {}, {}
+        self.profile = {}
+
+    def token(self):
+        with open(os.path.join(self.ws.var_dir, "admin.token"), encoding="utf-8") as f:
+            return f.read().strip()
+
+    def serve(self, user, k):
+        sex, age = self.profile[user]
+        status, doc = self.svc.post_json("/v1/recommend", {
+            "user_id": user, "surface": "s4", "k": k,
+            "attributes": {"age": age, "sex": sex, "holdings": []}})
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["experiment"], "rep_fair", doc)
+        bucket = doc["bucket"]
+        groups = {"sex": sex, "age_band": age_band(age)}
+        for attribute in self.ATTRIBUTES:
+            g = groups[attribute]
+            self.users.setdefault(bucket, {}).setdefault(attribute, {}).setdefault(g, set()).add(
+                user)
+            for item in doc["items"]:
+                self.shown.setdefault(bucket, {}).setdefault(attribute, {}).setdefault(
+                    (g, item["product_id"]), set()).add(user)
+
+    def forget(self, user):
+        for tables in (self.users, self.shown):
+            for by_attribute in tables.values():
+                for by_key in by_attribute.values():
+                    for members in by_key.values():
+                        members.discard(user)
+
+    def check_report(self):
+        status, doc = self.svc.get_json("/v1/experiments/rep_fair/report")
+        self.assertEqual(status, 200, doc)
+        fair = doc["fairness"]
+        self.assertEqual(fair["unit"], "users")
+        self.assertEqual(fair["level"], 0.025)  # the experiment's alpha / 2, one variant's share
+        self.assertRegex(fair["since"], r"^\d{4}-\d{2}-\d{2}$")
+        compared = 0
+        for bucket in ("control", "treatment"):
+            for attribute in self.ATTRIBUTES:
+                a = fair["arms"][bucket][attribute]
+                users = {g: len(m) for g, m in self.users[bucket][attribute].items() if m}
+                self.assertEqual(a["groups"], users, (bucket, attribute))
+                for row in a["products"]:
+                    product = row["product"]
+                    shown = {g: len(self.shown[bucket][attribute].get((g, product), ()))
+                             for g in users}
+                    self.assertEqual(row["users_shown"], shown, (bucket, attribute, product))
+                    for g in users:
+                        self.assertAlmostEqual(row["rates"][g], shown[g] / users[g], places=12)
+                    total = sum(shown.values())
+                    if 0 < total < sum(users.values()):
+                        table = [[shown[g], users[g] - shown[g]] for g in sorted(users)]
+                        chi2, p, _, _ = sps.chi2_contingency(table, correction=False)
+                        self.assertAlmostEqual(row["chi_squared"], chi2, delta=1e-9 * max(1, chi2))
+                        self.assertAlmostEqual(row["p_value"], p, delta=1e-9)
+                        compared += 1
+                # Every product the arm showed a user of these groups has its row.
+                expected = {p for (g, p), m in self.shown[bucket][attribute].items() if m}
+                self.assertEqual({r["product"] for r in a["products"]}, expected)
+        self.assertGreater(compared, 0)
+        return doc
+
+    def test_users_are_counted_once_through_erasure_and_restart(self):
+        for i in range(160):
+            self.profile[f"fair-u{i}"] = ("FM"[i % 2], 19 + (i * 7) % 52)
+        # Three lists each, of 2, 3 and 4 products: a user counts once per group, and once per
+        # product shown in any of them.
+        for k in (2, 3, 4):
+            for user in self.profile:
+                self.serve(user, k)
+        self.check_report()
+        erased = [f"fair-u{i}" for i in range(0, 160, 16)]
+        for user in erased:
+            status, _, body = self.svc.request(
+                "DELETE", f"/v1/users/{user}",
+                headers={"Authorization": f"Bearer {self.token()}"})
+            self.assertEqual(status, 200, body)
+            self.forget(user)
+        self.check_report()
+        # A restart remembers who was counted: the same lists again count no one twice; the
+        # erased users come back as new users.
+        self.assertEqual(self.svc.stop(), 0, self.svc.stderr_text())
+        type(self).svc = h.Service(self.ws.config_path).start()
+        before = self.check_report()
+        for user in self.profile:
+            if user not in erased:
+                self.serve(user, 3)
+        after = self.check_report()
+        self.assertEqual(before["fairness"]["arms"], after["fairness"]["arms"])
+        for user in erased:
+            self.serve(user, 4)
+        doc = self.check_report()
+        # The text report says the same, per user.
+        r = subprocess.run([h.ABREC_BIN, "report", "rep_fair", "--config", self.ws.config_path],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn("fairness (share of each group's users shown a product", r.stdout.decode())
+        self.assertIn(f"since {doc['fairness']['since']}", r.stdout.decode())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
