@@ -111,7 +111,7 @@ Result<std::size_t> Migrate(SqliteDb& db) {
   return {};
 }
 
-// Binds a bucket's 26 sums from parameter `first` on, in Fields() order, and runs `stmt`.
+// Binds a bucket's sums from parameter `first` on, in Fields() order, and runs `stmt`.
 Result<void> RunWithSums(SqliteStatement& stmt, int first, const BucketTotals& totals) {
   for (const Int128* f : totals.Fields()) stmt.BindInt128(first++, *f);
   return stmt.Run();

@@ -244,7 +244,65 @@ constexpr std::string_view kV9 =
     "0;" ABREC_REVENUE_SUMS("bucket_totals") ABREC_REVENUE_SUMS("bucket_daily");
 #undef ABREC_REVENUE_SUMS
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+// Placeholders for the migrations written in parallel on other branches (issue 13); each is
+// replaced by its branch's migration at the merge.
+constexpr std::string_view kV10 = "";
+constexpr std::string_view kV11 = "";
+
+// v12 (issue 13): two-covariate CUPED.
+// - bucket_totals and bucket_daily: x_z, x_impressions, z_impressions (aggregates.h).
+//   bucket_totals gets their exact sums from user_totals. In bucket_daily, the latest row of
+//   each (experiment, bucket) gets the same values (every change to a bucket rewrites its row
+//   of that day, so that row holds today's sums); the earlier rows get an approximation: the
+//   sums over the users now in the bucket with covariates whose first exposure (first_ts_us)
+//   is before that day's end, their impressions counted over their stored exposures with
+//   ts_us before the day's end. Approximate in that covariates posted later count from the
+//   user's first day, exposures are dated by their timestamp instead of their arrival, users
+//   moved by a late exposure count in their current bucket, and exposures purged by
+//   retention count nothing.
+#define ABREC_V12_SUMS(table)                     \
+  "ALTER TABLE " table                            \
+  " ADD COLUMN x_z NOT NULL DEFAULT 0;"           \
+  "ALTER TABLE " table                            \
+  " ADD COLUMN x_impressions NOT NULL DEFAULT 0;" \
+  "ALTER TABLE " table " ADD COLUMN z_impressions NOT NULL DEFAULT 0;"
+constexpr std::string_view kV12 =
+    ABREC_V12_SUMS("bucket_totals") ABREC_V12_SUMS("bucket_daily")
+    "UPDATE bucket_totals SET x_z = s.x_z, x_impressions = s.x_i, z_impressions = s.z_i FROM ("
+    "  SELECT experiment, bucket, SUM(premium_before_cents * products_held) AS x_z,"
+    "    SUM(premium_before_cents * impressions) AS x_i, SUM(products_held * impressions) AS z_i"
+    "  FROM user_totals WHERE has_covariates GROUP BY experiment, bucket) AS s "
+    "WHERE s.experiment = bucket_totals.experiment AND s.bucket = bucket_totals.bucket;"
+    "CREATE TEMP TABLE v12_daily AS "
+    "WITH users AS MATERIALIZED ("
+    "  SELECT experiment, user_id, bucket, premium_before_cents AS x, products_held AS z,"
+    "    first_ts_us FROM user_totals WHERE has_covariates),"
+    "contributions AS ("
+    "  SELECT experiment, bucket, first_ts_us AS ts, x * z AS x_z, 0 AS x_i, 0 AS z_i FROM users"
+    "  UNION ALL"
+    "  SELECT u.experiment, u.bucket, e.ts_us, 0, u.x * e.n_items, u.z * e.n_items"
+    "  FROM events e CROSS JOIN users u ON u.experiment = e.experiment AND u.user_id = e.user_id"
+    "  WHERE e.type = 0) "
+    "SELECT experiment, bucket, date(ts / 1000000, 'unixepoch') AS day, SUM(x_z) AS x_z,"
+    "  SUM(x_i) AS x_i, SUM(z_i) AS z_i FROM contributions GROUP BY experiment, bucket, day;"
+    "UPDATE bucket_daily SET x_z = c.x_z, x_impressions = c.x_i, z_impressions = c.z_i FROM ("
+    "  SELECT b.experiment, b.bucket, b.day, SUM(d.x_z) AS x_z, SUM(d.x_i) AS x_i,"
+    "    SUM(d.z_i) AS z_i"
+    "  FROM bucket_daily b JOIN temp.v12_daily d ON d.experiment = b.experiment"
+    "    AND d.bucket = b.bucket AND d.day <= b.day GROUP BY b.experiment, b.bucket, b.day) AS c "
+    "WHERE c.experiment = bucket_daily.experiment AND c.bucket = bucket_daily.bucket"
+    "  AND c.day = bucket_daily.day;"
+    "DROP TABLE temp.v12_daily;"
+    "UPDATE bucket_daily SET x_z = t.x_z, x_impressions = t.x_impressions,"
+    "  z_impressions = t.z_impressions FROM bucket_totals t "
+    "WHERE t.experiment = bucket_daily.experiment AND t.bucket = bucket_daily.bucket"
+    "  AND bucket_daily.day = (SELECT MAX(l.day) FROM bucket_daily l"
+    "    WHERE l.experiment = t.experiment AND l.bucket = t.bucket);"
+    ;
+#undef ABREC_V12_SUMS
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5,  kV6,
+                                            kV7, kV8, kV9, kV10, kV11, kV12};
 
 }  // namespace
 
