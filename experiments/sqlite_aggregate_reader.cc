@@ -1,5 +1,8 @@
 #include "experiments/sqlite_aggregate_reader.h"
 
+#include <algorithm>
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 #include "experiments/sqlite_schema.h"
@@ -62,6 +65,58 @@ Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& e
   auto ok = ForEachRow(
       *stmt, [&](const SqliteStatement& r) { out[r.Text(0)][r.Text(1)][r.Text(2)] = r.Int(3); });
   if (!ok) return std::unexpected(ok.error());
+  return out;
+}
+
+Result<AmountHistory> ReadAmountHistory(SqliteDb& db, const std::string& experiment) {
+  // One read transaction: since_day and the steps from one snapshot.
+  if (auto ok = db.Exec("BEGIN"); !ok) return std::unexpected(ok.error());
+  auto read = [&]() -> Result<AmountHistory> {
+    AmountHistory out;
+    auto since = db.Prepare("SELECT since_day FROM amount_history");
+    if (!since) return std::unexpected(since.error());
+    auto row = since->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) {
+      return std::unexpected(Error{ErrorCode::kInternal,
+                                   "the database has no amount_history row (its schema v12 "
+                                   "migration did not record its day)",
+                                   "storage.path"});
+    }
+    out.since_day = since->Text(0);
+    since->Reset();
+    auto steps = db.Prepare(
+        "SELECT user_id, day, premium_cents, revenue_cents, bucket, has_covariates, "
+        "premium_before_cents, products_held FROM user_amounts WHERE experiment = ?1 ORDER BY id");
+    if (!steps) return std::unexpected(steps.error());
+    steps->Bind(1, experiment);
+    std::unordered_map<std::string, std::size_t> index;  // user -> position in out.users
+    auto ok = ForEachRow(*steps, [&](const SqliteStatement& r) {
+      auto [it, added] = index.try_emplace(r.Text(0), out.users.size());
+      if (added) out.users.emplace_back().user_id = it->first;
+      UserAmounts& u = out.users[it->second];
+      // Ascending ids: the latest step comes last and says the user's bucket and covariates.
+      u.bucket = r.Text(4);
+      u.has_covariates = r.Int(5) != 0;
+      u.premium_before_cents = r.Int(6);
+      u.products_held = r.Int(7);
+      UserAmountStep step{r.Text(1), r.Int(2), r.Int(3)};
+      // Steps come in day order unless the store's clock went back: then keep the days
+      // ascending, the later step winning a day.
+      auto at = std::upper_bound(
+          u.steps.begin(), u.steps.end(), step.day,
+          [](const std::string& day, const UserAmountStep& s) { return day < s.day; });
+      if (at != u.steps.begin() && std::prev(at)->day == step.day) {
+        *std::prev(at) = std::move(step);
+      } else {
+        u.steps.insert(at, std::move(step));
+      }
+    });
+    if (!ok) return std::unexpected(ok.error());
+    return out;
+  };
+  auto out = read();
+  (void)db.Exec("COMMIT");
   return out;
 }
 

@@ -249,7 +249,7 @@ constexpr std::string_view kV9 =
 constexpr std::string_view kV10 = "";
 constexpr std::string_view kV11 = "";
 
-// v12 (issue 13): two-covariate CUPED.
+// v12 (issue 13): two-covariate CUPED and winsorised premium and revenue.
 // - bucket_totals and bucket_daily: x_z, x_impressions, z_impressions (aggregates.h).
 //   bucket_totals gets their exact sums from user_totals. In bucket_daily, the latest row of
 //   each (experiment, bucket) gets the same values (every change to a bucket rewrites its row
@@ -260,6 +260,15 @@ constexpr std::string_view kV11 = "";
 //   user's first day, exposures are dated by their timestamp instead of their arrival, users
 //   moved by a late exposure count in their current bucket, and exposures purged by
 //   retention count nothing.
+// - user_amounts: per (experiment, user), the premium and revenue attributed so far, as of
+//   the close of each UTC day (writer's clock) on which they, the user's bucket or
+//   covariates changed; only users with an amount (binders). Rows are keyed by
+//   (experiment, id) with ids the writer assigns in increasing order, so a new step is
+//   appended to its experiment's range and a read of one experiment is a range scan; `prev`
+//   chains a user's steps, newest to oldest (0 ends the chain), for erasure.
+// - amount_history: one row, since_day, the first day whose close the history records
+//   completely: '' for a database created with this version, else the day of the upgrade,
+//   when every user's totals are recorded as one step of that day (SqliteDatedMigrationSteps).
 #define ABREC_V12_SUMS(table)                     \
   "ALTER TABLE " table                            \
   " ADD COLUMN x_z NOT NULL DEFAULT 0;"           \
@@ -298,8 +307,24 @@ constexpr std::string_view kV12 =
     "WHERE t.experiment = bucket_daily.experiment AND t.bucket = bucket_daily.bucket"
     "  AND bucket_daily.day = (SELECT MAX(l.day) FROM bucket_daily l"
     "    WHERE l.experiment = t.experiment AND l.bucket = t.bucket);"
-    ;
+    "CREATE TABLE user_amounts (experiment TEXT NOT NULL, id INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL, day TEXT NOT NULL, premium_cents INTEGER NOT NULL,"
+    "  revenue_cents INTEGER NOT NULL, bucket TEXT NOT NULL, has_covariates INTEGER NOT NULL,"
+    "  premium_before_cents INTEGER NOT NULL, products_held INTEGER NOT NULL,"
+    "  prev INTEGER NOT NULL, PRIMARY KEY (experiment, id)) WITHOUT ROWID;"
+    "CREATE TABLE amount_history (since_day TEXT NOT NULL);";
 #undef ABREC_V12_SUMS
+
+// Completes v12 with the day of the upgrade (?1): every user's premium and revenue so far
+// as one step of that day, under the user_totals row's id (unique, and below every id the
+// writer assigns later); since_day that day, or '' for a database without users yet.
+constexpr std::string_view kV12Dated[] = {
+    "INSERT INTO user_amounts (experiment, id, user_id, day, premium_cents, revenue_cents, "
+    "bucket, has_covariates, premium_before_cents, products_held, prev) SELECT experiment, id, "
+    "user_id, ?1, premium_cents, revenue_cents, bucket, has_covariates, premium_before_cents, "
+    "products_held, 0 FROM user_totals WHERE premium_cents <> 0 OR revenue_cents <> 0",
+    "INSERT INTO amount_history (since_day) SELECT CASE WHEN EXISTS (SELECT 1 FROM user_totals) "
+    "THEN ?1 ELSE '' END"};
 
 constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5,  kV6,
                                             kV7, kV8, kV9, kV10, kV11, kV12};
@@ -307,6 +332,11 @@ constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5,  kV6,
 }  // namespace
 
 std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+std::span<const std::string_view> SqliteDatedMigrationSteps(std::size_t to_version) {
+  if (to_version == 12) return kV12Dated;
+  return {};
+}
 
 Result<void> RequireCurrentSchema(SqliteDb& db, std::string_view path) {
   auto stmt = db.Prepare("PRAGMA user_version");

@@ -346,12 +346,30 @@ TEST_CASE("binds stored before schema v9 are priced once, at the upgrade") {
   REQUIRE(history.has_value());
   REQUIRE_FALSE(history->empty());
   CHECK(history->back().buckets == priced_from_the_start);
+  // The amount history recorded at the upgrade (v12, after v9 in the same open) carries the
+  // revenue priced at it: each binder's one step holds their priced totals.
+  const auto amounts = (*store)->Amounts("exp");
+  REQUIRE(amounts.has_value());
+  CHECK(amounts->since_day == "1970-01-01");  // the clock's day
+  BucketTotalsMap from_steps;
+  for (const UserAmounts& u : amounts->users) {
+    REQUIRE(u.steps.size() == 1);
+    CHECK(u.steps[0].day == "1970-01-01");
+    from_steps[u.bucket].premium_cents += u.steps[0].premium_cents;
+    from_steps[u.bucket].revenue_cents += u.steps[0].revenue_cents;
+  }
+  for (const auto& [bucket, t] : priced_from_the_start) {
+    CAPTURE(bucket);
+    CHECK(from_steps[bucket].premium_cents == t.premium_cents);
+    CHECK(from_steps[bucket].revenue_cents == t.revenue_cents);
+  }
   // Priced once: a second open changes nothing.
   store->reset();
   auto again =
       SqliteEventStore::Open({.path = tmp.Path("b.db"), .product_margins = Margins()}, clock);
   REQUIRE(again.has_value());
   CHECK(*(*again)->Totals("exp") == priced_from_the_start);
+  CHECK((*again)->Amounts("exp")->users == amounts->users);
 }
 
 TEST_CASE("retention purges raw events and keeps the aggregates") {
@@ -471,6 +489,13 @@ TEST_CASE("migrations keep the data of an older schema") {
   CHECK(row->Int(0) == 5);
   CHECK((*store)->Totals("exp")->at("control").clicks == 5);
   CHECK(AuditSync(**store, "r1").size() == 1);
+  // The upgrade recorded u1's premium as of its day (the clock's: 1970-01-01).
+  const auto amounts = (*store)->Amounts("exp");
+  REQUIRE(amounts.has_value());
+  CHECK(amounts->since_day == "1970-01-01");
+  REQUIRE(amounts->users.size() == 1);
+  CHECK(amounts->users[0].user_id == "u1");
+  CHECK(amounts->users[0].steps == std::vector<UserAmountStep>{{"1970-01-01", 900, 0}});
 }
 
 TEST_CASE("bucket sums past 2^63 stay exact, in memory and on disk") {
