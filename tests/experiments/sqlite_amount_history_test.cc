@@ -606,4 +606,25 @@ TEST_CASE("a failed transaction leaves the amount history and its chain as they 
   CHECK(CountSteps(tmp.Path(), "alice") == 0);
 }
 
+TEST_CASE("a step whose predecessor is missing is an error, not a user read twice") {
+  TempDb tmp;
+  ManualClock clock(kNov29 + kHour);
+  {
+    auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+    REQUIRE(store.has_value());
+    REQUIRE(SubmitSync(**store, {Exposure("a1", "alice", "exp", "control", clock.NowMicros(), 1),
+                                 Outcome("a2", EventType::kBind, "alice", clock.NowMicros(), 10)}));
+    clock.Advance(kDay);
+    REQUIRE(SubmitSync(**store, {Outcome("a3", EventType::kBind, "alice", clock.NowMicros(), 20)}));
+    CHECK((*store)->Amounts("exp")->users.size() == 1);
+  }
+  auto db = SqliteDb::Open(tmp.Path());
+  REQUIRE(db.has_value());
+  REQUIRE((*db)->Exec("DELETE FROM user_amounts WHERE prev = 0").has_value());
+  const auto read = ReadAmountHistory(**db, "exp");
+  REQUIRE_FALSE(read.has_value());
+  CHECK(read.error().code == ErrorCode::kInternal);
+  CHECK(read.error().message.find("which is not there") != std::string::npos);
+}
+
 }  // namespace abrec
