@@ -5,7 +5,9 @@
 // exposure counters (products shown, fairness groups). Then, on a read-only connection as
 // `abrec report` uses, each run reads the aggregates and builds the report; p50 and p99 of
 // the whole and of its two parts. The reference in the same run: the same report over the
-// first day's aggregates only (one day of history).
+// first day's aggregates only (one day of history). Then, apart from the report (which does
+// not read it yet), the read of the per-user amount history that winsorising premium and
+// revenue needs (AggregateSource::Amounts), p50 and p99.
 //
 // Traffic: users drawn uniformly from U; each visit is an exposure of 5 of the 21 shipped
 // product ids (the same for every group; the mix shifts every 30 days), with its latency and
@@ -17,12 +19,15 @@
 // usage: report_bench [--events N] [--days D] [--users U] [--runs R] [--dir DIR]
 //                     [--treatment-lift L]   (the treatment's bind probability × (1 + L);
 //                                            --dir keeps the database, e.g. for a demo)
+//                     [--reuse]              (with --dir: time the reads on the database an
+//                                            earlier run with the same --days left there)
 // Run by `make bench` (bench/run-all.sh), never by CTest.
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -57,6 +62,7 @@ struct Settings {
   int runs = 30;
   double treatment_lift = 0;  // relative change of the treatment's bind probability
   std::string dir;
+  bool reuse = false;
 };
 
 Experiment TheExperiment() {
@@ -184,20 +190,26 @@ double Quantile(std::vector<double> v, double q) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
 }
 
-// Reads the aggregates (all days, or the first day only) and builds the report, `runs` times.
-Timing Measure(const std::string& path, const Experiment& e, int runs, bool first_day_only,
-               std::int64_t now_us) {
-  Timing t;
+// A read-only connection, as `abrec report` opens; exits when it cannot.
+std::unique_ptr<SqliteDb> OpenReadOnly(const std::string& path) {
   auto db = SqliteDb::Open(path, /*read_only=*/true);
   if (!db) {
     fmt::print(stderr, "report_bench: {}\n", db.error().message);
     std::exit(1);
   }
+  return std::move(*db);
+}
+
+// Reads the aggregates (all days, or the first day only) and builds the report, `runs` times.
+Timing Measure(const std::string& path, const Experiment& e, int runs, bool first_day_only,
+               std::int64_t now_us) {
+  Timing t;
+  const auto db = OpenReadOnly(path);
   for (int i = 0; i < runs; ++i) {
     const auto t0 = Steady::now();
-    auto history = ReadDailyTotals(**db, e.key);
-    auto latency = ReadLatency(**db, e.key, LatencySince(now_us));
-    auto counters = ReadExposureCounters(**db, e.key);
+    auto history = ReadDailyTotals(*db, e.key);
+    auto latency = ReadLatency(*db, e.key, LatencySince(now_us));
+    auto counters = ReadExposureCounters(*db, e.key);
     BucketTotalsMap totals;
     if (!history || !latency || !counters || history->empty()) {
       fmt::print(stderr, "report_bench: could not read the aggregates\n");
@@ -210,7 +222,7 @@ Timing Measure(const std::string& path, const Experiment& e, int runs, bool firs
         while (days.size() > 1) days.erase(std::prev(days.end()));
       }
     } else {
-      auto now = ReadBucketTotals(**db, e.key);
+      auto now = ReadBucketTotals(*db, e.key);
       if (!now) std::exit(1);
       totals = std::move(*now);
     }
@@ -230,6 +242,32 @@ Timing Measure(const std::string& path, const Experiment& e, int runs, bool firs
     t.bytes = json.size();
     t.decision = report["decision"]["code"].get<std::string>();
     t.reasons = report["decision"]["reasons"].dump();
+  }
+  return t;
+}
+
+struct AmountTiming {
+  std::vector<double> ms;
+  std::size_t users = 0, steps = 0;
+};
+
+// Reads the experiment's amount history `runs` times on a read-only connection.
+AmountTiming MeasureAmounts(const std::string& path, const std::string& experiment, int runs) {
+  AmountTiming t;
+  const auto db = OpenReadOnly(path);
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Steady::now();
+    const auto history = ReadAmountHistory(*db, experiment);
+    const auto t1 = Steady::now();
+    if (!history) {
+      fmt::print(stderr, "report_bench: could not read the amount history: {}\n",
+                 history.error().message);
+      std::exit(1);
+    }
+    t.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    t.users = history->users.size();
+    t.steps = 0;
+    for (const UserAmounts& u : history->users) t.steps += u.steps.size();
   }
   return t;
 }
@@ -257,10 +295,14 @@ int main(int argc, char** argv) {
   Settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--reuse") {
+      s.reuse = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       fmt::print(stderr,
                  "usage: report_bench [--events N] [--days D] [--users U] [--runs R] "
-                 "[--dir DIR]\n");
+                 "[--dir DIR] [--treatment-lift L] [--reuse]\n");
       return 2;
     }
     const char* v = argv[++i];
@@ -286,12 +328,18 @@ int main(int argc, char** argv) {
                            : fs::path(s.dir);
   fs::create_directories(dir);
   const std::string path = (dir / "abrec.db").string();
-  fs::remove(path);
+  if (s.reuse && (s.dir.empty() || !fs::exists(path))) {
+    fmt::print(stderr, "report_bench: --reuse needs --dir with the database of an earlier run\n");
+    return 2;
+  }
+  if (!s.reuse) fs::remove(path);
   const std::int64_t start_us = 1'795'910'400'000'000 - s.days * kDayUs;  // ends 2026-11-29
   ManualClock clock(start_us + 3'600'000'000);
   std::int64_t written = 0;
   const auto t0 = Steady::now();
-  {
+  if (s.reuse) {
+    clock.Advance(s.days * kDayUs);  // where the fill left it
+  } else {
     auto store = SqliteEventStore::Open({.path = path, .synchronous = "NORMAL"}, clock);
     if (!store) {
       fmt::print(stderr, "report_bench: {}\n", store.error().message);
@@ -306,16 +354,26 @@ int main(int argc, char** argv) {
   const std::int64_t now_us = clock.NowMicros() - kDayUs;  // the last day written
   const Timing all = Measure(path, e, s.runs, false, now_us);
   const Timing first = Measure(path, e, s.runs, true, now_us);
-  fmt::print(
-      "report_bench: {} events ({} users, {} days) written through the store in {:.0f} s; "
-      "database {:.0f} MiB\n",
-      written, s.users, s.days, fill_s, static_cast<double>(fs::file_size(path)) / (1 << 20));
+  const AmountTiming amounts = MeasureAmounts(path, e.key, s.runs);
+  if (s.reuse) {
+    fmt::print("report_bench: the database of an earlier run ({} days); {:.0f} MiB\n", s.days,
+               static_cast<double>(fs::file_size(path)) / (1 << 20));
+  } else {
+    fmt::print(
+        "report_bench: {} events ({} users, {} days) written through the store in {:.0f} s; "
+        "database {:.0f} MiB\n",
+        written, s.users, s.days, fill_s, static_cast<double>(fs::file_size(path)) / (1 << 20));
+  }
   fmt::print("{} runs each, ms (p50 / p99):\n", s.runs);
   fmt::print("| report | read aggregates | build + JSON | total | JSON bytes | decision |\n");
   fmt::print("|---|---|---|---|---|---|\n");
   Print(fmt::format("all {} days (target ≤ 100 ms)", s.days), all);
   Print("reference: the first day only", first);
   fmt::print("decision's reasons (all days): {}\n", all.reasons);
+  fmt::print(
+      "amount history (Amounts, for winsorising): {} users with an amount, {} steps; read in "
+      "{:.1f} / {:.1f} ms (p50 / p99)\n",
+      amounts.users, amounts.steps, Quantile(amounts.ms, 0.5), Quantile(amounts.ms, 0.99));
   if (s.dir.empty()) fs::remove_all(dir);
   return 0;
 }

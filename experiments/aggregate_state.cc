@@ -27,6 +27,17 @@ void AggregateState::LoadBucket(const std::string& experiment, const std::string
   buckets_[experiment][bucket].totals = t;
 }
 
+void AggregateState::LoadAmountStep(const std::string& user, const std::string& experiment,
+                                    std::int64_t id, std::int64_t day) {
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  for (ExperimentRow& r : it->second.rows) {
+    if (r.experiment != experiment || id < r.amounts_id) continue;
+    r.amounts_id = id;
+    r.amounts_day = day;
+  }
+}
+
 std::vector<std::pair<std::string, std::string>> AggregateState::ReconcileBuckets() {
   std::map<std::pair<std::string, std::string>, BucketTotals> sums;
   for (const auto& [user, u] : users_) {
@@ -258,6 +269,7 @@ AggregateState::Erased AggregateState::EraseUser(const std::string& user) {
   for (const ExperimentRow& r : u.rows) {
     ApplyDelta(r.experiment, r.row.bucket, &r.row.totals, nullptr);
     if (r.row_id != 0) erased.row_ids.push_back(r.row_id);
+    if (r.amounts_id != 0) erased.amount_steps.emplace_back(r.experiment, r.amounts_id);
   }
   erased.seqs = std::move(u.seqs);
   events_ -= erased.seqs.size();
@@ -281,7 +293,7 @@ void AggregateState::ForgetEvents(const std::string& user,
 }
 
 void AggregateState::ForEachChangedRow(
-    const std::function<void(const std::string&, ExperimentRow&)>& visit) {
+    const std::function<void(const std::string&, ExperimentRow&, const ExperimentRow*)>& visit) {
   // A user erased and seen again has two undo entries; the first (the erasure) lists them.
   std::unordered_set<std::string_view> visited;
   for (const UserUndo& undo : user_undo_) {
@@ -289,9 +301,14 @@ void AggregateState::ForEachChangedRow(
     if (it == users_.end() || !visited.insert(undo.user).second) continue;
     for (ExperimentRow& r : it->second.rows) {
       // After an erasure in this transaction the stored rows are gone: write them all.
-      const bool unchanged =
-          !undo.seqs && std::find(undo.rows.begin(), undo.rows.end(), r) != undo.rows.end();
-      if (!unchanged) visit(undo.user, r);
+      const ExperimentRow* before = nullptr;
+      if (!undo.seqs) {
+        const auto b =
+            std::find_if(undo.rows.begin(), undo.rows.end(),
+                         [&](const ExperimentRow& o) { return o.experiment == r.experiment; });
+        if (b != undo.rows.end()) before = &*b;
+      }
+      if (before == nullptr || !(*before == r)) visit(undo.user, r, before);
     }
   }
 }

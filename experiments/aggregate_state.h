@@ -46,6 +46,10 @@ struct ExperimentRow {
   std::string experiment;
   UserRow row;
   std::int64_t row_id = 0;  // its rowid in user_totals; 0 until first written
+  // The user's latest step in user_amounts (sqlite_schema.cc, v12): its id, 0 while none is
+  // stored, and the day it records (the writer's day number; see SqliteEventWriter).
+  std::int64_t amounts_id = 0;
+  std::int64_t amounts_day = 0;
   bool operator==(const ExperimentRow&) const = default;
 };
 
@@ -75,6 +79,10 @@ class AggregateState {
   void LoadRow(const std::string& user, ExperimentRow row);
   void LoadCovariates(const Covariates& c);
   void LoadBucket(const std::string& experiment, const std::string& bucket, BucketTotals t);
+  // A stored step of the user's amount history in `experiment` (after LoadRow): the row
+  // keeps the step of the largest id. Ignored when the user has no row in the experiment.
+  void LoadAmountStep(const std::string& user, const std::string& experiment, std::int64_t id,
+                      std::int64_t day);
   // After loading: recomputes every bucket's sums from the loaded rows (they are the sums of
   // the rows' contributions, by construction) and replaces the loaded sums where they
   // differ. Returns the (experiment, bucket) pairs replaced: a database written by an older
@@ -98,11 +106,12 @@ class AggregateState {
   // Sets or replaces a user's covariates and moves the CUPED sums of their buckets.
   void SetCovariates(const Covariates& c);
   // Removes the user, taking their contribution out of every bucket; returns the sequence
-  // numbers of their stored events and the rowids of their stored rows (the caller deletes
-  // both).
+  // numbers of their stored events, the rowids of their stored rows and the latest stored
+  // step of each row's amount history (the caller deletes all three).
   struct Erased {
     std::vector<std::int64_t> seqs;
     std::vector<std::int64_t> row_ids;
+    std::vector<std::pair<std::string, std::int64_t>> amount_steps;  // (experiment, id)
   };
   Erased EraseUser(const std::string& user);
 
@@ -110,9 +119,11 @@ class AggregateState {
   void ForgetEvents(const std::string& user, std::span<const std::int64_t> sorted_seqs);
 
   // The rows and buckets changed since Begin(), for writing before the commit. The row
-  // visitor sets `row_id` of a row written for the first time.
-  void ForEachChangedRow(
-      const std::function<void(const std::string& user, ExperimentRow& row)>& visit);
+  // visitor gets the row as it was at Begin() (nullptr when it is new, or its user was
+  // erased in this transaction: nothing of it is stored), and sets `row_id` of a row written
+  // for the first time and the `amounts_` fields of a row whose step it writes.
+  void ForEachChangedRow(const std::function<void(const std::string& user, ExperimentRow& row,
+                                                  const ExperimentRow* before)>& visit);
   void ForEachChangedBucket(
       const std::function<void(const std::string& experiment, const std::string& bucket,
                                const BucketTotals& totals)>& visit) const;

@@ -33,7 +33,10 @@ const std::array<std::string_view, BucketTotals::kFieldCount>& BucketTotals::Fie
                                                                        "revenue_cents_sq",
                                                                        "x_revenue",
                                                                        "z_revenue",
-                                                                       "unpriced_binds"};
+                                                                       "unpriced_binds",
+                                                                       "x_z",
+                                                                       "x_impressions",
+                                                                       "z_impressions"};
   return kNames;
 }
 
@@ -68,7 +71,10 @@ std::array<Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() {
           &revenue_cents_sq,
           &x_revenue,
           &z_revenue,
-          &unpriced_binds};
+          &unpriced_binds,
+          &x_z,
+          &x_impressions,
+          &z_impressions};
 }
 
 std::array<const Int128*, BucketTotals::kFieldCount> BucketTotals::Fields() const {
@@ -124,6 +130,9 @@ void BucketTotals::Apply(const UserTotals& u, int sign) {
   z_clicks += s * cz * u.clicks;
   x_revenue += s * cx * revenue;
   z_revenue += s * cz * revenue;
+  x_z += s * cx * cz;
+  x_impressions += s * cx * u.impressions;
+  z_impressions += s * cz * u.impressions;
 }
 
 void CountOutcome(UserTotals& u, bool bind, std::int64_t premium_cents,

@@ -55,8 +55,11 @@ struct BucketTotals {
   Int128 revenue_cents_sq = 0;
   Int128 x_revenue = 0, z_revenue = 0;
   Int128 unpriced_binds = 0;
+  // Schema v12: the covariates' cross sum (a regression on both needs it) and their cross
+  // sums with impressions (click_rate's denominator), over the users with covariates.
+  Int128 x_z = 0, x_impressions = 0, z_impressions = 0;
 
-  static constexpr std::size_t kFieldCount = 31;
+  static constexpr std::size_t kFieldCount = 34;
   // Storage column names, in the order of Fields().
   static const std::array<std::string_view, kFieldCount>& FieldNames();
   std::array<Int128*, kFieldCount> Fields();

@@ -54,6 +54,51 @@ struct DailyTotals {
 using ExposureCounters =
     std::map<std::string, std::map<std::string, std::map<std::string, std::int64_t>>>;
 
+// One user's premium and revenue attributed to an experiment (UserTotals' premium_cents and
+// revenue_cents: every bind within the attribution window of the user's first exposure),
+// cumulative, as of the close of `day` ("YYYY-MM-DD", UTC, by the store's clock as for
+// DailyTotals), on a day they changed.
+struct UserAmountStep {
+  std::string day;
+  std::int64_t premium_cents = 0;
+  std::int64_t revenue_cents = 0;
+  bool operator==(const UserAmountStep&) const = default;
+};
+
+// A user with any premium or revenue in the experiment, ever: the per-user amounts that
+// winsorising needs, which the bucket sums cannot give.
+struct UserAmounts {
+  std::string user_id;
+  // As of the latest step (the user's current bucket and covariates): the bucket of the
+  // first exposure (intent to treat), and the CUPED covariates (UserTotals) when posted.
+  std::string bucket;
+  bool has_covariates = false;
+  std::int64_t premium_before_cents = 0;
+  std::int64_t products_held = 0;
+  // Ascending by day, one per day on which the amounts, bucket or covariates changed; the
+  // amounts as of a day's close are those of the last step on or before it (none: zero).
+  // The last step holds the user's current amounts, those of Totals(). Amounts can fall (a
+  // late exposure that moves the first exposure earlier takes later binds out of the
+  // window), to zero even; a user erased is gone from every day.
+  std::vector<UserAmountStep> steps;
+  bool operator==(const UserAmounts&) const = default;
+};
+
+// Against History(): on every day >= since_day, the amounts as of the day's close summed
+// over the users are the day's premium_cents and revenue_cents summed over its buckets,
+// except on the days before an erasure (their snapshots still count the erased user; the
+// steps do not). Per bucket they agree as well, except for a user moved to another bucket by
+// a late exposure older than their first: UserAmounts::bucket is the current bucket, for
+// every day.
+struct AmountHistory {
+  // The first day whose close the steps record completely: the per-user amounts as of the
+  // close of any day >= since_day are exact, earlier days' are unknown (a database upgraded
+  // to schema v12 records every user's amounts at the upgrade as one step of that day).
+  // Empty: complete from the first day.
+  std::string since_day;
+  std::vector<UserAmounts> users;  // in no particular order
+};
+
 // What the report reads: an experiment's committed aggregates. The event store is one; a
 // read-only connection to its database (sqlite_aggregate_reader.h) another.
 class AggregateSource {
@@ -77,6 +122,11 @@ class AggregateSource {
 
   // The off-policy estimate's sums per target variant (off_policy_log.h). Thread-safe.
   virtual Result<OffPolicyByTarget> OffPolicy(const std::string& experiment) = 0;
+
+  // The per-user premium and revenue history of the experiment's users with any (binders):
+  // what capping per-user amounts at a quantile (winsorising) needs, at the current totals
+  // and at each day's close of History(). Committed data, one snapshot. Thread-safe.
+  virtual Result<AmountHistory> Amounts(const std::string& experiment) = 0;
 };
 
 class EventStore : public AggregateSource {

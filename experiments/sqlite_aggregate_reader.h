@@ -27,6 +27,9 @@ Result<LatencyByBucket> ReadLatency(SqliteDb& db, const std::string& experiment,
 // The experiment's exposure counters (exposure_counters).
 Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& experiment);
 
+// The experiment's per-user amount history (user_amounts, amount_history).
+Result<AmountHistory> ReadAmountHistory(SqliteDb& db, const std::string& experiment);
+
 // The aggregates of a database opened read-only (abrec report, while the service writes).
 // One connection: not thread-safe.
 class SqliteAggregateSource final : public AggregateSource {
@@ -47,6 +50,9 @@ class SqliteAggregateSource final : public AggregateSource {
   }
   Result<OffPolicyByTarget> OffPolicy(const std::string& experiment) override {
     return ReadOffPolicy(db_, experiment);
+  }
+  Result<AmountHistory> Amounts(const std::string& experiment) override {
+    return ReadAmountHistory(db_, experiment);
   }
 
  private:

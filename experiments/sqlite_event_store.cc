@@ -335,6 +335,11 @@ Result<OffPolicyByTarget> SqliteEventStore::OffPolicy(const std::string& experim
   return ReadOffPolicy(*reader_, experiment);
 }
 
+Result<AmountHistory> SqliteEventStore::Amounts(const std::string& experiment) {
+  std::lock_guard lock(reader_mu_);
+  return ReadAmountHistory(*reader_, experiment);
+}
+
 Result<void> SqliteEventStore::Backup(const std::string& path) {
   std::lock_guard lock(reader_mu_);
   return reader_->BackupTo(path);

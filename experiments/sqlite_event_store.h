@@ -41,6 +41,7 @@ class SqliteEventStore final : public EventStore {
                                   const std::string& since_day) override;
   Result<ExposureCounters> Counters(const std::string& experiment) override;
   Result<OffPolicyByTarget> OffPolicy(const std::string& experiment) override;
+  Result<AmountHistory> Amounts(const std::string& experiment) override;
   void SetCompletionExecutor(Executor run) override;
   std::size_t QueuedEvents() override;
   Stats stats() override;

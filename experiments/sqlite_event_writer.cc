@@ -37,6 +37,19 @@ std::int32_t DayNumber(std::int64_t micros) {
   return static_cast<std::int32_t>(micros >= 0 ? micros / kDayUs : (micros + 1) / kDayUs - 1);
 }
 
+// Whether a row's amount history needs a step written at this commit: the user has an amount
+// or a stored step, and their amounts, bucket or covariates (what a step records) differ from
+// the start of the transaction.
+bool StepChanged(const ExperimentRow& r, const ExperimentRow* before) {
+  const UserTotals& t = r.row.totals;
+  if (r.amounts_id == 0 && t.premium_cents == 0 && t.revenue_cents == 0) return false;
+  if (before == nullptr) return true;
+  const UserTotals& b = before->row.totals;
+  return t.premium_cents != b.premium_cents || t.revenue_cents != b.revenue_cents ||
+         r.row.bucket != before->row.bucket || t.has_covariates != b.has_covariates ||
+         t.premium_before_cents != b.premium_before_cents || t.products_held != b.products_held;
+}
+
 std::string ItemsJson(const std::vector<ExposedItem>& items) {
   if (items.empty()) return "[]";  // assignments log exposures without items
   nlohmann::json out = nlohmann::json::array();
@@ -89,8 +102,9 @@ Event EventFromRow(const SqliteStatement& row) {
   return e;
 }
 
-// Returns the schema version the database had before.
-Result<std::size_t> Migrate(SqliteDb& db) {
+// Returns the schema version the database had before. `today`: the UTC day the dated steps
+// of a migration record.
+Result<std::size_t> Migrate(SqliteDb& db, const std::string& today) {
   auto version_stmt = db.Prepare("PRAGMA user_version");
   if (!version_stmt) return std::unexpected(version_stmt.error());
   auto row = version_stmt->Step();
@@ -106,19 +120,23 @@ Result<std::size_t> Migrate(SqliteDb& db) {
                                  "storage.path"});
   }
   for (std::size_t v = version; v < migrations.size(); ++v) {
-    std::string sql = "BEGIN IMMEDIATE;" + std::string(migrations[v]) +
-                      fmt::format(";PRAGMA user_version = {};COMMIT;", v + 1);
-    if (auto ok = db.Exec(sql); !ok) {
+    auto ok = db.Exec("BEGIN IMMEDIATE;" + std::string(migrations[v]));
+    for (const std::string_view dated : SqliteDatedMigrationSteps(v + 1)) {
+      if (!ok) break;
+      auto stmt = db.Prepare(dated);
+      ok = stmt ? stmt->Bind(1, today).Run() : Result<void>(std::unexpected(stmt.error()));
+    }
+    if (ok) ok = db.Exec(fmt::format("PRAGMA user_version = {};COMMIT;", v + 1));
+    if (!ok) {
       (void)db.Exec("ROLLBACK");
       return std::unexpected(ok.error());
     }
     LogInfo("storage: migrated the schema to version {}", v + 1);
   }
   return version;
-  return {};
 }
 
-// Binds a bucket's 26 sums from parameter `first` on, in Fields() order, and runs `stmt`.
+// Binds a bucket's sums from parameter `first` on, in Fields() order, and runs `stmt`.
 Result<void> RunWithSums(SqliteStatement& stmt, int first, const BucketTotals& totals) {
   for (const Int128* f : totals.Fields()) stmt.BindInt128(first++, *f);
   return stmt.Run();
@@ -143,7 +161,7 @@ Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventSt
         std::string("PRAGMA journal_size_limit=67108864")}) {
     if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
   }
-  auto version_before = Migrate(*w->db_);
+  auto version_before = Migrate(*w->db_, UtcDay(clock.NowMicros()));
   if (!version_before) return std::unexpected(version_before.error());
   if (o.max_size_bytes > 0) {
     auto page = w->db_->Prepare("PRAGMA page_size");
@@ -262,6 +280,15 @@ Result<void> SqliteEventWriter::PrepareAll() {
       {&delete_zero_counter_,
        "DELETE FROM exposure_counters WHERE experiment = ?1 AND bucket = ?2 AND day = ?3 AND "
        "name = ?4 AND count = 0"},
+      {&upsert_amount_,
+       "INSERT INTO user_amounts (experiment, id, user_id, day, premium_cents, revenue_cents, "
+       "bucket, has_covariates, premium_before_cents, products_held, prev) VALUES (?1, ?2, ?3, "
+       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (experiment, id) DO UPDATE SET "
+       "premium_cents = excluded.premium_cents, revenue_cents = excluded.revenue_cents, bucket = "
+       "excluded.bucket, has_covariates = excluded.has_covariates, premium_before_cents = "
+       "excluded.premium_before_cents, products_held = excluded.products_held"},
+      {&delete_amount_step_,
+       "DELETE FROM user_amounts WHERE experiment = ?1 AND id = ?2 RETURNING prev"},
       {&purge_select_,
        "SELECT seq, event_id, user_id FROM events WHERE ts_us < ?1 ORDER BY ts_us LIMIT 10000"},
   };
@@ -308,6 +335,19 @@ Result<void> SqliteEventWriter::Load() {
     state_.LoadRow(
         r.Text(0),
         ExperimentRow{r.Text(1), UserRow{r.Text(2), r.Int(3), r.Int(4), totals}, r.Int(13)});
+  });
+  if (!ok) return ok;
+  // The latest step of each row's amount history. Only whether it is today's matters to the
+  // writer (a later change today updates it; on another day a new step is added).
+  auto steps = db_->Prepare("SELECT experiment, id, user_id, day FROM user_amounts");
+  if (!steps) return std::unexpected(steps.error());
+  const std::int64_t now = clock_.NowMicros();
+  const std::string today = UtcDay(now);
+  ok = ForEachRow(*steps, [&](const SqliteStatement& r) {
+    const std::int64_t id = r.Int(1);
+    state_.LoadAmountStep(r.Text(2), r.Text(0), id,
+                          r.Text(3) == today ? DayNumber(now) : INT64_MIN);
+    next_amount_id_ = std::max(next_amount_id_, id + 1);
   });
   if (!ok) return ok;
   auto covariates =
@@ -519,6 +559,16 @@ Result<std::int64_t> SqliteEventWriter::Erase(const std::string& user) {
   for (const std::int64_t id : erased.row_ids) {
     if (auto ok = delete_user_row_.Bind(1, id).Run(); !ok) return std::unexpected(ok.error());
   }
+  for (const auto& [experiment, latest] : erased.amount_steps) {
+    // The user's steps in this experiment, newest to oldest along `prev`.
+    for (std::int64_t id = latest; id != 0;) {
+      std::int64_t prev = 0;
+      delete_amount_step_.Bind(1, experiment).Bind(2, id);
+      auto ok = ForEachRow(delete_amount_step_, [&](const SqliteStatement& r) { prev = r.Int(0); });
+      if (!ok) return std::unexpected(ok.error());
+      id = prev;
+    }
+  }
   for (const std::int64_t seq : erased.seqs) {
     delete_event_.Bind(1, seq);
     auto ok = ForEachRow(delete_event_, [&](const SqliteStatement& r) {
@@ -547,9 +597,40 @@ Result<std::int64_t> SqliteEventWriter::SetCovariates(const std::vector<Covariat
   return static_cast<std::int64_t>(list.size());
 }
 
+Result<void> SqliteEventWriter::WriteAmountStep(const std::string& user, ExperimentRow& r,
+                                                const std::string& day, std::int64_t day_number) {
+  // Today's step is updated in place; on another day a new step is chained to the latest.
+  const bool today = r.amounts_id != 0 && r.amounts_day == day_number;
+  const std::int64_t id = today ? r.amounts_id : next_amount_id_;
+  const UserTotals& t = r.row.totals;
+  auto ok = upsert_amount_.Bind(1, r.experiment)
+                .Bind(2, id)
+                .Bind(3, user)
+                .Bind(4, day)
+                .Bind(5, t.premium_cents)
+                .Bind(6, t.revenue_cents)
+                .Bind(7, r.row.bucket)
+                .Bind(8, std::int64_t{t.has_covariates ? 1 : 0})
+                .Bind(9, t.premium_before_cents)
+                .Bind(10, t.products_held)
+                .Bind(11, r.amounts_id)
+                .Run();
+  if (!ok || today) return ok;
+  // An id of a transaction that rolls back is not reused: ids only need to be unique and to
+  // increase.
+  ++next_amount_id_;
+  r.amounts_id = id;
+  r.amounts_day = day_number;
+  return {};
+}
+
 Result<void> SqliteEventWriter::WriteChanges() {
   Result<void> status;
-  state_.ForEachChangedRow([&](const std::string& user, ExperimentRow& r) {
+  // Today (StartDay): the day of the amount steps, the bucket snapshots and the counters.
+  const std::string& day = today_;
+  const std::int64_t day_number = today_number_;
+  state_.ForEachChangedRow([&](const std::string& user, ExperimentRow& r,
+                               const ExperimentRow* before) {
     if (!status) return;
     const UserTotals& t = r.row.totals;
     if (r.row_id == 0) {
@@ -574,11 +655,11 @@ Result<void> SqliteEventWriter::WriteChanges() {
                  .Bind(16, t.unpriced_binds)
                  .Run();
     if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
+    if (status && StepChanged(r, before)) status = WriteAmountStep(user, r, day, day_number);
   });
   if (status) status = distinct_->WriteChanges();
   // Each changed bucket's totals, and the same figures as today's snapshot: at the end of
   // a UTC day its row holds that day's closing totals.
-  const std::string& day = today_;
   state_.ForEachChangedBucket(
       [&](const std::string& exp, const std::string& bucket, const BucketTotals& totals) {
         if (!status) return;

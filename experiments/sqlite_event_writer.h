@@ -6,7 +6,8 @@
 // the insert touches the table's last page), checked for a duplicate in the in-memory id
 // index, and applied to the in-memory aggregates; at the end of the group transaction the
 // rows of user_totals and bucket_totals that changed are written, once each, with the day's
-// bucket_daily snapshot. On open, both in-memory indexes are rebuilt from the tables.
+// bucket_daily snapshot and the day's step of each changed user_amounts history. On open,
+// both in-memory indexes are rebuilt from the tables.
 #pragma once
 
 #include <cstdint>
@@ -95,6 +96,10 @@ class SqliteEventWriter {
   // Sets today_ from the clock.
   void StartDay();
   Result<void> WriteChanges();
+  // Writes the row's step of today (`day`, `day_number`) in user_amounts, and sets the row's
+  // amounts_ fields to it.
+  Result<void> WriteAmountStep(const std::string& user, ExperimentRow& r, const std::string& day,
+                               std::int64_t day_number);
   Result<std::vector<StoredEvent>> ReadEvents(std::span<const std::int64_t> seqs);
 
   std::unique_ptr<SqliteDb> db_;
@@ -107,7 +112,9 @@ class SqliteEventWriter {
   std::vector<std::pair<std::uint64_t, std::int64_t>> ids_added_, ids_removed_;
   SqliteStatement insert_, id_of_, stored_event_, delete_event_, delete_user_row_,
       delete_user_covariates_, upsert_covariates_, upsert_user_, upsert_bucket_, upsert_daily_,
-      upsert_latency_, upsert_counter_, take_counter_, delete_zero_counter_, purge_select_;
+      upsert_latency_, upsert_counter_, take_counter_, delete_zero_counter_, upsert_amount_,
+      delete_amount_step_, purge_select_;
+  std::int64_t next_amount_id_ = 1;  // the next new step's id in user_amounts
   // This transaction's served latencies: (experiment, bucket, bin) -> (exposures, fallbacks),
   // added to exposure_latency's rows of the day by WriteChanges.
   std::map<std::tuple<std::string, std::string, int>, std::pair<std::int64_t, std::int64_t>>

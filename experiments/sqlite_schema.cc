@@ -318,12 +318,94 @@ constexpr std::string_view kV11 =
     "CREATE TABLE user_counted (id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, bucket TEXT "
     "NOT NULL, user_id TEXT NOT NULL, counted BLOB NOT NULL);";
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5, kV6,
-                                            kV7, kV8, kV9, kV10, kV11};
+// v12 (issue 13): two-covariate CUPED and winsorised premium and revenue.
+// - bucket_totals and bucket_daily: x_z, x_impressions, z_impressions (aggregates.h).
+//   bucket_totals gets their exact sums from user_totals. In bucket_daily, the latest row of
+//   each (experiment, bucket) gets the same values (every change to a bucket rewrites its row
+//   of that day, so that row holds today's sums); the earlier rows get an approximation: the
+//   sums over the users now in the bucket with covariates whose first exposure (first_ts_us)
+//   is before that day's end, their impressions counted over their stored exposures with
+//   ts_us before the day's end. Approximate in that covariates posted later count from the
+//   user's first day, exposures are dated by their timestamp instead of their arrival, users
+//   moved by a late exposure count in their current bucket, and exposures purged by
+//   retention count nothing.
+// - user_amounts: per (experiment, user), the premium and revenue attributed so far, as of
+//   the close of each UTC day (writer's clock) on which they, the user's bucket or
+//   covariates changed; only users with an amount (binders). Rows are keyed by
+//   (experiment, id) with ids the writer assigns in increasing order, so a new step is
+//   appended to its experiment's range and a read of one experiment is a range scan; `prev`
+//   chains a user's steps, newest to oldest (0 ends the chain), for erasure.
+// - amount_history: one row, since_day, the first day whose close the history records
+//   completely: '' for a database created with this version, else the day of the upgrade,
+//   when every user's totals are recorded as one step of that day (SqliteDatedMigrationSteps).
+#define ABREC_V12_SUMS(table)                     \
+  "ALTER TABLE " table                            \
+  " ADD COLUMN x_z NOT NULL DEFAULT 0;"           \
+  "ALTER TABLE " table                            \
+  " ADD COLUMN x_impressions NOT NULL DEFAULT 0;" \
+  "ALTER TABLE " table " ADD COLUMN z_impressions NOT NULL DEFAULT 0;"
+constexpr std::string_view kV12 =
+    ABREC_V12_SUMS("bucket_totals") ABREC_V12_SUMS("bucket_daily")
+    "UPDATE bucket_totals SET x_z = s.x_z, x_impressions = s.x_i, z_impressions = s.z_i FROM ("
+    "  SELECT experiment, bucket, SUM(premium_before_cents * products_held) AS x_z,"
+    "    SUM(premium_before_cents * impressions) AS x_i, SUM(products_held * impressions) AS z_i"
+    "  FROM user_totals WHERE has_covariates GROUP BY experiment, bucket) AS s "
+    "WHERE s.experiment = bucket_totals.experiment AND s.bucket = bucket_totals.bucket;"
+    "CREATE TEMP TABLE v12_daily AS "
+    "WITH users AS MATERIALIZED ("
+    "  SELECT experiment, user_id, bucket, premium_before_cents AS x, products_held AS z,"
+    "    first_ts_us FROM user_totals WHERE has_covariates),"
+    "contributions AS ("
+    "  SELECT experiment, bucket, first_ts_us AS ts, x * z AS x_z, 0 AS x_i, 0 AS z_i FROM users"
+    "  UNION ALL"
+    "  SELECT u.experiment, u.bucket, e.ts_us, 0, u.x * e.n_items, u.z * e.n_items"
+    "  FROM events e CROSS JOIN users u ON u.experiment = e.experiment AND u.user_id = e.user_id"
+    "  WHERE e.type = 0) "
+    "SELECT experiment, bucket, date(ts / 1000000, 'unixepoch') AS day, SUM(x_z) AS x_z,"
+    "  SUM(x_i) AS x_i, SUM(z_i) AS z_i FROM contributions GROUP BY experiment, bucket, day;"
+    "UPDATE bucket_daily SET x_z = c.x_z, x_impressions = c.x_i, z_impressions = c.z_i FROM ("
+    "  SELECT b.experiment, b.bucket, b.day, SUM(d.x_z) AS x_z, SUM(d.x_i) AS x_i,"
+    "    SUM(d.z_i) AS z_i"
+    "  FROM bucket_daily b JOIN temp.v12_daily d ON d.experiment = b.experiment"
+    "    AND d.bucket = b.bucket AND d.day <= b.day GROUP BY b.experiment, b.bucket, b.day) AS c "
+    "WHERE c.experiment = bucket_daily.experiment AND c.bucket = bucket_daily.bucket"
+    "  AND c.day = bucket_daily.day;"
+    "DROP TABLE temp.v12_daily;"
+    "UPDATE bucket_daily SET x_z = t.x_z, x_impressions = t.x_impressions,"
+    "  z_impressions = t.z_impressions FROM bucket_totals t "
+    "WHERE t.experiment = bucket_daily.experiment AND t.bucket = bucket_daily.bucket"
+    "  AND bucket_daily.day = (SELECT MAX(l.day) FROM bucket_daily l"
+    "    WHERE l.experiment = t.experiment AND l.bucket = t.bucket);"
+    "CREATE TABLE user_amounts (experiment TEXT NOT NULL, id INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL, day TEXT NOT NULL, premium_cents INTEGER NOT NULL,"
+    "  revenue_cents INTEGER NOT NULL, bucket TEXT NOT NULL, has_covariates INTEGER NOT NULL,"
+    "  premium_before_cents INTEGER NOT NULL, products_held INTEGER NOT NULL,"
+    "  prev INTEGER NOT NULL, PRIMARY KEY (experiment, id)) WITHOUT ROWID;"
+    "CREATE TABLE amount_history (since_day TEXT NOT NULL);";
+#undef ABREC_V12_SUMS
+
+// Completes v12 with the day of the upgrade (?1): every user's premium and revenue so far
+// as one step of that day, under the user_totals row's id (unique, and below every id the
+// writer assigns later); since_day that day, or '' for a database without users yet.
+constexpr std::string_view kV12Dated[] = {
+    "INSERT INTO user_amounts (experiment, id, user_id, day, premium_cents, revenue_cents, "
+    "bucket, has_covariates, premium_before_cents, products_held, prev) SELECT experiment, id, "
+    "user_id, ?1, premium_cents, revenue_cents, bucket, has_covariates, premium_before_cents, "
+    "products_held, 0 FROM user_totals WHERE premium_cents <> 0 OR revenue_cents <> 0",
+    "INSERT INTO amount_history (since_day) SELECT CASE WHEN EXISTS (SELECT 1 FROM user_totals) "
+    "THEN ?1 ELSE '' END"};
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5,  kV6,
+                                            kV7, kV8, kV9, kV10, kV11, kV12};
 
 }  // namespace
 
 std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+std::span<const std::string_view> SqliteDatedMigrationSteps(std::size_t to_version) {
+  if (to_version == 12) return kV12Dated;
+  return {};
+}
 
 Result<void> RequireCurrentSchema(SqliteDb& db, std::string_view path) {
   auto stmt = db.Prepare("PRAGMA user_version");

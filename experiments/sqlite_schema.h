@@ -13,6 +13,12 @@ namespace abrec {
 
 std::span<const std::string_view> SqliteMigrations();
 
+// What completes the migration to `to_version` with the day it runs (an upgrade that records
+// when it happened): statements the migrating writer runs after SqliteMigrations()[to_version
+// - 1], in the same transaction, with ?1 bound to today's UTC day ("YYYY-MM-DD") by the
+// store's clock. Empty for the versions that need none.
+std::span<const std::string_view> SqliteDatedMigrationSteps(std::size_t to_version);
+
 // For readers that do not migrate (read-only opens: `abrec report`, `abrec plan`): the
 // database must have this abrec's schema. kFailedPrecondition otherwise, saying what to do
 // (an older schema: open it once with `abrec serve`, which migrates it; a newer one: upgrade).

@@ -215,9 +215,13 @@ TEST_CASE("changed rows and buckets are listed once per transaction, erasure inc
   log.Add(Make(EventType::kClick, "alice", 130));
   log.Add(Make(EventType::kClick, "carol", 130));  // never exposed: no row
   std::vector<std::string> rows;
-  log.state.ForEachChangedRow([&](const std::string& user, ExperimentRow& r) {
-    rows.push_back(user + "/" + r.experiment);
-  });
+  log.state.ForEachChangedRow(
+      [&](const std::string& user, ExperimentRow& r, const ExperimentRow* before) {
+        rows.push_back(user + "/" + r.experiment);
+        REQUIRE(before != nullptr);
+        CHECK(before->row.totals.clicks == 0);
+        CHECK(r.row.totals.clicks == 2);
+      });
   CHECK(rows == std::vector<std::string>{"alice/exp"});
   int buckets = 0;
   log.state.ForEachChangedBucket(
@@ -233,7 +237,11 @@ TEST_CASE("changed rows and buckets are listed once per transaction, erasure inc
   log.Add(Make(EventType::kExposure, "bob", 200, "exp", "control", 1));
   rows.clear();
   log.state.ForEachChangedRow(
-      [&](const std::string& user, ExperimentRow&) { rows.push_back(user); });
+      [&](const std::string& user, ExperimentRow&, const ExperimentRow* before) {
+        rows.push_back(user);
+        // bob's stored row was erased in this transaction: nothing of him is stored.
+        CHECK((before == nullptr) == (user == "bob"));
+      });
   std::sort(rows.begin(), rows.end());
   CHECK(rows == std::vector<std::string>{"alice", "bob"});
   log.state.Commit();

@@ -31,92 +31,6 @@ std::vector<Event> AuditSync(EventStore& store, std::string request_id) {
   return std::move(*r);
 }
 
-Event Exposure(std::string id, std::string user, std::string exp, std::string bucket,
-               std::int64_t ts, int items) {
-  Event e;
-  e.event_id = std::move(id);
-  e.type = EventType::kExposure;
-  e.user_id = std::move(user);
-  e.experiment = std::move(exp);
-  e.bucket = std::move(bucket);
-  e.ts_us = ts;
-  for (int i = 0; i < items; ++i) e.items.push_back({fmt::format("p{}", i), i + 1, 0.5});
-  e.payload_hash = e.event_id + "-payload";
-  return e;
-}
-
-Event Outcome(std::string id, EventType type, std::string user, std::int64_t ts,
-              std::int64_t cents = 0) {
-  Event e;
-  e.event_id = std::move(id);
-  e.type = type;
-  e.user_id = std::move(user);
-  e.ts_us = ts;
-  e.premium_cents = cents;
-  e.product_id = "p0";
-  e.payload_hash = e.event_id + "-payload";
-  return e;
-}
-
-// The catalog margins the store prices binds with in these tests (p2 is not listed).
-std::map<std::string, double, std::less<>> Margins() { return {{"p0", 0.12}, {"p1", 0.35}}; }
-
-// The aggregates recomputed from the raw events by one SQL query, independently of the
-// store's incremental updates: first exposure (by time, then order) decides the bucket;
-// clicks and binds count within [first, first + window].
-BucketTotalsMap Recompute(const std::string& path, const std::string& experiment,
-                          std::int64_t window) {
-  auto db = SqliteDb::Open(path, true);
-  REQUIRE(db.has_value());
-  // The margins of the store's catalog in these tests (kMargins); p2 is not priced.
-  auto stmt = (*db)->Prepare(R"(
-    WITH margins(product_id, margin) AS (VALUES ('p0', 0.12), ('p1', 0.35)),
-    priced AS (
-      SELECT e.*, CAST(ROUND(e.premium_cents * m.margin) AS INTEGER) AS revenue,
-        m.margin IS NULL AS unpriced
-      FROM events e LEFT JOIN margins m ON m.product_id = e.product_id WHERE e.type = 2),
-    firsts AS (
-      SELECT experiment, user_id, MIN(ts_us) AS first_ts, COUNT(*) AS exposures,
-             SUM(n_items) AS impressions
-      FROM events WHERE type = 0 GROUP BY experiment, user_id),
-    users AS (
-      SELECT f.experiment, f.user_id, f.exposures, f.impressions,
-        (SELECT e.bucket FROM events e WHERE e.type = 0 AND e.experiment = f.experiment
-           AND e.user_id = f.user_id ORDER BY e.ts_us, e.seq LIMIT 1) AS bucket,
-        (SELECT COUNT(*) FROM events c WHERE c.type = 1 AND c.user_id = f.user_id
-           AND c.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS clicks,
-        (SELECT COUNT(*) FROM events b WHERE b.type = 2 AND b.user_id = f.user_id
-           AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS binds,
-        (SELECT COALESCE(SUM(b.premium_cents), 0) FROM events b WHERE b.type = 2
-           AND b.user_id = f.user_id AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS premium,
-        (SELECT COALESCE(SUM(b.revenue), 0) FROM priced b WHERE b.user_id = f.user_id
-           AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS revenue,
-        (SELECT COUNT(*) FROM priced b WHERE b.unpriced AND b.user_id = f.user_id
-           AND b.ts_us BETWEEN f.first_ts AND f.first_ts + ?2) AS unpriced,
-        c.premium_before_cents AS cx, c.products_held AS cz
-      FROM firsts f LEFT JOIN user_covariates c ON c.user_id = f.user_id
-      WHERE f.experiment = ?1)
-    SELECT bucket, COUNT(*), SUM(exposures), SUM(impressions), SUM(impressions * impressions),
-      SUM(clicks), SUM(clicks * clicks), SUM(clicks * impressions), SUM(clicks > 0),
-      SUM(binds > 0), SUM(binds), SUM(binds * binds), SUM(premium), SUM(premium * premium),
-      COUNT(cx), COALESCE(SUM(cx), 0), COALESCE(SUM(cx * cx), 0), COALESCE(SUM(cx * (binds > 0)), 0),
-      COALESCE(SUM(cx * binds), 0), COALESCE(SUM(cx * premium), 0), COALESCE(SUM(cx * clicks), 0),
-      COALESCE(SUM(cz), 0), COALESCE(SUM(cz * cz), 0), COALESCE(SUM(cz * (binds > 0)), 0),
-      COALESCE(SUM(cz * binds), 0), COALESCE(SUM(cz * premium), 0), COALESCE(SUM(cz * clicks), 0),
-      SUM(revenue), SUM(revenue * revenue), COALESCE(SUM(cx * revenue), 0),
-      COALESCE(SUM(cz * revenue), 0), SUM(unpriced)
-    FROM users GROUP BY bucket)");
-  REQUIRE(stmt.has_value());
-  stmt->Bind(1, experiment).Bind(2, window);
-  BucketTotalsMap out;
-  while (*stmt->Step()) {
-    BucketTotals& t = out[stmt->Text(0)];
-    int i = 1;
-    for (Int128* f : t.Fields()) *f = stmt->Int128At(i++);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("History: each day's closing totals, quiet buckets carried forward") {
@@ -303,6 +217,15 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
     i += n;
   }
   set_covariates(late);
+  // Erased users (with covariates, most with binds) take their share out of every sum.
+  for (const int u : {0, 3, 4, 7, 12, 13}) {
+    std::promise<Result<std::int64_t>> done;
+    REQUIRE((*store)
+                ->EraseUser(fmt::format("user-{}", u),
+                            [&](Result<std::int64_t> n) { done.set_value(n); })
+                .has_value());
+    CHECK(done.get_future().get().value_or(0) > 0);
+  }
   for (const char* exp : {"exp_a", "exp_b"}) {
     CAPTURE(exp);
     const auto stored = (*store)->Totals(exp);
@@ -316,6 +239,9 @@ TEST_CASE("aggregates equal an independent SQL GROUP BY over the raw events") {
     CHECK(expected.at("control").x_premium > 0);
     CHECK(expected.at("treatment").revenue_cents > 0);
     CHECK(expected.at("treatment").unpriced_binds > 0);
+    CHECK(expected.at("control").x_z > 0);
+    CHECK(expected.at("treatment").x_impressions > 0);
+    CHECK(expected.at("treatment").z_impressions > 0);
   }
 }
 
@@ -399,6 +325,7 @@ TEST_CASE("binds stored before schema v9 are priced once, at the upgrade") {
     REQUIRE(store.has_value());
     REQUIRE(SubmitSync(**store, events).has_value());
   }
+  DropSchemaV12(tmp.Path("b.db"));
   {
     auto db = SqliteDb::Open(tmp.Path("b.db"));
     REQUIRE(db.has_value());
@@ -433,12 +360,30 @@ TEST_CASE("binds stored before schema v9 are priced once, at the upgrade") {
   REQUIRE(history.has_value());
   REQUIRE_FALSE(history->empty());
   CHECK(history->back().buckets == priced_from_the_start);
+  // The amount history recorded at the upgrade (v12, after v9 in the same open) carries the
+  // revenue priced at it: each binder's one step holds their priced totals.
+  const auto amounts = (*store)->Amounts("exp");
+  REQUIRE(amounts.has_value());
+  CHECK(amounts->since_day == "1970-01-01");  // the clock's day
+  BucketTotalsMap from_steps;
+  for (const UserAmounts& u : amounts->users) {
+    REQUIRE(u.steps.size() == 1);
+    CHECK(u.steps[0].day == "1970-01-01");
+    from_steps[u.bucket].premium_cents += u.steps[0].premium_cents;
+    from_steps[u.bucket].revenue_cents += u.steps[0].revenue_cents;
+  }
+  for (const auto& [bucket, t] : priced_from_the_start) {
+    CAPTURE(bucket);
+    CHECK(from_steps[bucket].premium_cents == t.premium_cents);
+    CHECK(from_steps[bucket].revenue_cents == t.revenue_cents);
+  }
   // Priced once: a second open changes nothing.
   store->reset();
   auto again =
       SqliteEventStore::Open({.path = tmp.Path("b.db"), .product_margins = Margins()}, clock);
   REQUIRE(again.has_value());
   CHECK(*(*again)->Totals("exp") == priced_from_the_start);
+  CHECK((*again)->Amounts("exp")->users == amounts->users);
 }
 
 TEST_CASE("retention purges raw events and keeps the aggregates") {
@@ -536,11 +481,11 @@ TEST_CASE("migrations keep the data of an older schema") {
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 11);
+  CHECK(SqliteEventStore::SchemaVersion() == 12);
   auto db = SqliteDb::Open(tmp.Path(), true);
   auto version = (*db)->Prepare("PRAGMA user_version");
   REQUIRE(*version->Step());
-  CHECK(version->Int(0) == 11);
+  CHECK(version->Int(0) == 12);
   version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());
@@ -558,6 +503,13 @@ TEST_CASE("migrations keep the data of an older schema") {
   CHECK(row->Int(0) == 5);
   CHECK((*store)->Totals("exp")->at("control").clicks == 5);
   CHECK(AuditSync(**store, "r1").size() == 1);
+  // The upgrade recorded u1's premium as of its day (the clock's: 1970-01-01).
+  const auto amounts = (*store)->Amounts("exp");
+  REQUIRE(amounts.has_value());
+  CHECK(amounts->since_day == "1970-01-01");
+  REQUIRE(amounts->users.size() == 1);
+  CHECK(amounts->users[0].user_id == "u1");
+  CHECK(amounts->users[0].steps == std::vector<UserAmountStep>{{"1970-01-01", 900, 0}});
 }
 
 TEST_CASE("bucket sums past 2^63 stay exact, in memory and on disk") {

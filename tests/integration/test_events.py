@@ -3,8 +3,9 @@
 database: crash safety under load (SIGKILL three times), hostile and invalid input,
 idempotency, concurrent clients, and attribution of clicks and binds to experiments.
 
-The aggregates (user_totals, bucket_totals, bucket_daily) are checked against an independent
-recomputation, in Python, from the raw events table: per (experiment, user) the first
+The aggregates (user_totals, bucket_totals, bucket_daily, and the latest step of each user's
+amount history in user_amounts) are checked against an independent recomputation, in Python,
+from the raw events table: per (experiment, user) the first
 exposure by (ts_us, seq) gives the bucket; clicks and binds of that user count when
 first_ts <= ts <= first_ts + attribution window.
 """
@@ -171,6 +172,12 @@ class DbState:
                 (r[0], r[1], r[2]): tuple(r[3:]) for r in con.execute(
                     f"SELECT experiment, bucket, day, {', '.join(TOTALS_COLUMNS)} "
                     "FROM bucket_daily")}
+            # Each (experiment, user)'s latest step of the amount history: (bucket, premium).
+            self.latest_steps = {}
+            for exp, user, bucket, premium in con.execute(
+                    "SELECT experiment, user_id, bucket, premium_cents FROM user_amounts "
+                    "ORDER BY experiment, id"):
+                self.latest_steps[(exp, user)] = (bucket, premium)
             con.execute("COMMIT")
         finally:
             con.close()
@@ -291,6 +298,18 @@ class EventsTestMixin:
                      if k in latest else None}
                  for k, v in got_buckets.items() if k not in latest or latest[k][1] != v}
         self.assertEqual(stale, {}, "the latest bucket_daily snapshot differs from bucket_totals")
+        # The amount history: a user with premium has a latest step holding it and their
+        # bucket; a user with a step has the premium it says (it may have fallen to 0).
+        steps = state.latest_steps
+        if experiments is not None:
+            steps = {k: v for k, v in steps.items() if k[0] in experiments}
+        want = {k: (v[0], v[7]) for k, v in users.items() if v[7] != 0 or k in steps}
+        wrong_steps = {k: {"latest_step": steps.get(k), "recomputed": want.get(k)}
+                       for k in sorted(set(want) | set(steps)) if want.get(k) != steps.get(k)}
+        if wrong_steps:
+            self.fail(f"user_amounts' latest steps differ from the recomputation for "
+                      f"{len(wrong_steps)} (experiment, user) pairs: "
+                      f"{dict(list(wrong_steps.items())[:10])}")
         return state
 
     def assert_still_serving(self, svc=None):
