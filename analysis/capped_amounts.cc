@@ -57,4 +57,37 @@ AmountCaps CapAmounts(BucketTotalsMap& totals, std::span<const UserAmount> users
   return caps;
 }
 
+AmountLooks::AmountLooks(const AmountHistory& history)
+    : history_(&history), next_(history.users.size(), 0) {}
+
+bool AmountLooks::Covers(const std::string& day) const {
+  return history_->since_day.empty() || day >= history_->since_day;
+}
+
+std::span<const UserAmount> AmountLooks::At(const std::string& day) {
+  out_.clear();
+  for (std::size_t i = 0; i < history_->users.size(); ++i) {
+    const UserAmounts& u = history_->users[i];
+    std::size_t& next = next_[i];
+    while (next < u.steps.size() && u.steps[next].day <= day) ++next;
+    if (next == 0) continue;
+    const UserAmountStep& step = u.steps[next - 1];
+    if (step.premium_cents == 0 && step.revenue_cents == 0) continue;
+    out_.push_back({u.bucket, step.premium_cents, step.revenue_cents, u.has_covariates,
+                    u.premium_before_cents, u.products_held});
+  }
+  return out_;
+}
+
+std::span<const UserAmount> AmountLooks::Now() {
+  out_.clear();
+  for (const UserAmounts& u : history_->users) {
+    if (u.steps.empty()) continue;
+    const UserAmountStep& step = u.steps.back();
+    out_.push_back({u.bucket, step.premium_cents, step.revenue_cents, u.has_covariates,
+                    u.premium_before_cents, u.products_held});
+  }
+  return out_;
+}
+
 }  // namespace abrec

@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "experiments/event_store.h"
 
@@ -38,5 +40,26 @@ struct AmountCaps {
 // experiment with a non-zero premium or revenue, in their bucket). 0 < q ≤ 1; caps are
 // rounded to whole cents.
 AmountCaps CapAmounts(BucketTotalsMap& totals, std::span<const UserAmount> users, double q);
+
+// The users' amounts as of the close of each day, oldest first, from the store's history
+// (AmountHistory): what CapAmounts needs at each of the report's daily looks. `history` must
+// outlive it.
+class AmountLooks {
+ public:
+  explicit AmountLooks(const AmountHistory& history);
+  // Whether a look at the close of `day` ("YYYY-MM-DD") can be capped: the history is
+  // complete from since_day on.
+  bool Covers(const std::string& day) const;
+  // The amounts as of the close of `day`; days must not decrease from one call to the next.
+  // Users without an amount yet are left out.
+  std::span<const UserAmount> At(const std::string& day);
+  // The current amounts (each user's last step).
+  std::span<const UserAmount> Now();
+
+ private:
+  const AmountHistory* history_;
+  std::vector<std::size_t> next_;  // per user: the index of their first step after the last day
+  std::vector<UserAmount> out_;
+};
 
 }  // namespace abrec

@@ -81,6 +81,7 @@ void StickyEffect::Update(const EffectLook& look) {
   latest_.reason = look.reason;
   latest_.estimate = look.estimate;
   if (look.reason != stats::Reason::kOk) return;
+  latest_ci_ = look.ci;
   p_min_ = std::min(p_min_, look.p_value);
   if (looks_++ == 0) {
     running_ = look.ci;

@@ -44,9 +44,17 @@ EffectLook OneSidedLook(const MetricComparison& m, double limit, stats::Sided si
 // An effect's running figures over looks: the intersection of the looks' intervals and the
 // minimum of their p-values (Howard et al. 2021: the running intersection of a confidence
 // sequence is one). A look without figures (a reason) leaves them as they were.
+//
+// The intersection covers an effect that does not change. In a closed loop it does drift
+// (customers' holdings change what is recommended; a shadow period's users stay in the
+// buckets), and each look's own interval covers the effect so far, uniformly over looks
+// (Waudby-Smith et al., time-uniform central limit theory): LatestInterval() keeps it. A
+// decision reads the running figures, whose error rate holds under "no effect at any time".
 class StickyEffect {
  public:
   void Update(const EffectLook& look);
+  // The latest look with figures: its own interval.
+  const stats::Interval& LatestInterval() const { return latest_ci_; }
 
   // The latest look's estimate and reason with the running interval and p-value. Before
   // any look with figures: the latest reason.
@@ -60,6 +68,7 @@ class StickyEffect {
  private:
   EffectLook latest_{.reason = stats::Reason::kTooFewUnits};
   stats::Interval running_;
+  stats::Interval latest_ci_;
   double p_min_ = 1;
   int looks_ = 0;
   bool disjoint_ = false;

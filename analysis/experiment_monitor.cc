@@ -160,6 +160,12 @@ ExperimentMonitor::ExperimentMonitor(const Experiment& e, PopulationSplit popula
   }
 }
 
+void ExperimentMonitor::Restart() {
+  const int looks = looks_;
+  *this = ExperimentMonitor(*e_, population_, options_);
+  looks_ = looks;
+}
+
 const std::vector<TrackedMetric>& ExperimentMonitor::MetricsOf(const std::string& variant) const {
   static const std::vector<TrackedMetric> kNone;
   for (const VariantState& v : variants_) {
@@ -210,6 +216,7 @@ void ExperimentMonitor::LookGuardrails(const BucketTotalsMap& totals) {
   const BucketTotals control = Get(totals, kControl);
   for (TrackedGuardrail& g : guardrails_) {
     const Metric metric = *MetricByName(g.spec->metric);
+    if (Skipped(metric)) continue;
     const TrackedMetric* tracked = Find(g.variant, metric);
     const MetricComparison m =
         tracked ? tracked->now
@@ -236,8 +243,9 @@ void ExperimentMonitor::LookGuardrails(const BucketTotalsMap& totals) {
   }
 }
 
-const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals) {
+const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals, bool amounts_comparable) {
   ++looks_;
+  skip_amounts_ = !amounts_comparable;
   const AnalysisSpec& a = e_->analysis;
   const BucketTotals control = Get(totals, kControl);
   arm_users_ = 0;
@@ -257,6 +265,7 @@ const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals) {
   for (VariantState& v : variants_) {
     const BucketTotals arm = Get(totals, v.name);
     for (TrackedMetric& t : v.metrics) {
+      if (Skipped(t.metric)) continue;
       Fold(t, control, arm, a);
       if (reached_now && !a.sequential && t.metric == *MetricByName(e_->metrics.primary)) {
         v.decided = Finding(e_->metrics.primary, t.fixed.relative);
@@ -273,7 +282,9 @@ const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals) {
   for (auto& [arm, list] : uplift_) {
     const BucketTotals arm_totals = UpliftArmTotals(*e_, totals, arm);
     const BucketTotals holdout = Get(totals, kHoldout);
-    for (TrackedMetric& t : list) Fold(t, holdout, arm_totals, a);
+    for (TrackedMetric& t : list) {
+      if (!Skipped(t.metric)) Fold(t, holdout, arm_totals, a);
+    }
   }
   decision_ = Decide(*e_, srm_.problem, Findings());
   return decision_;
@@ -342,6 +353,10 @@ VariantFindings ExperimentMonitor::FindingsOf(const VariantState& v) const {
     }
   }
   return f;
+}
+
+bool ExperimentMonitor::Skipped(Metric m) const {
+  return skip_amounts_ && (m == Metric::kPremiumPerUser || m == Metric::kRevenuePerUser);
 }
 
 std::vector<VariantFindings> ExperimentMonitor::Findings() const {

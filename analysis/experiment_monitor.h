@@ -78,7 +78,15 @@ class ExperimentMonitor {
                     MonitorOptions options = {});
 
   // Folds one look in and returns its decision (from the monitor's own findings).
-  const Decision& Look(const BucketTotalsMap& totals);
+  // `amounts_comparable` false: the premium and revenue sums of this look are not the ones
+  // the experiment tests (they could not be capped at its premium_cap_quantile, see
+  // capped_amounts.h), so premium_per_user and revenue_per_user skip it.
+  const Decision& Look(const BucketTotalsMap& totals, bool amounts_comparable = true);
+
+  // Starts every sequence, guardrail, the horizon and the sample ratio test again, as at
+  // construction: the experiment changed phase (phase_periods.h), so the effect being
+  // measured changed.
+  void Restart();
 
   const ErrorBudget& budget() const { return budget_; }
   int looks() const { return looks_; }
@@ -109,6 +117,7 @@ class ExperimentMonitor {
   void LookSrm(const BucketTotalsMap& totals);
   void LookGuardrails(const BucketTotalsMap& totals);
   VariantFindings FindingsOf(const VariantState& v) const;
+  bool Skipped(Metric m) const;  // this look leaves m out (amounts not comparable)
 
   const Experiment* e_;
   PopulationSplit population_;
@@ -123,6 +132,7 @@ class ExperimentMonitor {
   double srm_running_p_ = 1;
   std::int64_t arm_users_ = 0;
   int looks_ = 0;
+  bool skip_amounts_ = false;
   Decision decision_;
 };
 

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "analysis/capped_amounts.h"
 #include "analysis/experiment_monitor.h"
+#include "analysis/phase_periods.h"
 #include "base/clock.h"
 #include "dashboards/report_sections.h"
 #include "experiments/metric_analysis.h"
@@ -43,6 +45,7 @@ json Effect(const EffectLook& fixed, const StickyEffect& sequence, const EffectL
   if (sequence.HasFigures() && !sequence.Disjoint()) {
     e["ci_sequential"] = Pair(running.ci);
     e["p_value_sequential"] = running.p_value;
+    e["ci_sequential_look"] = Pair(sequence.LatestInterval());
   } else {
     e["ci_sequential"] = nullptr;
     e["p_value_sequential"] = sequence.HasFigures() ? json(running.p_value) : json(nullptr);
@@ -150,6 +153,14 @@ json MetricsSection(const ReportInputs& in, const ExperimentMonitor& monitor) {
       head["level"] = t->level;
       if (*metric == Metric::kRevenuePerUser) {
         head["unpriced_binds"] = UnpricedBinds(Get(in.totals, v.name), Get(in.totals, kControl));
+      }
+      if ((*metric == Metric::kRevenuePerUser || *metric == Metric::kPremiumPerUser) &&
+          e.analysis.premium_cap_quantile > 0) {
+        // The figures above are capped; the plain means for reference.
+        const MetricComparison raw =
+            CompareMetric(*metric, Get(in.totals, kControl), Get(in.totals, v.name), e.analysis);
+        head["uncapped_value"] = raw.fixed.treatment_mean;
+        head["uncapped_baseline_value"] = raw.fixed.control_mean;
       }
       const double p = e.analysis.sequential ? t->Relative().p_value : t->fixed.relative.p_value;
       if (primary) {
@@ -289,7 +300,10 @@ json SrmSection(const ReportInputs& in, const ExperimentMonitor& monitor) {
 
 // The primary metric's lift of each treatment and of the whole program against the holdout,
 // as the report stood at the close of a day.
-json HistoryDay(const DailyTotals& day, const ExperimentMonitor& monitor, const Experiment& e) {
+// `frozen`: a rollout day, on which the treatments' figures are the A/B test's (no lift of
+// theirs is drawn); the program's against the holdout goes on.
+json HistoryDay(const DailyTotals& day, const ExperimentMonitor& monitor,
+                const ExperimentMonitor& uplift, const Experiment& e, bool frozen) {
   json out{{"day", day.day}};
   json users = json::object();
   for (const auto& [bucket, t] : day.buckets) users[bucket] = static_cast<std::int64_t>(t.users);
@@ -309,16 +323,17 @@ json HistoryDay(const DailyTotals& day, const ExperimentMonitor& monitor, const 
       l["ci"] = Pair(fixed.ci);
       l["ci_sequential"] = Pair(running.ci);
       l["p_value_sequential"] = running.p_value;
+      l["ci_sequential_look"] = Pair(t.relative.LatestInterval());
     }
     l["baseline"] = t.baseline;
     lifts.push_back(std::move(l));
   };
   if (primary) {
     for (const Variant& v : e.variants) {
-      if (v.name == kControl) continue;
+      if (v.name == kControl || frozen) continue;
       if (const TrackedMetric* t = monitor.Find(v.name, *primary)) add(*t);
     }
-    for (const TrackedMetric& t : monitor.Uplift().at("all")) {
+    for (const TrackedMetric& t : uplift.Uplift().at("all")) {
       if (t.metric == *primary) add(t);
     }
   }
@@ -343,6 +358,12 @@ Result<nlohmann::ordered_json> ReportFrom(AggregateSource& source, const Experim
   if (!counters) return std::unexpected(counters.error());
   auto off_policy = source.OffPolicy(e.key);
   if (!off_policy) return std::unexpected(off_policy.error());
+  std::optional<AmountHistory> amounts;
+  if (e.analysis.premium_cap_quantile > 0) {
+    auto read = source.Amounts(e.key);
+    if (!read) return std::unexpected(read.error());
+    amounts = std::move(*read);
+  }
   return BuildReport({.experiment = &e,
                       .population = population,
                       .totals = std::move(*totals),
@@ -351,6 +372,7 @@ Result<nlohmann::ordered_json> ReportFrom(AggregateSource& source, const Experim
                       .latency_since = std::move(since),
                       .counters = std::move(*counters),
                       .off_policy = std::move(*off_policy),
+                      .amounts = std::move(amounts),
                       .now_us = now_us});
 }
 
@@ -362,16 +384,67 @@ std::string LatencySince(std::int64_t now_us) {
 nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   const Experiment& e = *in.experiment;
   const AnalysisSpec& a = e.analysis;
-  ExperimentMonitor monitor(
-      e, in.population,
-      {.srm_threshold = in.srm_threshold, .srm_min_users = in.srm_min_users, .track_uplift = true});
+  const MonitorOptions options{.srm_threshold = in.srm_threshold,
+                               .srm_min_users = in.srm_min_users};
+  ExperimentMonitor monitor(e, in.population, options);
+  // The uplift against the holdout goes on in rollout (the holdout stays): its own monitor,
+  // started again at each phase change too.
+  MonitorOptions with_uplift = options;
+  with_uplift.track_uplift = true;
+  ExperimentMonitor uplift(e, in.population, with_uplift);
+  // Premium and revenue capped at each look with the users' amounts as of that day; a day
+  // the amount history does not cover is no look for them.
+  const double cap_q = a.premium_cap_quantile;
+  std::optional<AmountLooks> amounts;
+  if (cap_q > 0 && in.amounts) amounts.emplace(*in.amounts);
+  AmountCaps caps;
+  // One look of the given monitors at `totals` (a day's close, or now when `day` is null).
+  auto look = [&](const BucketTotalsMap& totals, const std::string* day,
+                  std::initializer_list<ExperimentMonitor*> monitors) {
+    const BucketTotalsMap* seen = &totals;
+    bool comparable = cap_q == 0;
+    BucketTotalsMap capped;
+    if (amounts && (!day || amounts->Covers(*day))) {
+      capped = totals;
+      caps = CapAmounts(capped, day ? amounts->At(*day) : amounts->Now(), cap_q);
+      seen = &capped;
+      comparable = true;
+    }
+    for (ExperimentMonitor* m : monitors) m->Look(*seen, comparable);
+  };
+  // The sequences start again when the phase changes; in rollout (no control any more) the
+  // figures stay those of the A/B test's last day.
+  std::vector<std::string> days;
+  for (const DailyTotals& day : in.history) days.push_back(day.day);
+  const auto phases = PhaseOfDays(in.counters, days, e.phase);
+  std::optional<Phase> period;
+  std::string frozen_since;  // rollout: the first day not folded
   json history = json::array();
-  for (const DailyTotals& day : in.history) {
-    monitor.Look(day.buckets);
-    history.push_back(HistoryDay(day, monitor, e));
+  for (std::size_t d = 0; d < in.history.size(); ++d) {
+    const DailyTotals& day = in.history[d];
+    if (phases[d] && period && *phases[d] != *period) {
+      // Entering rollout keeps the A/B test's figures; the program's uplift starts again.
+      if (*phases[d] != Phase::kRollout || e.phase != Phase::kRollout) monitor.Restart();
+      uplift.Restart();
+    }
+    if (phases[d]) period = phases[d];
+    const bool frozen = e.phase == Phase::kRollout && phases[d] == Phase::kRollout;
+    if (frozen && frozen_since.empty()) frozen_since = day.day;
+    if (frozen) {
+      look(day.buckets, &day.day, {&uplift});
+    } else {
+      look(day.buckets, &day.day, {&monitor, &uplift});
+    }
+    json entry = HistoryDay(day, monitor, uplift, e, frozen);
+    if (phases[d]) entry["phase"] = PhaseName(*phases[d]);
+    history.push_back(std::move(entry));
   }
-  monitor.Look(in.totals);
-
+  const bool rolled_out = !frozen_since.empty();
+  if (rolled_out) {
+    look(in.totals, nullptr, {&uplift});
+  } else {
+    look(in.totals, nullptr, {&monitor, &uplift});
+  }
   const ErrorBudget& budget = monitor.budget();
   json definition{{"description", e.description},
                   {"owner", e.owner},
@@ -386,6 +459,21 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                     {"harm_tests_per_treatment", budget.harm_tests},
                     {"harm_level", budget.HarmLevel()},
                     {"non_inferiority_level", budget.NonInferiorityLevel()}}}};
+  if (cap_q > 0) {
+    json cap{{"quantile", cap_q},
+             {"of", "each user's premium and revenue, over the users with a non-zero amount in "
+                    "every bucket of the experiment"}};
+    if (amounts) {
+      cap["premium"] = caps.premium_cents / 100;
+      cap["revenue"] = caps.revenue_cents / 100;
+      cap["premium_capped_users"] = caps.premium_capped;
+      cap["revenue_capped_users"] = caps.revenue_capped;
+      if (!in.amounts->since_day.empty()) cap["since"] = in.amounts->since_day;
+    } else {
+      cap["reason"] = "no per-user amounts: premium and revenue are tested uncapped";
+    }
+    definition["premium_cap"] = std::move(cap);
+  }
   if (const auto& h = monitor.horizon()) {
     definition["horizon"] = {{"users", h->users},
                              {"source", h->planned ? "analysis.planned_users" : "plan"},
@@ -403,7 +491,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
 
   // Uplift against the permanent holdout: each arm, and the whole program (every bucket
   // that is shown recommendations, pooled).
-  json uplift = json::array();
+  json uplift_rows = json::array();
   for (const std::string& name : ReportedMetrics(e)) {
     const auto metric = MetricByName(name);
     for (const std::string& arm : UpliftArms(e)) {
@@ -412,7 +500,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                {"users", static_cast<std::int64_t>(UpliftArmTotals(e, in.totals, arm).users)},
                {"holdout_users", static_cast<std::int64_t>(Get(in.totals, kHoldout).users)}};
       const TrackedMetric* t = nullptr;
-      for (const TrackedMetric& candidate : monitor.Uplift().at(arm)) {
+      for (const TrackedMetric& candidate : uplift.Uplift().at(arm)) {
         if (metric && candidate.metric == *metric) t = &candidate;
       }
       if (!t) {
@@ -426,10 +514,10 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
         row["absolute"] = AbsoluteEffect(*t);
         row["relative"] = RelativeEffect(*t);
       }
-      uplift.push_back(std::move(row));
+      uplift_rows.push_back(std::move(row));
     }
   }
-  report["uplift_vs_holdout"] = std::move(uplift);
+  report["uplift_vs_holdout"] = std::move(uplift_rows);
 
   // The exploration bucket: its size and figures, and what its random lists say about each
   // variant's policy (off-policy).
@@ -471,7 +559,14 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
 
   // The monitor decided on what it knows; operational thresholds, fairness and the shadow
   // checks are added to its findings here.
-  const Decision decision = Decide(e, monitor.srm().problem, findings);
+  Decision decision = Decide(e, monitor.srm().problem, findings);
+  if (rolled_out) {
+    decision.reasons.insert(
+        decision.reasons.begin(),
+        fmt::format("phase rollout since {}: every enrolled user gets the rolled-out variant, so "
+                    "these are the A/B test's figures as of the day before",
+                    frozen_since));
+  }
   json decision_json{{"code", decision.code}, {"reasons", decision.reasons}};
   if (!decision.winner.empty()) decision_json["winner"] = decision.winner;
   report["decision"] = std::move(decision_json);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct ReportInputs {
   std::string latency_since{};         // "YYYY-MM-DD": see LatencySince
   ExposureCounters counters{};         // products shown, and per fairness group
   OffPolicyByTarget off_policy{};      // exploration's estimates of each variant's policy
+  // The per-user amounts, when the experiment caps premium and revenue
+  // (analysis.premium_cap_quantile); without them those metrics are tested uncapped.
+  std::optional<AmountHistory> amounts{};
   std::int64_t now_us = 0;
   double srm_threshold = 0.001;  // DESIGN.md: SRM when χ² p < 0.001
   std::int64_t srm_min_users = 1'000;

@@ -22,17 +22,20 @@ constexpr std::array<std::pair<Metric, std::string_view>, 5> kNames{{
 std::int64_t Count(Int128 v) { return static_cast<std::int64_t>(v); }
 
 // A per-user outcome's sums in a bucket, their cross sums with the covariates (x: premium
-// held before, in cents), and its unit (cents for amounts, shown in currency units).
+// held before, in cents; z: products held), and its unit (cents for amounts, shown in
+// currency units).
 struct Outcome {
-  Int128 sum, sum_sq, x_cross;
+  Int128 sum, sum_sq, x_cross, z_cross;
   double unit = 1;
 };
 Outcome OutcomeOf(Metric m, const BucketTotals& t) {
   switch (m) {
-    case Metric::kBindRate: return {t.binders, t.binders, t.x_binders, 1};
-    case Metric::kBindsPerUser: return {t.binds, t.binds_sq, t.x_binds, 1};
-    case Metric::kPremiumPerUser: return {t.premium_cents, t.premium_cents_sq, t.x_premium, 100};
-    case Metric::kRevenuePerUser: return {t.revenue_cents, t.revenue_cents_sq, t.x_revenue, 100};
+    case Metric::kBindRate: return {t.binders, t.binders, t.x_binders, t.z_binders, 1};
+    case Metric::kBindsPerUser: return {t.binds, t.binds_sq, t.x_binds, t.z_binds, 1};
+    case Metric::kPremiumPerUser:
+      return {t.premium_cents, t.premium_cents_sq, t.x_premium, t.z_premium, 100};
+    case Metric::kRevenuePerUser:
+      return {t.revenue_cents, t.revenue_cents_sq, t.x_revenue, t.z_revenue, 100};
     case Metric::kClickRate: break;
   }
   return {};
@@ -53,9 +56,11 @@ stats::ArmMean PlainMean(Metric metric, const stats::Moments& m) {
   return {mean, static_cast<double>(m.Variance()) / m.n};
 }
 
+// Both covariates, premium held before and products held (users without covariates count
+// with 0 for both; stats/cuped.h).
 stats::CovariateMoments WithCovariates(const BucketTotals& t, const Outcome& y) {
-  const stats::CovariateSums x[] = {{t.x, t.x_sq, y.x_cross}};
-  return stats::CovariateMoments::FromSums(Count(t.users), y.sum, y.sum_sq, x);
+  const stats::CovariateSums x[] = {{t.x, t.x_sq, y.x_cross}, {t.z, t.z_sq, y.z_cross}};
+  return stats::CovariateMoments::FromSums(Count(t.users), y.sum, y.sum_sq, x, t.x_z);
 }
 
 // Scales an adjusted estimate from the outcome's stored unit (cents) to the reported one.

@@ -161,7 +161,7 @@ Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventSt
         std::string("PRAGMA journal_size_limit=67108864")}) {
     if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
   }
-  auto version_before = Migrate(*w->db_, UtcDay(clock.NowMicros()));
+  auto version_before = Migrate(*w->db_, DayName(DayNumber(clock.NowMicros())));
   if (!version_before) return std::unexpected(version_before.error());
   if (o.max_size_bytes > 0) {
     auto page = w->db_->Prepare("PRAGMA page_size");
@@ -342,7 +342,7 @@ Result<void> SqliteEventWriter::Load() {
   auto steps = db_->Prepare("SELECT experiment, id, user_id, day FROM user_amounts");
   if (!steps) return std::unexpected(steps.error());
   const std::int64_t now = clock_.NowMicros();
-  const std::string today = UtcDay(now);
+  const std::string today = DayName(DayNumber(now));
   ok = ForEachRow(*steps, [&](const SqliteStatement& r) {
     const std::int64_t id = r.Int(1);
     state_.LoadAmountStep(r.Text(2), r.Text(0), id,

@@ -102,6 +102,7 @@ Result<void> ReadExposure(const nlohmann::json& j, const Reader& r, const Platfo
   e.variant = assigned.variant;
   e.counterfactual_variant = assigned.counterfactual_variant;
   e.policy = assigned.policy;
+  e.counters = assigned.counters;
   auto model = r.String("model_version", false);
   if (!model) return std::unexpected(model.error());
   e.model_version = model->value_or("");

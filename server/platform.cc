@@ -94,6 +94,9 @@ Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
   e.counterfactual_variant =
       o.counterfactual_variant ? std::string(*o.counterfactual_variant) : std::string();
   e.policy = std::string(o.policy);
+  // The phase the exposure was made in, per day: the report's sequences start again when the
+  // experiment changes phase (analysis/phase_periods.h).
+  e.counters.push_back(fmt::format("phase|{}", PhaseName(o.experiment->def.phase)));
   // Server-made: the id is new for every request, so the hash only has to be stable.
   e.payload_hash = fmt::format("exposure:{}:{}:{}:{}", e.event_id, e.experiment, e.bucket, e.ts_us);
   return e;

@@ -294,8 +294,10 @@ Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done)
   nlohmann::ordered_json audit = AuditRecord(catalog, req, *outcome);
   exposure.latency_us = outcome->latency_us;
   exposure.fallback = !outcome->served.fallback.empty();
-  exposure.counters = FairnessCounters(outcome->assignment->experiment->def, req.customer, catalog,
-                                       outcome->served.list);
+  for (std::string& name : FairnessCounters(outcome->assignment->experiment->def, req.customer,
+                                           catalog, outcome->served.list)) {
+    exposure.counters.push_back(std::move(name));
+  }
   AddShadowCounters(catalog, recommender_->gate_rules(), req.customer, outcome->served,
                     exposure.counters);
   if (outcome->bucket == "exploration") {

@@ -12,6 +12,7 @@
 #include "analysis/experiment_monitor.h"
 #include "experiments/aggregates.h"
 #include "experiments/metric_analysis.h"
+#include "stats/sequential.h"
 
 namespace abrec::sim {
 namespace {
@@ -128,7 +129,7 @@ struct RunOutcome {
   std::vector<double> arm_users;      // per look
   int first_effect_ship = -1;         // the look at which the first treatment first shipped
   int dropped_clickbait = 0, dropped_guardrail = 0;  // treatments
-  bool fixed_peeking = false, fixed_final = false;
+  bool fixed_peeking = false, fixed_final = false, delta_relative = false;
 };
 
 std::size_t CodeIndex(const std::string& code) {
@@ -275,7 +276,8 @@ DecisionStudyResult RunDecisionStudy(const DecisionStudyOptions& o) {
   res.alpha = o.experiment.analysis.alpha;
   const auto n = static_cast<std::int64_t>(o.runs);
   std::array<std::int64_t, kCodes.size()> ever{}, final_code{};
-  std::int64_t wrong = 0, shipped = 0, clickbait = 0, guardrail = 0, peeking = 0, final_only = 0;
+  std::int64_t wrong = 0, shipped = 0, clickbait = 0, guardrail = 0, peeking = 0, final_only = 0,
+               delta_relative = 0;
   std::vector<double> ship_fraction;
   res.by_look.resize(static_cast<std::size_t>(o.looks));
   std::vector<std::array<std::int64_t, kCodes.size()>> ever_by(res.by_look.size()),
@@ -300,6 +302,7 @@ DecisionStudyResult RunDecisionStudy(const DecisionStudyOptions& o) {
     guardrail += r.dropped_guardrail;
     peeking += r.fixed_peeking ? 1 : 0;
     final_only += r.fixed_final ? 1 : 0;
+    delta_relative += r.delta_relative ? 1 : 0;
   }
   for (std::size_t c = 0; c < kCodes.size(); ++c) {
     res.ever[kCodes[c]] = RateOf(ever[c], n);
@@ -324,6 +327,7 @@ DecisionStudyResult RunDecisionStudy(const DecisionStudyOptions& o) {
   res.dropped_guardrail = RateOf(guardrail, treatments);
   res.fixed_peeking = static_cast<double>(peeking) / static_cast<double>(n);
   res.fixed_final = static_cast<double>(final_only) / static_cast<double>(n);
+  res.delta_relative_sequential = static_cast<double>(delta_relative) / static_cast<double>(n);
   return res;
 }
 

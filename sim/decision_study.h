@@ -80,10 +80,14 @@ struct DecisionStudyResult {
   // Per treatment and run: dropped for click-bait, for a breached guardrail (whatever the
   // code).
   Rate dropped_clickbait, dropped_guardrail;
-  // The naive alternative on the same data, for comparison only: the primary metric's
-  // fixed-horizon test at level alpha, any treatment, at every look and at the last only.
+  // Alternatives on the same data, for comparison only (not the product's path), any
+  // treatment either way: the primary metric's fixed-horizon test at level alpha at every
+  // look and at the last only; and the confidence sequence at alpha on the relative lift by
+  // the delta method, N* 5,000, no correction across treatments (GrowthBook's sequential
+  // testing with its defaults, and abrec's decision before issue 13).
   double fixed_peeking = 0;
   double fixed_final = 0;
+  double delta_relative_sequential = 0;
   std::vector<StudyLook> by_look;
 };
 

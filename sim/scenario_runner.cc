@@ -285,8 +285,13 @@ class Runner {
         const auto t_it = buckets.find(variant), c_it = buckets.find("control");
         if (t_it == buckets.end() || c_it == buckets.end()) continue;
         const auto tv = TrueValue(t_it->second, metric), cv = TrueValue(c_it->second, metric);
-        const json& ci = m["absolute"]["ci_sequential"].is_array() ? m["absolute"]["ci_sequential"]
-                                                                   : m["absolute"]["ci"];
+        // The latest look's interval of the sequence: it covers the effect so far, which
+        // drifts in a closed loop (analysis/effect_figures.h); the running intersection is
+        // for the decision.
+        const json& a = m["absolute"];
+        const json& ci = a.contains("ci_sequential_look") && a["ci_sequential_look"].is_array()
+                             ? a["ci_sequential_look"]
+                             : a["ci"];
         if (!tv || !cv || !ci.is_array()) continue;
         const double effect = *tv - *cv;
         const bool in = ci[0].get<double>() <= effect && effect <= ci[1].get<double>();

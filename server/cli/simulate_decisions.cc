@@ -134,6 +134,10 @@ json StudyJson(const sim::DecisionStudyOptions& o, const sim::DecisionStudyResul
           {"median_users_fraction_at_ship", r.median_users_fraction},
           {"dropped_clickbait", RateJson(r.dropped_clickbait)},
           {"dropped_guardrail", RateJson(r.dropped_guardrail)},
+          {"comparison",
+           {{"fixed_horizon_peeking", r.fixed_peeking},
+            {"fixed_horizon_final", r.fixed_final},
+            {"delta_relative_sequential", r.delta_relative_sequential}}},
           {"by_look", std::move(looks)}};
 }
 

@@ -420,10 +420,19 @@ class PlanCommandTest(CliTestCase):
         self.assertAlmostEqual(doc["smallest_arm_share"], 0.45)
         self.assertEqual(doc["days"]["fixed"],
                          math.ceil(doc["users_per_arm"]["fixed"] / (5000 * 0.45)))
+        # One treatment: its share of alpha is alpha; the users all arms need together for
+        # analysis.planned_users; the tuning N* that needs the fewest users, no more than
+        # the configured one's.
+        self.assertEqual((doc["treatments"], doc["alpha_per_treatment"]), (1, 0.05))
+        self.assertEqual(doc["planned_users"]["fixed"], 2 * doc["users_per_arm"]["fixed"])
+        tuned = doc["recommended_tuning_n"]
+        self.assertLessEqual(tuned["sequential_users_per_arm"], doc["users_per_arm"]["sequential"])
+        self.assertGreater(tuned["n_star"], 0)
         code, out, err = self.plan("--baseline", "0.04", "--power", "0.9")
         self.assertEqual(code, 0, err)
         self.assertIn("power 0.9", out)
         self.assertIn("days        unknown", out)
+        self.assertIn("tuning      N*", out)
 
     def database_with_control(self, **sums):
         """A database with abrec's schema (made by the service) and valid_exp's control
@@ -517,22 +526,31 @@ class SimulateCommandTest(CliTestCase):
         code, out, err = self.simulate("aa", "--simulations", "500", "--format", "json")
         self.assertEqual(code, 0, err)
         doc = json.loads(out)
+        # DESIGN.md's fields first (fpr_sequential: the report's decision path, ever ship,
+        # clickbait or stop_guardrail), then the decision codes in detail.
         self.assertEqual(list(doc), ["simulations", "looks", "alpha", "fpr_sequential",
                                      "fpr_sequential_se", "fpr_fixed_peeking",
-                                     "fpr_fixed_final"])
+                                     "fpr_fixed_final", "decisions"])
         self.assertEqual((doc["simulations"], doc["looks"], doc["alpha"]), (500, 100, 0.05))
-        self.assertLessEqual(doc["fpr_sequential"], 0.05 + 3 * doc["fpr_sequential_se"])
+        self.assertLessEqual(doc["fpr_sequential"], 0.05)
         self.assertGreater(doc["fpr_fixed_peeking"], 0.10)
+        d = doc["decisions"]
+        self.assertEqual(d["wrong_decision"]["rate"], doc["fpr_sequential"])
+        self.assertEqual(sorted(d["ever"]), ["clickbait", "continue", "ship", "stop_guardrail",
+                                             "untrustworthy_srm"])
+        self.assertEqual(len(d["by_look"]), 100)
+        wrong = sum(d["ever"][c]["rate"] for c in ("ship", "clickbait", "stop_guardrail"))
+        self.assertGreaterEqual(wrong + 1e-12, doc["fpr_sequential"])
         # Seeded: the same options, the same numbers.
         self.assertEqual(self.simulate("aa", "--simulations", "500", "--format", "json")[1], out)
 
     def test_power_and_srm_tables(self):
-        code, out, err = self.simulate("power", "--lifts", "0.1", "--simulations", "300",
-                                       "--format", "json")
+        code, out, err = self.simulate("power", "--effect", "0.3", "--runs", "200",
+                                       "--variants", "2", "--format", "json")
         self.assertEqual(code, 0, err)
         row = json.loads(out)["rows"][0]
-        self.assertEqual(row["lift"], 0.1)
-        self.assertGreater(row["fixed"], 0.95)
+        self.assertEqual((row["effect"], row["treatments"]), (0.3, 2))
+        self.assertGreater(row["shipped_effect"]["rate"], 0.9)
         code, out, err = self.simulate("srm", "--totals", "5000000", "--simulations", "100")
         self.assertEqual(code, 0, err)
         self.assertIn("5000000  1.000", out)
@@ -540,7 +558,9 @@ class SimulateCommandTest(CliTestCase):
     def test_bad_input_is_a_usage_error(self):
         for args, message in [(("nope",), 'unknown study "nope"'),
                               (("aa", "--looks", "x"), "--looks must be a number"),
-                              (("power", "--lifts", "0.1,,2"), "--lifts must be a comma-separated"),
+                              (("power", "--effect", "0.1,,2"), "--effect must be a relative"),
+                              (("aa", "--variants", "9"), "--variants must be a number"),
+                              (("aa", "--metric", "ctr"), "--metric must be one of"),
                               ((), "give one STUDY")]:
             code, _, err = self.simulate(*args)
             self.assertEqual(code, 2, args)

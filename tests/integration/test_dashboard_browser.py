@@ -11,6 +11,7 @@ The browser runs with --headless --no-sandbox --disable-gpu --disable-background
 read for console messages.
 """
 
+import math
 import os
 import re
 import shutil
@@ -82,11 +83,27 @@ class DashboardBrowserTest(h.ServiceTestCase):
         drawn = sorted((m["data-label"], m["data-day"], float(m["data-value"]),
                         float(m["data-low"]), float(m["data-high"]))
                        for m in dom.charts["lift-history"])
-        expected = sorted((l["arm"], d["day"], l["relative"], l["ci_sequential"][0],
-                           l["ci_sequential"][1])
+        # An end the data cannot bound yet is null in the JSON, Infinity on the page.
+        end = lambda v, unbounded: unbounded if v is None else v
+        expected = sorted((l["arm"], d["day"], l["relative"],
+                           end(l["ci_sequential"][0], -math.inf),
+                           end(l["ci_sequential"][1], math.inf))
                           for d in report["history"] for l in d["lifts"] if "relative" in l)
         self.assertEqual(drawn, expected)
         self.assertTrue(drawn)
+        # Every p the browser drew agrees with its interval: below alpha exactly when the
+        # interval excludes 0 (the history's marks and the metrics table's rows).
+        alpha = report["definition"]["alpha"]
+        rows = re.findall(r'<tr class="effect" data-low="([^"]+)" data-high="([^"]+)" '
+                          r'data-p="([^"]+)"', dom.html)
+        checked = 0
+        for low, high, p in [(m["data-low"], m["data-high"], m["data-p"])
+                             for m in dom.charts["lift-history"]] + rows:
+            low, high, p = float(low), float(high), float(p)
+            self.assertEqual(p < alpha, low > 0 or high < 0, (low, high, p))
+            checked += 1
+        self.assertTrue(rows)
+        self.assertEqual(checked, len(drawn) + len(rows))
         self.assertIn("primary-per-arm", dom.charts)
         # rep_lat was served through /v1/recommend: its latency chart holds each arm's p99,
         # its fairness chart each variant's widest gap by sex, as in the report.

@@ -73,8 +73,9 @@ class ScenarioTest(unittest.TestCase):
                 for t in step.get("truth", []):
                     checked += 1
                     self.assertTrue(t["covered"], (seed, step["experiment"], t))
-                    self.assertLessEqual(t["ci"][0], t["estimate"])
-                    self.assertLessEqual(t["estimate"], t["ci"][1])
+                    # The running intersection of the A/B test's sequence (it starts again at
+                    # the phase change): an interval, not always around today's estimate.
+                    self.assertLess(t["ci"][0], t["ci"][1])
             # bind rate, click rate and revenue per user, in both A/B tests
             self.assertEqual(checked, 6, seed)
 
