@@ -73,6 +73,16 @@ run_all() {
     --config "$here/../config/abrec.yaml" 2>/dev/null ||
     { echo "run-all: the seed campaign scenario failed a check" >&2; status=1; }
   echo "seed campaign: $((SECONDS - started)) s"
+  # Across seeds of the short campaign: no decision contradicts the world's truth (a ship
+  # whose true bind effect is not positive, a click-bait whose true bind effect is not
+  # negative).
+  echo
+  echo "== closed loop across seeds: bench/scenario_seeds.sh"
+  bash "$here/scenario_seeds.sh" "$build" || { echo "run-all: scenario_seeds.sh failed" >&2; status=1; }
+  # The decision path's error rates and power (about 40 minutes).
+  echo
+  echo "== decisions at their promised error rates: bench/decision_study.sh"
+  bash "$here/decision_study.sh" "$build" || { echo "run-all: decision_study.sh failed" >&2; status=1; }
   return "$status"
 }
 

@@ -9,9 +9,11 @@
 #include <fmt/format.h>
 
 #include "analysis/capped_amounts.h"
+#include "analysis/error_budget.h"
 #include "analysis/experiment_monitor.h"
 #include "experiments/aggregates.h"
 #include "experiments/metric_analysis.h"
+#include "stats/power.h"
 #include "stats/sequential.h"
 
 namespace abrec::sim {
@@ -212,9 +214,16 @@ RunOutcome OneRun(const DecisionStudyOptions& o, std::uint64_t run) {
       for (const Variant& v : e.variants) {
         if (v.name == "control") continue;
         const TrackedMetric* t = monitor.Find(v.name, *primary);
-        any = any ||
-              (t->now.reason == stats::Reason::kOk && t->now.fixed.reason == stats::Reason::kOk &&
-               t->now.fixed.p_value <= e.analysis.alpha);
+        const stats::Comparison& fixed = t->now.fixed;
+        const bool ok = t->now.reason == stats::Reason::kOk && fixed.reason == stats::Reason::kOk;
+        any = any || (ok && fixed.p_value <= e.analysis.alpha);
+        if (ok && fixed.relative_reason == stats::Reason::kOk) {
+          const stats::SequentialResult s =
+              stats::SequentialTest(fixed.relative.estimate, fixed.relative.se, t->now.users,
+                                    {e.analysis.alpha, 5'000, stats::Sided::kTwo});
+          out.delta_relative = out.delta_relative ||
+                               (s.reason == stats::Reason::kOk && s.p_value <= e.analysis.alpha);
+        }
       }
       out.fixed_peeking = out.fixed_peeking || any;
       if (look + 1 == o.looks) out.fixed_final = any;
@@ -329,6 +338,27 @@ DecisionStudyResult RunDecisionStudy(const DecisionStudyOptions& o) {
   res.fixed_final = static_cast<double>(final_only) / static_cast<double>(n);
   res.delta_relative_sequential = static_cast<double>(delta_relative) / static_cast<double>(n);
   return res;
+}
+
+double PlannedUsersPerArm(const DecisionStudyOptions& o, double mde, double power, int pilot) {
+  const auto metric = MetricByName(o.experiment.metrics.primary);
+  if (!metric) return 0;
+  Random rng(o.seed, ~std::uint64_t{0});
+  BucketTotals control;
+  for (int i = 0; i < pilot; ++i) control.Apply(DrawUser(rng, o.world, Lift{}), +1);
+  const MetricComparison c = CompareMetric(*metric, control, control, o.experiment.analysis);
+  if (c.reason != stats::Reason::kOk) return 0;
+  stats::PowerInput in;
+  in.baseline = c.control.mean;
+  in.proportion = *metric == Metric::kBindRate;
+  in.sd = std::sqrt(c.control.variance * pilot);
+  in.mde = mde;
+  in.power = power;
+  in.alpha = BudgetOf(o.experiment).PrimaryLevel();
+  in.n_star = o.experiment.analysis.tuning_n;
+  const stats::PowerResult r = stats::UsersPerArm(in);
+  if (r.reason != stats::Reason::kOk) return 0;
+  return o.experiment.analysis.sequential ? r.sequential_per_arm : r.fixed_per_arm;
 }
 
 }  // namespace abrec::sim

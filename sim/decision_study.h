@@ -93,4 +93,12 @@ struct DecisionStudyResult {
 
 DecisionStudyResult RunDecisionStudy(const DecisionStudyOptions& options);
 
+// The users per arm `abrec plan` asks for to detect a relative effect `mde` on the study's
+// primary metric with `power`, at the treatment's share of alpha (stats/power.h; sequential
+// or fixed horizon as the experiment's analysis is), with the control's mean and standard
+// deviation measured on `pilot` users drawn from the study's world. 0 when it cannot be
+// planned.
+double PlannedUsersPerArm(const DecisionStudyOptions& options, double mde, double power = 0.8,
+                          int pilot = 200'000);
+
 }  // namespace abrec::sim

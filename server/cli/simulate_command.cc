@@ -38,6 +38,8 @@ the same options print the same table).
          premium and revenue at the Q quantile) --experiment FILE (an experiment's own
          definition instead) --base-rate P (bind rate, 0.04) --click-rate P (0.08)
          --premium-sigma S (lognormal premium, 1) --covariates yes|no --threads N
+         power only: --size-for-mde M (as many users as `abrec plan` asks for to detect a
+         relative M with 80% power, measured on the study's world, over the looks)
   srm    detection of a loss of exposures in one arm by the sample ratio tests, and their
          false alarms without a loss, with the users arriving over daily looks: Pearson's
          chi-squared at the end only (against its closed form, non-central chi-squared) and

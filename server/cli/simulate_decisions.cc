@@ -1,5 +1,6 @@
 #include "server/cli/simulate_decisions.h"
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -218,19 +219,39 @@ int SimulateAa(const Args& a, bool as_json) {
 
 int SimulatePower(const Args& a, bool as_json) {
   sim::DecisionStudyOptions o = Options(a);
+  // --size-for-mde M: as many users as `abrec plan` asks for to detect M (80% power), spread
+  // over the looks (a fixed horizon decides there).
+  double planned_per_arm = 0;
+  if (const auto mde = NumberOption(a, "size-for-mde", 1e-4, 10)) {
+    planned_per_arm = sim::PlannedUsersPerArm(o, *mde);
+    if (!(planned_per_arm > 0)) {
+      throw std::invalid_argument("--size-for-mde: the study's primary metric cannot be planned");
+    }
+    const double arms = static_cast<double>(o.experiment.variants.size());
+    o.experiment.analysis.planned_users =
+        static_cast<std::int64_t>(std::ceil(planned_per_arm * arms));
+    // The horizon falls two looks before the last, so that every run reaches it.
+    o.users_per_look = static_cast<int>(std::ceil(planned_per_arm * arms / (o.looks - 2)));
+  }
   json rows = json::array();
   if (!as_json) {
     fmt::print(
         "power: the first treatment changes the primary metric by the effect; the report's "
         "decision path at every look\n");
     PrintSetting(o);
+    if (planned_per_arm > 0) {
+      fmt::print("  sized by the plan: {:.0f} users per arm, {} in all arms\n", planned_per_arm,
+                 o.experiment.analysis.planned_users);
+    }
     fmt::print("  effect   shipped it        median share of users at ship   wrong code ever\n");
   }
   for (const double effect : Lifts(a, {0.02, 0.05, 0.10})) {
     o.effect = effect;
     const sim::DecisionStudyResult r = sim::RunDecisionStudy(o);
     if (as_json) {
-      rows.push_back(StudyJson(o, r));
+      json row = StudyJson(o, r);
+      if (planned_per_arm > 0) row["planned_users_per_arm"] = planned_per_arm;
+      rows.push_back(std::move(row));
       continue;
     }
     fmt::print(

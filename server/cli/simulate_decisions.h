@@ -12,7 +12,7 @@ inline constexpr const char* kDecisionStudyOptions[] = {
     "runs",       "simulations",   "base-rate",      "click-rate",      "premium-sigma",
     "analysis",   "planned-users", "guardrail",      "non-inferiority", "cap",
     "covariates", "experiment",    "threads",        "alpha",           "tuning-n",
-    "seed",       "lifts"};
+    "seed",       "lifts",       "size-for-mde"};
 
 int SimulateAa(const Args& args, bool json);
 int SimulatePower(const Args& args, bool json);
