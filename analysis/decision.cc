@@ -13,6 +13,13 @@ std::string Bound(double v) {
 }
 
 std::string Lift(const LiftFinding& f) {
+  if (f.reason == stats::Reason::kNonstationary) {
+    return fmt::format(
+        "{}: the confidence sequence's intervals of different days no longer overlap, so the "
+        "effect changed over time (a novelty effect, a changed treatment or population); its "
+        "running p {:.3g} stands, but no interval can be drawn: consider restarting the test",
+        f.metric, f.p_value);
+  }
   if (f.reason != stats::Reason::kOk) {
     return fmt::format("{}: no estimate yet ({})", f.metric, stats::ReasonName(f.reason));
   }

@@ -302,3 +302,62 @@ TEST_CASE("the HTML page escapes text and carries the figures it draws") {
 }
 
 }  // namespace abrec
+
+namespace abrec {
+
+TEST_CASE("phases: the sequences start again at a phase change; rollout keeps the A/B test's") {
+  // Two shadow days in which the treatment looked far better (by chance), then the A/B test
+  // with no difference: the A/B test's sequence does not inherit the shadow days' minimum p.
+  Experiment e = TwoArms();
+  // Arms of `users` each, the holdout and exploration at their promised 5% each.
+  auto at = [](int control_binders, int treatment_binders, int users) {
+    return BucketTotalsMap{{"holdout", Bucket(users / 9, 0, 0)},
+                           {"exploration", Bucket(users / 9, 0, 0)},
+                           {"control", Bucket(users, users / 10, control_binders)},
+                           {"treatment", Bucket(users, users / 10, treatment_binders)}};
+  };
+  std::vector<DailyTotals> days = {{"2026-11-01", at(20, 60, 1'000)},
+                                   {"2026-11-02", at(40, 110, 2'000)},
+                                   {"2026-11-03", at(140, 150, 4'000)},
+                                   {"2026-11-04", at(240, 245, 6'000)}};
+  ExposureCounters counters;
+  for (const char* day : {"2026-11-01", "2026-11-02"}) counters["control"][day]["phase|shadow"] = 9;
+  for (const char* day : {"2026-11-03", "2026-11-04"}) counters["control"][day]["phase|ab_test"] = 9;
+  auto report = [&](const Experiment& exp, const ExposureCounters& c) {
+    return BuildReport({.experiment = &exp,
+                        .totals = days.back().buckets,
+                        .history = days,
+                        .counters = c,
+                        .now_us = 1'795'910'400'000'000});
+  };
+  const auto with_phases = report(e, counters);
+  const auto without = report(e, {});
+  auto p_of = [](const nlohmann::ordered_json& r, std::size_t day) {
+    const auto& lift = r["history"][day]["lifts"][0];
+    INFO(lift.dump());
+    REQUIRE(lift.contains("p_value_sequential"));
+    return lift["p_value_sequential"].get<double>();
+  };
+  CHECK(with_phases["history"][0]["phase"] == "shadow");
+  CHECK(with_phases["history"][2]["phase"] == "ab_test");
+  // Without phases one sequence spans both: its intervals stop overlapping (the effect
+  // changed), which the report says instead of drawing one, and nothing ships. With them the
+  // A/B test's sequence starts afresh and does not inherit the shadow days' small p.
+  CHECK(without["history"][3]["lifts"][0]["reason"] == "nonstationary");
+  CHECK(without["decision"]["code"] == "continue");
+  CHECK(p_of(with_phases, 3) > p_of(with_phases, 0));
+  CHECK(p_of(with_phases, 0) < 0.05);
+  CHECK(with_phases["decision"]["code"] == "continue");
+
+  // In rollout, the figures and the decision are the A/B test's, said so.
+  Experiment rolled = e;
+  rolled.phase = Phase::kRollout;
+  days.push_back({"2026-11-05", at(300, 420, 7'000)});
+  counters["control"]["2026-11-05"]["phase|rollout"] = 9;
+  const auto r = report(rolled, counters);
+  CHECK(r["history"][4]["lifts"].size() == 1);  // the program's uplift only
+  CHECK(r["decision"]["reasons"][0].get<std::string>().find("phase rollout since 2026-11-05") !=
+        std::string::npos);
+}
+
+}  // namespace abrec
