@@ -6,8 +6,7 @@
 namespace abrec {
 
 std::vector<std::optional<Phase>> PhaseOfDays(const ExposureCounters& counters,
-                                              const std::vector<std::string>& days,
-                                              Phase current) {
+                                              const std::vector<std::string>& days, Phase current) {
   constexpr std::string_view kPrefix = "phase|";
   // day -> the phases its exposures were made in, over every bucket.
   std::vector<std::set<Phase>> seen(days.size());

@@ -1,6 +1,7 @@
 #include "server/cli/args.h"
 
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -80,6 +81,25 @@ std::optional<double> NumberOption(const Args& args, const std::string& name, do
         fmt::format("--{} must be a number in [{}, {}], got \"{}\"", name, low, high, *v));
   }
   return x;
+}
+
+std::optional<std::vector<double>> NumberListOption(const Args& args, const std::string& name,
+                                                    double low, double high) {
+  const auto v = args.Get(name);
+  if (!v) return std::nullopt;
+  std::vector<double> out;
+  std::stringstream in(*v);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const double x = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !(x >= low && x <= high)) {
+      throw std::invalid_argument(
+          fmt::format("--{} must be a comma-separated list of numbers in [{}, {}], got \"{}\"",
+                      name, low, high, *v));
+    }
+    out.push_back(x);
+  }
+  return out;
 }
 
 }  // namespace abrec

@@ -33,6 +33,12 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv,
 std::optional<double> NumberOption(const Args& args, const std::string& name, double low,
                                    double high);
 
+// The comma-separated numbers given to option --`name` ("0.02,0.05"), or nullopt when it is
+// absent. Throws std::invalid_argument, naming the option and the range, when an item is not
+// a number in [low, high].
+std::optional<std::vector<double>> NumberListOption(const Args& args, const std::string& name,
+                                                    double low, double high);
+
 // A subcommand's arguments, with --help handled: prints the help (exit status 0) or the
 // usage error with the help (exit status 2), and returns that status as the error.
 std::expected<Args, int> ParseCommandArgs(std::string_view command,

@@ -71,21 +71,9 @@ double Num(const Args& a, const char* name, double fallback, double low, double 
 template <typename T>
 std::vector<T> List(const Args& a, const char* name, std::vector<T> fallback, double low,
                     double high) {
-  const auto v = a.Get(name);
+  const auto v = NumberListOption(a, name, low, high);
   if (!v) return fallback;
-  std::vector<T> out;
-  std::stringstream in(*v);
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const double x = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || !(x >= low && x <= high)) {
-      throw std::invalid_argument(
-          fmt::format("--{} must be a comma-separated list of numbers in [{}, {}], got \"{}\"",
-                      name, low, high, *v));
-    }
-    out.push_back(static_cast<T>(x));
-  }
-  return out;
+  return std::vector<T>(v->begin(), v->end());
 }
 
 int Srm(const Args& a, bool json) {

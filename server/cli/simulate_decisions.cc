@@ -34,23 +34,10 @@ std::string OneOf(const Args& a, const char* name, std::string fallback,
   throw std::invalid_argument(fmt::format("--{} must be one of {}, got \"{}\"", name, list, *v));
 }
 
+// --effect E or E1,E2,... (--lifts, the older name, too).
 std::vector<double> Lifts(const Args& a, std::vector<double> fallback) {
-  const auto v = a.Get("lifts") ? a.Get("lifts") : a.Get("effect");
-  if (!v) return fallback;
-  std::vector<double> out;
-  std::stringstream in(*v);
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const double x = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || !(x > -0.99 && x <= 10)) {
-      throw std::invalid_argument(fmt::format(
-          "--effect must be a relative effect in (-0.99, 10] or a comma-separated list of them, "
-          "got \"{}\"",
-          *v));
-    }
-    out.push_back(x);
-  }
-  return out;
+  const char* name = a.Get("lifts") ? "lifts" : "effect";
+  return NumberListOption(a, name, -0.99, 10).value_or(std::move(fallback));
 }
 
 // The study from the options: the experiment (from --experiment FILE, or built), the world

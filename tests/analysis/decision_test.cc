@@ -5,8 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/analysis/test_util.h"
+
 namespace abrec {
 namespace {
+
+using testing::Mentions;
 
 Experiment Arms(int treatments) {
   Experiment e;
@@ -30,13 +34,6 @@ VariantFindings Treatment(const char* name, LiftFinding primary) {
   v.click_rate = Lift("click_rate", 0.08, 0.05, std::numeric_limits<double>::infinity(), 1e-6);
   v.bind_rate = Lift("bind_rate", -0.01, -1, 0.04, 0.6);
   return v;
-}
-
-bool Mentions(const Decision& d, const std::string& text) {
-  for (const auto& r : d.reasons) {
-    if (r.find(text) != std::string::npos) return true;
-  }
-  return false;
 }
 
 }  // namespace

@@ -5,8 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/analysis/test_util.h"
+
 namespace abrec {
 namespace {
+
+using testing::Mentions;
 
 // `users` users exposed once to one item; the first `clickers` click, the first `binders`
 // bind (100.00 of premium).
@@ -47,13 +51,6 @@ BucketTotalsMap Totals(const Experiment& e, int arm_users, const std::vector<int
     m[e.variants[i].name] = Bucket(arm_users, clickers[i], binders[i]);
   }
   return m;
-}
-
-bool Mentions(const Decision& d, const std::string& text) {
-  for (const auto& r : d.reasons) {
-    if (r.find(text) != std::string::npos) return true;
-  }
-  return false;
 }
 
 }  // namespace

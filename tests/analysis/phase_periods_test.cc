@@ -17,10 +17,10 @@ TEST_CASE("the phase of each day, from the exposures' phase counters") {
                                          "2026-11-04", "2026-11-05", "2026-11-06"};
   const auto phases = PhaseOfDays(c, days, Phase::kRollout);
   REQUIRE(phases.size() == days.size());
-  CHECK(phases[0] == Phase::kShadow);   // before any exposure: the first known
+  CHECK(phases[0] == Phase::kShadow);  // before any exposure: the first known
   CHECK(phases[1] == Phase::kShadow);
-  CHECK(phases[2] == Phase::kShadow);   // no exposure: the day before's
-  CHECK(phases[3] == Phase::kAbTest);   // both: the one the next days continue in
+  CHECK(phases[2] == Phase::kShadow);  // no exposure: the day before's
+  CHECK(phases[3] == Phase::kAbTest);  // both: the one the next days continue in
   CHECK(phases[4] == Phase::kAbTest);
   CHECK(phases[5] == Phase::kAbTest);
   CHECK(phases[6] == Phase::kRollout);

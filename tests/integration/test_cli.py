@@ -558,7 +558,7 @@ class SimulateCommandTest(CliTestCase):
     def test_bad_input_is_a_usage_error(self):
         for args, message in [(("nope",), 'unknown study "nope"'),
                               (("aa", "--looks", "x"), "--looks must be a number"),
-                              (("power", "--effect", "0.1,,2"), "--effect must be a relative"),
+                              (("power", "--effect", "0.1,,2"), "--effect must be a comma-separated"),
                               (("aa", "--variants", "9"), "--variants must be a number"),
                               (("aa", "--metric", "ctr"), "--metric must be one of"),
                               ((), "give one STUDY")]:
