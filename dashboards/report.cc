@@ -387,8 +387,8 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
   const MonitorOptions options{.srm_threshold = in.srm_threshold,
                                .srm_min_users = in.srm_min_users};
   ExperimentMonitor monitor(e, in.population, options);
-  // The uplift against the holdout goes on in rollout (the holdout stays): its own monitor,
-  // started again at each phase change too.
+  // The uplift against the holdout and the sample ratio go on in rollout (the holdout
+  // stays): their own monitor, started again at each phase change too.
   MonitorOptions with_uplift = options;
   with_uplift.track_uplift = true;
   ExperimentMonitor uplift(e, in.population, with_uplift);
@@ -484,7 +484,8 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
               {"generated_at", FormatRfc3339(in.now_us)},
               {"definition", std::move(definition)},
               {"buckets", Buckets(in)}};
-  report["srm"] = SrmSection(in, monitor);
+  // The sample ratio of today's buckets, from the monitor that keeps looking in rollout.
+  report["srm"] = SrmSection(in, uplift);
   report["metrics"] = MetricsSection(in, monitor);
   std::vector<VariantFindings> findings = monitor.Findings();
   report["guardrails"] = GuardrailsSection(in, monitor, findings);
@@ -559,7 +560,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
 
   // The monitor decided on what it knows; operational thresholds, fairness and the shadow
   // checks are added to its findings here.
-  Decision decision = Decide(e, monitor.srm().problem, findings);
+  Decision decision = Decide(e, uplift.srm().problem, findings);
   if (rolled_out) {
     decision.reasons.insert(
         decision.reasons.begin(),

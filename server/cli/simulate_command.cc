@@ -33,7 +33,8 @@ the same options print the same table).
          (400, the arms' users per look) --metric bind_rate|click_rate|binds_per_user|
          premium_per_user|revenue_per_user (bind_rate) --effect E or E1,E2,... (power:
          0.02,0.05,0.1) --runs N (2000) --analysis sequential|fixed (fixed decides at
-         --planned-users, default all the users) --guardrail LIMIT|none (bind rate, -0.02)
+         --planned-users, default the users of all looks but one) --guardrail LIMIT|none
+         (bind rate, -0.02)
          --non-inferiority MARGIN (a bind-rate non-inferiority guardrail) --cap Q (winsorise
          premium and revenue at the Q quantile) --experiment FILE (an experiment's own
          definition instead) --base-rate P (bind rate, 0.04) --click-rate P (0.08)

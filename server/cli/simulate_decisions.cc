@@ -81,10 +81,12 @@ sim::DecisionStudyOptions Options(const Args& a) {
   an.premium_cap_quantile = Num(a, "cap", an.premium_cap_quantile, 0, 1);
   o.looks = static_cast<int>(Num(a, "looks", o.looks, 1, 1e5));
   o.users_per_look = static_cast<int>(Num(a, "users-per-look", o.users_per_look, 2, 1e8));
+  // A fixed horizon decides by default at the start of the last look (every run reaches it:
+  // the arms' users per look are random).
   an.planned_users = static_cast<std::int64_t>(
       Num(a, "planned-users",
           an.planned_users > 0 ? static_cast<double>(an.planned_users)
-                               : static_cast<double>(o.looks) * o.users_per_look,
+                               : static_cast<double>(o.looks - 1) * o.users_per_look,
           1, 1e12));
   o.runs = static_cast<int>(Num(a, "runs", Num(a, "simulations", o.runs, 1, 1e7), 1, 1e7));
   o.seed = static_cast<std::uint64_t>(Num(a, "seed", static_cast<double>(o.seed), 0, 9e15));

@@ -82,13 +82,15 @@ TEST_CASE("A/A: click rate as the primary metric at bind rate 10%") {
 TEST_CASE("A/A: a fixed horizon with three treatments decides only at the horizon") {
   DecisionStudyOptions o = Setting(3, "bind_rate", 0.04);
   o.experiment.analysis.sequential = false;
-  o.experiment.analysis.planned_users = 40'000;
+  o.experiment.analysis.planned_users = 36'000;  // reached at about look 90 of 100
   const DecisionStudyResult r = Aa(o);
   CHECK(r.wrong.rate <= 0.05);
-  // Before the horizon nothing ships.
+  // Before the horizon nothing ships (the arms' users per look are random: a margin); at it,
+  // the fixed-horizon test at α/3 per treatment ships about α/2 of the time in all.
   for (const StudyLook& l : r.by_look) {
-    if (l.arm_users < 39'000) CHECK(l.ever.at("ship") == 0);
+    if (l.arm_users < 35'000) CHECK(l.ever.at("ship") == 0);
   }
+  CHECK(r.ever.at("ship").rate > 0);
 }
 
 TEST_CASE("power: the plan's users give the promised power on the decision path") {
