@@ -24,7 +24,7 @@ def power(label, runs, doc):
     rows = doc["rows"]
     shipped = ["%.3f (%.3f)" % (r["shipped_effect"]["rate"], r["shipped_effect"]["se"]) for r in rows]
     cells = [label, runs, "%.0f" % rows[0]["planned_users_per_arm"]] + shipped + [
-        "%.2f" % rows[1]["median_users_fraction_at_ship"]]
+        "%.2f" % rows[-1]["median_users_fraction_at_ship"]]
     print("| " + " | ".join(cells) + " |")
 
 

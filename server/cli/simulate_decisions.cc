@@ -106,7 +106,16 @@ json StudyJson(const sim::DecisionStudyOptions& o, const sim::DecisionStudyResul
   for (const auto& [code, rate] : r.final_code) final_code[code] = RateJson(rate);
   json looks = json::array();
   for (const sim::StudyLook& l : r.by_look) {
-    looks.push_back({{"look", l.look}, {"arm_users", l.arm_users}, {"ever", l.ever}, {"at", l.at}});
+    // Binomial standard errors of the shares over the runs.
+    json ever_se = json::object();
+    for (const auto& [code, share] : l.ever) {
+      ever_se[code] = std::sqrt(share * (1 - share) / r.runs);
+    }
+    looks.push_back({{"look", l.look},
+                     {"arm_users", l.arm_users},
+                     {"ever", l.ever},
+                     {"ever_se", std::move(ever_se)},
+                     {"at", l.at}});
   }
   const Experiment& e = o.experiment;
   return {{"treatments", static_cast<int>(e.variants.size()) - 1},
