@@ -25,13 +25,25 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The first run trains a default model on the built-in synthetic portfolio (20,000 customers,
-# a few seconds) and precomputes its candidates, so the service recommends from the start.
+# a few seconds) and precomputes its candidates, so the service recommends from the start;
+# it also creates one local API key per scope, printed and kept in var/local-keys.env (mode
+# 0600, for this machine's examples: the service itself stores only their hashes).
 MODEL_DIR ?= var/models
+LOCAL_KEYS ?= var/local-keys.env
 run: build
 	@if [ -z "$$(ls $(MODEL_DIR)/hybrid 2>/dev/null)" ]; then \
 	  echo "no model yet: training the default one on the synthetic portfolio"; \
 	  $(BUILD)/abrec train --format synthetic --out $(MODEL_DIR)/hybrid/synthetic-v1 && \
 	  $(BUILD)/abrec precompute --config $(CONFIG); \
+	fi
+	@if [ ! -f $(LOCAL_KEYS) ]; then \
+	  umask 077 && mkdir -p $$(dirname $(LOCAL_KEYS)) && : > $(LOCAL_KEYS).tmp && \
+	  for s in serve read admin; do \
+	    k=$$($(BUILD)/abrec keys create --config $(CONFIG) --scope $$s --name local-$$s) || exit 1; \
+	    echo "ABREC_$$(echo $$s | tr a-z A-Z)_KEY=$$k" >> $(LOCAL_KEYS).tmp; \
+	  done && mv $(LOCAL_KEYS).tmp $(LOCAL_KEYS) && \
+	  echo "local API keys (also in $(LOCAL_KEYS); source it for the README's examples):" && \
+	  cat $(LOCAL_KEYS); \
 	fi
 	$(BUILD)/abrec serve --config $(CONFIG)
 

@@ -1,6 +1,7 @@
 #include "base/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,7 +21,7 @@ Error IoError(const std::string& what, const std::string& path) {
 
 }  // namespace
 
-Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes) {
+Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes, unsigned mode) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
@@ -28,8 +29,14 @@ Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes
   const std::string tmp = (folder / fmt::format(".{}.tmp-{}-{}", target.filename().string(),
                                                 ::getpid(), counter.fetch_add(1)))
                               .string();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(IoError("create", tmp));
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    const Error e = IoError("set the mode of", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return std::unexpected(e);
+  }
   std::size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);

@@ -11,8 +11,10 @@
 
 namespace abrec {
 
-// Errors: kIo naming the path and the system's reason. The temporary file is removed on
-// failure; the old file is untouched.
-Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes);
+// The new file gets exactly `mode` (not reduced by the umask; 0600 for secrets). Errors: kIo
+// naming the path and the system's reason. The temporary file is removed on failure; the old
+// file is untouched.
+Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes,
+                                 unsigned mode = 0644);
 
 }  // namespace abrec

@@ -10,9 +10,9 @@
 namespace abrec {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"assignment", "default_surface", "surfaces", "experiments",
-                                         "server",     "limits",          "storage",  "events",
-                                         "admin",      "recommender"};
+constexpr std::string_view kTopKeys[] = {
+    "assignment", "default_surface", "surfaces", "experiments", "server",     "limits",
+    "storage",    "events",          "admin",    "auth",        "recommender"};
 
 std::string Resolve(const std::string& config_file, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -60,6 +60,7 @@ class ConfigReader {
       if (r_.CheckMap(*n, "admin", {"token_file"}))
         ReadString(*n, "admin", "token_file", c_.admin.token_file);
     }
+    if (const auto* n = root.Find("auth")) ReadAuth(*n);
     if (const auto* n = root.Find("recommender")) ReadRecommender(*n);
   }
 
@@ -75,6 +76,44 @@ class ConfigReader {
                std::int64_t lo, std::int64_t hi, Int& out) {
     if (const auto* v = map.Find(key)) {
       if (auto x = r_.Integer(*v, JoinField(section, key), lo, hi)) out = static_cast<Int>(*x);
+    }
+  }
+
+  void ReadStringList(const ConfigNode& map, std::string_view section, std::string_view key,
+                      std::vector<std::string>& out) {
+    const auto* v = map.Find(key);
+    if (!v) return;
+    const std::string field = JoinField(section, key);
+    if (!v->IsSequence()) {
+      r_.Error(*v, field, fmt::format("expected a list of strings, got {}", v->KindName()));
+      return;
+    }
+    out.clear();
+    for (std::size_t i = 0; i < v->items.size(); ++i) {
+      if (auto s = r_.String(v->items[i], fmt::format("{}[{}]", field, i))) out.push_back(*s);
+    }
+  }
+
+  void ReadAuth(const ConfigNode& n) {
+    if (!r_.CheckMap(n, "auth",
+                     {"keys_file", "anonymous_scopes", "metrics_allow", "session_ttl_s",
+                      "max_sessions", "cookie_secure"})) {
+      return;
+    }
+    ReadString(n, "auth", "keys_file", c_.auth.keys_file);
+    ReadStringList(n, "auth", "anonymous_scopes", c_.auth.anonymous_scopes);
+    for (std::size_t i = 0; i < c_.auth.anonymous_scopes.size(); ++i) {
+      const auto& s = c_.auth.anonymous_scopes[i];
+      if (s != "serve" && s != "read") {
+        r_.Error(n.Find("anonymous_scopes")->items[i], fmt::format("auth.anonymous_scopes[{}]", i),
+                 fmt::format("\"{}\" cannot be granted without a key: only serve and read can", s));
+      }
+    }
+    ReadStringList(n, "auth", "metrics_allow", c_.auth.metrics_allow);
+    ReadInt(n, "auth", "session_ttl_s", 60, 30 * 86'400, c_.auth.session_ttl_s);
+    ReadInt(n, "auth", "max_sessions", 1, 1'000'000, c_.auth.max_sessions);
+    if (const auto* v = n.Find("cookie_secure")) {
+      if (auto b = r_.Bool(*v, "auth.cookie_secure")) c_.auth.cookie_secure = *b;
     }
   }
 
@@ -264,6 +303,7 @@ ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std
   c.experiments.accepted_dir = Resolve(file, c.experiments.accepted_dir);
   c.storage.path = Resolve(file, c.storage.path);
   c.admin.token_file = Resolve(file, c.admin.token_file);
+  c.auth.keys_file = Resolve(file, c.auth.keys_file);
   c.recommender.model_dir = Resolve(file, c.recommender.model_dir);
   c.recommender.catalog = Resolve(file, c.recommender.catalog);
   c.recommender.ranking = Resolve(file, c.recommender.ranking);

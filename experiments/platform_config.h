@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "assignment/population.h"
 #include "experiments/config_tree.h"
@@ -72,6 +73,24 @@ struct AdminConfig {
   std::string token_file = "../var/admin.token";
 };
 
+// Who may call what (server/auth/authorizer.h).
+struct AuthConfig {
+  // API keys, stored hashed (`abrec keys create|list|revoke`); mode 0600 or the service
+  // refuses to start.
+  std::string keys_file = "../var/api-keys.json";
+  // Scopes granted to requests without credentials: none in production. A closed test rig
+  // may open `serve` and `read`; `admin` always needs a credential.
+  std::vector<std::string> anonymous_scopes;
+  // Peer addresses (exact, e.g. a Prometheus server's "10.0.0.7") that may read /metrics
+  // without a key.
+  std::vector<std::string> metrics_allow;
+  int session_ttl_s = 12 * 3600;  // a dashboard sign-in lasts this long
+  int max_sessions = 10'000;      // past it, the oldest sign-in ends
+  // The session cookie's Secure attribute: true behind TLS (a proxy terminating HTTPS);
+  // false lets a browser sign in over plain http on 127.0.0.1.
+  bool cookie_secure = false;
+};
+
 struct RecommenderConfig {
   std::string model_dir = "../var/models";  // NAME/VERSION folders (recommender/model_registry.h)
   std::string catalog = "catalog.yaml";
@@ -104,6 +123,7 @@ struct PlatformConfig {
   StorageConfig storage;
   EventsConfig events;
   AdminConfig admin;
+  AuthConfig auth;
   RecommenderConfig recommender;
 
   ParseLimits parse_limits() const { return {limits.max_yaml_bytes, limits.max_yaml_depth}; }

@@ -30,6 +30,7 @@ commands:
   precompute                 write each known customer's top candidates to the cache
   recommend --model DIR --input FILE --format zimnat|coil|csv --output FILE
                              score a portfolio file with a trained portfolio model
+  keys create|list|revoke    API keys of the HTTP API (scopes serve, read, admin)
 )";
 
 }  // namespace
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   if (cmd == "models") return abrec::ModelsCommand(rest);
   if (cmd == "precompute") return abrec::PrecomputeCommand(rest);
   if (cmd == "gate") return abrec::GateCommand(rest);
+  if (cmd == "keys") return abrec::KeysCommand(rest);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;

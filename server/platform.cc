@@ -11,6 +11,7 @@
 
 #include "assignment/hash.h"
 #include "base/log.h"
+#include "base/secure_random.h"
 #include "experiments/population_guard.h"
 #include "experiments/sqlite_event_store.h"
 
@@ -26,54 +27,6 @@ Platform::Platform(PlatformConfig config, const Clock& clock, bool read_only)
 Platform::~Platform() {
   registry_.StopWatching();
   if (recommender_) recommender_->models().StopWatching();
-}
-
-namespace {
-
-// The admin token from its file; a new random one (mode 0600) when the file does not exist.
-Result<std::string> LoadOrCreateAdminToken(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    const std::string token = Platform::NewRequestId() + Platform::NewRequestId();
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || ::write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
-      if (fd >= 0) ::close(fd);
-      return std::unexpected(
-          Error{ErrorCode::kIo, fmt::format("cannot write {}", path), "admin.token_file"});
-    }
-    ::close(fd);
-    LogInfo("admin: created a new admin token in {}", path);
-    return token;
-  }
-  std::ifstream in(path);
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.size() < 16) {
-    return std::unexpected(
-        Error{ErrorCode::kFailedPrecondition,
-              fmt::format("the admin token in {} is shorter than 16 characters", path),
-              "admin.token_file"});
-  }
-  return token;
-}
-
-}  // namespace
-
-Platform::AdminCheck Platform::CheckAdmin(std::string_view authorization) const {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
-    return AdminCheck::kMissing;
-  }
-  const std::string_view given = authorization.substr(kBearer.size());
-  if (admin_token_.empty()) return AdminCheck::kWrong;
-  // Constant time in the token's content: every byte is compared, whatever matches.
-  unsigned char diff = given.size() == admin_token_.size() ? 0 : 1;
-  for (std::size_t i = 0; i < admin_token_.size(); ++i) {
-    diff |= static_cast<unsigned char>(admin_token_[i] ^ (i < given.size() ? given[i] : 0));
-  }
-  return diff == 0 ? AdminCheck::kAllowed : AdminCheck::kWrong;
 }
 
 bool Platform::IsExposure(const AssignOutcome& o) {
@@ -122,10 +75,9 @@ Result<void> Platform::AssignAndLog(std::string_view user_id, std::string_view k
 }
 
 std::string Platform::NewRequestId() {
-  // Time first, then 64 random bits: unique, and ordered by time so that the indexes on
-  // event and request ids grow at their end instead of at random pages.
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", SystemClock::Instance().NowMicros(), rng());
+  // Random rather than time-ordered: ids are shown to clients, and a time prefix told them
+  // when the service started and how busy it is. The indexes on ids pay with random inserts.
+  return SecureRandomHex(16);
 }
 
 Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Clock& clock,
@@ -163,9 +115,6 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
     auto cache = OpenCandidateCache(c.recommender, c.server.threads + 1);
     if (!cache) return std::unexpected(cache.error());
     p->cache_ = std::move(*cache);
-    auto token = LoadOrCreateAdminToken(c.admin.token_file);
-    if (!token) return std::unexpected(token.error());
-    p->admin_token_ = std::move(*token);
   }
   p->registry_.Reload();
   return p;

@@ -119,19 +119,13 @@ class Platform {
   // Whether an assignment is logged: users in the experiment, unless it is stopped.
   static bool IsExposure(const AssignOutcome& outcome);
 
-  // A new request id: 32 hex digits, microseconds since the epoch then 64 random bits.
-  // Thread-safe.
+  // A new request id: 32 hex digits, 128 bits from the kernel's CSPRNG: unique, and
+  // revealing nothing (neither the time nor the next id). Thread-safe.
   static std::string NewRequestId();
 
   // Commits what is queued and closes the event store (the service calls it once its HTTP
   // server has stopped, so no completion runs after the transport is gone).
   void CloseEvents() { events_.reset(); }
-
-  // Checks an Authorization header ("Bearer TOKEN") against the admin token from
-  // admin.token_file, in time independent of where they differ. The HTTP layer answers
-  // kMissing with 401 and kWrong with 403.
-  enum class AdminCheck { kAllowed, kMissing, kWrong };
-  AdminCheck CheckAdmin(std::string_view authorization) const;
 
   const PlatformConfig& config() const { return config_; }
   const Clock& clock() const { return clock_; }
@@ -152,7 +146,6 @@ class Platform {
   std::unique_ptr<RecommenderServing> recommender_;
   std::unique_ptr<CandidateCache> cache_;
   std::unique_ptr<EventStore> events_;
-  std::string admin_token_;  // empty: admin endpoints refuse everyone
   std::optional<std::uint64_t> random_seed_;
 };
 

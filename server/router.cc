@@ -31,6 +31,8 @@ enum RouteId : std::size_t {
   kHealthz,
   kReadyz,
   kMetrics,
+  kLogin,
+  kLogout,
   kUnmatched,
   kRouteCount
 };
@@ -54,6 +56,8 @@ constexpr std::string_view kRouteNames[] = {"/v1/assign",
                                             "/healthz",
                                             "/readyz",
                                             "/metrics",
+                                            "/login",
+                                            "/logout",
                                             "unmatched"};
 static_assert(std::size(kRouteNames) == kRouteCount);
 
@@ -89,8 +93,14 @@ HttpResponse MethodNotAllowed(const HttpRequest& req, std::string_view allow) {
 
 }  // namespace
 
-Router::Router(Platform& platform, ServerMetrics& metrics, const std::atomic<ServiceState>& state)
-    : platform_(platform), metrics_(metrics), state_(state) {}
+Router::Router(Platform& platform, const Authorizer& authorizer, SessionStore& sessions,
+               bool cookie_secure, ServerMetrics& metrics, const std::atomic<ServiceState>& state)
+    : platform_(platform),
+      authorizer_(authorizer),
+      sessions_(sessions),
+      cookie_secure_(cookie_secure),
+      metrics_(metrics),
+      state_(state) {}
 
 std::vector<std::string> Router::RouteNames() {
   return {std::begin(kRouteNames), std::end(kRouteNames)};
@@ -103,14 +113,76 @@ HttpResponse Router::Route(const HttpRequest& req) const {
   return future.get();
 }
 
+namespace {
+
+// The route a path names, with its one path segment (percent-decoded) where it has one.
+struct RouteMatch {
+  std::size_t id = kUnmatched;
+  std::optional<Result<std::string>> segment;
+};
+
+RouteMatch Match(std::string_view path) {
+  if (path == "/v1/assign") return {kAssign, {}};
+  if (path == "/v1/recommend") return {kRecommend, {}};
+  if (auto user = Segment(path, kRecommendPrefix, "user_id")) return {kRecommendUser, user};
+  if (path == "/v1/models/reload") return {kModelsReload, {}};
+  if (path == "/v1/events") return {kEvents, {}};
+  if (path == "/v1/covariates") return {kCovariates, {}};
+  if (auto user = Segment(path, kUserPrefix, "user_id")) return {kUser, user};
+  if (auto id = Segment(path, kAuditPrefix, "request_id")) return {kAudit, id};
+  if (path == "/v1/experiments" || path == "/v1/experiments/") return {kExperiments, {}};
+  if (auto key = Segment(path, kExperimentPrefix, "experiment", kReportSuffix)) {
+    return {kExperimentReport, key};
+  }
+  if (auto key = Segment(path, kExperimentPrefix, "experiment", kPhaseSuffix)) {
+    return {kExperimentPhase, key};
+  }
+  if (auto key = Segment(path, kExperimentPrefix, "experiment")) return {kExperiment, key};
+  if (path == "/v1/alerts") return {kAlerts, {}};
+  if (path == "/dashboards" || path == kDashboardPrefix) return {kDashboards, {}};
+  if (auto key = Segment(path, kDashboardPrefix, "experiment")) return {kDashboard, key};
+  if (path == "/healthz") return {kHealthz, {}};
+  if (path == "/readyz") return {kReadyz, {}};
+  if (path == "/metrics") return {kMetrics, {}};
+  if (path == "/login") return {kLogin, {}};
+  if (path == "/logout") return {kLogout, {}};
+  return {kUnmatched, {}};
+}
+
+// The scope a route needs (server/auth/scopes.h), or nullopt for the open ones: liveness,
+// readiness, signing in and out, and unknown paths (404).
+std::optional<Scope> NeededScope(std::size_t route, std::string_view method) {
+  switch (route) {
+    case kAssign:
+    case kRecommend:
+    case kRecommendUser:
+    case kEvents:
+    case kCovariates: return Scope::kServe;
+    case kModelsReload:
+    case kExperimentPhase:
+    case kAudit:
+    case kUser: return Scope::kAdmin;
+    case kExperiment: return method == "PUT" ? Scope::kAdmin : Scope::kRead;
+    case kExperiments:
+    case kExperimentReport:
+    case kAlerts:
+    case kDashboards:
+    case kDashboard:
+    case kMetrics: return Scope::kRead;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
 void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> respond) const {
   const auto start = std::chrono::steady_clock::now();
   const RouteContext ctx{platform_, metrics_, state_};
   const bool get = req.method == "GET" || req.method == "HEAD";
-  const std::string_view path = req.path;
-  std::size_t route = kUnmatched;
+  const RouteMatch match = Match(req.path);
+  const std::size_t route = match.id;
   // Every answer goes through here, so the metrics see the time to the final answer.
-  auto done = [this, start, &route, respond = std::move(respond)]() {
+  auto done = [this, start, route, respond = std::move(respond)]() {
     return [this, start, route, respond](HttpResponse r) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -118,93 +190,73 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
       respond(std::move(r));
     };
   };
-  if (path == "/v1/assign") {
-    route = kAssign;
-    if (get) return GetAssign(ctx, req, done());
-    if (req.method == "POST") return PostAssign(ctx, req, done());
-    return done()(MethodNotAllowed(req, "GET, POST"));
-  }
-  if (path == "/v1/recommend") {
-    route = kRecommend;
-    if (req.method == "POST") return PostRecommend(ctx, req, done());
-    return done()(MethodNotAllowed(req, "POST"));
-  }
-  if (auto user = Segment(path, kRecommendPrefix, "user_id")) {
-    route = kRecommendUser;
-    if (!*user) return done()(ErrorResponse(user->error()));
-    if (get) return GetRecommend(ctx, req, **user, done());
-    return done()(MethodNotAllowed(req, "GET"));
-  }
-  if (path == "/v1/models/reload") {
-    route = kModelsReload;
-    return done()(req.method == "POST" ? ReloadModels(ctx, req) : MethodNotAllowed(req, "POST"));
-  }
-  if (path == "/v1/events") {
-    route = kEvents;
-    if (req.method == "POST") return PostEvents(ctx, req, done());
-    return done()(MethodNotAllowed(req, "POST"));
-  }
-  if (path == "/v1/covariates") {
-    route = kCovariates;
-    if (req.method == "POST") return PostCovariates(ctx, req, done());
-    return done()(MethodNotAllowed(req, "POST"));
-  }
-  if (auto user = Segment(path, kUserPrefix, "user_id")) {
-    route = kUser;
-    if (!*user) return done()(ErrorResponse(user->error()));
-    if (req.method == "DELETE") return DeleteUser(ctx, req, **user, done());
-    return done()(MethodNotAllowed(req, "DELETE"));
-  }
-  if (auto request_id = Segment(path, kAuditPrefix, "request_id")) {
-    route = kAudit;
-    if (!*request_id) return done()(ErrorResponse(request_id->error()));
-    if (get) return GetAudit(ctx, req, **request_id, done());
-    return done()(MethodNotAllowed(req, "GET"));
-  }
-  HttpResponse resp;
-  if (path == "/v1/experiments" || path == "/v1/experiments/") {
-    route = kExperiments;
-    resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (auto report = Segment(path, kExperimentPrefix, "experiment", kReportSuffix)) {
-    route = kExperimentReport;
-    resp = !*report ? ErrorResponse(report->error())
-           : get    ? GetReport(ctx, req, **report)
-                    : MethodNotAllowed(req, "GET");
-  } else if (auto phase = Segment(path, kExperimentPrefix, "experiment", kPhaseSuffix)) {
-    route = kExperimentPhase;
-    resp = !*phase                ? ErrorResponse(phase->error())
-           : req.method == "POST" ? PostPhase(ctx, req, **phase)
-                                  : MethodNotAllowed(req, "POST");
-  } else if (auto experiment = Segment(path, kExperimentPrefix, "experiment")) {
-    route = kExperiment;
-    resp = !*experiment          ? ErrorResponse(experiment->error())
-           : get                 ? GetExperiment(ctx, req, **experiment)
-           : req.method == "PUT" ? PutExperimentRoute(ctx, req, **experiment)
-                                 : MethodNotAllowed(req, "GET, PUT");
-  } else if (path == "/v1/alerts") {
-    route = kAlerts;
-    resp = get ? GetAlerts(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (path == "/dashboards" || path == kDashboardPrefix) {
-    route = kDashboards;
-    resp = get ? GetDashboards(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (auto key = Segment(path, kDashboardPrefix, "experiment")) {
-    route = kDashboard;
-    if (!*key) {
-      resp = ErrorResponse(key->error());
-    } else {
-      resp = get ? GetDashboard(ctx, req, **key) : MethodNotAllowed(req, "GET");
+  if (const auto scope = NeededScope(route, req.method)) {
+    const AuthResult auth = authorizer_.Check(req, *scope, route == kMetrics);
+    if (auth.access != Access::kAllowed) {
+      const bool page = route == kDashboards || route == kDashboard;
+      return done()(page ? SignInRequired(req, auth) : AuthError(auth));
     }
-  } else if (path == "/healthz") {
-    route = kHealthz;
-    resp = get ? Healthz(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (path == "/readyz") {
-    route = kReadyz;
-    resp = get ? Readyz(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (path == "/metrics") {
-    route = kMetrics;
-    resp = get ? Metrics(ctx, req) : MethodNotAllowed(req, "GET");
-  } else {
-    resp = ErrorResponse(404, "not_found", fmt::format("no endpoint at {}", req.path), "path");
+  }
+  if (match.segment && !*match.segment) return done()(ErrorResponse(match.segment->error()));
+  const std::string segment = match.segment ? **match.segment : std::string();
+  HttpResponse resp;
+  switch (route) {
+    case kAssign:
+      if (get) return GetAssign(ctx, req, done());
+      if (req.method == "POST") return PostAssign(ctx, req, done());
+      return done()(MethodNotAllowed(req, "GET, POST"));
+    case kRecommend:
+      if (req.method == "POST") return PostRecommend(ctx, req, done());
+      return done()(MethodNotAllowed(req, "POST"));
+    case kRecommendUser:
+      if (get) return GetRecommend(ctx, req, segment, done());
+      return done()(MethodNotAllowed(req, "GET"));
+    case kModelsReload:
+      resp = req.method == "POST" ? ReloadModels(ctx, req) : MethodNotAllowed(req, "POST");
+      break;
+    case kEvents:
+      if (req.method == "POST") return PostEvents(ctx, req, done());
+      return done()(MethodNotAllowed(req, "POST"));
+    case kCovariates:
+      if (req.method == "POST") return PostCovariates(ctx, req, done());
+      return done()(MethodNotAllowed(req, "POST"));
+    case kUser:
+      if (req.method == "DELETE") return DeleteUser(ctx, req, segment, done());
+      return done()(MethodNotAllowed(req, "DELETE"));
+    case kAudit:
+      if (get) return GetAudit(ctx, req, segment, done());
+      return done()(MethodNotAllowed(req, "GET"));
+    case kExperiments: resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kExperimentReport:
+      resp = get ? GetReport(ctx, req, segment) : MethodNotAllowed(req, "GET");
+      break;
+    case kExperimentPhase:
+      resp = req.method == "POST" ? PostPhase(ctx, req, segment) : MethodNotAllowed(req, "POST");
+      break;
+    case kExperiment:
+      resp = get                   ? GetExperiment(ctx, req, segment)
+             : req.method == "PUT" ? PutExperimentRoute(ctx, req, segment)
+                                   : MethodNotAllowed(req, "GET, PUT");
+      break;
+    case kAlerts: resp = get ? GetAlerts(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kDashboards: resp = get ? GetDashboards(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kDashboard:
+      resp = get ? GetDashboard(ctx, req, segment) : MethodNotAllowed(req, "GET");
+      break;
+    case kHealthz: resp = get ? Healthz(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kReadyz: resp = get ? Readyz(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kMetrics: resp = get ? Metrics(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kLogin:
+      resp = get                    ? LoginForm(req)
+             : req.method == "POST" ? PostLogin(authorizer_, sessions_, cookie_secure_, req)
+                                    : MethodNotAllowed(req, "GET, POST");
+      break;
+    case kLogout:
+      resp = req.method == "POST" ? PostLogout(sessions_, cookie_secure_, req)
+                                  : MethodNotAllowed(req, "POST");
+      break;
+    default:
+      resp = ErrorResponse(404, "not_found", fmt::format("no endpoint at {}", req.path), "path");
   }
   done()(std::move(resp));
 }

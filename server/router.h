@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/auth/authorizer.h"
 #include "server/http/message.h"
 #include "server/http/metrics.h"
 #include "server/platform.h"
@@ -19,7 +20,10 @@ enum class ServiceState { kStarting, kServing, kStopping };
 class Router {
  public:
   // All references must outlive the router. Thread-safe: Route may run on many threads.
-  Router(Platform& platform, ServerMetrics& metrics, const std::atomic<ServiceState>& state);
+  // Every route but /healthz, /readyz, /login and /logout needs a scope (server/auth/);
+  // `cookie_secure` sets the session cookie's Secure attribute (auth.cookie_secure).
+  Router(Platform& platform, const Authorizer& authorizer, SessionStore& sessions,
+         bool cookie_secure, ServerMetrics& metrics, const std::atomic<ServiceState>& state);
 
   // Answers `request` through `respond`, exactly once: at once for most routes, after the
   // commit for those that write events (possibly on the event store's writer thread).
@@ -33,6 +37,9 @@ class Router {
 
  private:
   Platform& platform_;
+  const Authorizer& authorizer_;
+  SessionStore& sessions_;
+  bool cookie_secure_;
   ServerMetrics& metrics_;
   const std::atomic<ServiceState>& state_;
 };

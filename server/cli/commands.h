@@ -22,6 +22,7 @@ int ModelsCommand(const CommandArgs& args);
 int PrecomputeCommand(const CommandArgs& args);
 int GateCommand(const CommandArgs& args);
 int ReportCommand(const CommandArgs& args);
+int KeysCommand(const CommandArgs& args);
 
 // The default config file, relative to the working directory.
 inline constexpr const char* kDefaultConfig = "config/abrec.yaml";

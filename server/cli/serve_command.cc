@@ -1,9 +1,11 @@
 // abrec serve --config FILE [--host H] [--port N]
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/periodic_thread.h"
+#include "server/auth/authorizer.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
 #include "server/http/http_server.h"
@@ -58,9 +60,34 @@ int ServeCommand(const CommandArgs& argv) {
   for (const auto& d : snap->errors) LogError("experiments: {}", d.ToString());
   p.registry().StartWatching();
 
+  // Who may call what: API keys from auth.keys_file (re-read when they change), the admin
+  // token, dashboard sessions.
+  auto admin_token = LoadOrCreateAdminToken(p.config().admin.token_file);
+  if (!admin_token) {
+    LogError("cannot start: {}", admin_token.error().message);
+    return 1;
+  }
+  ApiKeys keys(p.config().auth.keys_file, SystemClock::Instance());
+  if (auto loaded = keys.Load(); !loaded) {
+    LogError("cannot start: {}", loaded.error().message);
+    return 1;
+  }
+  const auto& auth = p.config().auth;
+  SessionStore sessions(SystemClock::Instance(), auth.session_ttl_s,
+                        static_cast<std::size_t>(auth.max_sessions));
+  auto authorizer = Authorizer::Make(auth, std::move(*admin_token), keys, sessions);
+  if (!authorizer) {
+    LogError("cannot start: {}: {}", authorizer.error().field, authorizer.error().message);
+    return 1;
+  }
+  LogInfo("auth: {} active API key(s) from {}{}", keys.size(), auth.keys_file,
+          auth.anonymous_scopes.empty()
+              ? std::string()
+              : fmt::format("; without a key: {}", fmt::join(auth.anonymous_scopes, ", ")));
+
   std::atomic<ServiceState> state{ServiceState::kStarting};
   ServerMetrics metrics(Router::RouteNames());
-  Router router(p, metrics, state);
+  Router router(p, *authorizer, sessions, auth.cookie_secure, metrics, state);
   HttpServer server(p.config().server, p.config().limits, router, metrics, state);
   // The store's completions (answers waiting for a commit) run on the I/O threads: one
   // wake-up per commit instead of one per request.

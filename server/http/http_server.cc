@@ -167,6 +167,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
     r.content_type = std::string(req[http::field::content_type]);
     r.authorization = std::string(req[http::field::authorization]);
+    r.cookie = std::string(req[http::field::cookie]);
+    beast::error_code peer_ec;
+    const auto peer = stream_.socket().remote_endpoint(peer_ec);
+    if (!peer_ec) r.remote_address = peer.address().to_string();
     r.body = std::move(parser_->get().body());
     const bool keep_alive = req.keep_alive() && shared_.state.load() == ServiceState::kServing;
     const bool head = req.method() == http::verb::head;

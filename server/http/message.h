@@ -15,6 +15,8 @@ struct HttpRequest {
   std::string body;
   std::string content_type;
   std::string authorization;
+  std::string cookie;          // the Cookie header
+  std::string remote_address;  // the peer's IP address, as text
 };
 
 struct HttpResponse {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "server/auth/authorizer.h"
 #include "server/http/message.h"
 #include "server/http/metrics.h"
 #include "server/platform.h"
@@ -50,8 +51,17 @@ HttpResponse GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::
 // covariate_routes.cc
 void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond respond);
 
-// admin_routes.cc: need the admin bearer token.
-std::optional<HttpResponse> RequireAdmin(const RouteContext& ctx, const HttpRequest& req);
+// login_routes.cc: what a request without the scope it needs gets (401 or 403, JSON), and
+// the dashboards' sign-in (a form and an HttpOnly session cookie).
+HttpResponse AuthError(const AuthResult& auth);
+// For the HTML pages: the sign-in form, with `WWW-Authenticate: Basic` on a 401.
+HttpResponse SignInRequired(const HttpRequest& req, const AuthResult& auth);
+HttpResponse LoginForm(const HttpRequest& req);
+HttpResponse PostLogin(const Authorizer& authorizer, SessionStore& sessions, bool cookie_secure,
+                       const HttpRequest& req);
+HttpResponse PostLogout(SessionStore& sessions, bool cookie_secure, const HttpRequest& req);
+
+// admin_routes.cc: the router lets only the admin scope in (server/router.cc).
 // 503 for the routes that need the event store when the platform has none.
 std::optional<HttpResponse> RequireEventStore(const RouteContext& ctx);
 void GetAudit(const RouteContext& ctx, const HttpRequest& req, std::string_view request_id,
@@ -61,7 +71,7 @@ HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& req);
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
                 Respond respond);
 
-// lifecycle_routes.cc: need the admin bearer token (server/lifecycle.h).
+// lifecycle_routes.cc: the admin scope (server/lifecycle.h).
 // PUT /v1/experiments/{key}: a whole definition, YAML or the seed's JSON form.
 HttpResponse PutExperimentRoute(const RouteContext& ctx, const HttpRequest& req,
                                 std::string_view key);

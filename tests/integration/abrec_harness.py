@@ -185,6 +185,7 @@ class Workspace:
             "accepted_dir": "var/experiments-accepted",
             "path": "var/abrec.db",
             "token_file": "var/admin.token",
+            "keys_file": "var/api-keys.json",
             "model_dir": "var/models",
             "catalog": os.path.join(SOURCE_DIR, "config", "catalog.yaml"),
             "ranking": os.path.join(SOURCE_DIR, "config", "ranking.yaml"),
@@ -284,8 +285,86 @@ def experiment_yaml(key, *, phase="ab_test", coverage=1.0, split=None, variants=
 # The service
 # ---------------------------------------------------------------------------------------------
 
+_HARNESS_KEYS = {}
+
+
+def harness_key(config_path):
+    """An API key with every scope for the service of `config_path` (created once per config
+    with `abrec keys create`), which the request helpers send unless told otherwise."""
+    if config_path not in _HARNESS_KEYS:
+        out = subprocess.run(
+            [ABREC_BIN, "keys", "create", "--config", config_path, "--scope", "serve,read,admin",
+             "--name", f"it-harness-{len(_HARNESS_KEYS)}", "--format", "json"],
+            capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise AssertionError(f"abrec keys create failed: {out.stderr}")
+        _HARNESS_KEYS[config_path] = json.loads(out.stdout)["key"]
+    return _HARNESS_KEYS[config_path]
+
+
+def create_key(config_path, scope, name):
+    """A new API key (the key string) with `scope` ("serve", "read,admin", ...)."""
+    out = subprocess.run([ABREC_BIN, "keys", "create", "--config", config_path, "--scope", scope,
+                          "--name", name, "--format", "json"],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(f"abrec keys create failed: {out.stderr}")
+    return json.loads(out.stdout)["key"]
+
+
+class KeyProxy:
+    """A forwarding proxy on 127.0.0.1 that adds `Authorization: Bearer KEY` to each request:
+    what an API gateway holding the key does, for a client that sends none (the shared
+    contract checker). Use as a context manager; `url` is its address."""
+
+    def __init__(self, port, key):
+        import http.server
+
+        target, bearer = port, f"Bearer {key}"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection", "authorization")}
+                headers["Authorization"] = bearer
+                conn = http.client.HTTPConnection("127.0.0.1", target, timeout=HTTP_TIMEOUT_S)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                finally:
+                    conn.close()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Service:
-    """`abrec serve --config FILE --port 0`, with its stderr collected by a thread."""
+    """`abrec serve --config FILE --port 0`, with its stderr collected by a thread. Its
+    request helpers send a harness key with every scope (harness_key) unless auth=False."""
 
     def __init__(self, config_path, extra_args=()):
         self.config_path = config_path
@@ -298,6 +377,7 @@ class Service:
         self._stderr_closed = False
 
     def start(self, expect_listening=True):
+        self.key = harness_key(self.config_path)
         self.proc = subprocess.Popen(
             [ABREC_BIN, "serve", "--config", self.config_path, "--port", "0"] + self.extra_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -383,13 +463,20 @@ class Service:
     def connection(self, timeout=HTTP_TIMEOUT_S):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def request(self, method, path, body=None, headers=None):
-        """One request on a fresh connection: (status, headers dict lower-cased, body bytes)."""
+    def auth_header(self):
+        """The harness key's header line, for raw-socket requests."""
+        return f"Authorization: Bearer {self.key}\r\n"
+
+    def request(self, method, path, body=None, headers=None, auth=True):
+        """One request on a fresh connection: (status, headers dict lower-cased, body bytes).
+        Sends the harness key unless `auth` is False or `headers` has an Authorization."""
         conn = self.connection()
         try:
+            headers = dict(headers or {})
+            if auth and not any(k.lower() == "authorization" for k in headers):
+                headers["Authorization"] = f"Bearer {self.key}"
             if isinstance(body, (dict, list)):
                 body = json.dumps(body).encode("utf-8")
-                headers = dict(headers or {})
                 headers.setdefault("Content-Type", "application/json")
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()

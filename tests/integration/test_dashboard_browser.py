@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,13 +53,22 @@ class DashboardBrowserTest(h.ServiceTestCase):
         super().setUpClass()
         tr.populate(cls)
 
-    def url(self, path):
-        return f"http://127.0.0.1:{self.svc.port}{path}"
+    @classmethod
+    def read_key(cls):
+        if not hasattr(cls, "_read_key"):
+            cls._read_key = h.create_key(cls.ws.config_path, "read", "browser")
+        return cls._read_key
+
+    def url(self, path, signed_in=True):
+        """The page's address; signed in through HTTP Basic (a read key as the password,
+        the user name ignored), as the browser's own prompt does."""
+        credentials = f"analyst:{self.read_key()}@" if signed_in else ""
+        return f"http://{credentials}127.0.0.1:{self.svc.port}{path}"
 
     def load(self, url):
         """The DOM of `url` (a path of the service, or a data: URL) after loading, and the
         console messages logged meanwhile."""
-        r = chromium(url if url.startswith("data:") else self.url(url), "--dump-dom")
+        r = chromium(url if ":" in url[:6] else self.url(url), "--dump-dom")
         log = r.stderr.decode(errors="replace")
         self.assertEqual(r.returncode, 0, log[-2000:])
         return r.stdout.decode("utf-8"), [l for l in log.splitlines() if ":CONSOLE" in l]
@@ -117,6 +127,24 @@ class DashboardBrowserTest(h.ServiceTestCase):
         self.assertEqual({m["data-label"]: float(m["data-value"])
                           for m in lat_dom.charts["fairness"]}, gaps)
         self.assertTrue(gaps)
+
+    def test_signs_in_with_the_form_and_the_cookie_then_reads(self):
+        # Without credentials the browser gets the sign-in form (no script on it).
+        dom, console = self.load(self.url("/dashboards/rep_win", signed_in=False))
+        self.assertIn('action="/login"', dom)
+        self.assertNotIn("<script", dom)
+        # The form posted (by this test's own page) with a read key: the session cookie is
+        # set and the browser follows the refresh to the dashboard with it.
+        form = (f'<form method="post" action="http://127.0.0.1:{self.svc.port}/login">'
+                f'<input name="key" value="{self.read_key()}">'
+                '<input name="next" value="/dashboards/rep_win"></form>'
+                '<script>document.forms[0].submit()</script>')
+        r = chromium("data:text/html," + urllib.parse.quote(form), "--dump-dom",
+                     "--virtual-time-budget=10000")
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace")[-2000:])
+        dom = tr.parse_marks(r.stdout.decode("utf-8"))
+        self.assertEqual(dom.decisions, [self.svc.get_json(
+            "/v1/experiments/rep_win/report")[1]["decision"]["code"]])
 
     def test_index_and_screenshot(self):
         dom = tr.parse_marks(self.page("/dashboards/"))
