@@ -3,11 +3,14 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/secure_random.h"
 #include "experiments/platform_config.h"
+#include "server/auth/api_keys.h"
 #include "server/lifecycle.h"
 #include "server/platform.h"
 #include "server/report_service.h"
@@ -209,8 +212,10 @@ class OverHttp final : public ScenarioDriver {
     auto client = HttpClient::Open(url);
     if (!client) return std::unexpected(client.error());
     client_ = std::move(*client);
-    return {};
+    return MakeKey();
   }
+
+  ~OverHttp() override { RevokeKey(); }
 
   const Catalog& catalog() const override { return catalog_; }
   std::string model_dir() const override { return config_.recommender.model_dir; }
@@ -297,11 +302,40 @@ class OverHttp final : public ScenarioDriver {
 
   void SetTime(std::int64_t) override {}
   std::int64_t Now() const override { return SystemClock::Instance().NowMicros(); }
-  void Close() override {}
+  void Close() override { RevokeKey(); }
 
  private:
   std::vector<std::pair<std::string, std::string>> Admin() const {
     return {{"Authorization", "Bearer " + token_}};
+  }
+  std::vector<std::pair<std::string, std::string>> Client() const {
+    return {{"Authorization", "Bearer " + key_}};
+  }
+
+  // The serving and reading calls need a key of those scopes: one is made for the run in
+  // the service's auth.keys_file (the driver runs beside the service, as its operator) and
+  // revoked at the end. The service sees a new key within a second: wait for it.
+  Result<void> MakeKey() {
+    auto made = CreateApiKey(config_.auth.keys_file, "scenario-" + SecureRandomHex(4),
+                             ScopeSet(Scope::kServe) |= Scope::kRead, SystemClock::Instance());
+    if (!made) return std::unexpected(made.error());
+    key_ = made->key;
+    key_name_ = made->record.name;
+    for (int i = 0; i < 100; ++i) {
+      auto answer = client_->Request("GET", "/v1/experiments", "", "", Client());
+      if (answer && answer->status == 200) return {};
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::unexpected(Error{ErrorCode::kUnavailable,
+                                 fmt::format("the service did not accept the key made in {}",
+                                             config_.auth.keys_file),
+                                 "auth.keys_file"});
+  }
+
+  void RevokeKey() {
+    if (key_name_.empty()) return;
+    (void)RevokeApiKey(config_.auth.keys_file, key_name_, SystemClock::Instance());
+    key_name_.clear();
   }
 
   static Error Failure(std::string_view what, const HttpAnswer& a) {
@@ -313,8 +347,7 @@ class OverHttp final : public ScenarioDriver {
   Result<json> Call(std::string_view method, const std::string& target, const std::string& body,
                     std::string_view type, bool admin) {
     auto answer =
-        client_->Request(method, target, body, type,
-                         admin ? Admin() : std::vector<std::pair<std::string, std::string>>{});
+        client_->Request(method, target, body, type, admin ? Admin() : Client());
     if (!answer) return std::unexpected(answer.error());
     if (answer->status < 200 || answer->status >= 300) {
       return std::unexpected(Failure(fmt::format("{} {}", method, target), *answer));
@@ -327,6 +360,8 @@ class OverHttp final : public ScenarioDriver {
   PlatformConfig config_;
   Catalog catalog_;
   std::string token_;
+  std::string key_;       // serve and read, for this run
+  std::string key_name_;  // empty once revoked
   std::unique_ptr<HttpClient> client_;
 };
 

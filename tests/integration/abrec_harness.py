@@ -286,6 +286,12 @@ def experiment_yaml(key, *, phase="ab_test", coverage=1.0, split=None, variants=
 # ---------------------------------------------------------------------------------------------
 
 _HARNESS_KEYS = {}
+_KEY_BY_PORT = {}
+
+
+def key_for_port(port):
+    """The harness key of the service listening on `port` (for clients given only a port)."""
+    return _KEY_BY_PORT[port]
 
 
 def harness_key(config_path):
@@ -310,6 +316,20 @@ def create_key(config_path, scope, name):
     if out.returncode != 0:
         raise AssertionError(f"abrec keys create failed: {out.stderr}")
     return json.loads(out.stdout)["key"]
+
+
+class KeyedConnection(http.client.HTTPConnection):
+    """HTTPConnection that adds `Authorization: Bearer KEY` to requests without one."""
+
+    def __init__(self, *args, key=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key = key
+
+    def request(self, method, url, body=None, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if self.key and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {self.key}"
+        return super().request(method, url, body=body, headers=headers, **kwargs)
 
 
 class KeyProxy:
@@ -385,6 +405,7 @@ class Service:
         self._reader.start()
         if expect_listening:
             self.port = self.wait_for_listening()
+            _KEY_BY_PORT[self.port] = self.key
         return self
 
     def _read_stderr(self):
@@ -460,8 +481,11 @@ class Service:
 
     # --- HTTP -------------------------------------------------------------------------------
 
-    def connection(self, timeout=HTTP_TIMEOUT_S):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def connection(self, timeout=HTTP_TIMEOUT_S, auth=True):
+        """A keep-alive connection whose requests carry the harness key (unless auth=False
+        or the request sets its own Authorization)."""
+        return KeyedConnection("127.0.0.1", self.port, timeout=timeout,
+                               key=self.key if auth else None)
 
     def auth_header(self):
         """The harness key's header line, for raw-socket requests."""

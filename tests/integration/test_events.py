@@ -118,7 +118,8 @@ class Poster:
         """Returns (status, headers lower-cased, parsed JSON or raw bytes); raises on a
         connection failure."""
         if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self.conn = h.KeyedConnection("127.0.0.1", self.port, timeout=self.timeout,
+                                          key=h.key_for_port(self.port))
         try:
             self.conn.request("POST", "/v1/events", body=body,
                               headers={"Content-Type": "application/json"})
@@ -823,6 +824,7 @@ class BadInputTest(EventsServiceTestCase):
         s = self.svc.raw_socket()
         try:
             s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      + self.svc.auth_header().encode()
                       + f"Content-Length: {len(body)}\r\n\r\n".encode())
 
             def send_body():

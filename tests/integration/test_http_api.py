@@ -391,7 +391,8 @@ class KeepAliveTest(ApiTestCase):
         s = self.svc.raw_socket()
         try:
             req = b"".join(
-                f"GET /v1/assign?user_id={u}&experiment=exp_ab HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+                f"GET /v1/assign?user_id={u}&experiment=exp_ab HTTP/1.1\r\nHost: t\r\n"
+                f"{self.svc.auth_header()}\r\n".encode()
                 for u in ("p1", "p2", "p3"))
             s.sendall(req)
             reader = h.RawReader(s)
