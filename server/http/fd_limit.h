@@ -11,7 +11,7 @@ namespace abrec {
 // Descriptors kept apart from connections: stdio, the listener, epoll and its eventfd, the
 // signal pipe, the event and candidate databases with their WAL and shared-memory files, the
 // audit log, the experiments folder being read, model files being loaded, a Redis socket and
-// the sockets accepted before max_connections closes them. `abrec serve` uses about 20 of
+// the sockets accepted before max_connections closes them. `abrec serve` uses about 25 of
 // them at rest; 64 leaves room for reloads.
 inline constexpr std::uint64_t kReservedFds = 64;
 
