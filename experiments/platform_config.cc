@@ -178,7 +178,7 @@ class ConfigReader {
     if (!r_.CheckMap(n, "limits",
                      {"max_body_bytes", "max_header_bytes", "read_timeout_ms", "write_timeout_ms",
                       "idle_timeout_ms", "max_yaml_depth", "max_yaml_bytes", "max_batch_users",
-                      "max_connections"})) {
+                      "max_connections", "max_inflight_body_bytes"})) {
       return;
     }
     auto& l = c_.limits;
@@ -191,6 +191,14 @@ class ConfigReader {
     ReadInt(n, "limits", "max_yaml_bytes", 1024, 64 << 20, l.max_yaml_bytes);
     ReadInt(n, "limits", "max_batch_users", 1, 100'000, l.max_batch_users);
     ReadInt(n, "limits", "max_connections", 1, 1'000'000, l.max_connections);
+    ReadInt(n, "limits", "max_inflight_body_bytes", 1024, 1LL << 40, l.max_inflight_body_bytes);
+    if (l.max_inflight_body_bytes < l.max_body_bytes) {
+      const auto* v = n.Find("max_inflight_body_bytes");
+      r_.Error(v ? *v : n, "limits.max_inflight_body_bytes",
+               fmt::format("{} is below limits.max_body_bytes ({}): a body of the allowed size "
+                           "could never be read",
+                           l.max_inflight_body_bytes, l.max_body_bytes));
+    }
   }
 
   void ReadStorage(const ConfigNode& n) {

@@ -28,6 +28,10 @@ struct ServerConfig {
 
 struct LimitsConfig {
   std::size_t max_body_bytes = 8 << 20;  // the events endpoint's 8 MiB batch limit
+  // Bodies of all requests in flight together (declared Content-Length, or chunks as they
+  // arrive); past it a request gets 503 with Retry-After. 256 MiB: 32 full 8 MiB batches at
+  // once. At least max_body_bytes.
+  std::size_t max_inflight_body_bytes = 256 << 20;
   std::size_t max_header_bytes = 16 << 10;
   int read_timeout_ms = 10'000;   // whole request, headers and body: slow clients are cut off
   int write_timeout_ms = 10'000;  // whole response
@@ -35,7 +39,13 @@ struct LimitsConfig {
   int max_yaml_depth = 64;
   std::size_t max_yaml_bytes = 1 << 20;
   int max_batch_users = 1000;  // POST /v1/assign
-  int max_connections = 10'000;
+  // Open connections; past it new ones are closed at once. Each needs a file descriptor:
+  // `abrec serve` raises its soft fd limit to the hard one and refuses to start when this
+  // plus 64 kept for files does not fit (server/http/fd_limit.h). 4,000 fits the kernel's
+  // default hard limit (4,096); systemd's (524,288) and Docker's (1,048,576) allow far
+  // more, if memory does: a connection reading a header holds up to max_header_bytes +
+  // 16 KiB of buffer.
+  int max_connections = 4'000;
 };
 
 struct ExperimentsConfig {

@@ -8,6 +8,7 @@
 #include "server/auth/authorizer.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
+#include "server/http/fd_limit.h"
 #include "server/http/http_server.h"
 #include "server/lifecycle.h"
 #include "server/platform.h"
@@ -48,6 +49,11 @@ int ServeCommand(const CommandArgs& argv) {
       fmt::print(stderr, "abrec serve: --port must be 0 to 65535, got \"{}\"\n", *port);
       return 2;
     }
+  }
+  // Before anything opens files: each connection needs a descriptor.
+  if (auto fds = RaiseFdLimit(config->limits.max_connections); !fds) {
+    LogError("cannot start: {}: {}", fds.error().field, fds.error().message);
+    return 1;
   }
   auto platform = Platform::Open(std::move(*config), SystemClock::Instance(), {});
   if (!platform) {

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <cerrno>
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -16,7 +17,10 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "server/http/accept_backoff.h"
+#include "server/http/body_budget.h"
 #include "server/http/error_response.h"
+#include "server/http/transfer_encoding.h"
 
 namespace abrec {
 
@@ -32,6 +36,14 @@ constexpr std::size_t kReadChunk = 4096;
 // most this long before closing, so the client sees the response rather than a reset.
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr std::size_t kLingerBytes = 1 << 20;
+// The read buffer holds a whole header (max_header_bytes), a chunk line or a trailer, and
+// reads of the body pass through it: bounded at the header limit plus this much, so that a
+// chunk extension or trailer that never ends cannot grow it (Beast 1.74's header limit does
+// not cover them).
+constexpr std::size_t kReadSlack = 16 << 10;
+
+// Why the parser's chunk callback stopped a request.
+enum class ChunkRefusal { kNone, kExtensions, kBudget };
 
 struct Shared {
   const ServerConfig& server;
@@ -39,13 +51,20 @@ struct Shared {
   const Router& router;
   ServerMetrics& metrics;
   std::atomic<ServiceState>& state;
+  BodyBudget body_budget{limits.max_inflight_body_bytes};
   std::atomic<int> active_connections{0};
   std::atomic<int> busy_connections{0};  // reading a request or writing its response
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+  Session(tcp::socket&& socket, Shared& shared)
+      : stream_(std::move(socket)),
+        shared_(shared),
+        buffer_(shared.limits.max_header_bytes + kReadSlack),
+        body_share_(shared.body_budget.Open()),
+        on_chunk_header_([this](std::uint64_t size, beast::string_view extensions,
+                                beast::error_code& ec) { OnChunkHeader(size, extensions, ec); }) {
     ++shared_.active_connections;
   }
   ~Session() {
@@ -86,6 +105,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_.limits.max_header_bytes));
     parser_->body_limit(shared_.limits.max_body_bytes);
+    parser_->on_chunk_header(on_chunk_header_);
+    chunk_extension_bytes_ = 0;
+    chunk_refusal_ = ChunkRefusal::kNone;
     stream_.expires_after(std::chrono::milliseconds(shared_.limits.read_timeout_ms));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -100,12 +122,15 @@ class Session : public std::enable_shared_from_this<Session> {
                        "a request may not carry both Content-Length and Transfer-Encoding",
                        "transfer-encoding");
     }
-    if (const auto len = parser_->content_length(); len && *len > shared_.limits.max_body_bytes) {
+    if (req.count(http::field::transfer_encoding) > 0 && !CheckTransferEncoding()) return;
+    const auto len = parser_->content_length();
+    if (len && *len > shared_.limits.max_body_bytes) {
       return SendError(413, "payload_too_large",
                        fmt::format("the body is {} bytes; the limit is {} bytes", *len,
                                    shared_.limits.max_body_bytes),
                        "body");
     }
+    if (len && !body_share_.Grow(*len)) return SendBudgetExhausted();
     if (parser_->is_done()) return OnRequest({}, 0);
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       // The client waits for this before sending the body (curl does for bodies > 1 KiB).
@@ -120,12 +145,90 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBody();
   }
 
+  // RFC 9112 section 6.1 and 6.3: a request whose final coding is not chunked has no
+  // knowable length (400 and close, or the rest would be read as another request); one with
+  // a coding before chunked that abrec cannot decode gets 501; HTTP/1.0 has no chunking.
+  // Returns false once it has answered.
+  bool CheckTransferEncoding() {
+    const auto& req = parser_->get();
+    std::string value;
+    for (auto [it, end] = req.equal_range(http::field::transfer_encoding); it != end; ++it) {
+      if (!value.empty()) value += ", ";
+      value.append(it->value().data(), it->value().size());
+    }
+    if (req.version() < 11) {
+      SendError(400, "bad_request", "an HTTP/1.0 request may not carry Transfer-Encoding",
+                "transfer-encoding");
+      return false;
+    }
+    switch (ClassifyTransferEncoding(value)) {
+      case TransferEncodingVerdict::kChunked: return true;
+      case TransferEncodingVerdict::kBadFraming:
+        SendError(400, "bad_request",
+                  fmt::format("Transfer-Encoding \"{}\": the final coding must be chunked, once "
+                              "and without parameters",
+                              value),
+                  "transfer-encoding");
+        return false;
+      case TransferEncodingVerdict::kUnsupported:
+        SendError(501, "not_implemented",
+                  fmt::format("Transfer-Encoding \"{}\": only chunked is supported", value),
+                  "transfer-encoding");
+        return false;
+    }
+    return false;
+  }
+
+  // Parser callback for each chunk line: bounds the chunk extensions of a request (together
+  // at most max_header_bytes) and takes each chunk's size from the in-flight body budget.
+  void OnChunkHeader(std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {
+    chunk_extension_bytes_ += extensions.size();
+    if (chunk_extension_bytes_ > shared_.limits.max_header_bytes) {
+      chunk_refusal_ = ChunkRefusal::kExtensions;
+      ec = http::error::bad_chunk_extension;
+    } else if (!body_share_.Grow(size)) {
+      chunk_refusal_ = ChunkRefusal::kBudget;
+      ec = http::error::body_limit;
+    }
+  }
+
+  void SendBudgetExhausted() {
+    Refuse(UnavailableResponse(
+        Error{ErrorCode::kUnavailable,
+              fmt::format("too many request bodies in flight (limits.max_inflight_body_bytes {}); "
+                          "retry later",
+                          shared_.limits.max_inflight_body_bytes),
+              "body"}));
+  }
+
+  // A chunk line or trailer that outgrew the read buffer. Beast consumes the buffer up to
+  // the chunk line being parsed; past a complete line (after the previous chunk's CRLF) it
+  // can only be the last chunk's trailer.
+  bool TrailerOverflowed() const {
+    std::string_view rest(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (rest.starts_with("\r\n")) rest.remove_prefix(2);
+    return rest.find("\r\n") != std::string_view::npos;
+  }
+
   void ReadBody() {
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRequest, shared_from_this()));
   }
 
   void OnReadError(beast::error_code ec) {
+    if (chunk_refusal_ == ChunkRefusal::kBudget) return SendBudgetExhausted();
+    if (chunk_refusal_ == ChunkRefusal::kExtensions ||
+        (ec == http::error::buffer_overflow && !TrailerOverflowed())) {
+      return SendError(400, "bad_request",
+                       fmt::format("the chunk lines' extensions exceed {} bytes",
+                                   shared_.limits.max_header_bytes),
+                       "chunk-extension");
+    }
+    if (ec == http::error::buffer_overflow) {
+      return SendError(431, "request_header_fields_too_large",
+                       fmt::format("the trailer exceeds {} bytes", shared_.limits.max_header_bytes),
+                       "trailer");
+    }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::connection_reset || ec == net::error::operation_aborted) {
       return Close();
@@ -185,11 +288,22 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void SendError(int status, std::string_view code, std::string_view message,
                  std::string_view field) {
-    shared_.metrics.CountConnectionEvent(fmt::format("http_{}", status));
-    Send(ErrorResponse(status, code, message, field), false, false);
+    Refuse(ErrorResponse(status, code, message, field));
+  }
+
+  // Answers a request the transport refuses, then closes (what follows it is not read as
+  // another request). An answer to HEAD has no body, whatever the error.
+  void Refuse(HttpResponse r) {
+    shared_.metrics.CountConnectionEvent(fmt::format("http_{}", r.status));
+    const bool head =
+        parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+    Send(std::move(r), false, head);
   }
 
   void Send(HttpResponse r, bool keep_alive, bool head) {
+    // The request's body is done with: its share of the budget goes back before the client
+    // can see the answer and send the next one.
+    body_share_.Release();
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "abrec");
@@ -239,7 +353,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   Shared& shared_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;  // bounded: max_header_bytes + kReadSlack
+  BodyBudget::Share body_share_;
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_;
+  std::size_t chunk_extension_bytes_ = 0;
+  ChunkRefusal chunk_refusal_ = ChunkRefusal::kNone;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
   std::array<char, kReadChunk> scratch_{};
@@ -255,15 +373,19 @@ struct HttpServer::Impl {
       : shared{s, l, router, metrics, state},
         ioc(s.threads),
         acceptor(net::make_strand(ioc)),
+        accept_pause(acceptor.get_executor()),
         signals(ioc, SIGINT, SIGTERM),
         grace(ioc) {}
 
+  // Runs on the acceptor's strand, like the pause and the backoff it drives.
   void Accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      if (ec) {
-        LogWarning("accept failed: {}", ec.message());
-      } else if (shared.active_connections.load() >= shared.limits.max_connections) {
+      if (ec) return OnAcceptError(ec);
+      if (const auto unlogged = backoff.Success(); unlogged > 0) {
+        LogWarning("accept failed {} more time(s), then recovered", unlogged);
+      }
+      if (shared.active_connections.load() >= shared.limits.max_connections) {
         shared.metrics.CountConnectionEvent("rejected_connection");
         beast::error_code ignored;
         socket.close(ignored);
@@ -274,6 +396,26 @@ struct HttpServer::Impl {
     });
   }
 
+  void OnAcceptError(beast::error_code ec) {
+    shared.metrics.CountConnectionEvent("accept_failed");
+    const bool exhausted =
+        ec.category() == boost::system::system_category() && IsResourceExhaustion(ec.value());
+    const auto step = backoff.Failure(std::chrono::steady_clock::now(), exhausted);
+    if (step.log_failures > 0) {
+      LogWarning("accept failed {} time(s): {}{}", step.log_failures, ec.message(),
+                 exhausted ? fmt::format("; pausing {} ms between attempts (limits.max_connections "
+                                         "{}, {} open)",
+                                         step.pause.count(), shared.limits.max_connections,
+                                         shared.active_connections.load())
+                           : std::string());
+    }
+    if (step.pause.count() == 0) return Accept();
+    accept_pause.expires_after(step.pause);
+    accept_pause.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) Accept();
+    });
+  }
+
   void BeginStop() {
     if (shared.state.exchange(ServiceState::kStopping) == ServiceState::kStopping) return;
     LogInfo("stopping: no new connections; {} ms for requests in flight",
@@ -281,6 +423,7 @@ struct HttpServer::Impl {
     net::post(acceptor.get_executor(), [this] {
       beast::error_code ec;
       acceptor.close(ec);
+      accept_pause.cancel();
     });
     deadline = std::chrono::steady_clock::now() +
                std::chrono::milliseconds(shared.server.shutdown_grace_ms);
@@ -300,6 +443,8 @@ struct HttpServer::Impl {
   Shared shared;
   net::io_context ioc;
   tcp::acceptor acceptor;
+  net::steady_timer accept_pause;  // between accepts that failed for want of descriptors
+  AcceptBackoff backoff;
   net::signal_set signals;
   net::steady_timer grace;
   std::chrono::steady_clock::time_point deadline;

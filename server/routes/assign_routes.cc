@@ -82,6 +82,8 @@ void GetAssign(const RouteContext& ctx, const HttpRequest& req, Respond respond)
     if (!flag) return respond(ErrorResponse(flag.error()));
     log = *flag;
   }
+  // HEAD is safe (RFC 9110 section 9.3.2): it answers as GET would, without the exposure.
+  if (req.method == "HEAD") log = false;
   auto assigned = AssignAll(ctx, {user->second}, exp->second, log);
   if (!assigned) return respond(ErrorResponse(assigned.error()));
   AnswerAfterLogging(ctx, std::move(*assigned), std::move(respond),

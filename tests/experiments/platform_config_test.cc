@@ -25,6 +25,18 @@ TEST_CASE("the shipped config/abrec.yaml is valid") {
   CHECK(c->server.port == 8080);
   CHECK(c->surfaces.contains("portal_home"));
   CHECK(c->limits.max_yaml_depth == 64);
+  CHECK(c->limits.max_connections == PlatformConfig{}.limits.max_connections);
+  CHECK(c->limits.max_inflight_body_bytes == PlatformConfig{}.limits.max_inflight_body_bytes);
+}
+
+TEST_CASE("the in-flight body budget holds at least one body of the largest size") {
+  auto c = Read("limits: {max_body_bytes: 65536, max_inflight_body_bytes: 65535}\n");
+  REQUIRE_FALSE(c.has_value());
+  CHECK(Contains(Messages(c.error()),
+                 "limits.max_inflight_body_bytes: 65535 is below limits.max_body_bytes (65536)"));
+  auto ok = Read("limits: {max_body_bytes: 65536, max_inflight_body_bytes: 65536}\n");
+  REQUIRE(ok.has_value());
+  CHECK(ok->limits.max_inflight_body_bytes == 65536);
 }
 
 TEST_CASE("relative paths resolve against the config file's folder") {
