@@ -21,8 +21,10 @@ import abrec_harness as h  # noqa: E402
 
 def request_text(method, target, headers=(), version="HTTP/1.1"):
     """The head of a raw request to a routed endpoint, ending with the blank line. The one
-    place a raw request is written, so a header every request needs is added here."""
-    lines = [f"{method} {target} {version}", "Host: t"] + list(headers)
+    place a raw request is written, so a header every request needs is added here: the key of
+    the service running (h.last_key())."""
+    lines = [f"{method} {target} {version}", "Host: t",
+             f"Authorization: Bearer {h.last_key()}"] + list(headers)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 

@@ -13,6 +13,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import abrec_harness as h  # noqa: E402
 
+
+def assign_head():
+    """The start of a raw POST /v1/assign with the running service's key."""
+    return (b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {h.last_key()}\r\n".encode())
+
 READ_TIMEOUT_S = h.READ_TIMEOUT_MS / 1000.0
 # A connection cut by read_timeout_ms must be closed by then; 10x leaves room for slow
 # (sanitizer) builds without turning this into a latency assertion.
@@ -63,7 +69,7 @@ class LimitsTest(ServiceTestCase):
         size = 10 * 1024 * 1024
         s = self.svc.raw_socket()
         try:
-            s.sendall(b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            s.sendall(assign_head() + b""
                       + f"Content-Length: {size}\r\n\r\n".encode())
             sent = []
 
@@ -90,7 +96,7 @@ class LimitsTest(ServiceTestCase):
     def test_chunked_body_over_limit_is_413(self):
         s = self.svc.raw_socket()
         try:
-            s.sendall(b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            s.sendall(assign_head() + b""
                       b"Transfer-Encoding: chunked\r\n\r\n")
             answered = []
 
@@ -128,7 +134,7 @@ class LimitsTest(ServiceTestCase):
         for first, second in ((b"Content-Length: 5", b"Transfer-Encoding: chunked"),
                               (b"Transfer-Encoding: chunked", b"Content-Length: 5")):
             status, headers, data = self.raw_exchange(
-                b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                assign_head() + b""
                 + first + b"\r\n" + second + b"\r\n\r\n0\r\n\r\n")
             h.error_of(self, status, headers, data, 400)
             self.assertEqual(headers.get("connection", "").lower(), "close")
@@ -171,7 +177,7 @@ class LimitsTest(ServiceTestCase):
     def test_missing_body_is_cut_after_read_timeout(self):
         s = self.svc.raw_socket()
         try:
-            s.sendall(b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            s.sendall(assign_head() + b""
                       b"Content-Length: 100\r\n\r\n{\"experiment\"")
             started = time.monotonic()
             self.check_cut_off(s, started)
@@ -227,7 +233,7 @@ class LimitsTest(ServiceTestCase):
         try:
             for i, s in enumerate(socks):
                 s.sendall(f"GET /v1/assign?user_id=c{i}&experiment=exp_ab HTTP/1.1\r\n"
-                          f"Host: t\r\n\r\n".encode())
+                          f"Host: t\r\n{self.svc.auth_header()}\r\n".encode())
             for i, s in enumerate(socks):
                 status, _, body = h.read_http_response(s)
                 self.assertEqual(status, 200)
@@ -244,7 +250,7 @@ class HttpConformanceTest(ServiceTestCase):
         body = json.dumps({"experiment": "exp_ab", "user_ids": [f"e{i}" for i in range(300)]}).encode()
         s = self.svc.raw_socket()
         try:
-            s.sendall(b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            s.sendall(assign_head() + b""
                       b"Expect: 100-continue\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode())
             reader = h.RawReader(s)
             status, _, _ = reader.response()  # before the body is sent
@@ -259,7 +265,7 @@ class HttpConformanceTest(ServiceTestCase):
     def test_expect_100_continue_with_oversized_body_gets_final_status(self):
         s = self.svc.raw_socket()
         try:
-            s.sendall(b"POST /v1/assign HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            s.sendall(assign_head() + b""
                       b"Expect: 100-continue\r\nContent-Length: 20000000\r\n\r\n")
             status, headers, data = h.read_http_response(s)
             h.error_of(self, status, headers, data, 413, field="body")
@@ -270,7 +276,8 @@ class HttpConformanceTest(ServiceTestCase):
     def test_http_1_0_request_is_answered_and_closed(self):
         s = self.svc.raw_socket()
         try:
-            s.sendall(b"GET /v1/assign?user_id=old&experiment=exp_ab HTTP/1.0\r\n\r\n")
+            s.sendall(b"GET /v1/assign?user_id=old&experiment=exp_ab HTTP/1.0\r\n"
+                      + self.svc.auth_header().encode() + b"\r\n")
             status, headers, data = h.read_http_response(s)
             self.assertEqual(status, 200)
             self.assertEqual(json.loads(data)["user_id"], "old")
@@ -327,7 +334,7 @@ class HttpConformanceTest(ServiceTestCase):
         # RFC 9112 3.2.2: a server MUST accept the absolute form of the request target.
         status, headers, data = self.raw_exchange(
             f"GET http://127.0.0.1:{self.svc.port}/v1/assign?user_id=abs&experiment=exp_ab "
-            "HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+            f"HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{self.svc.auth_header()}\r\n".encode())
         self.assertEqual(status, 200, data)
         self.assertEqual(json.loads(data)["user_id"], "abs")
 
