@@ -161,15 +161,38 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
     if (get) return GetAudit(ctx, req, **request_id, done());
     return done()(MethodNotAllowed(req, "GET"));
   }
+  // Reports and what is drawn from them are computed off the I/O threads (report_service.h).
+  if (auto report = Segment(path, kExperimentPrefix, "experiment", kReportSuffix)) {
+    route = kExperimentReport;
+    if (!*report) return done()(ErrorResponse(report->error()));
+    if (get) return GetReport(ctx, req, **report, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
+  if (path == "/v1/alerts") {
+    route = kAlerts;
+    if (get) return GetAlerts(ctx, req, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
+  if (path == "/dashboards" || path == kDashboardPrefix) {
+    route = kDashboards;
+    if (get) return GetDashboards(ctx, req, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
+  if (auto key = Segment(path, kDashboardPrefix, "experiment")) {
+    route = kDashboard;
+    if (!*key) return done()(ErrorResponse(key->error()));
+    if (get) return GetDashboard(ctx, req, **key, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
+  if (path == "/metrics") {
+    route = kMetrics;
+    if (get) return Metrics(ctx, req, done());
+    return done()(MethodNotAllowed(req, "GET"));
+  }
   HttpResponse resp;
   if (path == "/v1/experiments" || path == "/v1/experiments/") {
     route = kExperiments;
     resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (auto report = Segment(path, kExperimentPrefix, "experiment", kReportSuffix)) {
-    route = kExperimentReport;
-    resp = !*report ? ErrorResponse(report->error())
-           : get    ? GetReport(ctx, req, **report)
-                    : MethodNotAllowed(req, "GET");
   } else if (auto phase = Segment(path, kExperimentPrefix, "experiment", kPhaseSuffix)) {
     route = kExperimentPhase;
     resp = !*phase                ? ErrorResponse(phase->error())
@@ -181,28 +204,12 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
            : get                 ? GetExperiment(ctx, req, **experiment)
            : req.method == "PUT" ? PutExperimentRoute(ctx, req, **experiment)
                                  : MethodNotAllowed(req, "GET, PUT");
-  } else if (path == "/v1/alerts") {
-    route = kAlerts;
-    resp = get ? GetAlerts(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (path == "/dashboards" || path == kDashboardPrefix) {
-    route = kDashboards;
-    resp = get ? GetDashboards(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (auto key = Segment(path, kDashboardPrefix, "experiment")) {
-    route = kDashboard;
-    if (!*key) {
-      resp = ErrorResponse(key->error());
-    } else {
-      resp = get ? GetDashboard(ctx, req, **key) : MethodNotAllowed(req, "GET");
-    }
   } else if (path == "/healthz") {
     route = kHealthz;
     resp = get ? Healthz(ctx, req) : MethodNotAllowed(req, "GET");
   } else if (path == "/readyz") {
     route = kReadyz;
     resp = get ? Readyz(ctx, req) : MethodNotAllowed(req, "GET");
-  } else if (path == "/metrics") {
-    route = kMetrics;
-    resp = get ? Metrics(ctx, req) : MethodNotAllowed(req, "GET");
   } else {
     resp = ErrorResponse(404, "not_found", fmt::format("no endpoint at {}", req.path), "path");
   }
