@@ -361,8 +361,6 @@ TEST_CASE("phases: the sequences start again at a phase change; rollout keeps th
         std::string::npos);
 }
 
-}  // namespace abrec
-
 TEST_CASE("exposure sources: only the exposures abrec logged raise the SRM alert auto_stop reads") {
   // Issue 14's attack: 3,000 control-hashing users posted by a client on top of a healthy
   // split that abrec logged itself.
@@ -412,3 +410,5 @@ TEST_CASE("exposure sources: only the exposures abrec logged raise the SRM alert
   REQUIRE(AlertsOf(old).size() == 1);
   CHECK(AlertsOf(old)[0].kind == "srm");
 }
+
+}  // namespace abrec
