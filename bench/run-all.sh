@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of bench/ against an existing build: assign_bench, store_bench,
 # stats_bench (with its scipy reference), quality_bench, report_bench, http_assign.sh,
-# http_events.sh. Builds nothing (`make bench` builds first, then runs
+# http_events.sh, http_scrape.sh (assign while /metrics and reports are scraped). Builds nothing (`make bench` builds first, then runs
 # `bash bench/run-all.sh build`).
 # Then the recommender's speed and memory: recommend_bench (training at 20,000 and 1,000,000
 # customers, latencies at 21 and 10,000 products, about 10 minutes on 2 cores;
@@ -57,6 +57,7 @@ run_all() {
   run_bin 1 "the analyst's report from the aggregates of 10 M events" report_bench || status=1
   run_script http_assign.sh || status=1
   run_script http_events.sh || status=1
+  run_script http_scrape.sh || status=1
   # shellcheck disable=SC2086  # RECOMMEND_BENCH_ARGS is a list of flags (--skip-1m ...)
   run_bin 1 "recommender speed and memory in-process" recommend_bench ${RECOMMEND_BENCH_ARGS:-} ||
     status=1

@@ -10,16 +10,36 @@ std::vector<Alert> AlertsOf(const nlohmann::ordered_json& r) {
   auto raise = [&](std::string kind, std::string severity, std::string message) {
     out.push_back({key, std::move(kind), std::move(severity), std::move(message)});
   };
-  const auto& srm = r["srm"];
-  if (srm["ok"] == false && srm["p_value"].is_number()) {
+  // The sample ratio of the exposures abrec logged itself when the report has them apart:
+  // anyone who may post events can post exposures, so those must not raise the alert that
+  // auto_stop acts on. A report of a database without sources tests every exposure.
+  const bool sourced = r.contains("exposure_sources") && r["exposure_sources"].contains("server");
+  const auto& all = r["srm"];
+  const auto& srm = sourced ? r["exposure_sources"]["server"]["srm"] : all;
+  auto mismatch = [](const nlohmann::ordered_json& s) {
+    return s["ok"] == false && s["p_value"].is_number();
+  };
+  if (mismatch(srm)) {
     raise("srm", "critical",
-          fmt::format("sample ratio mismatch: anytime-valid p = {:.3g} below {}{}: the buckets are "
-                      "not the sizes the assignment promises",
+          fmt::format("sample ratio mismatch{}: anytime-valid p = {:.3g} below {}{}: the buckets "
+                      "are not the sizes the assignment promises",
+                      sourced ? " among the exposures abrec logged" : "",
                       srm["p_value"].get<double>(), srm["threshold"].get<double>(),
                       srm.contains("unexpected_bucket")
                           ? fmt::format(" (users in {}, which should get none)",
                                         srm["unexpected_bucket"].get<std::string>())
                           : ""));
+  } else if (sourced && mismatch(all)) {
+    raise("srm_posted", "warning",
+          fmt::format("sample ratio mismatch among all exposures (anytime-valid p = {:.3g} below "
+                      "{}) but not among those abrec logged itself: exposures posted through "
+                      "POST /v1/events skew the split (auto_stop does not act on it)",
+                      all["p_value"].get<double>(), all["threshold"].get<double>()));
+  }
+  if (sourced) {
+    for (const auto& w : r["exposure_sources"]["warnings"]) {
+      raise("client_exposures", "warning", w.get<std::string>());
+    }
   }
   for (const auto& g : r["guardrails"]) {
     if (g["breached"] != true) continue;

@@ -13,7 +13,10 @@ namespace abrec {
 
 struct Alert {
   std::string experiment;
-  std::string kind;      // srm | guardrail | drift | fallback_rate | eligibility (shadow)
+  // srm (among the exposures abrec logged itself, when the report has sources) | srm_posted
+  // (all exposures mismatch, abrec's own do not) | client_exposures (posted exposures
+  // disagree with the hash's split) | guardrail | drift | fallback_rate | eligibility (shadow)
+  std::string kind;
   std::string severity;  // critical (the data or the customers are at risk) | warning
   std::string message;
   bool operator==(const Alert&) const = default;

@@ -461,8 +461,9 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
                     {"non_inferiority_level", budget.NonInferiorityLevel()}}}};
   if (cap_q > 0) {
     json cap{{"quantile", cap_q},
-             {"of", "each user's premium and revenue, over the users with a non-zero amount in "
-                    "every bucket of the experiment"}};
+             {"of",
+              "each user's premium and revenue, over the users with a non-zero amount in "
+              "every bucket of the experiment"}};
     if (amounts) {
       cap["premium"] = caps.premium_cents / 100;
       cap["revenue"] = caps.revenue_cents / 100;
@@ -486,6 +487,7 @@ nlohmann::ordered_json BuildReport(const ReportInputs& in) {
               {"buckets", Buckets(in)}};
   // The sample ratio of today's buckets, from the monitor that keeps looking in rollout.
   report["srm"] = SrmSection(in, uplift);
+  report["exposure_sources"] = ExposureSourcesSection(in);
   report["metrics"] = MetricsSection(in, monitor);
   std::vector<VariantFindings> findings = monitor.Findings();
   report["guardrails"] = GuardrailsSection(in, monitor, findings);

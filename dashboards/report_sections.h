@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dashboards/report.h"
 #include "analysis/decision.h"
+#include "dashboards/report.h"
 
 namespace abrec {
 
@@ -35,6 +35,12 @@ nlohmann::ordered_json DriftSection(const ReportInputs& in);
 // shadow list took. A violation is a shadow problem in `findings`.
 nlohmann::ordered_json ShadowSection(const ReportInputs& in,
                                      std::vector<VariantFindings>& findings);
+
+// Users per bucket among the exposures abrec logged itself ("server") and among those posted
+// by clients ("client"), each with its anytime-valid sample ratio test, and warnings when the
+// clients' exposures disagree with the hash's split (report_sources.cc). {"reason"} alone
+// when no exposure recorded its source.
+nlohmann::ordered_json ExposureSourcesSection(const ReportInputs& in);
 
 // The off-policy estimate of each variant's policy from the exploration bucket's random
 // lists (experiments/off_policy_log.h): clicks, binds and premium per list by IPS (the

@@ -54,6 +54,16 @@ struct OpeTarget {
 // Exposure counters named with this prefix count distinct users (Event::counters).
 inline constexpr std::string_view kUserCounterPrefix = "users|";
 
+// Who logged an exposure (Event::source): abrec itself when it served the assignment or the
+// list (GET/POST /v1/assign with logging, /v1/recommend), or a client through POST
+// /v1/events. Only server-logged exposures are trusted to act on (auto_stop): anyone who can
+// post events can post exposures.
+inline constexpr std::string_view kSourceServer = "server";
+inline constexpr std::string_view kSourceClient = "client";
+// The distinct-user counter of an exposure's source ("users|source|server"): the report's
+// users per bucket and source (exposure_sources).
+inline constexpr std::string_view kSourceCounterPrefix = "users|source|";
+
 struct Event {
   std::string event_id;  // idempotency key, unique across all events
   EventType type = EventType::kClick;
@@ -83,6 +93,9 @@ struct Event {
   // per (experiment, bucket, user), on the day first seen (distinct_user_counters.h). Every
   // exposure's items also count as "product|ID".
   std::vector<std::string> counters;
+  // Exposure only: kSourceServer or kSourceClient; empty for exposures stored before sources
+  // were recorded.
+  std::string source;
   // Exploration exposures served by abrec: the variants whose lists were computed for the
   // off-policy estimate (each gets this list counted, matched or not).
   std::vector<OpeTarget> ope_targets;

@@ -37,6 +37,13 @@ struct EventStoreOptions {
   // The catalog's margin of each product (share of the premium kept): a bind's revenue is
   // its premium × its product's margin; a bind of a product not listed here is unpriced.
   std::map<std::string, double, std::less<>> product_margins{};
+  // Distinct exposure counter names (Event::counters and "product|ID") per experiment at
+  // most: each name is a row of exposure_counters per bucket and day, so names taken from
+  // what clients send (products, attribute groups) must not grow without bound. Past it, a
+  // new name is not counted (logged once per experiment); names already counted go on.
+  // A report reads every name: 10,000 keeps it fast while far above what a catalog and the
+  // fairness groups need.
+  std::size_t max_counters_per_experiment = 10'000;
 };
 
 // Per (experiment, bucket) totals, keyed by bucket name.
@@ -177,6 +184,9 @@ class EventStore : public AggregateSource {
     std::size_t events = 0;       // raw events stored
     std::size_t users = 0;        // users with events, totals or covariates
     std::size_t index_bytes = 0;  // the in-memory id index
+    // Transactions run so far (a change counter: nothing the aggregates show changes without
+    // it growing), for caches of what is computed from them.
+    std::uint64_t commits = 0;
   };
   virtual Stats stats() = 0;
 

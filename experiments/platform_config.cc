@@ -153,25 +153,30 @@ class ConfigReader {
   }
 
   void ReadExperiments(const ConfigNode& n) {
-    if (!r_.CheckMap(
-            n, "experiments",
-            {"dir", "reload_interval_ms", "alert_interval_ms", "audit_log", "accepted_dir"})) {
+    if (!r_.CheckMap(n, "experiments",
+                     {"dir", "reload_interval_ms", "alert_interval_ms", "alerts_max_age_ms",
+                      "audit_log", "accepted_dir"})) {
       return;
     }
     ReadString(n, "experiments", "dir", c_.experiments.dir);
     ReadInt(n, "experiments", "reload_interval_ms", 0, 3'600'000,
             c_.experiments.reload_interval_ms);
     ReadInt(n, "experiments", "alert_interval_ms", 0, 86'400'000, c_.experiments.alert_interval_ms);
+    ReadInt(n, "experiments", "alerts_max_age_ms", 0, 86'400'000, c_.experiments.alerts_max_age_ms);
     ReadString(n, "experiments", "audit_log", c_.experiments.audit_log);
     ReadString(n, "experiments", "accepted_dir", c_.experiments.accepted_dir);
   }
 
   void ReadServer(const ConfigNode& n) {
-    if (!r_.CheckMap(n, "server", {"host", "port", "threads", "shutdown_grace_ms"})) return;
+    if (!r_.CheckMap(n, "server",
+                     {"host", "port", "threads", "shutdown_grace_ms", "report_workers"})) {
+      return;
+    }
     ReadString(n, "server", "host", c_.server.host);
     ReadInt(n, "server", "port", 0, 65535, c_.server.port);
     ReadInt(n, "server", "threads", 1, 256, c_.server.threads);
     ReadInt(n, "server", "shutdown_grace_ms", 0, 600'000, c_.server.shutdown_grace_ms);
+    ReadInt(n, "server", "report_workers", 1, 16, c_.server.report_workers);
   }
 
   void ReadLimits(const ConfigNode& n) {

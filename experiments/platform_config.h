@@ -24,6 +24,9 @@ struct ServerConfig {
   int threads = 2;
   // On SIGINT/SIGTERM: stop accepting, let requests in flight finish for this long, exit.
   int shutdown_grace_ms = 1000;
+  // Threads computing reports, off the I/O threads (server/report_service.h): each report
+  // takes one while it reads its experiment's aggregates.
+  int report_workers = 1;
 };
 
 struct LimitsConfig {
@@ -53,6 +56,11 @@ struct ExperimentsConfig {
   int reload_interval_ms = 1000;    // polling period of the file watcher; 0 disables
   // How often `abrec serve` computes the alerts (log lines, auto_stop); 0 disables.
   int alert_interval_ms = 60'000;
+  // /metrics, /v1/alerts and /dashboards/ serve the latest computed alerts and reports while
+  // they are younger than this, even if events were committed since (the alert thread, or a
+  // request finding them older, computes new ones): the bound on their staleness. 0: always
+  // as of the latest commit.
+  int alerts_max_age_ms = 1000;
   std::string audit_log = "../var/audit.log";  // JSON lines, one per accepted change
   // The last accepted version of each experiment, kept so that a restart neither re-audits
   // unchanged files nor lets a reshuffle made while the service was down slip through.

@@ -298,6 +298,7 @@ void SqliteEventStore::PublishStats() {
   stored_events_ = stats.events;
   users_ = stats.users;
   index_bytes_ = stats.id_index_bytes;
+  commits_.fetch_add(1, std::memory_order_release);
 }
 
 std::size_t SqliteEventStore::QueuedEvents() {
@@ -306,7 +307,8 @@ std::size_t SqliteEventStore::QueuedEvents() {
 }
 
 EventStore::Stats SqliteEventStore::stats() {
-  return Stats{stored_events_.load(), users_.load(), index_bytes_.load()};
+  return Stats{stored_events_.load(), users_.load(), index_bytes_.load(),
+               commits_.load(std::memory_order_acquire)};
 }
 
 Result<BucketTotalsMap> SqliteEventStore::Totals(const std::string& experiment) {

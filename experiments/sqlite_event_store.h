@@ -88,6 +88,7 @@ class SqliteEventStore final : public EventStore {
   std::mutex reader_mu_;
   std::unique_ptr<SqliteDb> reader_;
   std::atomic<std::size_t> stored_events_{0}, users_{0}, index_bytes_{0};
+  std::atomic<std::uint64_t> commits_{0};  // PublishStats calls: after every transaction
 
   std::mutex executor_mu_;  // held while the executor is called or replaced
   Executor executor_;

@@ -66,7 +66,8 @@ std::string ItemsJson(const std::vector<ExposedItem>& items) {
 // The columns EventFromRow reads, in its order.
 constexpr std::string_view kEventColumns =
     "seq, event_id, type, user_id, ts_us, request_id, product_id, position, premium_cents, "
-    "experiment, bucket, variant, counterfactual_variant, policy, model_version, items, features";
+    "experiment, bucket, variant, counterfactual_variant, policy, model_version, items, features, "
+    "source";
 
 Event EventFromRow(const SqliteStatement& row) {
   Event e;
@@ -99,6 +100,7 @@ Event EventFromRow(const SqliteStatement& row) {
     }
   }
   e.features_json = row.Text(16);
+  if (!row.IsNull(17)) e.source = row.Text(17);
   return e;
 }
 
@@ -240,9 +242,9 @@ Result<void> SqliteEventWriter::PrepareAll() {
       {&insert_,
        "INSERT INTO events (seq, event_id, type, user_id, ts_us, request_id, product_id, "
        "position, premium_cents, experiment, bucket, variant, counterfactual_variant, policy, "
-       "model_version, n_items, items, features, payload_hash, ingested_us, revenue_cents) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-       "?19, ?20, ?21)"},
+       "model_version, n_items, items, features, payload_hash, ingested_us, revenue_cents, "
+       "source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+       "?17, ?18, ?19, ?20, ?21, ?22)"},
       {&id_of_, "SELECT event_id, payload_hash FROM events WHERE seq = ?1"},
       {&stored_event_,
        "SELECT seq, type, ts_us, experiment, bucket, n_items, premium_cents, revenue_cents FROM "
@@ -350,6 +352,11 @@ Result<void> SqliteEventWriter::Load() {
     next_amount_id_ = std::max(next_amount_id_, id + 1);
   });
   if (!ok) return ok;
+  auto names = db_->Prepare("SELECT DISTINCT experiment, name FROM exposure_counters");
+  if (!names) return std::unexpected(names.error());
+  ok = ForEachRow(*names,
+                  [&](const SqliteStatement& r) { counter_names_[r.Text(0)].insert(r.Text(1)); });
+  if (!ok) return ok;
   auto covariates =
       db_->Prepare("SELECT user_id, premium_before_cents, products_held FROM user_covariates");
   if (!covariates) return std::unexpected(covariates.error());
@@ -393,6 +400,7 @@ Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const Write
   ids_removed_.clear();
   latency_.clear();
   counters_.clear();
+  counter_names_added_.clear();
   const std::int64_t seq_at_begin = next_seq_;
   std::vector<WriteResult> out;
   out.reserve(ops.size());
@@ -438,6 +446,7 @@ Result<std::vector<WriteResult>> SqliteEventWriter::Abort(Error e) {
   (void)db_->Exec("ROLLBACK");
   state_.Rollback();
   distinct_->Rollback();
+  for (const auto& [exp, name] : counter_names_added_) counter_names_[exp].erase(name);
   // Removed entries first: an event added and then erased in this transaction is in both
   // lists, and must end up absent.
   for (const auto& [key, seq] : ids_removed_) ids_.Insert(key, seq);
@@ -487,9 +496,14 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
     insert_.BindStatic(15, e.model_version);
     insert_.Bind(16, static_cast<std::int64_t>(e.items.size())).BindStatic(17, items);
     insert_.BindStatic(18, e.features_json);
+    if (e.source.empty()) {
+      insert_.BindNull(22);
+    } else {
+      insert_.BindStatic(22, e.source);
+    }
   } else {
     for (int i = 10; i <= 15; ++i) insert_.BindNull(i);
-    insert_.Bind(16, std::int64_t{0}).BindNull(17).BindNull(18);
+    insert_.Bind(16, std::int64_t{0}).BindNull(17).BindNull(18).BindNull(22);
   }
   insert_.BindStatic(19, e.payload_hash).Bind(20, clock_.NowMicros());
   std::optional<std::int64_t> revenue;
@@ -517,14 +531,17 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
   }
   if (e.type == EventType::kExposure) {
     for (const ExposedItem& item : e.items) {
-      ++counters_[{e.experiment, e.bucket, today_, "product|" + item.product_id}];
+      std::string name = "product|" + item.product_id;
+      if (AdmitCounter(e.experiment, name)) ++counters_[{e.experiment, e.bucket, today_, name}];
     }
-    for (const std::string& name : e.counters) {
+    Event trimmed;
+    const Event& c = CountableExposure(e, trimmed);
+    for (const std::string& name : c.counters) {
       if (!DistinctUserCounters::Distinct(name))
         ++counters_[{e.experiment, e.bucket, today_, name}];
     }
     first_counted_.clear();
-    if (auto counted = distinct_->CountExposure(e, today_number_, first_counted_); !counted) {
+    if (auto counted = distinct_->CountExposure(c, today_number_, first_counted_); !counted) {
       return std::unexpected(counted.error());
     }
     for (const std::string* name : first_counted_) {
@@ -532,6 +549,34 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
     }
   }
   return EventOutcome::kAccepted;
+}
+
+bool SqliteEventWriter::AdmitCounter(const std::string& experiment, const std::string& name) {
+  auto& names = counter_names_[experiment];
+  if (names.contains(name)) return true;
+  if (names.size() >= max_counters_) {
+    if (counter_cap_warned_.insert(experiment).second) {
+      LogWarning(
+          "storage: experiment {} has {} exposure counter names, the most allowed "
+          "(max_counters_per_experiment); new names are not counted",
+          experiment, names.size());
+    }
+    return false;
+  }
+  names.insert(name);
+  counter_names_added_.emplace_back(experiment, name);
+  return true;
+}
+
+const Event& SqliteEventWriter::CountableExposure(const Event& e, Event& trimmed) {
+  bool all = true;
+  for (const std::string& name : e.counters) all = AdmitCounter(e.experiment, name) && all;
+  if (all) return e;
+  trimmed = e;
+  std::erase_if(trimmed.counters, [&](const std::string& name) {
+    return !counter_names_[e.experiment].contains(name);
+  });
+  return trimmed;
 }
 
 Result<std::vector<StoredEvent>> SqliteEventWriter::ReadEvents(std::span<const std::int64_t> seqs) {
@@ -629,34 +674,34 @@ Result<void> SqliteEventWriter::WriteChanges() {
   // Today (StartDay): the day of the amount steps, the bucket snapshots and the counters.
   const std::string& day = today_;
   const std::int64_t day_number = today_number_;
-  state_.ForEachChangedRow([&](const std::string& user, ExperimentRow& r,
-                               const ExperimentRow* before) {
-    if (!status) return;
-    const UserTotals& t = r.row.totals;
-    if (r.row_id == 0) {
-      upsert_user_.BindNull(1);  // a new row: appended, its rowid kept in memory
-    } else {
-      upsert_user_.Bind(1, r.row_id);
-    }
-    status = upsert_user_.Bind(2, r.experiment)
-                 .Bind(3, user)
-                 .Bind(4, r.row.bucket)
-                 .Bind(5, r.row.first_ts)
-                 .Bind(6, r.row.first_seq)
-                 .Bind(7, t.exposures)
-                 .Bind(8, t.impressions)
-                 .Bind(9, t.clicks)
-                 .Bind(10, t.binds)
-                 .Bind(11, t.premium_cents)
-                 .Bind(12, std::int64_t{t.has_covariates ? 1 : 0})
-                 .Bind(13, t.premium_before_cents)
-                 .Bind(14, t.products_held)
-                 .Bind(15, t.revenue_cents)
-                 .Bind(16, t.unpriced_binds)
-                 .Run();
-    if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
-    if (status && StepChanged(r, before)) status = WriteAmountStep(user, r, day, day_number);
-  });
+  state_.ForEachChangedRow(
+      [&](const std::string& user, ExperimentRow& r, const ExperimentRow* before) {
+        if (!status) return;
+        const UserTotals& t = r.row.totals;
+        if (r.row_id == 0) {
+          upsert_user_.BindNull(1);  // a new row: appended, its rowid kept in memory
+        } else {
+          upsert_user_.Bind(1, r.row_id);
+        }
+        status = upsert_user_.Bind(2, r.experiment)
+                     .Bind(3, user)
+                     .Bind(4, r.row.bucket)
+                     .Bind(5, r.row.first_ts)
+                     .Bind(6, r.row.first_seq)
+                     .Bind(7, t.exposures)
+                     .Bind(8, t.impressions)
+                     .Bind(9, t.clicks)
+                     .Bind(10, t.binds)
+                     .Bind(11, t.premium_cents)
+                     .Bind(12, std::int64_t{t.has_covariates ? 1 : 0})
+                     .Bind(13, t.premium_before_cents)
+                     .Bind(14, t.products_held)
+                     .Bind(15, t.revenue_cents)
+                     .Bind(16, t.unpriced_binds)
+                     .Run();
+        if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
+        if (status && StepChanged(r, before)) status = WriteAmountStep(user, r, day, day_number);
+      });
   if (status) status = distinct_->WriteChanges();
   // Each changed bucket's totals, and the same figures as today's snapshot: at the end of
   // a UTC day its row holds that day's closing totals.

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <tuple>
@@ -80,7 +81,8 @@ class SqliteEventWriter {
         clock_(clock),
         retention_us_(o.retention_us),
         window_us_(o.attribution_window_us),
-        margins_(o.product_margins) {}
+        margins_(o.product_margins),
+        max_counters_(o.max_counters_per_experiment) {}
 
   Result<void> PrepareAll();
   Result<void> Load();
@@ -91,6 +93,12 @@ class SqliteEventWriter {
                                         std::int64_t premium_cents) const;
   Result<std::vector<WriteResult>> Abort(Error e);
   Result<EventOutcome> Write(const Event& e);
+  // Whether exposure counter `name` of `experiment` may be counted: already known, or a new
+  // name within max_counters_ (then known from now on, undone on rollback).
+  bool AdmitCounter(const std::string& experiment, const std::string& name);
+  // The exposure's counters within the cap: `e` itself, or `trimmed` holding a copy without
+  // the names refused.
+  const Event& CountableExposure(const Event& e, Event& trimmed);
   Result<std::int64_t> Erase(const std::string& user);
   Result<std::int64_t> SetCovariates(const std::vector<Covariates>& list);
   // Sets today_ from the clock.
@@ -130,6 +138,12 @@ class SqliteEventWriter {
   std::vector<const std::string*> first_counted_;       // Write's scratch
   std::int64_t window_us_;                              // the attribution window
   std::map<std::string, double, std::less<>> margins_;  // product -> margin
+  // The exposure counter names of each experiment (exposure_counters' names, loaded at open),
+  // those added in this transaction, and the experiments already warned about.
+  std::size_t max_counters_;
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> counter_names_;
+  std::vector<std::pair<std::string, std::string>> counter_names_added_;
+  std::set<std::string, std::less<>> counter_cap_warned_;
 };
 
 }  // namespace abrec

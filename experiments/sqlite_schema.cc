@@ -395,8 +395,12 @@ constexpr std::string_view kV12Dated[] = {
     "INSERT INTO amount_history (since_day) SELECT CASE WHEN EXISTS (SELECT 1 FROM user_totals) "
     "THEN ?1 ELSE '' END"};
 
-constexpr std::string_view kMigrations[] = {kV1, kV2, kV3, kV4,  kV5,  kV6,
-                                            kV7, kV8, kV9, kV10, kV11, kV12};
+// v13 (issue 14): who logged an exposure (Event::source): "server" or "client"; NULL for
+// events stored before (their source is not known).
+constexpr std::string_view kV13 = "ALTER TABLE events ADD COLUMN source TEXT;";
+
+constexpr std::string_view kMigrations[] = {kV1, kV2, kV3,  kV4,  kV5,  kV6, kV7,
+                                            kV8, kV9, kV10, kV11, kV12, kV13};
 
 }  // namespace
 

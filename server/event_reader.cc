@@ -102,7 +102,14 @@ Result<void> ReadExposure(const nlohmann::json& j, const Reader& r, const Platfo
   e.variant = assigned.variant;
   e.counterfactual_variant = assigned.counterfactual_variant;
   e.policy = assigned.policy;
-  e.counters = assigned.counters;
+  // Posted by a client: stored and counted apart from the exposures abrec logged itself
+  // (event.h), whatever the client claims.
+  e.source = std::string(kSourceClient);
+  e.counters.clear();
+  for (const std::string& name : assigned.counters) {
+    if (!name.starts_with(kSourceCounterPrefix)) e.counters.push_back(name);
+  }
+  e.counters.push_back(fmt::format("{}{}", kSourceCounterPrefix, kSourceClient));
   auto model = r.String("model_version", false);
   if (!model) return std::unexpected(model.error());
   e.model_version = model->value_or("");
@@ -137,8 +144,18 @@ Result<void> ReadExposure(const nlohmann::json& j, const Reader& r, const Platfo
         }
         propensity = p.get<double>();
       }
-      e.items.push_back({it["product_id"].get<std::string>(),
-                         static_cast<int>(it["position"].get<std::int64_t>()), propensity});
+      // Each product shown is counted per day ("product|ID"): an id outside the catalog
+      // would be a new row for anyone who can post.
+      const auto& product = it["product_id"].get_ref<const std::string&>();
+      if (const RecommenderServing* rec = platform.recommender();
+          rec && !rec->catalog().IndexOf(product)) {
+        return std::unexpected(r.Invalid(
+            name + ".product_id",
+            fmt::format("\"{}\" is not a product of the catalog",
+                        product.substr(0, std::min<std::size_t>(product.size(), kMaxIdBytes)))));
+      }
+      e.items.push_back(
+          {product, static_cast<int>(it["position"].get<std::int64_t>()), propensity});
     }
   }
   return {};

@@ -14,6 +14,7 @@
 #include "base/secure_random.h"
 #include "experiments/population_guard.h"
 #include "experiments/sqlite_event_store.h"
+#include "server/report_service.h"
 
 namespace abrec {
 
@@ -27,6 +28,11 @@ Platform::Platform(PlatformConfig config, const Clock& clock, bool read_only)
 Platform::~Platform() {
   registry_.StopWatching();
   if (recommender_) recommender_->models().StopWatching();
+}
+
+void Platform::CloseEvents() {
+  if (reports_) reports_->Stop();
+  events_.reset();
 }
 
 bool Platform::IsExposure(const AssignOutcome& o) {
@@ -50,6 +56,8 @@ Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
   // The phase the exposure was made in, per day: the report's sequences start again when the
   // experiment changes phase (analysis/phase_periods.h).
   e.counters.push_back(fmt::format("phase|{}", PhaseName(o.experiment->def.phase)));
+  e.source = std::string(kSourceServer);
+  e.counters.push_back(fmt::format("{}{}", kSourceCounterPrefix, kSourceServer));
   // Server-made: the id is new for every request, so the hash only has to be stable.
   e.payload_hash = fmt::format("exposure:{}:{}:{}:{}", e.event_id, e.experiment, e.bucket, e.ts_us);
   return e;
@@ -112,6 +120,9 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
         p->clock_);
     if (!store) return std::unexpected(store.error());
     p->events_ = std::move(*store);
+    p->reports_ = std::make_unique<ReportService>(
+        *p, ReportService::Options{.workers = c.server.report_workers,
+                                   .max_age_ms = c.experiments.alerts_max_age_ms});
     auto cache = OpenCandidateCache(c.recommender, c.server.threads + 1);
     if (!cache) return std::unexpected(cache.error());
     p->cache_ = std::move(*cache);

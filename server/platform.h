@@ -61,6 +61,8 @@ struct RecommendOutcome {
 
 inline constexpr int kMaxRecommendations = 20;
 
+class ReportService;
+
 class Platform {
  public:
   struct OpenOptions {
@@ -113,7 +115,8 @@ class Platform {
   EventStore* events() const { return events_.get(); }
 
   // The exposure event of an assignment, to log: who, which experiment and bucket, the
-  // variant (or counterfactual variant) and policy. `request_id` doubles as the event id.
+  // variant (or counterfactual variant) and policy, with source "server" (event.h).
+  // `request_id` doubles as the event id.
   Event ExposureEvent(std::string_view user_id, const AssignOutcome& outcome,
                       std::string request_id) const;
   // Whether an assignment is logged: users in the experiment, unless it is stopped.
@@ -123,9 +126,14 @@ class Platform {
   // revealing nothing (neither the time nor the next id). Thread-safe.
   static std::string NewRequestId();
 
-  // Commits what is queued and closes the event store (the service calls it once its HTTP
-  // server has stopped, so no completion runs after the transport is gone).
-  void CloseEvents() { events_.reset(); }
+  // Reports and alerts computed off the caller's thread, cached (server/report_service.h);
+  // null for read-only tools.
+  ReportService* reports() const { return reports_.get(); }
+
+  // Stops the report workers, commits what is queued and closes the event store (the service
+  // calls it once its HTTP server has stopped, so no completion runs after the transport is
+  // gone).
+  void CloseEvents();
 
   const PlatformConfig& config() const { return config_; }
   const Clock& clock() const { return clock_; }
@@ -146,6 +154,7 @@ class Platform {
   std::unique_ptr<RecommenderServing> recommender_;
   std::unique_ptr<CandidateCache> cache_;
   std::unique_ptr<EventStore> events_;
+  std::unique_ptr<ReportService> reports_;  // declared after events_: stopped before it
   std::optional<std::uint64_t> random_seed_;
 };
 

@@ -227,9 +227,11 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
       if (get) return GetAudit(ctx, req, segment, done());
       return done()(MethodNotAllowed(req, "GET"));
     case kExperiments: resp = get ? ListExperiments(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    // Reports and what is drawn from them are computed off the I/O threads
+    // (report_service.h).
     case kExperimentReport:
-      resp = get ? GetReport(ctx, req, segment) : MethodNotAllowed(req, "GET");
-      break;
+      if (get) return GetReport(ctx, req, segment, done());
+      return done()(MethodNotAllowed(req, "GET"));
     case kExperimentPhase:
       resp = req.method == "POST" ? PostPhase(ctx, req, segment) : MethodNotAllowed(req, "POST");
       break;
@@ -238,14 +240,20 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
              : req.method == "PUT" ? PutExperimentRoute(ctx, req, segment)
                                    : MethodNotAllowed(req, "GET, PUT");
       break;
-    case kAlerts: resp = get ? GetAlerts(ctx, req) : MethodNotAllowed(req, "GET"); break;
-    case kDashboards: resp = get ? GetDashboards(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kAlerts:
+      if (get) return GetAlerts(ctx, req, done());
+      return done()(MethodNotAllowed(req, "GET"));
+    case kDashboards:
+      if (get) return GetDashboards(ctx, req, done());
+      return done()(MethodNotAllowed(req, "GET"));
     case kDashboard:
-      resp = get ? GetDashboard(ctx, req, segment) : MethodNotAllowed(req, "GET");
-      break;
+      if (get) return GetDashboard(ctx, req, segment, done());
+      return done()(MethodNotAllowed(req, "GET"));
     case kHealthz: resp = get ? Healthz(ctx, req) : MethodNotAllowed(req, "GET"); break;
     case kReadyz: resp = get ? Readyz(ctx, req) : MethodNotAllowed(req, "GET"); break;
-    case kMetrics: resp = get ? Metrics(ctx, req) : MethodNotAllowed(req, "GET"); break;
+    case kMetrics:
+      if (get) return Metrics(ctx, req, done());
+      return done()(MethodNotAllowed(req, "GET"));
     case kLogin:
       resp = get                    ? LoginForm(req)
              : req.method == "POST" ? PostLogin(authorizer_, sessions_, cookie_secure_, req)

@@ -106,9 +106,10 @@ int ServeCommand(const CommandArgs& argv) {
   LogInfo("listening on http://{}:{} with {} thread(s)", p.config().server.host, *port,
           p.config().server.threads);
   LogInfo("dashboards: http://{}:{}/dashboards/", p.config().server.host, *port);
-  // Alerts are logged as they appear and clear, checked every experiments.alert_interval_ms
-  // (also at GET /v1/alerts and /metrics, computed afresh); an experiment with auto_stop
-  // stops on its SRM or guardrail alert.
+  // Alerts are logged as they appear and clear, checked every experiments.alert_interval_ms;
+  // each check publishes the snapshot GET /v1/alerts, /metrics and /dashboards/ read
+  // (server/report_service.h). An experiment with auto_stop stops on its SRM alert (among
+  // the exposures abrec logged itself) or a guardrail alert.
   AlertLog alert_log;
   PeriodicThread alert_checks;
   if (p.events() && p.config().experiments.alert_interval_ms > 0) {

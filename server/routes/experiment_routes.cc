@@ -60,46 +60,75 @@ HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std:
   return e ? JsonResponse(ExperimentView(**e)) : e.error();
 }
 
-HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
+namespace {
+
+// The report of the experiment a request names, computed off the I/O threads
+// (ReportService); `render` turns it into the answer, on the thread that computed it.
+void WithReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
+                std::function<HttpResponse(const nlohmann::ordered_json&)> render,
+                Respond respond) {
   const auto named = NamedExperiment(ctx, req, key);
-  if (!named) return named.error();
-  auto report = ExperimentReport(ctx.platform, (*named)->def);
-  return report ? JsonResponse(*report) : ErrorResponse(report.error());
+  if (!named) return respond(named.error());
+  ReportService* reports = ctx.platform.reports();
+  if (!reports) {
+    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
+  }
+  reports->Report(*named, [render = std::move(render),
+                           respond = std::move(respond)](Result<nlohmann::ordered_json> report) {
+    respond(report ? render(*report) : ErrorResponse(report.error()));
+  });
 }
 
-HttpResponse GetDashboards(const RouteContext& ctx, const HttpRequest& req) {
+// The latest snapshot of every experiment's report and alerts (ReportService::Current).
+void WithSnapshot(const RouteContext& ctx, const HttpRequest& req,
+                  std::function<HttpResponse(const ReportSnapshot&)> render, Respond respond) {
   if (!req.query.empty()) {
-    return ErrorResponse(
-        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
+    return respond(
+        ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query")));
   }
-  std::vector<nlohmann::ordered_json> reports;
-  const auto snapshot = ctx.platform.experiments();  // held for the loop (see CurrentAlerts)
-  for (const auto& e : snapshot->experiments) {
-    auto report = ExperimentReport(ctx.platform, e->def);
-    if (!report) return ErrorResponse(report.error());
-    reports.push_back(std::move(*report));
+  ReportService* reports = ctx.platform.reports();
+  if (!reports) {
+    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
   }
-  return HtmlResponse(RenderIndexHtml(reports));
+  reports->Current([render = std::move(render),
+                    respond = std::move(respond)](std::shared_ptr<const ReportSnapshot> s) {
+    respond(s->error ? ErrorResponse(*s->error) : render(*s));
+  });
 }
 
-HttpResponse GetAlerts(const RouteContext& ctx, const HttpRequest& req) {
-  if (!req.query.empty()) {
-    return ErrorResponse(
-        Error::InvalidArgument("this endpoint takes no query parameters", "query"));
-  }
-  auto alerts = CurrentAlerts(ctx.platform);
-  if (!alerts) return ErrorResponse(alerts.error());
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const Alert& a : *alerts) list.push_back(AlertJson(a));
-  return JsonResponse({{"generated_at", FormatRfc3339(ctx.platform.clock().NowMicros())},
-                       {"alerts", std::move(list)}});
+}  // namespace
+
+void GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
+               Respond respond) {
+  WithReport(
+      ctx, req, key, [](const nlohmann::ordered_json& r) { return JsonResponse(r); },
+      std::move(respond));
 }
 
-HttpResponse GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
-  const auto named = NamedExperiment(ctx, req, key);
-  if (!named) return named.error();
-  auto report = ExperimentReport(ctx.platform, (*named)->def);
-  return report ? HtmlResponse(RenderReportHtml(*report)) : ErrorResponse(report.error());
+void GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
+                  Respond respond) {
+  WithReport(
+      ctx, req, key,
+      [](const nlohmann::ordered_json& r) { return HtmlResponse(RenderReportHtml(r)); },
+      std::move(respond));
+}
+
+void GetDashboards(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
+  WithSnapshot(
+      ctx, req, [](const ReportSnapshot& s) { return HtmlResponse(RenderIndexHtml(s.reports)); },
+      std::move(respond));
+}
+
+void GetAlerts(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
+  WithSnapshot(
+      ctx, req,
+      [](const ReportSnapshot& s) {
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const Alert& a : s.alerts) list.push_back(AlertJson(a));
+        return JsonResponse(
+            {{"generated_at", FormatRfc3339(s.computed_us)}, {"alerts", std::move(list)}});
+      },
+      std::move(respond));
 }
 
 }  // namespace abrec

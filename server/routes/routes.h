@@ -40,13 +40,18 @@ void GetRecommend(const RouteContext& ctx, const HttpRequest& req, std::string_v
 // experiment_routes.cc
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
-// The analyst's report (dashboards/report.h); 503 without an event store.
-HttpResponse GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
-// GET /v1/alerts: the alerts of every experiment not stopped (dashboards/alerts.h).
-HttpResponse GetAlerts(const RouteContext& ctx, const HttpRequest& req);
-// The dashboards: the index of every experiment, and one experiment's page (HTML).
-HttpResponse GetDashboards(const RouteContext& ctx, const HttpRequest& req);
-HttpResponse GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
+// The analyst's report (dashboards/report.h), computed off the I/O threads and cached
+// (server/report_service.h); 503 without an event store.
+void GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
+               Respond respond);
+// GET /v1/alerts: the alerts of every experiment not stopped (dashboards/alerts.h), from the
+// latest snapshot (ReportService::Current: at most experiments.alerts_max_age_ms old).
+void GetAlerts(const RouteContext& ctx, const HttpRequest& req, Respond respond);
+// The dashboards: the index of every experiment (from the latest snapshot, as the alerts),
+// and one experiment's page (HTML, from its report).
+void GetDashboards(const RouteContext& ctx, const HttpRequest& req, Respond respond);
+void GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
+                  Respond respond);
 
 // covariate_routes.cc
 void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond respond);
@@ -81,6 +86,7 @@ HttpResponse PostPhase(const RouteContext& ctx, const HttpRequest& req, std::str
 // ops_routes.cc
 HttpResponse Healthz(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse Readyz(const RouteContext& ctx, const HttpRequest& req);
-HttpResponse Metrics(const RouteContext& ctx, const HttpRequest& req);
+// The alerts' gauges come from the latest snapshot, as GET /v1/alerts.
+void Metrics(const RouteContext& ctx, const HttpRequest& req, Respond respond);
 
 }  // namespace abrec

@@ -2,9 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include "analysis/decision.h"
 #include "dashboards/alerts.h"
 #include "dashboards/html.h"
-#include "analysis/decision.h"
 
 namespace abrec {
 namespace {
@@ -322,7 +322,8 @@ TEST_CASE("phases: the sequences start again at a phase change; rollout keeps th
                                    {"2026-11-04", at(240, 245, 6'000)}};
   ExposureCounters counters;
   for (const char* day : {"2026-11-01", "2026-11-02"}) counters["control"][day]["phase|shadow"] = 9;
-  for (const char* day : {"2026-11-03", "2026-11-04"}) counters["control"][day]["phase|ab_test"] = 9;
+  for (const char* day : {"2026-11-03", "2026-11-04"})
+    counters["control"][day]["phase|ab_test"] = 9;
   auto report = [&](const Experiment& exp, const ExposureCounters& c) {
     return BuildReport({.experiment = &exp,
                         .totals = days.back().buckets,
@@ -358,6 +359,56 @@ TEST_CASE("phases: the sequences start again at a phase change; rollout keeps th
   CHECK(r["history"][4]["lifts"].size() == 1);  // the program's uplift only
   CHECK(r["decision"]["reasons"][0].get<std::string>().find("phase rollout since 2026-11-05") !=
         std::string::npos);
+}
+
+TEST_CASE("exposure sources: only the exposures abrec logged raise the SRM alert auto_stop reads") {
+  // Issue 14's attack: 3,000 control-hashing users posted by a client on top of a healthy
+  // split that abrec logged itself.
+  auto counters = [](std::int64_t server_control, std::int64_t server_treatment,
+                     std::int64_t client_control) {
+    ExposureCounters c;
+    auto& day = c["holdout"]["2026-11-29"];
+    day["users|source|server"] = 500;
+    c["exploration"]["2026-11-29"]["users|source|server"] = 500;
+    c["control"]["2026-11-29"]["users|source|server"] = server_control;
+    c["treatment"]["2026-11-29"]["users|source|server"] = server_treatment;
+    if (client_control > 0) c["control"]["2026-11-29"]["users|source|client"] = client_control;
+    return c;
+  };
+  Experiment e = TwoArms();
+  const auto attacked = BuildReport({.experiment = &e,
+                                     .totals = Totals(225, 360, 400, 7'500, 4'500),
+                                     .counters = counters(4'500, 4'500, 3'000),
+                                     .now_us = 1'795'910'400'000'000});
+  CHECK(attacked["srm"]["ok"] == false);  // all exposures: the split is broken
+  const auto& sources = attacked["exposure_sources"];
+  CHECK(sources["server"]["srm"]["ok"] == true);
+  CHECK(sources["server"]["buckets"]["control"]["users"] == 4'500);
+  CHECK(sources["client"]["buckets"]["control"]["users"] == 3'000);
+  CHECK(sources["client"]["users"] == 3'000);
+  CHECK(sources["client"]["srm"]["ok"] == false);
+  REQUIRE(sources["warnings"].size() == 1);
+  std::vector<std::string> kinds;
+  for (const Alert& a : AlertsOf(attacked)) kinds.push_back(a.kind);
+  CHECK(kinds == std::vector<std::string>{"srm_posted", "client_exposures"});
+
+  // A mismatch among abrec's own exposures is still the critical alert.
+  const auto broken = BuildReport({.experiment = &e,
+                                   .totals = Totals(225, 360, 400, 4'500, 3'900),
+                                   .counters = counters(4'500, 3'900, 0),
+                                   .now_us = 1'795'910'400'000'000});
+  CHECK(broken["exposure_sources"]["server"]["srm"]["ok"] == false);
+  CHECK(broken["exposure_sources"]["warnings"].empty());
+  const auto alerts = AlertsOf(broken);
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].kind == "srm");
+  CHECK(alerts[0].message.find("among the exposures abrec logged") != std::string::npos);
+
+  // Without recorded sources (a database from before them) every exposure is tested.
+  const auto old = Report(TwoArms(), Totals(225, 360, 400, 4'500, 3'900));
+  CHECK(old["exposure_sources"].contains("reason"));
+  REQUIRE(AlertsOf(old).size() == 1);
+  CHECK(AlertsOf(old)[0].kind == "srm");
 }
 
 }  // namespace abrec

@@ -59,7 +59,7 @@ TEST_CASE("config fields are validated like experiments") {
   CHECK(Contains(m, "server.port: 70000 is out of range"));
   CHECK(Contains(m,
                  "server.thread: unknown key \"thread\"; allowed: host, port, threads, "
-                 "shutdown_grace_ms (did you mean \"threads\"?)"));
+                 "shutdown_grace_ms, report_workers (did you mean \"threads\"?)"));
   CHECK(Contains(m, "surfaces.portal_home.default_policy: \"rules\" is not a known policy"));
   CHECK(Contains(m,
                  "storage.synchronous: \"full\" is not a known synchronous mode; allowed: FULL, "

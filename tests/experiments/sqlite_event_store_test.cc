@@ -130,6 +130,63 @@ TEST_CASE("exposure counters: each item shown and each named counter, per bucket
   CHECK(counters->at("control").size() == 1);
 }
 
+TEST_CASE("exposure counter names are capped per experiment; known names go on counting") {
+  TempDb tmp;
+  ManualClock clock(1'795'910'400'000'000);
+  const EventStoreOptions options{.path = tmp.Path(), .max_counters_per_experiment = 3};
+  auto count = [&](const std::string& experiment) {
+    auto db = SqliteDb::Open(tmp.Path(), true);
+    REQUIRE(db.has_value());
+    auto q = (*db)->Prepare(
+        "SELECT COUNT(DISTINCT name), COALESCE(SUM(count), 0) FROM exposure_counters "
+        "WHERE experiment = ?1");
+    REQUIRE(q.has_value());
+    q->Bind(1, experiment);
+    REQUIRE(*q->Step());
+    return std::pair{q->Int(0), q->Int(1)};
+  };
+  {
+    auto store = SqliteEventStore::Open(options, clock);
+    REQUIRE(store.has_value());
+    // Five names offered: the products first, then the named counters.
+    Event a = Exposure("a", "u1", "exp", "control", clock.NowMicros(), 4);
+    a.counters = {"phase|ab_test", "users|source|client"};
+    REQUIRE(SubmitSync(**store, {a}));
+    CHECK(count("exp") == std::pair<std::int64_t, std::int64_t>{3, 3});
+    // Names already counted go on; another experiment has a cap of its own.
+    Event b = Exposure("b", "u2", "exp", "treatment", clock.NowMicros(), 1);
+    Event c = Exposure("c", "u3", "other", "control", clock.NowMicros(), 2);
+    c.counters = {"phase|ab_test"};
+    REQUIRE(SubmitSync(**store, {b, c}));
+    CHECK(count("exp") == std::pair<std::int64_t, std::int64_t>{3, 4});
+    CHECK(count("other") == std::pair<std::int64_t, std::int64_t>{3, 3});
+  }
+  // The names are read back at open: the cap holds across restarts.
+  auto store = SqliteEventStore::Open(options, clock);
+  REQUIRE(store.has_value());
+  Event d = Exposure("d", "u4", "exp", "control", clock.NowMicros(), 0);
+  d.items = {{"new-product", 1, 1.0}, {"p2", 2, 1.0}};
+  REQUIRE(SubmitSync(**store, {d}));
+  CHECK(count("exp") == std::pair<std::int64_t, std::int64_t>{3, 5});
+}
+
+TEST_CASE("an exposure's source is stored and read back") {
+  TempDb tmp;
+  ManualClock clock(1'795'910'400'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  Event a = Exposure("a", "u1", "exp", "control", clock.NowMicros(), 0);
+  a.request_id = "r1";
+  a.source = std::string(kSourceClient);
+  Event b = Exposure("b", "u1", "exp", "control", clock.NowMicros(), 0);
+  b.request_id = "r1";
+  REQUIRE(SubmitSync(**store, {a, b}));
+  const auto events = AuditSync(**store, "r1");
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].source == "client");
+  CHECK(events[1].source.empty());
+}
+
 TEST_CASE("events are idempotent by event_id: duplicates and conflicts") {
   TempDb tmp;
   ManualClock clock(1'000'000);
@@ -481,11 +538,11 @@ TEST_CASE("migrations keep the data of an older schema") {
   ManualClock clock;
   auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
   REQUIRE(store.has_value());
-  CHECK(SqliteEventStore::SchemaVersion() == 12);
+  CHECK(SqliteEventStore::SchemaVersion() == 13);
   auto db = SqliteDb::Open(tmp.Path(), true);
   auto version = (*db)->Prepare("PRAGMA user_version");
   REQUIRE(*version->Step());
-  CHECK(version->Int(0) == 12);
+  CHECK(version->Int(0) == 13);
   version->Reset();  // ends its read transaction, which would pin the snapshot below
   auto row = (*db)->Prepare("SELECT clicks, premium_cents FROM user_totals WHERE user_id = 'u1'");
   REQUIRE(row.has_value());

@@ -132,12 +132,16 @@ inline BucketTotalsMap Recompute(const std::string& path, const std::string& exp
 }
 
 // Turns a database of this abrec's schema back into one an abrec before schema v12 left:
-// without v12's sums, amount history and its record; user_version 11 (v10 and v11 are
-// another branch's: empty placeholders on this one, so such a database is a version-9 one).
+// without v12's sums, amount history and its record (nor v13's event source); user_version 11 (v10
+// and v11 are another branch's: empty placeholders on this one, so such a database is a version-9
+// one).
 inline void DropSchemaV12(const std::string& path) {
   auto db = SqliteDb::Open(path);
   REQUIRE(db.has_value());
-  std::string sql = "DROP TABLE user_amounts; DROP TABLE amount_history;";
+  // v13's column goes too: the migrations from 11 on add it again.
+  std::string sql =
+      "ALTER TABLE events DROP COLUMN source; DROP TABLE user_amounts; DROP TABLE "
+      "amount_history;";
   for (const char* table : {"bucket_totals", "bucket_daily"}) {
     for (const char* column : {"x_z", "x_impressions", "z_impressions"}) {
       sql += fmt::format("ALTER TABLE {} DROP COLUMN {};", table, column);

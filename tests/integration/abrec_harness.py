@@ -194,6 +194,9 @@ class Workspace:
             "poll_interval_ms": RELOAD_INTERVAL_MS,
             "read_timeout_ms": READ_TIMEOUT_MS,
             "shutdown_grace_ms": SHUTDOWN_GRACE_MS,
+            # Alerts and the dashboards' index as of the latest commit: tests read them
+            # right after posting.
+            "alerts_max_age_ms": 0,
             "port": 0,
         }
         settings.update(values or {})

@@ -102,8 +102,13 @@ def exposure(eid, user, experiment, ts=None, items=None, **extra):
     return e
 
 
+# Products of config/catalog.yaml: exposures naming others are rejected.
+CATALOG_IDS = ["pet", "gadget", "roadside", "funeral", "umbrella", "earthquake"]
+
+
 def items_list(n):
-    return [{"product_id": f"prod-{k}", "position": k + 1, "propensity": 0.5} for k in range(n)]
+    return [{"product_id": CATALOG_IDS[k], "position": k + 1, "propensity": 0.5}
+            for k in range(n)]
 
 
 class Poster:
