@@ -1,6 +1,7 @@
 #include "base/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,7 +21,24 @@ Error IoError(const std::string& what, const std::string& path) {
 
 }  // namespace
 
-Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes) {
+Result<int> OpenPrivateFile(const std::string& path, int flags) {
+  // O_EXCL first, to know whether this call created the file: only then is its mode set.
+  int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (::fchmod(fd, 0600) != 0) {  // the umask may have removed the owner's bits
+      Error e = IoError("set the mode of", path);
+      ::close(fd);
+      return std::unexpected(std::move(e));
+    }
+    return fd;
+  }
+  if (errno != EEXIST) return std::unexpected(IoError("create", path));
+  fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(IoError("open", path));
+  return fd;
+}
+
+Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes, unsigned mode) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
@@ -28,7 +46,7 @@ Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes
   const std::string tmp = (folder / fmt::format(".{}.tmp-{}-{}", target.filename().string(),
                                                 ::getpid(), counter.fetch_add(1)))
                               .string();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(IoError("create", tmp));
   std::size_t written = 0;
   while (written < bytes.size()) {
@@ -38,7 +56,9 @@ Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes
     written += static_cast<std::size_t>(n);
   }
   Result<void> result;
-  if (written != bytes.size()) {
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    result = std::unexpected(IoError("set the mode of", tmp));
+  } else if (written != bytes.size()) {
     result = std::unexpected(IoError("write", tmp));
   } else if (::fsync(fd) != 0) {
     result = std::unexpected(IoError("sync", tmp));
