@@ -385,7 +385,10 @@ Result<void> SqliteEventWriter::Load() {
 }
 
 Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const WriteOp> ops) {
-  if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+  if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) {
+    last_failure_code_ = db_->LastErrorCode();
+    return std::unexpected(ok.error());
+  }
   state_.Begin();
   distinct_->Begin();
   StartDay();
@@ -435,6 +438,7 @@ void SqliteEventWriter::StartDay() {
 }
 
 Result<std::vector<WriteResult>> SqliteEventWriter::Abort(Error e) {
+  last_failure_code_ = db_->LastErrorCode();
   (void)db_->Exec("ROLLBACK");
   state_.Rollback();
   distinct_->Rollback();
@@ -629,34 +633,34 @@ Result<void> SqliteEventWriter::WriteChanges() {
   // Today (StartDay): the day of the amount steps, the bucket snapshots and the counters.
   const std::string& day = today_;
   const std::int64_t day_number = today_number_;
-  state_.ForEachChangedRow([&](const std::string& user, ExperimentRow& r,
-                               const ExperimentRow* before) {
-    if (!status) return;
-    const UserTotals& t = r.row.totals;
-    if (r.row_id == 0) {
-      upsert_user_.BindNull(1);  // a new row: appended, its rowid kept in memory
-    } else {
-      upsert_user_.Bind(1, r.row_id);
-    }
-    status = upsert_user_.Bind(2, r.experiment)
-                 .Bind(3, user)
-                 .Bind(4, r.row.bucket)
-                 .Bind(5, r.row.first_ts)
-                 .Bind(6, r.row.first_seq)
-                 .Bind(7, t.exposures)
-                 .Bind(8, t.impressions)
-                 .Bind(9, t.clicks)
-                 .Bind(10, t.binds)
-                 .Bind(11, t.premium_cents)
-                 .Bind(12, std::int64_t{t.has_covariates ? 1 : 0})
-                 .Bind(13, t.premium_before_cents)
-                 .Bind(14, t.products_held)
-                 .Bind(15, t.revenue_cents)
-                 .Bind(16, t.unpriced_binds)
-                 .Run();
-    if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
-    if (status && StepChanged(r, before)) status = WriteAmountStep(user, r, day, day_number);
-  });
+  state_.ForEachChangedRow(
+      [&](const std::string& user, ExperimentRow& r, const ExperimentRow* before) {
+        if (!status) return;
+        const UserTotals& t = r.row.totals;
+        if (r.row_id == 0) {
+          upsert_user_.BindNull(1);  // a new row: appended, its rowid kept in memory
+        } else {
+          upsert_user_.Bind(1, r.row_id);
+        }
+        status = upsert_user_.Bind(2, r.experiment)
+                     .Bind(3, user)
+                     .Bind(4, r.row.bucket)
+                     .Bind(5, r.row.first_ts)
+                     .Bind(6, r.row.first_seq)
+                     .Bind(7, t.exposures)
+                     .Bind(8, t.impressions)
+                     .Bind(9, t.clicks)
+                     .Bind(10, t.binds)
+                     .Bind(11, t.premium_cents)
+                     .Bind(12, std::int64_t{t.has_covariates ? 1 : 0})
+                     .Bind(13, t.premium_before_cents)
+                     .Bind(14, t.products_held)
+                     .Bind(15, t.revenue_cents)
+                     .Bind(16, t.unpriced_binds)
+                     .Run();
+        if (status && r.row_id == 0) r.row_id = db_->LastInsertRowid();
+        if (status && StepChanged(r, before)) status = WriteAmountStep(user, r, day, day_number);
+      });
   if (status) status = distinct_->WriteChanges();
   // Each changed bucket's totals, and the same figures as today's snapshot: at the end of
   // a UTC day its row holds that day's closing totals.
@@ -753,6 +757,8 @@ Result<std::vector<Event>> ReadEventsOfRequest(SqliteDb& db, const std::string& 
 }
 
 void SqliteEventWriter::Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+void SqliteEventWriter::KeepWalOnClose() { db_->KeepWalOnClose(); }
 
 SqliteEventWriter::Stats SqliteEventWriter::stats() const {
   return Stats{state_.EventCount(), state_.UserCount(), ids_.size(), ids_.MemoryBytes()};
