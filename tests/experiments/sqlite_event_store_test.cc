@@ -766,28 +766,33 @@ TEST_CASE("a full write queue shows in WriteHealth") {
       {.path = tmp.Path(), .synchronous = "NORMAL", .queue_capacity = 3}, clock);
   REQUIRE(store.has_value());
   std::promise<void> release, entered;
-  auto released = release.get_future().share();
+  std::shared_future<void> released = release.get_future().share();
   REQUIRE((*store)->Submit({Exposure("q0", "u0", "exp", "control", 1, 1)},
-                           [&](Result<std::vector<EventOutcome>>) {
+                           [&entered, released](Result<std::vector<EventOutcome>>) {
                              entered.set_value();
                              released.wait();
                            }));
   entered.get_future().wait();
+  // Nothing may throw until the writer is released: its destructor would wait for it.
   std::vector<std::future<Result<std::vector<EventOutcome>>>> waiting;
   std::vector<std::promise<Result<std::vector<EventOutcome>>>> promises(3);
-  for (int i = 0; i < 3; ++i) {
-    waiting.push_back(promises[static_cast<std::size_t>(i)].get_future());
-    REQUIRE((*store)->Submit(
-        {Exposure(fmt::format("q{}", i + 1), fmt::format("u{}", i + 1), "exp", "control", 1, 1)},
-        [&promises, i](Result<std::vector<EventOutcome>> r) {
-          promises[static_cast<std::size_t>(i)].set_value(std::move(r));
-        }));
+  bool queued = true;
+  for (std::size_t i = 0; i < promises.size(); ++i) {
+    waiting.push_back(promises[i].get_future());
+    queued = queued && (*store)
+                           ->Submit({Exposure(fmt::format("q{}", i + 1), fmt::format("u{}", i + 1),
+                                              "exp", "control", 1, 1)},
+                                    [&promises, i](Result<std::vector<EventOutcome>> r) {
+                                      promises[i].set_value(std::move(r));
+                                    })
+                           .has_value();
   }
   const auto health = (*store)->WriteHealth();
+  release.set_value();
+  REQUIRE(queued);
+  for (auto& f : waiting) CHECK(f.get().has_value());
   REQUIRE(health.has_value());
   CHECK(health->message.find("queue is full") != std::string::npos);
-  release.set_value();
-  for (auto& f : waiting) CHECK(f.get().has_value());
   CHECK_FALSE((*store)->WriteHealth().has_value());
 }
 
