@@ -21,6 +21,23 @@ Error IoError(const std::string& what, const std::string& path) {
 
 }  // namespace
 
+Result<int> OpenPrivateFile(const std::string& path, int flags) {
+  // O_EXCL first, to know whether this call created the file: only then is its mode set.
+  int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (::fchmod(fd, 0600) != 0) {  // the umask may have removed the owner's bits
+      Error e = IoError("set the mode of", path);
+      ::close(fd);
+      return std::unexpected(std::move(e));
+    }
+    return fd;
+  }
+  if (errno != EEXIST) return std::unexpected(IoError("create", path));
+  fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(IoError("open", path));
+  return fd;
+}
+
 Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes, unsigned mode) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path target(path);
@@ -31,12 +48,6 @@ Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes
                               .string();
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(IoError("create", tmp));
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
-    const Error e = IoError("set the mode of", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return std::unexpected(e);
-  }
   std::size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -45,7 +56,9 @@ Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes
     written += static_cast<std::size_t>(n);
   }
   Result<void> result;
-  if (written != bytes.size()) {
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    result = std::unexpected(IoError("set the mode of", tmp));
+  } else if (written != bytes.size()) {
     result = std::unexpected(IoError("write", tmp));
   } else if (::fsync(fd) != 0) {
     result = std::unexpected(IoError("sync", tmp));

@@ -11,10 +11,16 @@
 
 namespace abrec {
 
-// The new file gets exactly `mode` (not reduced by the umask; 0600 for secrets). Errors: kIo
-// naming the path and the system's reason. The temporary file is removed on failure; the old
-// file is untouched.
+// The file gets `mode` whatever the process's umask (0600 for files only this service may
+// read: accepted copies, keys). Errors: kIo naming the path and the system's reason. The
+// temporary file is removed on failure; the old file is untouched.
 Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes,
                                  unsigned mode = 0644);
+
+// Opens `path` with `flags` (O_WRONLY, O_APPEND, ...), creating it when missing with mode
+// 0600 whatever the umask; an existing file keeps its mode. Returns the descriptor, which
+// the caller closes. For files holding customer data or secrets: databases, the audit log.
+// Errors: kIo naming the path and the system's reason.
+Result<int> OpenPrivateFile(const std::string& path, int flags);
 
 }  // namespace abrec

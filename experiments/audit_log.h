@@ -1,5 +1,7 @@
-// The audit log of experiment definitions: one JSON object per line, appended and flushed
-// for every accepted (and every refused) change. Thread-safe.
+// The audit log of experiment definitions: one JSON object per line, appended and synced
+// (fsync) for every accepted (and every refused) change; the file is created 0600. One
+// write(2) per record on an O_APPEND descriptor: a record is never interleaved with another.
+// Thread-safe.
 #pragma once
 
 #include <mutex>
@@ -29,7 +31,8 @@ class AuditLog {
   // path: the file to append to (its folder is created). Empty: entries are only counted.
   AuditLog(std::string path, const Clock& clock) : path_(std::move(path)), clock_(clock) {}
 
-  // Appends one line; an I/O failure is returned (and the caller logs it).
+  // Appends one line and syncs it. An I/O failure is returned: a change through the admin
+  // API is then not made (server/lifecycle.h); the registry logs it for a file edit.
   Result<void> Append(const AuditEntry& entry);
   const std::string& path() const { return path_; }
 

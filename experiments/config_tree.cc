@@ -3,11 +3,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <yaml-cpp/emitter.h>
+#include <yaml-cpp/emittermanip.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -250,6 +253,20 @@ ParseResult<ConfigNode> ParseConfigFile(const std::string& path, const ParseLimi
   if (!f) return std::unexpected(One(path, 0, 0, "cannot open file for reading"));
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   return ParseConfigText(text, path, limits);
+}
+
+std::string YamlScalar(std::string_view value, char quote) {
+  const bool control = std::any_of(value.begin(), value.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+  YAML::Emitter out;
+  if (quote == '"' || (quote == '\'' && control)) {
+    out << YAML::DoubleQuoted;
+  } else if (quote == '\'') {
+    out << YAML::SingleQuoted;
+  }
+  out << std::string(value);
+  return out.c_str();
 }
 
 }  // namespace abrec

@@ -46,6 +46,13 @@ struct ParseLimits {
 ParseResult<ConfigNode> ParseConfigText(std::string_view text, const std::string& file,
                                         const ParseLimits& limits);
 
+// `value` as one YAML scalar, written by yaml-cpp's emitter: plain when that reads back as
+// the same string, else double-quoted with escapes (so a value holding ": ", "#", a line
+// break or a control character stays one scalar). `quote` '"' or '\'' asks for that style
+// (for a flow or JSON document, or in place of a quoted token); a value with a control
+// character is double-quoted whatever was asked.
+std::string YamlScalar(std::string_view value, char quote = 0);
+
 // Reads and parses a file, refusing files over limits.max_bytes before reading them.
 ParseResult<ConfigNode> ParseConfigFile(const std::string& path, const ParseLimits& limits);
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,10 @@ struct EventStoreOptions {
   // A report reads every name: 10,000 keeps it fast while far above what a catalog and the
   // fairness groups need.
   std::size_t max_counters_per_experiment = 10'000;
+  // Makes the data written to a file durable: 0, or -1 with errno set. With synchronous
+  // FULL the store calls it on the WAL after each commit and acknowledges the commit only
+  // when it returns 0. A seam for tests, which inject a failing one; empty: fdatasync(2).
+  std::function<int(int fd)> file_sync{};
 };
 
 // Per (experiment, bucket) totals, keyed by bucket name.
@@ -145,7 +150,14 @@ class EventStore : public AggregateSource {
   // Queues a batch for the writer. `done` runs on the writer thread after the commit, with
   // one outcome per event in order, or with the error that failed the transaction (nothing
   // of the batch is then stored). Fails at once, without calling `done`, with kUnavailable
-  // when the queue is full or the store is stopping. Thread-safe.
+  // when the queue is full, the store is stopping, or the store has failed. Thread-safe.
+  //
+  // Fail-stop: once the WAL could not be synced or written (an I/O error, not a full disk),
+  // the store acknowledges nothing more, failing every later write, and never syncs that
+  // file again. Linux may drop the dirty pages of a failed write-back and clear the error,
+  // so a retried fsync can succeed over lost data (the PostgreSQL "fsyncgate" thread,
+  // pgsql-hackers, March 2018). A restart reopens the database and SQLite recovers it from
+  // the WAL: every acknowledged event is there.
   virtual Result<void> Submit(std::vector<Event> events, Done done) = 0;
 
   // Erases every event of a user and their per-user totals, and corrects the bucket totals,
@@ -178,6 +190,12 @@ class EventStore : public AggregateSource {
 
   // Events waiting for the writer right now. Thread-safe.
   virtual std::size_t QueuedEvents() = 0;
+
+  // Why writes are not being acknowledged now (kUnavailable, field "storage"), or
+  // std::nullopt: a failed fsync or WAL write (until the process restarts: see Submit), a
+  // full disk (for 10 s after a transaction failed for want of space, unless one has
+  // succeeded since), or a full queue. For /readyz. Thread-safe.
+  virtual std::optional<Error> WriteHealth() = 0;
 
   // What the store holds, as of the last transaction (for /metrics). Thread-safe.
   struct Stats {

@@ -76,18 +76,17 @@ ParseResult<std::string> SetTopLevelScalar(std::string_view text, const std::str
     if ((quoted ? token.substr(1, token.size() >= 2 ? token.size() - 2 : 0) : token) != v.value) {
       return fail(v, "cannot locate the value in the text; edit the file by hand");
     }
-    const std::string replacement =
-        quoted ? fmt::format("{}{}{}", text[at], value, text[at]) : std::string(value);
-    out.replace(at, length, replacement);
+    out.replace(at, length, YamlScalar(value, quoted ? text[at] : '\0'));
     return out;
   }
   const std::size_t root_at = OffsetOf(text, root.line, root.column);
   if (root_at != std::string_view::npos && root_at < text.size() && text[root_at] == '{') {
-    out.insert(root_at + 1, fmt::format("\"{}\": \"{}\", ", key, value));
+    out.insert(root_at + 1, fmt::format("\"{}\": {}, ", key, YamlScalar(value, '"')));
     return out;
   }
   if (root.keys.size() < 2) {
-    out += fmt::format("{}{}: {}\n", out.empty() || out.back() == '\n' ? "" : "\n", key, value);
+    out += fmt::format("{}{}: {}\n", out.empty() || out.back() == '\n' ? "" : "\n", key,
+                       YamlScalar(value));
     return out;
   }
   const ConfigNode& next = root.keys[1];
@@ -95,7 +94,7 @@ ParseResult<std::string> SetTopLevelScalar(std::string_view text, const std::str
   if (line_start == std::string_view::npos) return fail(next, "cannot locate the key in the text");
   out.insert(line_start,
              fmt::format("{}{}: {}\n", std::string(static_cast<std::size_t>(next.column - 1), ' '),
-                         key, value));
+                         key, YamlScalar(value)));
   return out;
 }
 

@@ -11,10 +11,11 @@
 
 namespace abrec {
 
-// `text` with the top-level `key` set to `value` (a plain identifier such as "ab_test"):
-// the old scalar is replaced in place (its quotes kept), or, when the key is absent, a line
-// "key: value" is inserted before the second top-level key (after the experiment key), or
-// "\"key\": \"value\", " after the opening brace of a flow (JSON) document. Fails with a
+// `text` with the top-level `key` (an identifier) set to `value` (any string, written by
+// YAML's emitter: see YamlScalar): the old scalar is replaced in place (in its quotes if it
+// was quoted), or, when the key is absent, a line "key: value" is inserted before the second
+// top-level key (after the experiment key), or "\"key\": \"value\", " after the opening
+// brace of a flow (JSON) document. Fails with a
 // diagnostic when the text does not parse, is not a map, or the key holds a list or map.
 ParseResult<std::string> SetTopLevelScalar(std::string_view text, const std::string& file,
                                            std::string_view key, std::string_view value,

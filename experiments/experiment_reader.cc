@@ -25,9 +25,9 @@ constexpr std::string_view kReservedNames[] = {"holdout", "exploration", "not_en
 constexpr double kWeightTolerance = 1e-6;
 constexpr std::size_t kMaxVariants = 16;
 
-bool IsIdentifier(const std::string& s, std::size_t max_len) {
+bool IsIdentifier(std::string_view s, std::size_t max_len) {
   static const std::regex kId("[A-Za-z0-9][A-Za-z0-9_.-]*");
-  return !s.empty() && s.size() <= max_len && std::regex_match(s, kId);
+  return !s.empty() && s.size() <= max_len && std::regex_match(s.begin(), s.end(), kId);
 }
 
 std::optional<std::string> ReadIdentifier(SchemaReader& r, const ConfigNode& n,
@@ -35,9 +35,7 @@ std::optional<std::string> ReadIdentifier(SchemaReader& r, const ConfigNode& n,
   auto s = r.String(n, field);
   if (s && !IsIdentifier(*s, 64)) {
     r.Error(n, std::string(field),
-            fmt::format("\"{}\" is not a valid {}: use 1 to 64 letters, digits, '_', '-' or '.', "
-                        "starting with a letter or digit",
-                        *s, what));
+            fmt::format("\"{}\" is not a valid {}: use {}", *s, what, kExperimentKeyRule));
     return std::nullopt;
   }
   return s;
@@ -597,6 +595,8 @@ Experiment ReadSeedForm(SchemaReader& r, const ConfigNode& root) {
 }
 
 }  // namespace
+
+bool IsExperimentKey(std::string_view key) { return IsIdentifier(key, 64); }
 
 ParseResult<Experiment> ReadExperiment(const ConfigNode& root, const std::string& file) {
   SchemaReader r(file);

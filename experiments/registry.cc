@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "base/atomic_file.h"
 #include "base/fingerprint.h"
 #include "base/log.h"
 #include "experiments/change_policy.h"
@@ -129,21 +130,19 @@ void ExperimentRegistry::RecordAccepted(const std::string& key, const std::strin
   if (a.content_hash == content_hash || options_.read_only) return;
   std::error_code ec;
   std::filesystem::create_directories(config_.experiments.accepted_dir, ec);
+  // Written whole or not at all, and synced: after a crash the copy is the old one or the
+  // new one. 0600, as the definitions may name customers' segments and owners.
   const std::string path = config_.experiments.accepted_dir + "/" + key + ".accepted";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out) ec = std::make_error_code(std::errc::io_error);
+  auto ok = WriteFileAtomically(path, text, 0600);
+  if (ok) {
+    ok = WriteFileAtomically(config_.experiments.accepted_dir + "/" + key + ".source",
+                             source + "\n", 0600);
   }
-  if (!ec) std::filesystem::rename(tmp, path, ec);
-  if (!ec) {
-    std::ofstream(config_.experiments.accepted_dir + "/" + key + ".source") << source << "\n";
+  if (ok) {
     key_of_source_[source] = key;
+  } else {
+    LogError("experiments: cannot record the accepted version of {}: {}", key, ok.error().message);
   }
-  if (ec)
-    LogError("experiments: cannot record the accepted version of {} in {}: {}", key, path,
-             ec.message());
   a.content_hash = content_hash;
   a.def.reset();  // the live version is the baseline from now on
 }

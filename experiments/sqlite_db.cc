@@ -1,7 +1,12 @@
 #include "experiments/sqlite_db.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <sqlite3.h>
+
+#include "base/atomic_file.h"
 
 namespace abrec {
 
@@ -108,7 +113,25 @@ std::string SqliteStatement::Blob(int column) const {
                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
+namespace {
+
+// The database file created 0600 before SQLite opens it: it holds customer data, and SQLite
+// creates its -wal and -shm files with the database file's mode. An existing file keeps its
+// mode. ":memory:" and "" are not files.
+Result<void> CreatePrivate(const std::string& path) {
+  if (path.empty() || path == ":memory:") return {};
+  auto fd = OpenPrivateFile(path, O_RDWR);
+  if (!fd) return std::unexpected(fd.error());
+  ::close(*fd);
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool read_only) {
+  if (!read_only) {
+    if (auto ok = CreatePrivate(path); !ok) return std::unexpected(ok.error());
+  }
   sqlite3* db = nullptr;
   const int flags =
       (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
@@ -148,7 +171,12 @@ std::int64_t SqliteDb::LastInsertRowid() const { return sqlite3_last_insert_rowi
 
 int SqliteDb::LastErrorCode() const { return sqlite3_extended_errcode(db_); }
 
+void SqliteDb::KeepWalOnClose() {
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+}
+
 Result<void> SqliteDb::BackupTo(const std::string& path) {
+  if (auto ok = CreatePrivate(path); !ok) return std::unexpected(ok.error());
   sqlite3* dest = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);

@@ -71,6 +71,9 @@ class SqliteDb {
   std::int64_t LastInsertRowid() const;
   // The extended result code of the last failure (e.g. SQLITE_FULL), for error mapping.
   int LastErrorCode() const;
+  // No checkpoint when this connection closes (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): the WAL
+  // stays for the next open to recover from.
+  void KeepWalOnClose();
   // Online backup of the whole database into `path` (sqlite3_backup_*).
   Result<void> BackupTo(const std::string& path);
 

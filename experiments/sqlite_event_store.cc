@@ -4,11 +4,13 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "base/log.h"
 #include "experiments/sqlite_aggregate_reader.h"
@@ -82,7 +84,31 @@ SqliteEventStore::~SqliteEventStore() {
   sync_cv_.notify_all();
   if (syncer_.joinable()) syncer_.join();  // and synced, and acknowledged
   if (wal_fd_ >= 0) ::close(wal_fd_);
+  if (Failed()) {
+    // A checkpoint now could fsync "successfully" over lost pages and then reset the WAL
+    // that still holds them: leave the WAL for the next open to recover from.
+    if (writer_) writer_->KeepWalOnClose();
+    if (checkpointer_db_) checkpointer_db_->KeepWalOnClose();
+    return;
+  }
   if (writer_) writer_->Checkpoint();
+}
+
+void SqliteEventStore::Fail(std::string reason) {
+  std::lock_guard lock(mu_);
+  if (failed_) return;
+  failed_ = Error{ErrorCode::kUnavailable,
+                  fmt::format("the event store stopped acknowledging writes: {}; nothing is "
+                              "acknowledged until the service restarts and recovers the "
+                              "database from its WAL",
+                              reason),
+                  "storage"};
+  LogError("storage: {}", failed_->message);
+}
+
+std::optional<Error> SqliteEventStore::Failed() {
+  std::lock_guard lock(mu_);
+  return failed_;
 }
 
 void SqliteEventStore::SyncLoop() {
@@ -94,16 +120,16 @@ void SqliteEventStore::SyncLoop() {
       if (sync_queue_.empty()) return;  // stopping, and everything is acknowledged
       ready.swap(sync_queue_);
     }
-    // One fdatasync covers every commit whose frames were written before it started.
-    std::optional<Error> failure;
-    if (wal_fd_ < 0) wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-    if (wal_fd_ < 0 || ::fdatasync(wal_fd_) != 0) {
-      failure = Error{ErrorCode::kUnavailable,
-                      fmt::format("cannot sync {}-wal to disk: {}; the events are not "
-                                  "acknowledged: retry",
-                                  options_.path, std::strerror(errno)),
-                      "storage"};
-      LogError("storage: {}", failure->message);
+    // One fdatasync covers every commit whose frames were written before it started. After
+    // a failure the file is never synced again (see Submit in event_store.h).
+    std::optional<Error> failure = Failed();
+    if (!failure) {
+      if (wal_fd_ < 0) wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+      if (wal_fd_ < 0 ||
+          (options_.file_sync ? options_.file_sync(wal_fd_) : ::fdatasync(wal_fd_)) != 0) {
+        Fail(fmt::format("cannot sync {}-wal to disk: {}", options_.path, std::strerror(errno)));
+        failure = Failed();
+      }
     }
     for (Completions& c : ready) Complete(std::move(c), failure);
   }
@@ -114,9 +140,16 @@ void SqliteEventStore::CheckpointLoop() {
   constexpr auto kEvery = std::chrono::milliseconds(250);
   std::unique_lock lock(mu_);
   while (!checkpoint_cv_.wait_for(lock, kEvery, [this] { return stopping_; })) {
+    if (failed_) continue;  // no more syncs of these files
     lock.unlock();
     if (auto ok = checkpointer_db_->Exec("PRAGMA wal_checkpoint(PASSIVE)"); !ok) {
-      LogError("storage: WAL checkpoint failed: {}", ok.error().message);
+      // An I/O error may be a failed fsync of the database file: a later checkpoint that
+      // succeeded would reset the WAL over pages the kernel dropped.
+      if ((checkpointer_db_->LastErrorCode() & 0xFF) == SQLITE_IOERR) {
+        Fail(fmt::format("a WAL checkpoint failed: {}", ok.error().message));
+      } else {
+        LogError("storage: WAL checkpoint failed: {}", ok.error().message);
+      }
     }
     lock.lock();
   }
@@ -169,6 +202,7 @@ Result<void> SqliteEventStore::Enqueue(Batch batch) {
       return std::unexpected(
           Error{ErrorCode::kUnavailable, "the event store is stopping", "storage"});
     }
+    if (failed_) return std::unexpected(*failed_);
     if (queued_events_ + batch.events.size() > options_.queue_capacity) {
       return std::unexpected(Error{ErrorCode::kUnavailable,
                                    fmt::format("the write queue is full ({} events waiting); "
@@ -232,9 +266,21 @@ void SqliteEventStore::RunGroup(std::vector<Batch>& group) {
       case Batch::Kind::kCovariates: ops.push_back(WriteOp{nullptr, nullptr, &b.covariates}); break;
     }
   }
-  auto result = writer_->Commit(ops);
-  if (!result) {
-    LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
+  // Batches queued before the store failed are refused too, without writing.
+  const std::optional<Error> failed = Failed();
+  Result<std::vector<WriteResult>> result =
+      failed ? std::unexpected(*failed) : writer_->Commit(ops);
+  if (result) {
+    full_at_us_ = 0;
+  } else if (!failed) {
+    const int primary = writer_->last_failure_code() & 0xFF;
+    if (primary == SQLITE_FULL) full_at_us_ = std::max<std::int64_t>(clock_.NowMicros(), 1);
+    if (primary == SQLITE_IOERR) {
+      // A failed write of the WAL: the page cache may hold frames the file does not.
+      Fail(fmt::format("a transaction failed to write: {}", result.error().message));
+    } else {
+      LogError("storage: transaction failed, nothing of it was kept: {}", result.error().message);
+    }
   }
   PublishStats();
   auto completions = std::make_shared<std::vector<Completion>>();
@@ -299,6 +345,29 @@ void SqliteEventStore::PublishStats() {
   users_ = stats.users;
   index_bytes_ = stats.id_index_bytes;
   commits_.fetch_add(1, std::memory_order_release);
+}
+
+std::optional<Error> SqliteEventStore::WriteHealth() {
+  if (auto failed = Failed()) return failed;
+  // Held for a while rather than until a write succeeds: a load balancer that takes the
+  // service out of rotation sends no writes that could show the disk has room again.
+  constexpr std::int64_t kFullHoldUs = 10'000'000;
+  if (const std::int64_t full_at = full_at_us_;
+      full_at != 0 && clock_.NowMicros() - full_at < kFullHoldUs) {
+    return Error{ErrorCode::kUnavailable,
+                 "the disk (or storage.max_size_mb) is full: a transaction failed for want of "
+                 "space in the last 10 s, and none has succeeded since",
+                 "storage"};
+  }
+  std::lock_guard lock(mu_);
+  if (queued_events_ >= options_.queue_capacity) {
+    return Error{ErrorCode::kUnavailable,
+                 fmt::format("the write queue is full ({} events waiting, "
+                             "storage.queue_capacity {})",
+                             queued_events_, options_.queue_capacity),
+                 "storage"};
+  }
+  return std::nullopt;
 }
 
 std::size_t SqliteEventStore::QueuedEvents() {

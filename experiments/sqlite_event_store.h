@@ -44,6 +44,7 @@ class SqliteEventStore final : public EventStore {
   Result<AmountHistory> Amounts(const std::string& experiment) override;
   void SetCompletionExecutor(Executor run) override;
   std::size_t QueuedEvents() override;
+  std::optional<Error> WriteHealth() override;
   Stats stats() override;
   Result<void> Backup(const std::string& path) override;
 
@@ -75,6 +76,11 @@ class SqliteEventStore final : public EventStore {
   // Runs completions through the executor, or here. `failure` replaces their results.
   void Complete(Completions completions, const std::optional<Error>& failure);
   void SyncLoop();
+  // Enters the failed state (sticky; the first reason is kept and logged) after an I/O
+  // error that may have lost written data.
+  void Fail(std::string reason);
+  // The failure every write gets once the store has failed, or std::nullopt.
+  std::optional<Error> Failed();
   // Copies the writer's sizes to the atomics stats() reads (writer thread).
   void PublishStats();
 
@@ -98,7 +104,12 @@ class SqliteEventStore final : public EventStore {
   std::deque<Batch> queue_;
   std::size_t queued_events_ = 0;
   bool stopping_ = false;
+  std::optional<Error> failed_;  // fail-stop: set once, never cleared
   std::thread thread_;
+  // When (clock_) a transaction last failed for want of space (SQLITE_FULL or
+  // max_size_bytes), 0 after a commit that succeeded: a full disk is transient, not a
+  // failure. Written by the writer thread.
+  std::atomic<std::int64_t> full_at_us_{0};
 
   // WAL checkpoints run on their own thread and connection (PASSIVE: they never block the
   // writer), so that copying the WAL into the database and its fsync stay off the commit

@@ -392,7 +392,10 @@ Result<void> SqliteEventWriter::Load() {
 }
 
 Result<std::vector<WriteResult>> SqliteEventWriter::Commit(std::span<const WriteOp> ops) {
-  if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+  if (auto ok = db_->Exec("BEGIN IMMEDIATE"); !ok) {
+    last_failure_code_ = db_->LastErrorCode();
+    return std::unexpected(ok.error());
+  }
   state_.Begin();
   distinct_->Begin();
   StartDay();
@@ -443,6 +446,7 @@ void SqliteEventWriter::StartDay() {
 }
 
 Result<std::vector<WriteResult>> SqliteEventWriter::Abort(Error e) {
+  last_failure_code_ = db_->LastErrorCode();
   (void)db_->Exec("ROLLBACK");
   state_.Rollback();
   distinct_->Rollback();
@@ -798,6 +802,8 @@ Result<std::vector<Event>> ReadEventsOfRequest(SqliteDb& db, const std::string& 
 }
 
 void SqliteEventWriter::Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+void SqliteEventWriter::KeepWalOnClose() { db_->KeepWalOnClose(); }
 
 SqliteEventWriter::Stats SqliteEventWriter::stats() const {
   return Stats{state_.EventCount(), state_.UserCount(), ids_.size(), ids_.MemoryBytes()};

@@ -64,6 +64,12 @@ class SqliteEventWriter {
   Result<std::int64_t> Purge(std::int64_t cutoff_us);
 
   void Checkpoint();
+  // The extended SQLite result code of the last Commit that failed (e.g. SQLITE_IOERR_WRITE,
+  // SQLITE_FULL); 0 before any failure.
+  int last_failure_code() const { return last_failure_code_; }
+  // Keeps the WAL when the connection closes: no checkpoint on close, which would fsync the
+  // database file and may then reset the WAL (after a failed fsync, over lost pages).
+  void KeepWalOnClose();
 
   // Sizes of the in-memory indexes.
   struct Stats {
@@ -111,6 +117,7 @@ class SqliteEventWriter {
   Result<std::vector<StoredEvent>> ReadEvents(std::span<const std::int64_t> seqs);
 
   std::unique_ptr<SqliteDb> db_;
+  int last_failure_code_ = 0;
   EventIdIndex ids_;
   AggregateState state_;
   const Clock& clock_;

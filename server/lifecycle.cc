@@ -54,9 +54,13 @@ std::optional<std::string> ReadSmallFile(const std::string& path, std::size_t ma
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-void AuditChange(Platform& platform, std::string action, const Experiment& e,
-                 std::vector<std::string> changed, const ChangeSource& source,
-                 const std::string& content_hash) {
+// Records the change before it is made: a change is never live without its audit record.
+// When the record cannot be written the change is refused (kUnavailable). Should the
+// registry then refuse the new file, the "admin_refused" record that follows says so.
+std::optional<LifecycleRefusal> AuditChange(Platform& platform, std::string action,
+                                            const Experiment& e, std::vector<std::string> changed,
+                                            const ChangeSource& source,
+                                            const std::string& content_hash) {
   AuditEntry entry{.action = std::move(action),
                    .experiment = e.key,
                    .file = e.file,
@@ -65,7 +69,13 @@ void AuditChange(Platform& platform, std::string action, const Experiment& e,
                    .reason = source.reason,
                    .content_hash = content_hash,
                    .actor = source.actor};
-  if (auto ok = platform.audit().Append(entry); !ok) LogWarning("audit: {}", ok.error().message);
+  if (auto ok = platform.audit().Append(entry); !ok) {
+    return Refuse(ErrorCode::kUnavailable,
+                  fmt::format("the change was not made: its audit record cannot be written ({})",
+                              ok.error().message),
+                  "audit_log");
+  }
+  return std::nullopt;
 }
 
 // Writes `text` as `key`'s file after every check, reloads the registry, and checks that it
@@ -183,7 +193,12 @@ LifecycleResult Apply(Platform& platform, std::string_view key, const std::strin
     change.unchanged = true;
     return change;
   }
-  // Write, publish, verify; on a refusal by the registry put the old bytes back.
+  // Audit, write, publish, verify; on a refusal by the registry put the old bytes back.
+  if (auto refused = AuditChange(platform, phase_only ? "phase_changed" : "admin_put", next,
+                                 live ? std::move(changed) : std::vector<std::string>{"created"},
+                                 source, hash)) {
+    return std::unexpected(std::move(*refused));
+  }
   const std::optional<std::string> before =
       live ? ReadSmallFile(path, limits.max_bytes) : std::nullopt;
   if (auto ok = WriteFileAtomically(path, text); !ok) {
@@ -211,8 +226,6 @@ LifecycleResult Apply(Platform& platform, std::string_view key, const std::strin
     return std::unexpected(RefuseWith(ErrorCode::kConflict, "", std::move(problems)));
   }
   change.experiment = published;
-  AuditChange(platform, phase_only ? "phase_changed" : "admin_put", published->def,
-              live ? std::move(changed) : std::vector<std::string>{"created"}, source, hash);
   LogInfo("experiments: {} {} by {} (phase {}{}){}", key, phase_only ? "phase changed" : "replaced",
           source.actor, PhaseName(published->def.phase),
           change.previous_phase ? fmt::format(", was {}", PhaseName(*change.previous_phase)) : "",
@@ -237,6 +250,17 @@ LifecycleResult AuditRefusal(Platform& platform, std::string_view key, const Cha
 LifecycleResult ChangePhaseLocked(Platform& platform, std::string_view key, Phase to,
                                   std::string_view rollout_variant, const ChangeSource& source);
 
+// The key from the URL, checked before any path is built from it: a key such as
+// "../abrec" would otherwise name a file outside the experiments folder, and the answer
+// would tell whether that file exists. The message does not repeat the key.
+std::optional<LifecycleRefusal> RefuseKey(std::string_view key) {
+  if (IsExperimentKey(key)) return std::nullopt;
+  return Refuse(
+      ErrorCode::kInvalidArgument,
+      fmt::format("the experiment key in the URL is not valid: use {}", kExperimentKeyRule),
+      "experiment");
+}
+
 }  // namespace
 
 std::optional<std::string> RefusePhaseMove(Phase from, Phase to) {
@@ -256,15 +280,22 @@ std::optional<std::string> RefusePhaseMove(Phase from, Phase to) {
 LifecycleResult PutExperiment(Platform& platform, std::string_view key, std::string_view text,
                               const ChangeSource& source) {
   std::lock_guard lock(ChangeMutex());
-  return AuditRefusal(platform, key, source,
-                      fmt::format("PUT of a definition (content hash {})", Fingerprint(text)),
+  const std::string asked = fmt::format("PUT of a definition (content hash {})", Fingerprint(text));
+  if (auto refused = RefuseKey(key)) {
+    return AuditRefusal(platform, key, source, asked, std::unexpected(std::move(*refused)));
+  }
+  return AuditRefusal(platform, key, source, asked,
                       Apply(platform, key, std::string(text), source, false));
 }
 
 LifecycleResult ChangePhase(Platform& platform, std::string_view key, Phase to,
                             std::string_view rollout_variant, const ChangeSource& source) {
   std::lock_guard lock(ChangeMutex());
-  return AuditRefusal(platform, key, source, fmt::format("move to {}", PhaseName(to)),
+  const std::string asked = fmt::format("move to {}", PhaseName(to));
+  if (auto refused = RefuseKey(key)) {
+    return AuditRefusal(platform, key, source, asked, std::unexpected(std::move(*refused)));
+  }
+  return AuditRefusal(platform, key, source, asked,
                       ChangePhaseLocked(platform, key, to, rollout_variant, source));
 }
 

@@ -22,10 +22,18 @@ HttpResponse Readyz(const RouteContext& ctx, const HttpRequest&) {
   const auto snap = ctx.platform.experiments();
   // A bad file keeps its last good version live: the service still serves correctly, so it
   // stays ready and reports the problem here instead of dropping out of the load balancer.
-  return JsonResponse({{"status", snap->errors.empty() ? "ready" : "degraded"},
-                       {"experiments", snap->experiments.size()},
-                       {"generation", snap->generation},
-                       {"errors", DiagnosticsView(snap->errors)}});
+  // Writes that cannot be acknowledged (a failed fsync, a full disk or queue) do take it out.
+  const auto storage = ctx.platform.events() ? ctx.platform.events()->WriteHealth() : std::nullopt;
+  nlohmann::ordered_json body{{"status", snap->errors.empty() && !storage ? "ready" : "degraded"},
+                              {"experiments", snap->experiments.size()},
+                              {"generation", snap->generation},
+                              {"errors", DiagnosticsView(snap->errors)}};
+  if (storage) {
+    body["storage"] = {{"code", ErrorCodeName(storage->code)},
+                       {"message", storage->message},
+                       {"field", "storage"}};
+  }
+  return JsonResponse(std::move(body), storage ? 503 : 200);
 }
 
 namespace {

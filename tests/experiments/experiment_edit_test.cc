@@ -78,5 +78,30 @@ TEST_CASE("a multi-byte value before the key on the same line (yaml-cpp counts b
   CHECK(*out == "{\"description\": \"é\", \"phase\": \"ab_test\"}");
 }
 
+TEST_CASE("a value with YAML syntax in it stays one scalar (issue 14: rollout_variant injection)") {
+  const ParseLimits limits;
+  for (const std::string& value :
+       {std::string("treatment\nowner: evil@example.com"), std::string("a: b # c"),
+        std::string("x\x1b[31m'\"y"), std::string("{ evil: 1 }")}) {
+    CAPTURE(value);
+    // Inserted (absent key), replacing a plain value, a quoted one, and in a JSON document.
+    for (const std::string& text :
+         {std::string("experiment: q\nphase: shadow\nowner: pm@example.com\n"),
+          std::string("experiment: q\nrollout_variant: control\nowner: pm@example.com\n"),
+          std::string("experiment: q\nrollout_variant: 'control'\nowner: pm@example.com\n"),
+          std::string("{\"experiment\": \"q\", \"owner\": \"pm@example.com\"}")}) {
+      CAPTURE(text);
+      auto edited = SetTopLevelScalar(text, "t.yaml", "rollout_variant", value, limits);
+      REQUIRE(edited);
+      auto tree = ParseConfigText(*edited, "t.yaml", limits);
+      REQUIRE(tree);
+      REQUIRE(tree->Find("rollout_variant"));
+      CHECK(tree->Find("rollout_variant")->value == value);
+      REQUIRE(tree->Find("owner"));
+      CHECK(tree->Find("owner")->value == "pm@example.com");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace abrec
