@@ -57,7 +57,8 @@ test-fast: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -L unit $(CTEST_ARGS)
 
 test-sanitize: deps
-	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug "-DABREC_SANITIZE=address;undefined"
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug "-DABREC_SANITIZE=address;undefined" \
+	  -DABREC_BUILD_BENCH=OFF
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 	cd $(BUILD_SAN) && ctest -j $(JOBS) --output-on-failure -L "unit|integration" $(CTEST_ARGS)
 

@@ -81,12 +81,12 @@ abrec_workspace "$tmp/abrec"
 abrec_start "$tmp/abrec"
 port=$abrec_port
 db=$(abrec_db_path "$tmp/abrec")
-sample=$(curl -fsS "http://127.0.0.1:$port/v1/assign?user_id=user-1&experiment=recsys_v2_hybrid&log=false") ||
+sample=$(curl -fsS "${auth[@]}" "http://127.0.0.1:$port/v1/assign?user_id=user-1&experiment=recsys_v2_hybrid&log=false") ||
   die "GET /v1/assign does not answer 200; is recsys_v2_hybrid in config/experiments?"
 echo "abrec serve on 127.0.0.1:$port; a sample answer:"
 echo "$sample"
 # The sample user of the logging run is not one wrk generates; its exposure is counted below.
-sample=$(curl -fsS "http://127.0.0.1:$port/v1/assign?user_id=sample-1&experiment=recsys_v2_hybrid") ||
+sample=$(curl -fsS "${auth[@]}" "http://127.0.0.1:$port/v1/assign?user_id=sample-1&experiment=recsys_v2_hybrid") ||
   die "GET /v1/assign with exposure logging does not answer 200"
 case $sample in *'"logged":true'*) ;; *) die "GET /v1/assign did not log the exposure of sample-1: $sample" ;; esac
 

@@ -85,7 +85,7 @@ c = int(sys.argv[1])
 ids = [f"member-{i:05d}" for i in range(c * 1000, c * 1000 + 1000)]
 print(json.dumps({"experiment": "recsys_v2_hybrid", "user_ids": ids, "log": False}))
 EOF
-  curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$tmp/assign.json" \
+  curl -fsS "${auth[@]}" -X POST -H 'Content-Type: application/json' --data-binary @"$tmp/assign.json" \
     "http://127.0.0.1:$abrec_port/v1/assign" >"$tmp/assigned.json" ||
     die "POST /v1/assign does not answer 200; is recsys_v2_hybrid in config/experiments?"
   python3 - "$tmp/assigned.json" >>"$tmp/users.txt" <<'EOF'
@@ -125,7 +125,7 @@ for i in range(b):
 print(json.dumps({"events": ev}))
 EOF
 )
-  answer=$(curl -fsS -X POST -H 'Content-Type: application/json' --data-binary "$body" \
+  answer=$(curl -fsS "${auth[@]}" -X POST -H 'Content-Type: application/json' --data-binary "$body" \
     "http://127.0.0.1:$abrec_port/v1/events") || die "POST /v1/events does not answer 2xx"
   echo "  batch $b: $answer"
   case $answer in

@@ -86,7 +86,7 @@ run_wrk() {
 pace_connections() {
   local url=$1 out=$tmp/calibrate.txt mean
   shift
-  WRK_DELAY_MS=$delay_ms wrk -t2 -c32 -d3s --latency -s "$here/recommend.lua" "$url" -- "$@" \
+  WRK_DELAY_MS=$delay_ms wrk "${auth[@]}" -t2 -c32 -d3s --latency -s "$here/recommend.lua" "$url" -- "$@" \
     >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed in the calibration run"; }
   mean=$(to_ms "$(awk '$1 == "Latency" && NF >= 4 {print $2; exit}' "$out")")
   awk -v r="$target_rps" -v d="$delay_ms" -v m="$mean" 'BEGIN {
@@ -158,13 +158,13 @@ abrec_start "$ws"
 port=$abrec_port
 url=http://127.0.0.1:$port
 sample_id=$(head -1 "$tmp/treatment_ids.txt")
-sample=$(curl -fsS "$url/v1/recommend/$sample_id") || die "GET /v1/recommend/$sample_id does not answer 200"
+sample=$(curl -fsS "${auth[@]}" "$url/v1/recommend/$sample_id") || die "GET /v1/recommend/$sample_id does not answer 200"
 echo "abrec serve on 127.0.0.1:$port; GET /v1/recommend/$sample_id answers:"
 echo "${sample:0:600}…"
 case $sample in *'"policy":"recommender"'*) ;; *) die "$sample_id is not served by the recommender policy" ;; esac
 case $sample in *'"candidates":"cache"'*) ;; *) die "$sample_id's candidates did not come from the cache" ;; esac
 case $sample in *'"fallback":null'*) ;; *) die "$sample_id got a fallback list" ;; esac
-post_sample=$(curl -fsS -H 'Content-Type: application/json' -d "{\"user_id\":\"$sample_id\",\"attributes\":{\"age\":34,\"sex\":\"F\",\"region\":\"north\",\"occupation\":\"employed\",\"holdings\":[\"pet\"]}}" "$url/v1/recommend") ||
+post_sample=$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d "{\"user_id\":\"$sample_id\",\"attributes\":{\"age\":34,\"sex\":\"F\",\"region\":\"north\",\"occupation\":\"employed\",\"holdings\":[\"pet\"]}}" "$url/v1/recommend") ||
   die "POST /v1/recommend does not answer 200"
 case $post_sample in *'"candidates":"cache"'*) ;; *) die "POST /v1/recommend did not use the cached candidates: $post_sample" ;; esac
 
@@ -183,7 +183,7 @@ run_wrk "abrec GET /v1/recommend/{id}, treatment, unpaced" "$url" "$connections"
   get "$tmp/treatment_ids.txt"
 echo
 echo "abrec's recommender metrics after the runs:"
-curl -fsS "$url/metrics" | grep -E '^abrec_(recommend|fallback|model|pipeline)[a-z_]*' | head -20 || true
+curl -fsS "${auth[@]}" "$url/metrics" | grep -E '^abrec_(recommend|fallback|model|pipeline)[a-z_]*' | head -20 || true
 abrec_stop
 
 # --- the seed peer ------------------------------------------------------------------------------

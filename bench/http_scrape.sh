@@ -51,7 +51,7 @@ measure() {
   local port=$abrec_port
   python3 "$here/scrape_load.py" seed "$port" "$seed_exposures"
   local report_ms
-  report_ms=$(curl -fsS -o /dev/null -w '%{time_total}' \
+  report_ms=$(curl -fsS "${auth[@]}" -o /dev/null -w '%{time_total}' \
     "http://127.0.0.1:$port/v1/experiments/recsys_v2_hybrid/report" | awk '{printf "%.1f", $1 * 1000}')
   echo "$label: one report, uncached: $report_ms ms"
 
@@ -79,7 +79,7 @@ measure() {
     rows+=("$(printf '%-10s %-34s %9s %9s %10.0f  %s' "$label" "$name" "$w_p50_ms" "$w_p99_ms" \
       "$w_rps" "$scrapes")")
   done
-  curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^abrec_report_(computations|cache_hits|snapshots)_total' || true
+  curl -fsS "${auth[@]}" "http://127.0.0.1:$port/metrics" | grep -E '^abrec_report_(computations|cache_hits|snapshots)_total' || true
   abrec_stop
   build=$saved_build
 }

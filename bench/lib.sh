@@ -36,7 +36,21 @@ abrec_workspace() {
     die "config/abrec.yaml has no 'recommender: catalog: catalog.yaml' line to redirect"
   grep -q "^  ranking: $root/config/ranking.yaml" "$dir/abrec.yaml" ||
     die "config/abrec.yaml has no 'recommender: ranking: ranking.yaml' line to redirect"
+  # One API key (serve, read, admin) for the whole run: made in the first workspace, its key
+  # file copied into the others. Every request to abrec sends it, as a client must.
+  if [ -z "$abrec_key" ]; then
+    abrec_key=$("$build/abrec" keys create --config "$dir/abrec.yaml" --scope serve,read,admin \
+      --name bench) || die "cannot create an API key"
+    abrec_keys_file="$dir/var/api-keys.json"
+    auth=(-H "Authorization: Bearer $abrec_key")
+    export ABREC_KEY=$abrec_key
+  elif [ "$abrec_keys_file" != "$dir/var/api-keys.json" ]; then
+    cp -p "$abrec_keys_file" "$dir/var/api-keys.json"
+  fi
 }
+abrec_key=""
+abrec_keys_file=""
+auth=()
 
 # The database file of a workspace made by abrec_workspace.
 abrec_db_path() { sed -n 's|^  path: *\([^ ]*\).*|\1|p' "$1/abrec.yaml" | head -1; }
@@ -83,7 +97,7 @@ wrk_run() {
   echo
   echo "== $name: wrk $*"
   echo "   (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
-  wrk "$@" >"$out" 2>&1 || { cat "$out"; die "wrk failed on $name"; }
+  wrk "${auth[@]}" "$@" >"$out" 2>&1 || { cat "$out"; die "wrk failed on $name"; }
   cat "$out"
   local mean p50 p99 non2xx
   w_rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")

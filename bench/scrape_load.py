@@ -10,8 +10,12 @@
 """
 import http.client
 import json
+import os
 import sys
 import time
+
+# The API key bench/lib.sh made for the run (serve, read): sent with every request.
+AUTH = {"Authorization": f"Bearer {os.environ['ABREC_KEY']}"} if os.environ.get("ABREC_KEY") else {}
 
 
 def seed(port, n):
@@ -31,7 +35,7 @@ def seed(port, n):
                                "product_id": "pet", "position": 1})
         body = json.dumps({"events": events})
         conn.request("POST", "/v1/events", body=body,
-                     headers={"Content-Type": "application/json"})
+                     headers={"Content-Type": "application/json", **AUTH})
         resp = conn.getresponse()
         doc = json.loads(resp.read())
         if resp.status != 202:
@@ -49,7 +53,7 @@ def scrape(port, seconds, paths):
     while time.monotonic() < stop:
         for path in paths:
             start = time.monotonic()
-            conn.request("GET", path)
+            conn.request("GET", path, headers=AUTH)
             resp = conn.getresponse()
             resp.read()
             worst = max(worst, time.monotonic() - start)

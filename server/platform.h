@@ -44,6 +44,7 @@ struct RecommendRequest {
   std::vector<std::size_t> cached_candidates;
   std::string cached_version;
   bool cache_down = false;  // the cache could not be read: candidates are computed now
+  bool log = true;          // false: the list is served without its exposure (HEAD)
 };
 
 struct RecommendOutcome {

@@ -281,7 +281,7 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
 Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done) const {
   auto outcome = Recommend(req);
   if (!outcome) return std::unexpected(outcome.error());
-  if (!events_ || !outcome->assignment || !IsExposure(*outcome->assignment)) {
+  if (!req.log || !events_ || !outcome->assignment || !IsExposure(*outcome->assignment)) {
     done(std::move(*outcome));
     return {};
   }

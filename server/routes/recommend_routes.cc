@@ -102,6 +102,8 @@ void GetRecommend(const RouteContext& ctx, const HttpRequest& req, std::string_v
   if (!params) return respond(ErrorResponse(params.error()));
   RecommendRequest r;
   r.user_id = std::string(user_id);
+  // HEAD is safe (RFC 9110 section 9.3.2): it answers as GET would, without the exposure.
+  r.log = req.method != "HEAD";
   if (auto ok = ValidateUserId(r.user_id); !ok) return respond(ErrorResponse(ok.error()));
   if (const auto s = params->find("surface"); s != params->end()) r.surface = s->second;
   if (const auto k = params->find("k"); k != params->end()) {

@@ -193,9 +193,9 @@ class AdminLifecycleTest(h.ServiceTestCase):
         self.assertFalse(os.path.exists(self.ws.experiment_path("adm_put2.yaml")))
         # Authentication, media type, method.
         status, doc = self.put("adm_put", text2, token="x" * 32)
-        self.assert_error(status, doc, 403, "authorization")
+        self.assert_error(status, doc, 401, "authorization")
         status, _, body = self.svc.request("PUT", "/v1/experiments/adm_put", body=text2.encode(),
-                                           headers={"Content-Type": "application/yaml"})
+                                           headers={"Content-Type": "application/yaml"}, auth=False)
         self.assertEqual(status, 401, body)
         status, doc = self.put("adm_put", text2, content_type="image/png")
         self.assert_error(status, doc, 415, "content-type")

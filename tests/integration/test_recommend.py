@@ -270,6 +270,11 @@ class RecommendTest(h.ServiceTestCase):
         status, r = self.svc.get_json("/v1/recommend/someone?k=99")
         self.assertEqual((status, r["error"]["field"]), (400, "k"))
 
+    def exposures_of(self, user):
+        with h.open_db_readonly(self.ws.db_path) as db:
+            return db.execute("SELECT COUNT(*) FROM events WHERE user_id = ? AND type = 0",
+                              (user,)).fetchone()[0]
+
     def test_precomputed_candidates_are_served_and_erased(self):
         r = h.run_cli(["precompute", "--config", self.ws.config_path, "--customers", "300"])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
@@ -281,7 +286,17 @@ class RecommendTest(h.ServiceTestCase):
             if doc["bucket"] == "treatment":
                 self.assertEqual(doc["candidates"], "cache")
                 hits += 1
+                treated = f"cust-{i:06d}"
         self.assertGreater(hits, 10)
+        # HEAD answers as GET without logging the list (RFC 9110 9.3.2: HEAD is safe); GET
+        # logs one more exposure.
+        before = self.exposures_of(treated)
+        self.assertGreater(before, 0)
+        status, _, body = self.svc.request("HEAD", f"/v1/recommend/{treated}?k=2")
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(self.exposures_of(treated), before)
+        self.assertEqual(self.svc.get_json(f"/v1/recommend/{treated}?k=2")[0], 200)
+        self.assertEqual(self.exposures_of(treated), before + 1)
         status, doc = self.svc.get_json("/v1/recommend/never-precomputed")
         self.assertEqual((status, doc["error"]["field"]), (404, "user_id"))
         status, _, body = self.svc.request("DELETE", "/v1/users/cust-000007",
@@ -292,7 +307,7 @@ class RecommendTest(h.ServiceTestCase):
         self.assertEqual(status, 404)
 
     def test_models_list_and_reload_need_the_admin_token(self):
-        status, _, _ = self.svc.request("POST", "/v1/models/reload")
+        status, _, _ = self.svc.request("POST", "/v1/models/reload", auth=False)
         self.assertEqual(status, 401)
         status, _, body = self.svc.request("POST", "/v1/models/reload",
                                            headers={"Authorization": f"Bearer {self.token()}"})
