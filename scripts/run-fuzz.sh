@@ -61,6 +61,6 @@ for t in "${targets[@]}"; do
   echo "fuzz: $t: exit $rc, $last" >&2
 done
 echo >> "$summary"
-echo "Command: \`FUZZ_SECONDS=$seconds make fuzz\` (logs in $build/fuzz-logs/)." >> "$summary"
+echo "Command: \`FUZZ_SECONDS=$seconds bash scripts/run-fuzz.sh $build ${targets[*]}\` (\`make fuzz\` runs it on every target; logs in $build/fuzz-logs/)." >> "$summary"
 cat "$summary"
 exit $status
