@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -80,6 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     r.authorization = std::string(req[http::field::authorization]);
     r.body = std::move(parser.get().body());
     const HttpResponse response = fixture.router.Route(r);
+    // ABREC_FUZZ_VERBOSE=1 shows what reached the router (for checking a corpus by hand).
+    static const bool verbose = std::getenv("ABREC_FUZZ_VERBOSE") != nullptr;
+    if (verbose)
+      std::fprintf(stderr, "%s %s -> %d\n", r.method.c_str(), r.path.c_str(), response.status);
     if (response.status < 100 || response.status > 599) std::abort();
     if (response.status >= 500 && response.status != 503) std::abort();  // no 5xx but overload
     if (!req.keep_alive()) break;
