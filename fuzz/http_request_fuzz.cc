@@ -1,8 +1,9 @@
 // Fuzzes the HTTP request path up to the router, without sockets: the bytes go through
 // Beast's request parser with the limits the server sets (header and body limits from
-// LimitsConfig), fed in pieces as a socket would deliver them, then the checks and the
-// target splitting of server/http/http_server.cc (mirrored here: they live in its Session),
-// then Router::Route on the fuzzing platform. Every answer must be a valid status with a body.
+// LimitsConfig), fed in pieces as a socket would deliver them, then the CL+TE refusal of
+// server/http/http_server.cc (mirrored: it lives in its Session) and SplitRequestTarget (which
+// that file still does inline), then Router::Route on the fuzzing platform. Every answer must
+// be a status from 100 to 599, and no 5xx but 503.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 
 #include "experiments/platform_config.h"
 #include "fuzz/fuzz_platform.h"
+#include "server/http/request_target.h"
 
 namespace {
 
@@ -67,16 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     HttpRequest r;
     r.method = std::string(req.method_string());
-    std::string_view target(req.target().data(), req.target().size());
-    if (const auto scheme = target.find("://");
-        scheme != std::string_view::npos &&
-        (target.starts_with("http://") || target.starts_with("https://"))) {
-      const auto slash = target.find('/', scheme + 3);
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    const std::size_t q = target.find('?');
-    r.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+    const auto [path, query] =
+        SplitRequestTarget(std::string_view(req.target().data(), req.target().size()));
+    r.path = std::string(path);
+    r.query = std::string(query);
     r.content_type = std::string(req[http::field::content_type]);
     r.authorization = std::string(req[http::field::authorization]);
     r.body = std::move(parser.get().body());
