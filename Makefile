@@ -2,16 +2,19 @@
 #   make run    install dependencies, build, start the service on 127.0.0.1:8080
 #   make test   install dependencies, build, run every test through ctest
 #   make bench  benchmarks (figures in bench/README.md)
+#   make fuzz   each libFuzzer target for FUZZ_SECONDS under ASan/UBSan (bench/README.md)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-sanitize
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 300
 JOBS       ?= 2
 CONFIG     ?= config/abrec.yaml
 CTEST_ARGS ?=
 
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-fast test-sanitize bench clean
+.PHONY: all deps build run test test-fast test-sanitize bench fuzz clean
 
 all: build
 
@@ -66,5 +69,14 @@ bench: build
 	@bash scripts/install-deps.sh --bench
 	bash bench/run-all.sh $(BUILD)
 
+# Bench time, not CI (CI replays the corpora through the *_replay tests): clang 14 with
+# libFuzzer, every target under ASan/UBSan, each fuzzer run FUZZ_SECONDS one after another.
+FUZZ_TARGETS = event_reader experiment_reader portfolio query_string http_request
+fuzz: deps
+	@bash scripts/install-deps.sh --fuzz
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABREC_FUZZ=ON
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/run-fuzz.sh $(BUILD_FUZZ) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

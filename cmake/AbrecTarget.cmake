@@ -12,6 +12,15 @@ function(abrec_target_settings target)
                            -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=${_san})
   endif()
+  if(ABREC_FUZZ)
+    # libFuzzer's coverage instrumentation and ASan/UBSan on every target; the fuzz
+    # executables add -fsanitize=fuzzer (fuzz/CMakeLists.txt). fuzz/compat supplies the
+    # std::expected that clang 14 cannot get from libstdc++ 12.
+    target_include_directories(${target} SYSTEM BEFORE PRIVATE ${PROJECT_SOURCE_DIR}/fuzz/compat)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                           -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
 endfunction()
 
 # abrec_library(NAME SOURCES... DEPS ...): the module library abrec_NAME, alias abrec::NAME.

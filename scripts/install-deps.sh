@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package abrec needs to build, test and benchmark.
-# Usage: install-deps.sh [--bench]. Idempotent: prints nothing and touches nothing when all packages are present.
+# Usage: install-deps.sh [--bench | --fuzz]. Idempotent: prints nothing and touches nothing when all packages are present.
 # Needs root (or sudo) the first time only.
 set -euo pipefail
 
@@ -22,6 +22,10 @@ packages=(
 # (../shared/peers/run-seed-peer.sh).
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-fastapi python3-uvicorn python3-redis)
+fi
+# `--fuzz` adds what only `make fuzz` needs: clang 14 and libFuzzer (fuzz/).
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-14 libfuzzer-14-dev)
 fi
 
 missing=()
