@@ -498,10 +498,10 @@ class PlanCommandTest(CliTestCase):
         con.close()
         code, _, err = self.plan("--format", "json")
         self.assertEqual(code, 1)
-        self.assertIn("has schema version 8, older than this abrec's 12: start `abrec serve`", err)
+        self.assertIn("has schema version 8, older than this abrec's 13: start `abrec serve`", err)
         r = self.run_abrec("report", "valid_exp", "--config", self.ws.config_path)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("schema version 8, older than this abrec's 12", r.stderr.decode())
+        self.assertIn("schema version 8, older than this abrec's 13", r.stderr.decode())
 
     def test_errors_name_what_is_missing(self):
         code, _, err = self.plan()

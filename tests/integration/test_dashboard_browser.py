@@ -129,8 +129,8 @@ class DashboardBrowserTest(h.ServiceTestCase):
         self.assertTrue(gaps)
 
     def test_signs_in_with_the_form_and_the_cookie_then_reads(self):
-        # Without credentials the browser gets the sign-in form (no script on it).
-        dom, console = self.load(self.url("/dashboards/rep_win", signed_in=False))
+        # The sign-in page (what a browser without credentials is offered) has no script.
+        dom, console = self.load(self.url("/login?next=/dashboards/rep_win", signed_in=False))
         self.assertIn('action="/login"', dom)
         self.assertNotIn("<script", dom)
         # The form posted (by this test's own page) with a read key: the session cookie is
