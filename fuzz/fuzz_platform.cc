@@ -62,7 +62,8 @@ class Fixture {
       std::abort();
     }
     authorizer_.emplace(std::move(*authorizer));
-    router_ = std::make_unique<Router>(*platform_, *authorizer_, sessions_, false, metrics_, state_);
+    router_ =
+        std::make_unique<Router>(*platform_, *authorizer_, sessions_, false, metrics_, state_);
   }
 
   ~Fixture() {

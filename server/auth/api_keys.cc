@@ -141,6 +141,16 @@ FileStamp Stamp(const std::string& path) {
 
 }  // namespace
 
+Result<void> RefuseSharedSecretFile(const std::string& path, unsigned mode,
+                                    std::string_view field) {
+  if ((mode & 077) == 0) return {};
+  return std::unexpected(
+      Error{ErrorCode::kFailedPrecondition,
+            fmt::format("{} is readable by its group or others (mode {:04o}); run chmod 600 {}",
+                        path, mode & 07777, path),
+            std::string(field)});
+}
+
 Result<std::vector<ApiKeyRecord>> ReadApiKeyFile(const std::string& path) {
   std::vector<ApiKeyRecord> records;
   struct stat st {};
@@ -150,12 +160,8 @@ Result<std::vector<ApiKeyRecord>> ReadApiKeyFile(const std::string& path) {
                                  fmt::format("cannot read {}: {}", path, std::strerror(errno)),
                                  "auth.keys_file"});
   }
-  if ((st.st_mode & 077) != 0) {
-    return std::unexpected(
-        Error{ErrorCode::kFailedPrecondition,
-              fmt::format("{} is readable by its group or others (mode {:04o}); run chmod 600 {}",
-                          path, st.st_mode & 07777, path),
-              "auth.keys_file"});
+  if (auto ok = RefuseSharedSecretFile(path, st.st_mode, "auth.keys_file"); !ok) {
+    return std::unexpected(ok.error());
   }
   if (!S_ISREG(st.st_mode) || static_cast<std::uintmax_t>(st.st_size) > kMaxFileBytes) {
     return std::unexpected(FileError(path, "not a regular file of at most 4 MiB"));

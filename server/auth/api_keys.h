@@ -26,6 +26,10 @@
 
 namespace abrec {
 
+// Refuses a secret file (keys, tokens) that its group or others may read: kFailedPrecondition
+// naming the file, its mode and the chmod that fixes it; `field` is the config key.
+Result<void> RefuseSharedSecretFile(const std::string& path, unsigned mode, std::string_view field);
+
 struct ApiKeyRecord {
   std::string name;  // [A-Za-z0-9._-], 1 to 64 characters, unique among active keys
   std::string id;    // 16 hex digits

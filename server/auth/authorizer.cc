@@ -79,12 +79,8 @@ Result<std::string> LoadOrCreateAdminToken(const std::string& path) {
     LogInfo("admin: created a new admin token in {}", path);
     return token;
   }
-  if ((st.st_mode & 077) != 0) {
-    return std::unexpected(
-        Error{ErrorCode::kFailedPrecondition,
-              fmt::format("{} is readable by its group or others (mode {:04o}); run chmod 600 {}",
-                          path, st.st_mode & 07777, path),
-              "admin.token_file"});
+  if (auto ok = RefuseSharedSecretFile(path, st.st_mode, "admin.token_file"); !ok) {
+    return std::unexpected(ok.error());
   }
   std::ifstream in(path);
   std::string token;

@@ -20,6 +20,7 @@
 #include "server/http/accept_backoff.h"
 #include "server/http/body_budget.h"
 #include "server/http/error_response.h"
+#include "server/http/request_target.h"
 #include "server/http/transfer_encoding.h"
 
 namespace abrec {
@@ -257,17 +258,11 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& req = parser_->get();
     HttpRequest r;
     r.method = std::string(req.method_string());
-    std::string_view target(req.target().data(), req.target().size());
-    // The absolute form ("http://host/path?q") must be accepted too (RFC 9112 section 3.2.2).
-    if (const auto scheme = target.find("://");
-        scheme != std::string_view::npos &&
-        (target.starts_with("http://") || target.starts_with("https://"))) {
-      const auto slash = target.find('/', scheme + 3);
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    const std::size_t q = target.find('?');
-    r.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+    // The absolute form ("http://host/path?q") is accepted too (RFC 9112 section 3.2.2).
+    const auto [path, query] =
+        SplitRequestTarget(std::string_view(req.target().data(), req.target().size()));
+    r.path = std::string(path);
+    r.query = std::string(query);
     r.content_type = std::string(req[http::field::content_type]);
     r.authorization = std::string(req[http::field::authorization]);
     r.cookie = std::string(req[http::field::cookie]);
