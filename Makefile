@@ -2,16 +2,19 @@
 #   make run    install dependencies, build, start the service on 127.0.0.1:8080
 #   make test   install dependencies, build, run every test through ctest
 #   make bench  benchmarks (figures in bench/README.md)
+#   make soak   soak test, SOAK_SECONDS (30 min): mixed traffic, reloads, SIGKILL + restart
 
 BUILD      ?= build
 BUILD_SAN  ?= build-sanitize
 JOBS       ?= 2
 CONFIG     ?= config/abrec.yaml
 CTEST_ARGS ?=
+SOAK_SECONDS ?= 1800
+SOAK_KILL_EVERY ?= 180
 
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-fast test-sanitize bench clean
+.PHONY: all deps build run test test-fast test-sanitize bench soak clean
 
 all: build
 
@@ -65,6 +68,12 @@ test-sanitize: deps
 bench: build
 	@bash scripts/install-deps.sh --bench
 	bash bench/run-all.sh $(BUILD)
+
+# Bench time, not CI: SOAK_SECONDS of mixed traffic with config reloads and a SIGKILL +
+# restart every SOAK_KILL_EVERY s; checks that no acknowledged event is lost or doubled.
+# Results in bench/soak/ (summary.md, soak.svg); bench/README.md, "Soak".
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_KILL_EVERY=$(SOAK_KILL_EVERY) python3 bench/soak.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
