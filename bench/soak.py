@@ -209,6 +209,8 @@ sent = set()            # every event id sent
 logged_requests = collections.Counter()   # request_id -> answers saying an exposure was logged
 rejections = collections.Counter()        # error code/message prefix -> count
 events_retried = [0]
+duplicates_answered = [0]   # events a 202 called duplicates (a retry of a committed batch)
+events_in_flight = [0]      # event batches sent and not yet answered
 lock = threading.Lock()
 stop = threading.Event()
 
@@ -352,8 +354,15 @@ def post_events(cl, events):
     for attempt in range(10):
         if attempt:
             events_retried[0] += 1
-        status, doc = cl.request("POST /v1/events", "POST", "/v1/events", {"events": events})
+        with lock:
+            events_in_flight[0] += 1
+        try:
+            status, doc = cl.request("POST /v1/events", "POST", "/v1/events", {"events": events})
+        finally:
+            with lock:
+                events_in_flight[0] -= 1
         if status == 202 and doc is not None:
+            duplicates_answered[0] += int(doc.get("duplicates", 0))
             rejected = {r["index"] for r in doc.get("rejected", [])}
             with lock:
                 for r in doc.get("rejected", []):
@@ -415,6 +424,12 @@ def reloader(svc, ws):
 
 def killer(svc, failures):
     while not stop.wait(KILL_EVERY):
+        # Kill while an event batch is in flight when one is within 2 s: the case where an
+        # answer is lost and the client must retry.
+        deadline = time.monotonic() + 2
+        while events_in_flight[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        in_flight = events_in_flight[0]
         pid = svc.proc.pid
         last_rss = next((r[2] for r in reversed(rss) if r[1] == pid), None)
         t = now()
@@ -422,6 +437,7 @@ def killer(svc, failures):
         err = svc.start()
         restart = now() - t
         kills.append({"t": t, "pid": pid, "rss_kb": last_rss, "restart_s": restart,
+                      "in_flight": in_flight,
                       "error": err, "new_pid": svc.proc.pid})
         if err:
             failures.append(f"restart after the SIGKILL at {t:.0f} s failed: {err}")
@@ -707,7 +723,9 @@ def main():
               f"{len(doubled_acked)}; any soak id stored twice or more: {len(doubled_any)}")
     md.append(f"- sent but never acknowledged (batches abandoned at the end or after 10 tries): "
               f"{len(unacked)}, of which stored: {unacked_stored}")
-    md.append(f"- event batches sent again after no answer or a 5xx: {events_retried[0]}")
+    md.append(f"- event batches sent again after no answer or a 5xx: {events_retried[0]}; events "
+              f"answered as duplicates (already committed before the answer was lost): "
+              f"{duplicates_answered[0]}")
     md.append(f"- rejected events (by error code): "
               f"{dict(rejections) if rejections else 'none'}")
     md.append(f"- exposures the service answered as logged (GET /v1/assign, POST /v1/recommend, "
@@ -720,10 +738,14 @@ def main():
     md.append(f"{len(kills)} SIGKILLs, {len(restarts_ok)} restarts answering /healthz "
               f"(limit {RESTART_LIMIT:g} s).")
     md.append("")
-    md.append("| at (s) | killed pid | its RSS (MB) | kill → /healthz 200 (s) | result |")
-    md.append("|---|---|---|---|---|")
+    md.append("Each SIGKILL waits up to 2 s for a POST /v1/events to be in flight, so that some "
+              "batches lose their answer and are sent again after the restart.")
+    md.append("")
+    md.append("| at (s) | killed pid | its RSS (MB) | event batches in flight | "
+              "kill → /healthz 200 (s) | result |")
+    md.append("|---|---|---|---|---|---|")
     for k in kills:
-        md.append(f"| {k['t']:.0f} | {k['pid']} | {(k['rss_kb'] or 0) / 1024:.1f} | "
+        md.append(f"| {k['t']:.0f} | {k['pid']} | {(k['rss_kb'] or 0) / 1024:.1f} | {k['in_flight']} | "
                   f"{k['restart_s']:.2f} | {k['error'] or 'ok'} |")
     md.append("")
     seen = [r["seen_after_s"] for r in reloads if r["seen_after_s"] is not None]
