@@ -533,10 +533,11 @@ def write_svg(path, by, duration, lifetimes):
     for i, route in enumerate(sorted(by)):
         c = colors[i % len(colors)]
         pts = sorted((b, percentile(v, 0.99)) for b, v in by[route].items() if v)
-        coords = " ".join(f"{x((b + 0.5) * BUCKET_S):.1f},{y1(p):.1f}" for b, p in pts)
+        mid = lambda b: min((b + 0.5) * BUCKET_S, duration)   # the last bucket is partial
+        coords = " ".join(f"{x(mid(b)):.1f},{y1(p):.1f}" for b, p in pts)
         out.append(f'<polyline points="{coords}" fill="none" stroke="{c}" stroke-width="1.5"/>')
         for b, p in pts:
-            out.append(f'<circle cx="{x((b + 0.5) * BUCKET_S):.1f}" cy="{y1(p):.1f}" r="2" '
+            out.append(f'<circle cx="{x(mid(b)):.1f}" cy="{y1(p):.1f}" r="2" '
                        f'fill="{c}" data-value="{p:.2f}"/>')
         ly = top1 + 12 + 15 * i
         out.append(f'<line x1="{left + pw + 10}" x2="{left + pw + 30}" y1="{ly - 4}" '
