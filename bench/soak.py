@@ -224,8 +224,10 @@ class Client:
 
     def request(self, route, method, path, body=None):
         """(status, parsed body or None); status None when no answer came."""
-        if not self.svc.up.wait(timeout=RESTART_LIMIT * 4):
-            return None, None
+        deadline = time.monotonic() + RESTART_LIMIT * 4
+        while not self.svc.up.wait(timeout=0.5):
+            if stop.is_set() or time.monotonic() > deadline:
+                return None, None
         if self.conn is None or self.port != self.svc.port:
             if self.conn is not None:
                 self.conn.close()
@@ -805,7 +807,11 @@ def main():
     print()
     print(summary)
     print(f"written: {OUT}/summary.md, soak.svg, latency.csv, rss.csv")
-    if os.environ.get("SOAK_KEEP"):
+    # The service's logs, one per lifetime, go with the results (a failure is explained there).
+    for name in sorted(os.listdir(ws)):
+        if re.fullmatch(r"abrec-\d+\.log", name):
+            shutil.copy(os.path.join(ws, name), os.path.join(OUT, name))
+    if os.environ.get("SOAK_KEEP") or failures:
         print(f"workspace kept: {ws}")
     else:
         shutil.rmtree(ws, ignore_errors=True)
