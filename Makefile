@@ -3,6 +3,7 @@
 #   make test   install dependencies, build, run every test through ctest
 #   make bench  benchmarks (figures in bench/README.md)
 #   make fuzz   each libFuzzer target for FUZZ_SECONDS under ASan/UBSan (bench/README.md)
+#   make soak   soak test, SOAK_SECONDS (30 min): mixed traffic, reloads, SIGKILL + restart
 
 BUILD      ?= build
 BUILD_SAN  ?= build-sanitize
@@ -11,10 +12,12 @@ FUZZ_SECONDS ?= 300
 JOBS       ?= 2
 CONFIG     ?= config/abrec.yaml
 CTEST_ARGS ?=
+SOAK_SECONDS ?= 1800
+SOAK_KILL_EVERY ?= 180
 
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-fast test-sanitize bench fuzz clean
+.PHONY: all deps build run test test-fast test-sanitize bench fuzz soak clean
 
 all: build
 
@@ -77,6 +80,12 @@ fuzz: deps
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABREC_FUZZ=ON
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/run-fuzz.sh $(BUILD_FUZZ) $(FUZZ_TARGETS)
+
+# Bench time, not CI: SOAK_SECONDS of mixed traffic with config reloads and a SIGKILL +
+# restart every SOAK_KILL_EVERY s; checks that no acknowledged event is lost or doubled.
+# Results in bench/soak/ (summary.md, soak.svg); bench/README.md, "Soak".
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_KILL_EVERY=$(SOAK_KILL_EVERY) python3 bench/soak.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
