@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -25,19 +26,22 @@ bool IsExperimentFile(const std::filesystem::path& p) {
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
-std::vector<std::string> ListFiles(const std::string& dir, Diagnostics& errors) {
+// The experiment files of `dir`, sorted; nullopt (and an error) when the folder cannot be
+// listed, e.g. out of file descriptors: then nothing may be taken for removed.
+std::optional<std::vector<std::string>> ListFiles(const std::string& dir, Diagnostics& errors) {
   std::vector<std::string> out;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && IsExperimentFile(it->path())) {
+      out.push_back(it->path().string());
+    }
+  }
   if (ec) {
     errors.push_back({dir, 0, 0, "experiments.dir",
                       fmt::format("cannot list the experiments folder: {}", ec.message())});
-    return out;
-  }
-  for (const auto& entry : it) {
-    if (entry.is_regular_file(ec) && IsExperimentFile(entry.path())) {
-      out.push_back(entry.path().string());
-    }
+    return std::nullopt;
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -160,6 +164,13 @@ void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
   std::string text;
   if (static_cast<std::size_t>(sb.st_size) <= limits.max_bytes) {
     std::ifstream f(path, std::ios::binary);
+    if (!f) {
+      // Unreadable now (out of descriptors, permissions): not a new version. Keep what is
+      // live and read it again at the next poll.
+      st.mtime_ns = 0;
+      LogWarning("experiments: cannot read {} now; keeping its live version", path);
+      return;
+    }
     text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
   const std::string hash = Fingerprint(text);
@@ -190,7 +201,15 @@ void ExperimentRegistry::Reload() {
   std::lock_guard lock(reload_mu_);
   const auto live = Snapshot();
   Diagnostics errors;
-  const std::vector<std::string> paths = ListFiles(config_.experiments.dir, errors);
+  const auto listed = ListFiles(config_.experiments.dir, errors);
+  // A folder that cannot be listed removes nothing: every known file is kept as it is.
+  std::vector<std::string> paths;
+  if (listed) {
+    paths = *listed;
+  } else {
+    for (const auto& [path, state] : files_) paths.push_back(path);
+    std::sort(paths.begin(), paths.end());
+  }
 
   // Forget files that are gone; their experiments disappear from the live set.
   for (auto it = files_.begin(); it != files_.end();) {
