@@ -10,6 +10,8 @@ packages=(
   # libraries (Boost is Debian's default 1.74: libboost1.81-dev would remove python3-scipy)
   libboost-dev libsqlite3-dev nlohmann-json3-dev libeigen3-dev libyaml-cpp-dev libfmt-dev
   doctest-dev libxgboost-dev libhnswlib-dev libhiredis-dev
+  # libcrypto: SHA-256 and constant-time comparison of API keys (server/auth/)
+  libssl-dev
   # tests and benchmarks
   python3 curl wrk redis-server
   # the statistics tests take their reference values from scipy and statsmodels, run by
