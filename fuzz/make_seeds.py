@@ -73,8 +73,8 @@ def portfolio_seeds():
            "c-0001,34,F,harare,teacher,motor;funeral\r\nc-0002,,M,bulawayo,,\n\n")
     zimnat = ("ID,join_date,sex,marital_status,birth_year,branch_code,occupation_code,"
               "occupation_category_code,P5DA,RIBP,K6QO\n"
-              "001IIBS,1/8/2019,F,M,1983,9F9T,31JW,90QI,0,1,1\r\n"
-              "004GTNW,1/8/2017,M,M,1986,94KC,SST3,56SI,1,0,1\r\n")
+              "SYN0001,1/8/2019,F,M,1983,BR01,OC01,OCAT1,0,1,1\r\n"
+              "SYN0002,1/8/2017,M,M,1986,BR02,OC02,OCAT2,1,0,1\r\n")
     row86 = "\t".join(str(i % 10 if i <= 43 else 5 if i <= 64 else 2 if i == 65 else
                           1 if i == 86 else 0) for i in range(1, 87))
     row85 = row86.rsplit("\t", 1)[0]

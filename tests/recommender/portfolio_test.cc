@@ -34,13 +34,13 @@ constexpr const char* kHeader =
 
 TEST_CASE("the Zimnat format: attributes, age at joining, holdings") {
   TempFile f(std::string(kHeader) +
-             "001IIBS,1/8/2019,F,M,1983,9F9T,31JW,90QI,0,1,1\r\n"
-             "004GTNW,1/8/2017,M,M,1986,94KC,SST3,56SI,1,0,1\r\n");
+             "SYN0001,1/8/2019,F,M,1983,BR01,OC01,OCAT1,0,1,1\r\n"
+             "SYN0002,1/8/2017,M,M,1986,BR02,OC02,OCAT2,1,0,1\r\n");
   auto p = ImportZimnat(f.path);
   REQUIRE(p.has_value());
   CHECK(p->products == std::vector<std::string>{"P5DA", "RIBP", "K6QO"});
   REQUIRE(p->customers.size() == 2);
-  CHECK(p->customers[0].id == "001IIBS");
+  CHECK(p->customers[0].id == "SYN0001");
   CHECK(p->customers[0].age == 36);
   CHECK(p->customers[0].attributes.at("sex") == "F");
   CHECK(p->customers[1].holds == std::vector<bool>{true, false, true});
