@@ -17,7 +17,8 @@ namespace abrec {
 std::string RenderReportHtml(const nlohmann::ordered_json& report);
 
 // The index: every experiment with its phase, decision and reasons, linking to its page.
-std::string RenderIndexHtml(const std::vector<nlohmann::ordered_json>& reports);
+// `reports` are not null.
+std::string RenderIndexHtml(const std::vector<const nlohmann::ordered_json*>& reports);
 
 // Escapes &, <, >, " and ' for HTML text and attribute values.
 std::string HtmlEscape(std::string_view text);

@@ -297,11 +297,12 @@ std::string RenderReportHtml(const json& r) {
   return Page(r["experiment"].get<std::string>() + " · abrec", body);
 }
 
-std::string RenderIndexHtml(const std::vector<json>& reports) {
+std::string RenderIndexHtml(const std::vector<const json*>& reports) {
   std::string body =
       "<h1>Experiments</h1><table><tr><th>experiment</th><th>phase</th><th>decision</th>"
       "<th>why</th><th>alerts</th></tr>";
-  for (const json& r : reports) {
+  for (const json* report : reports) {
+    const json& r = *report;
     const std::string key = r["experiment"].get<std::string>();
     std::string why;
     for (const auto& reason : r["decision"]["reasons"]) why += Str(reason) + "<br>";

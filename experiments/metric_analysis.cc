@@ -152,7 +152,7 @@ BucketSrm SampleRatioOfBuckets(const std::map<std::string, BucketTotals>& totals
       const auto it = totals.find(v.name);
       if (it != totals.end()) enrolled += Count(it->second.users);
     }
-    out.buckets.push_back(std::string(kRolloutPool));
+    out.buckets.emplace_back(kRolloutPool);
     out.users.push_back(enrolled);
     out.expected_weights.push_back(rest);
   } else {

@@ -1,5 +1,5 @@
 // A Platform and Router over a temporary folder, built once per fuzzing process: the
-// fixture of tests/server/router_test.cc (one experiment "exp" on portal_home, from
+// in-process service of tests/support/service_fixture.h (one experiment "exp" on portal_home, from
 // fuzz/corpus/experiment_reader/seed_minimal.yaml, no model),
 // with a fixed clock so that event timestamps near 2026-12-01 are inside the window.
 #pragma once

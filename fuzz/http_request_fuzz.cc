@@ -19,6 +19,7 @@
 #include "experiments/platform_config.h"
 #include "fuzz/fuzz_platform.h"
 #include "server/http/request_target.h"
+#include "server/http/transfer_encoding.h"
 
 namespace {
 
@@ -63,10 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     input.remove_prefix(used);
 
     const auto& req = parser.get();
-    if (req.count(http::field::content_length) > 0 &&
-        req.count(http::field::transfer_encoding) > 0) {
-      return 0;  // 400 and close
-    }
+    if (CheckFraming(req, req.version())) return 0;  // 400 or 501, and close
     HttpRequest r;
     r.method = std::string(req.method_string());
     const auto [path, query] =

@@ -119,9 +119,9 @@ ModelRegistry::ModelRegistry(std::string model_dir, Catalog catalog, ModelLoadOp
 
 ModelRegistry::~ModelRegistry() { StopWatching(); }
 
-std::vector<ModelReloadResult> ModelRegistry::Reload() {
+std::vector<ModelReloadResult> ModelRegistry::Reload(const Approve& approve) {
   std::lock_guard lock(reload_mu_);
-  fingerprint_ = Fingerprint(model_dir_);
+  const std::string fingerprint = Fingerprint(model_dir_);
   const auto current = models_.load();
   auto next = std::make_shared<Models>();
   std::vector<ModelReloadResult> results;
@@ -138,16 +138,6 @@ std::vector<ModelReloadResult> ModelRegistry::Reload() {
     } else if (auto loaded = RecommenderModel::Load(v.dir, catalog_, options_)) {
       r.status = "loaded";
       next->emplace(v.name, std::move(*loaded));
-      swaps_.fetch_add(1);
-      LogInfo("models: {} version {} loaded from {}{}", v.name, v.version, v.dir,
-              r.previous.empty() ? "" : fmt::format(" (was {})", r.previous));
-      if (next->at(v.name)->reads_sex()) {
-        LogWarning(
-            "models: {} version {} reads the customer's sex (a model of an older version, or "
-            "deliberately biased): retrain it with this version's `abrec train`, which hides "
-            "sex, and check it with `abrec gate`",
-            v.name, v.version);
-      }
     } else {
       r.status = "failed";
       r.error = loaded.error().message;
@@ -167,6 +157,37 @@ std::vector<ModelReloadResult> ModelRegistry::Reload() {
                        .status = "kept",
                        .error = "no usable version in the folder any more; the loaded one stays"});
   }
+  const bool swaps = std::ranges::any_of(
+      results, [](const ModelReloadResult& r) { return r.status == "loaded"; });
+  if (swaps && approve) {
+    if (auto ok = approve(results); !ok) {
+      // Nothing changes; the next poll (or request) tries again.
+      for (ModelReloadResult& r : results) {
+        if (r.status != "loaded") continue;
+        r.status = "failed";
+        r.error = "not swapped: " + ok.error().message;
+        LogWarning("models: {} version {} not swapped: {}", r.name, r.version,
+                   ok.error().message);
+      }
+      fingerprint_.clear();
+      return results;
+    }
+  }
+  for (const ModelReloadResult& r : results) {
+    if (r.status != "loaded") continue;
+    swaps_.fetch_add(1);
+    const auto& model = next->at(r.name);
+    LogInfo("models: {} version {} loaded from {}{}", r.name, r.version, model->dir(),
+            r.previous.empty() ? "" : fmt::format(" (was {})", r.previous));
+    if (model->reads_sex()) {
+      LogWarning(
+          "models: {} version {} reads the customer's sex (a model of an older version, or "
+          "deliberately biased): retrain it with this version's `abrec train`, which hides "
+          "sex, and check it with `abrec gate`",
+          r.name, r.version);
+    }
+  }
+  fingerprint_ = fingerprint;
   models_.store(std::move(next));
   return results;
 }
@@ -198,15 +219,15 @@ std::vector<ModelVersionInfo> ModelRegistry::List() const {
   return list;
 }
 
-void ModelRegistry::StartWatching(int interval_ms) {
+void ModelRegistry::StartWatching(int interval_ms, Approve approve) {
   if (interval_ms <= 0) return;
-  watcher_.Start(std::chrono::milliseconds(interval_ms), [this] {
+  watcher_.Start(std::chrono::milliseconds(interval_ms), [this, approve = std::move(approve)] {
     bool changed;
     {
       std::lock_guard reload(reload_mu_);
       changed = Fingerprint(model_dir_) != fingerprint_;
     }
-    if (changed) Reload();
+    if (changed) Reload(approve);
   });
 }
 

@@ -8,10 +8,12 @@
 // Hot swap: Reload() (POST /v1/models/reload, and a watcher polling for file changes) loads
 // a newly chosen version beside the old one and swaps the pointer: requests in flight keep
 // the model they started with. A version that fails to load leaves the old one serving,
-// with the error reported.
+// with the error reported. A swap is approved first (the service writes its audit entry
+// there): when approval fails, nothing is swapped.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/error.h"
 #include "base/periodic_thread.h"
 #include "recommender/catalog.h"
 #include "recommender/model.h"
@@ -46,8 +49,13 @@ class ModelRegistry {
   ModelRegistry(std::string model_dir, Catalog catalog, ModelLoadOptions options);
   ~ModelRegistry();
 
-  // Loads what changed. Thread-safe (one reload at a time).
-  std::vector<ModelReloadResult> Reload();
+  // Called with a reload's results before any model is swapped, when one would be (a result
+  // "loaded"). An error swaps nothing: those results become "failed" with its message.
+  using Approve = std::function<Result<void>(const std::vector<ModelReloadResult>&)>;
+
+  // Loads what changed, swapping once `approve` (if given) agrees. Thread-safe (one reload
+  // at a time).
+  std::vector<ModelReloadResult> Reload(const Approve& approve = {});
   // The live model of NAME, or null.
   std::shared_ptr<const RecommenderModel> Get(std::string_view name) const;
   // Any loaded model (the newest): for the legacy rules' segment data.
@@ -57,8 +65,9 @@ class ModelRegistry {
   std::vector<std::pair<std::string, std::string>> LoadedVersions() const;
   std::uint64_t swaps() const { return swaps_.load(); }
 
-  // Polls the folder every interval_ms and reloads on change; 0 does nothing.
-  void StartWatching(int interval_ms);
+  // Polls the folder every interval_ms and reloads on change, through `approve`; 0 does
+  // nothing. A reload that was not approved is tried again at the next poll.
+  void StartWatching(int interval_ms, Approve approve = {});
   void StopWatching();
 
   const std::string& model_dir() const { return model_dir_; }

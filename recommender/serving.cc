@@ -22,7 +22,8 @@ RecommenderServing::RecommenderServing(RecommenderConfig config, Catalog catalog
 RecommenderServing::~RecommenderServing() { registry_.StopWatching(); }
 
 Result<std::unique_ptr<RecommenderServing>> RecommenderServing::Open(
-    const RecommenderConfig& config, int serving_threads, const Clock& clock) {
+    const RecommenderConfig& config, int serving_threads, const Clock& clock,
+    ModelRegistry::Approve approve_swap) {
   auto diagnostics = [](const Diagnostics& d, const std::string& field) {
     std::string text;
     for (const auto& x : d) text += (text.empty() ? "" : "; ") + x.ToString();
@@ -52,7 +53,7 @@ Result<std::unique_ptr<RecommenderServing>> RecommenderServing::Open(
         "(fallback no_model) until one is trained (abrec train --out {}/{}/VERSION)",
         config.model_dir, config.model_dir, config.default_model);
   }
-  s->registry_.StartWatching(config.poll_interval_ms);
+  s->registry_.StartWatching(config.poll_interval_ms, std::move(approve_swap));
   return s;
 }
 

@@ -74,8 +74,10 @@ class RecommenderServing {
  public:
   // Loads the catalog and ranking rules (errors: FILE:LINE:COL in the message) and the live
   // models (a model that fails to load is logged; the pipeline then falls back to rules).
-  static Result<std::unique_ptr<RecommenderServing>> Open(const RecommenderConfig& config,
-                                                          int serving_threads, const Clock& clock);
+  // The folder watcher swaps a changed model once `approve_swap` agrees (the audit log).
+  static Result<std::unique_ptr<RecommenderServing>> Open(
+      const RecommenderConfig& config, int serving_threads, const Clock& clock,
+      ModelRegistry::Approve approve_swap = {});
   ~RecommenderServing();
 
   ServedList Serve(const ServeRequest& request, std::mt19937_64& rng);

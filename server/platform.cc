@@ -88,6 +88,20 @@ std::string Platform::NewRequestId() {
   return SecureRandomHex(16);
 }
 
+ModelRegistry::Approve Platform::AuditModelSwap(std::string actor) {
+  return [this, actor = std::move(actor)](const std::vector<ModelReloadResult>& results) {
+    std::string summary;
+    for (const ModelReloadResult& r : results) {
+      summary += fmt::format("{}{} {} {}", summary.empty() ? "" : "; ", r.name, r.version,
+                             r.status);
+    }
+    return audit_.Append(AuditEntry{.action = "models_reloaded",
+                                    .file = config_.recommender.model_dir,
+                                    .reason = summary,
+                                    .actor = actor});
+  };
+}
+
 Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Clock& clock,
                                                  OpenOptions options) {
   std::unique_ptr<Platform> p(new Platform(std::move(config), clock, options.read_only));
@@ -99,7 +113,8 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
     const auto& c = p->config_;
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), ec);
-    auto recommender = RecommenderServing::Open(c.recommender, c.server.threads, p->clock_);
+    auto recommender = RecommenderServing::Open(c.recommender, c.server.threads, p->clock_,
+                                                p->AuditModelSwap("model_watcher"));
     if (!recommender) return std::unexpected(recommender.error());
     p->recommender_ = std::move(*recommender);
     std::map<std::string, double, std::less<>> margins;

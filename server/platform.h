@@ -142,6 +142,9 @@ class Platform {
   ExperimentRegistry& registry() { return registry_; }
   // The audit log of changes (experiments, model reloads).
   AuditLog& audit() { return audit_; }
+  // Approves a model swap by appending its audit entry ("models_reloaded", by `actor`):
+  // what ModelRegistry::Reload asks before it swaps, so no swap goes unrecorded.
+  ModelRegistry::Approve AuditModelSwap(std::string actor);
   std::shared_ptr<const RegistrySnapshot> experiments() const { return registry_.Snapshot(); }
 
  private:

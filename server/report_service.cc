@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/thread_priority.h"
+#include "base/clock.h"
+#include "dashboards/html.h"
 #include "dashboards/report.h"
 
 namespace abrec {
@@ -11,6 +14,12 @@ namespace {
 constexpr std::int64_t kDayUs = 86'400'000'000;
 
 Error Stopped() { return Error{ErrorCode::kUnavailable, "the service is stopping", "reports"}; }
+
+// A response body, as DumpJson (server/http/json_body.h) writes every other: compact, invalid
+// UTF-8 replaced rather than thrown.
+std::string ResponseText(const nlohmann::ordered_json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -77,32 +86,38 @@ ReportService::Key ReportService::KeyOf(std::shared_ptr<const LoadedExperiment> 
   return Key{std::move(e), Commits(), platform_.clock().NowMicros() / kDayUs};
 }
 
-std::shared_ptr<const nlohmann::ordered_json> ReportService::Lookup(const Key& key) {
+std::shared_ptr<const RenderedReport> ReportService::Lookup(const Key& key) {
   const auto it = cache_.find(key.experiment->def.key);
   if (it == cache_.end() || !(it->second.key == key)) return nullptr;
   ++counts_.cache_hits;
   return it->second.report;
 }
 
-Result<nlohmann::ordered_json> ReportService::Compute(const Key& key) {
+Result<std::shared_ptr<const RenderedReport>> ReportService::Compute(const Key& key) {
   {
     std::lock_guard lock(mu_);
-    if (auto hit = Lookup(key)) return *hit;
+    if (auto hit = Lookup(key)) return hit;
   }
   auto report = ExperimentReport(platform_, key.experiment->def);
+  std::shared_ptr<const RenderedReport> rendered;
+  if (report) {
+    auto r = std::make_shared<RenderedReport>();
+    r->json_text = ResponseText(*report);
+    r->html = RenderReportHtml(*report);
+    r->json = std::move(*report);
+    rendered = std::move(r);
+  }
   std::lock_guard lock(mu_);
   ++counts_.computed;
-  if (report) {
-    cache_[key.experiment->def.key] =
-        Cached{key, std::make_shared<const nlohmann::ordered_json>(*report)};
-  }
-  return report;
+  if (!rendered) return std::unexpected(report.error());
+  cache_[key.experiment->def.key] = Cached{key, rendered};
+  return rendered;
 }
 
 void ReportService::Report(std::shared_ptr<const LoadedExperiment> e, ReportDone done) {
   const Key key = KeyOf(std::move(e));
   const std::string name = key.experiment->def.key;
-  std::shared_ptr<const nlohmann::ordered_json> hit;
+  std::shared_ptr<const RenderedReport> hit;
   {
     std::lock_guard lock(mu_);
     if (!stopping_ && (hit = Lookup(key)) == nullptr) {
@@ -136,11 +151,12 @@ void ReportService::Report(std::shared_ptr<const LoadedExperiment> e, ReportDone
       return;
     }
   }
-  if (hit) return done(*hit);
+  if (hit) return done(std::move(hit));
   done(std::unexpected(Stopped()));
 }
 
 void ReportService::WorkerLoop() {
+  SetThisThreadNice(options_.nice);
   for (;;) {
     Job job;
     {
@@ -170,9 +186,18 @@ std::shared_ptr<const ReportSnapshot> ReportService::BuildSnapshot() {
       break;
     }
     if (e->def.phase != Phase::kStopped) {
-      for (Alert& a : AlertsOf(*report)) s->alerts.push_back(std::move(a));
+      for (Alert& a : AlertsOf((*report)->json)) s->alerts.push_back(std::move(a));
     }
     s->reports.push_back(std::move(*report));
+  }
+  if (!s->error) {
+    std::vector<const nlohmann::ordered_json*> jsons;
+    for (const auto& r : s->reports) jsons.push_back(&r->json);
+    s->index_html = RenderIndexHtml(jsons);
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const Alert& a : s->alerts) list.push_back(AlertJson(a));
+    s->alerts_json_text = ResponseText(
+        {{"generated_at", FormatRfc3339(s->computed_us)}, {"alerts", std::move(list)}});
   }
   std::lock_guard lock(mu_);
   ++counts_.snapshots;

@@ -34,17 +34,33 @@ namespace abrec {
 // kUnavailable without an event store. Computes on the calling thread (tools, simulations).
 Result<nlohmann::ordered_json> ExperimentReport(const Platform& platform, const Experiment& e);
 
+// A report as the routes serve it: the JSON and both its renderings, made once on the thread
+// that computed the report, so that a request served from the cache only copies bytes (an
+// I/O thread never serialises a report).
+struct RenderedReport {
+  nlohmann::ordered_json json;
+  std::string json_text;  // the body of GET .../report (as DumpJson writes it)
+  std::string html;       // RenderReportHtml(json): the body of GET /dashboards/{key}
+};
+
 // Every experiment's report and the alerts of those not stopped, as of one moment.
 struct ReportSnapshot {
   // The reports of every experiment in key order (the dashboards' index); empty when
   // `error` is set.
-  std::vector<nlohmann::ordered_json> reports;
+  std::vector<std::shared_ptr<const RenderedReport>> reports;
   std::vector<Alert> alerts;     // of the experiments not stopped, in key order
   std::optional<Error> error;    // a report could not be computed
   std::uint64_t commits = 0;     // the store's commit count it reflects (at least)
   std::int64_t generation = 0;   // the registry generation it was computed from
   std::int64_t computed_us = 0;  // the platform clock when it was computed
+  // Rendered with the snapshot, on the thread that computed it: the body of /dashboards/
+  // (RenderIndexHtml) and of /v1/alerts.
+  std::string index_html;
+  std::string alerts_json_text;
 };
+
+// The nice value of the threads that compute reports (the workers and the alert thread).
+inline constexpr int kBackgroundNice = 10;
 
 class ReportService {
  public:
@@ -57,6 +73,10 @@ class ReportService {
     // The staleness of /metrics, /v1/alerts and /dashboards/ is at most this (plus the time
     // to compute a snapshot).
     std::int64_t max_age_ms = 1000;
+    // The workers' nice value (base/thread_priority.h): reports are background work, and a
+    // positive value lets the I/O threads run first when both cores are busy. 0 leaves the
+    // priority alone.
+    int nice = kBackgroundNice;
   };
 
   // `platform` must outlive the service; its event store must exist until Stop().
@@ -65,7 +85,7 @@ class ReportService {
   ReportService(const ReportService&) = delete;
   ReportService& operator=(const ReportService&) = delete;
 
-  using ReportDone = std::function<void(Result<nlohmann::ordered_json>)>;
+  using ReportDone = std::function<void(Result<std::shared_ptr<const RenderedReport>>)>;
   // The report of `e`: `done` runs once, at once on the calling thread when the cached
   // report is current, else on a worker thread once computed (shared with every request for
   // the same report meanwhile). After Stop(), done gets kUnavailable. Thread-safe.
@@ -107,7 +127,7 @@ class ReportService {
   };
   struct Cached {
     Key key;
-    std::shared_ptr<const nlohmann::ordered_json> report;
+    std::shared_ptr<const RenderedReport> report;
   };
   // A queued computation, and how to answer its requester if the service stops before it
   // runs (null: its waiters are answered from running_ or snapshot_waiters_).
@@ -123,9 +143,9 @@ class ReportService {
   Key KeyOf(std::shared_ptr<const LoadedExperiment> e) const;
   std::uint64_t Commits() const;
   // The cached report of `key`, or null. Requires mu_.
-  std::shared_ptr<const nlohmann::ordered_json> Lookup(const Key& key);
-  // Through the cache, computing on the calling thread on a miss.
-  Result<nlohmann::ordered_json> Compute(const Key& key);
+  std::shared_ptr<const RenderedReport> Lookup(const Key& key);
+  // Through the cache, computing (and rendering) on the calling thread on a miss.
+  Result<std::shared_ptr<const RenderedReport>> Compute(const Key& key);
   std::shared_ptr<const ReportSnapshot> BuildSnapshot();
   bool Fresh(const ReportSnapshot& s) const;
   void WorkerLoop();

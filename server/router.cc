@@ -115,6 +115,13 @@ HttpResponse Router::Route(const HttpRequest& req) const {
 
 namespace {
 
+// RouteContext::actor of an allowed request.
+std::string ActorOf(const AuthResult& auth) {
+  if (!auth.who) return "anonymous";
+  if (auth.who->id.empty()) return "admin";  // the admin token
+  return "key:" + auth.who->name;
+}
+
 // The route a path names, with its one path segment (percent-decoded) where it has one.
 struct RouteMatch {
   std::size_t id = kUnmatched;
@@ -177,7 +184,7 @@ std::optional<Scope> NeededScope(std::size_t route, std::string_view method) {
 
 void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> respond) const {
   const auto start = std::chrono::steady_clock::now();
-  const RouteContext ctx{platform_, metrics_, state_};
+  RouteContext ctx{platform_, metrics_, state_};
   const bool get = req.method == "GET" || req.method == "HEAD";
   const RouteMatch match = Match(req.path);
   const std::size_t route = match.id;
@@ -196,6 +203,7 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
       const bool page = route == kDashboards || route == kDashboard;
       return done()(page ? SignInRequired(req, auth) : AuthError(auth));
     }
+    ctx.actor = ActorOf(auth);
   }
   if (match.segment && !*match.segment) return done()(ErrorResponse(match.segment->error()));
   const std::string segment = match.segment ? **match.segment : std::string();

@@ -3,6 +3,7 @@
 
 #include "base/clock.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 #include "server/platform.h"
 #include "server/views.h"
@@ -100,16 +101,10 @@ int AssignCommand(const CommandArgs& argv) {
                kHelp);
     return 2;
   }
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
-  auto platform = Platform::Open(std::move(*config), SystemClock::Instance(), {.read_only = true});
-  if (!platform) {
-    fmt::print(stderr, "abrec assign: {}\n", platform.error().message);
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
+  auto platform = ReadOnlyPlatform("assign", std::move(*config));
+  if (!platform) return platform.error();
   for (const auto& d : (*platform)->experiments()->errors) {
     fmt::print(stderr, "warning: {}\n", d.ToString());
   }

@@ -6,6 +6,7 @@
 #include "experiments/platform_config.h"
 #include "experiments/sqlite_db.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 
 namespace abrec {
@@ -27,11 +28,8 @@ int BackupCommand(const CommandArgs& argv) {
     return 2;
   }
   const std::string target = args->positionals[0];
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
   std::error_code ec;
   if (std::filesystem::exists(target, ec)) {
     fmt::print(stderr, "abrec backup: {} exists; choose a new path\n", target);

@@ -6,6 +6,7 @@
 #include "experiments/platform_config.h"
 #include "server/auth/api_keys.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 
 namespace abrec {
@@ -45,11 +46,8 @@ int KeysCommand(const CommandArgs& argv) {
                kHelp);
     return 2;
   }
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
   const std::string& path = config->auth.keys_file;
   const Clock& clock = SystemClock::Instance();
   if (pos[0] == "create" && pos.size() == 1) {

@@ -5,6 +5,7 @@
 #include "experiments/platform_config.h"
 #include "recommender/model_registry.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 
 namespace abrec {
@@ -37,11 +38,8 @@ int ModelsCommand(const CommandArgs& argv) {
     fmt::print(stderr, "abrec models: give `list` and --format text|json\n{}", kHelp);
     return 2;
   }
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
   const auto versions = ScanModelDir(config->recommender.model_dir);
   if (format == "json") {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();

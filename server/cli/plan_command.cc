@@ -15,6 +15,7 @@
 #include "experiments/sqlite_db.h"
 #include "experiments/sqlite_schema.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 #include "server/platform.h"
 #include "stats/moments.h"
@@ -152,16 +153,10 @@ int PlanCommand(const CommandArgs& argv) {
     return 2;
   }
   const std::string key = args->positionals[0];
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
-  auto platform = Platform::Open(*config, SystemClock::Instance(), {.read_only = true});
-  if (!platform) {
-    fmt::print(stderr, "abrec plan: {}\n", platform.error().message);
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
+  auto platform = ReadOnlyPlatform("plan", *config);
+  if (!platform) return platform.error();
   const auto loaded = (*platform)->experiments()->Find(key);
   if (!loaded) {
     fmt::print(stderr, "abrec plan: experiment: no experiment \"{}\" in {}\n", key,

@@ -11,6 +11,7 @@
 #include "recommender/model_registry.h"
 #include "recommender/synthetic_world.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 
 namespace abrec {
@@ -51,11 +52,8 @@ int PrecomputeCommand(const CommandArgs& argv) {
     fmt::print(stderr, "abrec precompute: {}\n", e.what());
     return 2;
   }
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
   const auto& rc = config->recommender;
   const std::string name = args->Get("model").value_or(rc.default_model);
   auto catalog = LoadCatalog(rc.catalog);

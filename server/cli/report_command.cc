@@ -9,6 +9,7 @@
 #include "experiments/sqlite_aggregate_reader.h"
 #include "experiments/sqlite_schema.h"
 #include "server/cli/args.h"
+#include "server/cli/command_config.h"
 #include "server/cli/commands.h"
 #include "server/platform.h"
 
@@ -41,17 +42,11 @@ int ReportCommand(const CommandArgs& argv) {
     return 2;
   }
   const std::string& key = args->positionals[0];
-  auto config = LoadPlatformConfig(args->Get("config").value_or(kDefaultConfig));
-  if (!config) {
-    for (const auto& d : config.error()) fmt::print(stderr, "{}\n", d.ToString());
-    return 1;
-  }
+  auto config = CommandConfig(*args);
+  if (!config) return config.error();
   const std::string db_path = config->storage.path;
-  auto platform = Platform::Open(std::move(*config), SystemClock::Instance(), {.read_only = true});
-  if (!platform) {
-    fmt::print(stderr, "abrec report: {}\n", platform.error().message);
-    return 1;
-  }
+  auto platform = ReadOnlyPlatform("report", std::move(*config));
+  if (!platform) return platform.error();
   const auto experiment = (*platform)->experiments()->Find(key);
   if (!experiment) {
     fmt::print(stderr, "abrec report: no experiment \"{}\"\n", key);

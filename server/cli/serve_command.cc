@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/periodic_thread.h"
+#include "base/thread_priority.h"
 #include "server/auth/authorizer.h"
 #include "server/cli/args.h"
 #include "server/cli/commands.h"
@@ -114,7 +115,11 @@ int ServeCommand(const CommandArgs& argv) {
   PeriodicThread alert_checks;
   if (p.events() && p.config().experiments.alert_interval_ms > 0) {
     alert_checks.Start(std::chrono::milliseconds(p.config().experiments.alert_interval_ms),
-                       [&alert_log, &p] { AutoStop(p, alert_log.Check(p)); });
+                       [&alert_log, &p, niced = false]() mutable {
+                         if (!niced) SetThisThreadNice(kBackgroundNice);
+                         niced = true;
+                         AutoStop(p, alert_log.Check(p));
+                       });
   }
   server.Run();
   alert_checks.Stop();

@@ -117,13 +117,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
     const auto& req = parser_->get();
-    if (req.count(http::field::content_length) > 0 &&
-        req.count(http::field::transfer_encoding) > 0) {
-      return SendError(400, "bad_request",
-                       "a request may not carry both Content-Length and Transfer-Encoding",
-                       "transfer-encoding");
+    if (auto bad = CheckFraming(req, req.version())) {
+      return SendError(bad->status, bad->error, bad->message, "transfer-encoding");
     }
-    if (req.count(http::field::transfer_encoding) > 0 && !CheckTransferEncoding()) return;
     const auto len = parser_->content_length();
     if (len && *len > shared_.limits.max_body_bytes) {
       return SendError(413, "payload_too_large",
@@ -144,40 +140,6 @@ class Session : public std::enable_shared_from_this<Session> {
           });
     }
     ReadBody();
-  }
-
-  // RFC 9112 section 6.1 and 6.3: a request whose final coding is not chunked has no
-  // knowable length (400 and close, or the rest would be read as another request); one with
-  // a coding before chunked that abrec cannot decode gets 501; HTTP/1.0 has no chunking.
-  // Returns false once it has answered.
-  bool CheckTransferEncoding() {
-    const auto& req = parser_->get();
-    std::string value;
-    for (auto [it, end] = req.equal_range(http::field::transfer_encoding); it != end; ++it) {
-      if (!value.empty()) value += ", ";
-      value.append(it->value().data(), it->value().size());
-    }
-    if (req.version() < 11) {
-      SendError(400, "bad_request", "an HTTP/1.0 request may not carry Transfer-Encoding",
-                "transfer-encoding");
-      return false;
-    }
-    switch (ClassifyTransferEncoding(value)) {
-      case TransferEncodingVerdict::kChunked: return true;
-      case TransferEncodingVerdict::kBadFraming:
-        SendError(400, "bad_request",
-                  fmt::format("Transfer-Encoding \"{}\": the final coding must be chunked, once "
-                              "and without parameters",
-                              value),
-                  "transfer-encoding");
-        return false;
-      case TransferEncodingVerdict::kUnsupported:
-        SendError(501, "not_implemented",
-                  fmt::format("Transfer-Encoding \"{}\": only chunked is supported", value),
-                  "transfer-encoding");
-        return false;
-    }
-    return false;
   }
 
   // Parser callback for each chunk line: bounds the chunk extensions of a request (together

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace abrec {
 
 namespace {
@@ -48,6 +50,38 @@ TransferEncodingVerdict ClassifyTransferEncoding(std::string_view value) {
   }
   return codings.size() == 1 ? TransferEncodingVerdict::kChunked
                              : TransferEncodingVerdict::kUnsupported;
+}
+
+std::optional<FramingError> CheckFraming(const boost::beast::http::fields& header,
+                                         unsigned version) {
+  namespace http = boost::beast::http;
+  if (header.count(http::field::transfer_encoding) == 0) return std::nullopt;
+  if (header.count(http::field::content_length) > 0) {
+    return FramingError{400, "bad_request",
+                        "a request may not carry both Content-Length and Transfer-Encoding"};
+  }
+  if (version < 11) {
+    return FramingError{400, "bad_request",
+                        "an HTTP/1.0 request may not carry Transfer-Encoding"};
+  }
+  std::string value;
+  for (auto [it, end] = header.equal_range(http::field::transfer_encoding); it != end; ++it) {
+    if (!value.empty()) value += ", ";
+    value.append(it->value().data(), it->value().size());
+  }
+  switch (ClassifyTransferEncoding(value)) {
+    case TransferEncodingVerdict::kChunked: return std::nullopt;
+    case TransferEncodingVerdict::kBadFraming:
+      return FramingError{400, "bad_request",
+                          fmt::format("Transfer-Encoding \"{}\": the final coding must be "
+                                      "chunked, once and without parameters",
+                                      value)};
+    case TransferEncodingVerdict::kUnsupported:
+      return FramingError{
+          501, "not_implemented",
+          fmt::format("Transfer-Encoding \"{}\": only chunked is supported", value)};
+  }
+  return FramingError{400, "bad_request", "unreadable Transfer-Encoding"};
 }
 
 }  // namespace abrec

@@ -107,7 +107,8 @@ HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& /*req*/) {
   }
   nlohmann::ordered_json models = nlohmann::ordered_json::array();
   bool failed = false;
-  for (const ModelReloadResult& r : recommender->models().Reload()) {
+  for (const ModelReloadResult& r :
+       recommender->models().Reload(ctx.platform.AuditModelSwap(ctx.actor))) {
     failed = failed || r.status == "failed";
     nlohmann::ordered_json m{{"name", r.name},
                              {"version", r.version},
@@ -116,17 +117,6 @@ HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& /*req*/) {
                              {"status", r.status}};
     if (!r.error.empty()) m["error"] = r.error;
     models.push_back(std::move(m));
-  }
-  std::string summary;
-  for (const auto& m : models) {
-    summary += fmt::format("{}{} {} {}", summary.empty() ? "" : "; ", m["name"].get<std::string>(),
-                           m["version"].get<std::string>(), m["status"].get<std::string>());
-  }
-  if (auto ok = ctx.platform.audit().Append(AuditEntry{.action = "models_reloaded",
-                                                       .file = recommender->models().model_dir(),
-                                                       .reason = summary});
-      !ok) {
-    LogWarning("audit: {}", ok.error().message);
   }
   return JsonResponse({{"models", std::move(models)}}, failed ? 422 : 200);
 }

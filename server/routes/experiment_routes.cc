@@ -62,26 +62,25 @@ HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std:
 
 namespace {
 
-// The report of the experiment a request names, computed off the I/O threads
-// (ReportService); `render` turns it into the answer, on the thread that computed it.
+// The report of the experiment a request names, computed and rendered off the I/O threads
+// (ReportService); `answer` picks the rendering to send, a copy of bytes.
 void WithReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
-                std::function<HttpResponse(const nlohmann::ordered_json&)> render,
-                Respond respond) {
+                HttpResponse (*answer)(const RenderedReport&), Respond respond) {
   const auto named = NamedExperiment(ctx, req, key);
   if (!named) return respond(named.error());
   ReportService* reports = ctx.platform.reports();
   if (!reports) {
     return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
   }
-  reports->Report(*named, [render = std::move(render),
-                           respond = std::move(respond)](Result<nlohmann::ordered_json> report) {
-    respond(report ? render(*report) : ErrorResponse(report.error()));
+  reports->Report(*named, [answer, respond = std::move(respond)](
+                              Result<std::shared_ptr<const RenderedReport>> report) {
+    respond(report ? answer(**report) : ErrorResponse(report.error()));
   });
 }
 
 // The latest snapshot of every experiment's report and alerts (ReportService::Current).
 void WithSnapshot(const RouteContext& ctx, const HttpRequest& req,
-                  std::function<HttpResponse(const ReportSnapshot&)> render, Respond respond) {
+                  HttpResponse (*answer)(const ReportSnapshot&), Respond respond) {
   if (!req.query.empty()) {
     return respond(
         ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query")));
@@ -90,10 +89,15 @@ void WithSnapshot(const RouteContext& ctx, const HttpRequest& req,
   if (!reports) {
     return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
   }
-  reports->Current([render = std::move(render),
-                    respond = std::move(respond)](std::shared_ptr<const ReportSnapshot> s) {
-    respond(s->error ? ErrorResponse(*s->error) : render(*s));
+  reports->Current([answer, respond = std::move(respond)](std::shared_ptr<const ReportSnapshot> s) {
+    respond(s->error ? ErrorResponse(*s->error) : answer(*s));
   });
+}
+
+HttpResponse JsonText(std::string text) {
+  HttpResponse r;
+  r.body = std::move(text);
+  return r;
 }
 
 }  // namespace
@@ -101,33 +105,26 @@ void WithSnapshot(const RouteContext& ctx, const HttpRequest& req,
 void GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
                Respond respond) {
   WithReport(
-      ctx, req, key, [](const nlohmann::ordered_json& r) { return JsonResponse(r); },
+      ctx, req, key, [](const RenderedReport& r) { return JsonText(r.json_text); },
       std::move(respond));
 }
 
 void GetDashboard(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
                   Respond respond) {
   WithReport(
-      ctx, req, key,
-      [](const nlohmann::ordered_json& r) { return HtmlResponse(RenderReportHtml(r)); },
+      ctx, req, key, [](const RenderedReport& r) { return HtmlResponse(r.html); },
       std::move(respond));
 }
 
 void GetDashboards(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
   WithSnapshot(
-      ctx, req, [](const ReportSnapshot& s) { return HtmlResponse(RenderIndexHtml(s.reports)); },
+      ctx, req, [](const ReportSnapshot& s) { return HtmlResponse(s.index_html); },
       std::move(respond));
 }
 
 void GetAlerts(const RouteContext& ctx, const HttpRequest& req, Respond respond) {
   WithSnapshot(
-      ctx, req,
-      [](const ReportSnapshot& s) {
-        nlohmann::ordered_json list = nlohmann::ordered_json::array();
-        for (const Alert& a : s.alerts) list.push_back(AlertJson(a));
-        return JsonResponse(
-            {{"generated_at", FormatRfc3339(s.computed_us)}, {"alerts", std::move(list)}});
-      },
+      ctx, req, [](const ReportSnapshot& s) { return JsonText(s.alerts_json_text); },
       std::move(respond));
 }
 

@@ -75,7 +75,7 @@ HttpResponse PutExperimentRoute(const RouteContext& ctx, const HttpRequest& req,
                                      req.content_type),
                          "content-type");
   }
-  return Answer(PutExperiment(ctx.platform, key, req.body, {.actor = "admin", .reason = ""}));
+  return Answer(PutExperiment(ctx.platform, key, req.body, {.actor = ctx.actor, .reason = ""}));
 }
 
 HttpResponse PostPhase(const RouteContext& ctx, const HttpRequest& req, std::string_view key) {
@@ -118,7 +118,7 @@ HttpResponse PostPhase(const RouteContext& ctx, const HttpRequest& req, std::str
     rollout_variant = v->get<std::string>();
   }
   return Answer(ChangePhase(ctx.platform, key, *phase, rollout_variant,
-                            {.actor = "admin", .reason = reason->get<std::string>()}));
+                            {.actor = ctx.actor, .reason = reason->get<std::string>()}));
 }
 
 }  // namespace abrec

@@ -23,6 +23,9 @@ struct RouteContext {
   Platform& platform;
   ServerMetrics& metrics;
   const std::atomic<ServiceState>& state;
+  // Who the request is from, for the audit log: "key:NAME" for an API key, "admin" for the
+  // admin token, "anonymous" without a credential (auth.anonymous_scopes).
+  std::string actor = "anonymous";
 };
 
 // assign_routes.cc

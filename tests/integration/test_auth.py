@@ -113,6 +113,17 @@ class AuthTest(h.ServiceTestCase):
         self.assert_denied(*self.call("GET", f"/v1/assign?user_id=u1&experiment={EXP}", token),
                            403)
 
+    def test_the_audit_log_names_the_key_that_asked(self):
+        # A move backwards is refused, and the refusal is audited with who asked.
+        body = json.dumps({"phase": "shadow", "reason": "audit actor check"}).encode()
+        status, _, data = self.call("POST", f"/v1/experiments/{EXP}/phase", self.keys["admin"],
+                                    body, {"Content-Type": "application/json"})
+        self.assertIn(status, (200, 409, 422), data[:300])
+        entries = [e for e in self.ws.audit_entries()
+                   if e.get("experiment") == EXP and "audit actor check" in e.get("reason", "")]
+        self.assertTrue(entries, self.ws.audit_entries())
+        self.assertEqual({e["actor"] for e in entries}, {"key:test-admin"})
+
     def test_wrong_and_malformed_keys_are_401(self):
         good = self.keys["read"]
         forged = good[:-1] + ("0" if good[-1] != "0" else "1")

@@ -345,6 +345,32 @@ TEST_CASE("the registry serves the live version, hot-swaps, and keeps the old on
   CHECK(list[0].loaded);  // v1
   CHECK(list[1].live);    // v2, chosen but not loadable
   CHECK(registry.Get("other") == nullptr);
+  // A swap is approved first (the service's audit entry): refused, nothing changes and the
+  // error is reported; approved, it swaps; nothing to swap, nobody is asked.
+  fs::copy_file(SmallModelDir() + "/click.json", v2 + "/click.json",
+                fs::copy_options::overwrite_existing);
+  int asked = 0;
+  results = registry.Reload([&asked](const std::vector<ModelReloadResult>& r) -> Result<void> {
+    ++asked;
+    CHECK(r.at(0).status == "loaded");
+    return std::unexpected(Error{ErrorCode::kIo, "the audit log cannot be written", "audit"});
+  });
+  CHECK(asked == 1);
+  CHECK(results[0].status == "failed");
+  CHECK(results[0].error.find("the audit log cannot be written") != std::string::npos);
+  CHECK(registry.Get("hybrid") == v1);
+  const std::uint64_t swaps = registry.swaps();
+  auto approve = [&asked](const std::vector<ModelReloadResult>&) -> Result<void> {
+    ++asked;
+    return {};
+  };
+  results = registry.Reload(approve);
+  CHECK(asked == 2);
+  CHECK(results[0].status == "loaded");
+  CHECK(registry.Get("hybrid")->version() == "v2");
+  CHECK(registry.swaps() == swaps + 1);
+  CHECK(registry.Reload(approve)[0].status == "unchanged");
+  CHECK(asked == 2);
   fs::remove(root + "/hybrid/LIVE");
   fs::remove_all(v2);
 }

@@ -7,20 +7,20 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/service_fixture.h"
+
 namespace abrec {
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// A platform over a temporary folder holding one experiment.
+// The in-process service (tests/support/service_fixture.h) with one experiment.
 class RouterFixture {
  public:
   RouterFixture() {
-    root_ = fs::temp_directory_path() / ("abrec-router-" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "experiments");
-    std::ofstream(root_ / "experiments" / "exp.yaml") << R"(experiment: exp
+    auto f = testing::ServiceFixture::Open({.prefix = "abrec-router",
+                                           .experiment_yaml = R"(experiment: exp
 surface: portal_home
 phase: ab_test
 traffic: {coverage: 1.0, split: {control: 0.5, treatment: 0.5}}
@@ -28,67 +28,33 @@ variants:
   control: {policy: legacy_rules}
   treatment: {policy: recommender}
 metrics: {primary: bind_rate}
-)";
-    PlatformConfig c;
-    c.file = (root_ / "abrec.yaml").string();
-    c.surfaces["portal_home"] = {};
-    c.experiments.dir = (root_ / "experiments").string();
-    c.experiments.audit_log = (root_ / "audit.log").string();
-    c.experiments.accepted_dir = (root_ / "accepted").string();
-    c.storage.path = (root_ / "abrec.db").string();
-    c.admin.token_file = (root_ / "admin.token").string();
-    c.limits.max_batch_users = 3;
-    c.recommender.catalog = std::string(ABREC_SOURCE_DIR) + "/config/catalog.yaml";
-    c.recommender.ranking = std::string(ABREC_SOURCE_DIR) + "/config/ranking.yaml";
-    c.recommender.model_dir = (root_ / "models").string();
-    c.recommender.cache_path = (root_ / "candidates.db").string();
-    // The routes' own behaviour is tested here with serve and read open to all; the
-    // credentials themselves in server/auth_test.cc and tests/integration/test_auth.py.
-    c.auth.anonymous_scopes = {"serve", "read"};
-    auto platform = Platform::Open(c, clock_, {});
-    REQUIRE(platform.has_value());
-    platform_ = std::move(*platform);
-    auto token = LoadOrCreateAdminToken(c.admin.token_file);
-    REQUIRE(token.has_value());
-    auto authorizer = Authorizer::Make(platform_->config().auth, *token, keys_, sessions_);
-    REQUIRE(authorizer.has_value());
-    authorizer_.emplace(std::move(*authorizer));
-    router_ = std::make_unique<Router>(*platform_, *authorizer_, sessions_, false, metrics_, state_);
+)",
+                                           .configure = [](PlatformConfig& c) {
+                                             c.limits.max_batch_users = 3;
+                                           }});
+    REQUIRE(f.has_value());
+    f_ = std::move(*f);
   }
-  ~RouterFixture() { fs::remove_all(root_); }
 
   HttpResponse Get(const std::string& path, const std::string& query = "") {
-    return router_->Route(HttpRequest{"GET", path, query, "", "", "", "", ""});
+    return f_->router().Route(HttpRequest{"GET", path, query, "", "", "", "", ""});
   }
   HttpResponse Route(const std::string& method, const std::string& path) {
-    return router_->Route(HttpRequest{method, path, "", "", "", "", "", ""});
+    return f_->router().Route(HttpRequest{method, path, "", "", "", "", "", ""});
   }
   HttpResponse Call(const std::string& method, const std::string& path, const std::string& auth) {
-    return router_->Route(HttpRequest{method, path, "", "", "", auth, "", ""});
+    return f_->router().Route(HttpRequest{method, path, "", "", "", auth, "", ""});
   }
-  std::string AdminToken() const {
-    std::ifstream in(root_ / "admin.token");
-    std::string token;
-    std::getline(in, token);
-    return token;
-  }
+  std::string AdminToken() const { return f_->AdminToken(); }
   HttpResponse Post(const std::string& path, const std::string& body) {
-    return router_->Route(HttpRequest{"POST", path, "", body, "application/json", "", "", ""});
+    return f_->router().Route(HttpRequest{"POST", path, "", body, "application/json", "", "", ""});
   }
-  std::atomic<ServiceState>& state() { return state_; }
-  Platform& platform() { return *platform_; }
-  ServerMetrics& metrics() { return metrics_; }
+  std::atomic<ServiceState>& state() { return f_->state(); }
+  Platform& platform() { return f_->platform(); }
+  ServerMetrics& metrics() { return f_->metrics(); }
 
  private:
-  fs::path root_;
-  ManualClock clock_;
-  ServerMetrics metrics_{Router::RouteNames()};
-  std::atomic<ServiceState> state_{ServiceState::kServing};
-  std::unique_ptr<Platform> platform_;
-  ApiKeys keys_{"", clock_};
-  SessionStore sessions_{clock_, 3600, 10};
-  std::optional<Authorizer> authorizer_;
-  std::unique_ptr<Router> router_;
+  std::unique_ptr<testing::ServiceFixture> f_;
 };
 
 nlohmann::json Json(const HttpResponse& r) { return nlohmann::json::parse(r.body); }
