@@ -10,7 +10,8 @@
 # For each binary: starts abrec serve (bench/lib.sh's workspace: the shipped config and
 # experiments), seeds recsys_v2_hybrid with SEED_EXPOSURES exposures (default 200,000, three
 # catalog items each, a click for every fifth user) through POST /v1/events, then runs
-#   1. wrk -t1 -c16 -d$BENCH_DURATION --latency on GET /v1/assign (log=false) alone;
+#   1. wrk -t1 -c16 -d$BENCH_DURATION --latency on GET /v1/assign alone, log=false and logged
+#      (the logged floor: every logged assign waits for its durable commit);
 #   2. the same while two clients (bench/scrape_load.py, one keep-alive connection each)
 #      request /metrics, /v1/experiments/recsys_v2_hybrid/report and /dashboards/ in a loop;
 #   3. as 2 with exposure logging (every assign commits an exposure, so no cached report is
@@ -58,6 +59,11 @@ measure() {
   wrk_run "$label: assign alone" "$tmp/wrk-$label-1.txt" "${wrk_args[@]}" -s "$here/assign.lua" \
     "http://127.0.0.1:$port"
   rows+=("$(printf '%-10s %-34s %9s %9s %10.0f  %s' "$label" "assign (log=false), alone" \
+    "$w_p50_ms" "$w_p99_ms" "$w_rps" "-")")
+  # Logged, alone: the floor set by the durable commit every logged assign waits for.
+  wrk_run "$label: assign (logged) alone" "$tmp/wrk-$label-log-alone.txt" "${wrk_args[@]}" \
+    -s "$here/assign.lua" "http://127.0.0.1:$port" -- log
+  rows+=("$(printf '%-10s %-34s %9s %9s %10.0f  %s' "$label" "assign (logged), alone" \
     "$w_p50_ms" "$w_p99_ms" "$w_rps" "-")")
 
   local mode
