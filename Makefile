@@ -62,14 +62,12 @@ test: build
 test-fast: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -L unit $(CTEST_ARGS)
 
-# The sanitizer build is Debug (assertions on) at -O1, as the ASan documentation advises: the
-# checks are the same, and the training and simulation tests run several times faster than at
-# -O0. Its warnings are not errors: the release build holds the code to -Werror, and GCC 12's
-# flow warnings are unreliable under -fsanitize at -O1 (-Wmaybe-uninitialized fires inside
-# libstdc++'s std::regex).
+# The sanitizer build is Debug (assertions on), the recommender library at -O1
+# (recommender/CMakeLists.txt). Its warnings are not errors: the release build holds the code
+# to -Werror, and GCC 12's flow warnings are unreliable under -fsanitize once optimising
+# (-Wmaybe-uninitialized fires inside libstdc++'s std::regex).
 test-sanitize: deps
-	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug \
-	  "-DCMAKE_CXX_FLAGS_DEBUG=-g -O1 -Wno-maybe-uninitialized" -DABREC_WERROR=OFF \
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DABREC_WERROR=OFF \
 	  "-DABREC_SANITIZE=address;undefined" -DABREC_BUILD_BENCH=OFF
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 	cd $(BUILD_SAN) && ctest -j $(JOBS) --output-on-failure -L "unit|integration" $(CTEST_ARGS)

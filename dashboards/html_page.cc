@@ -57,6 +57,15 @@ std::string Pct(const json& v) { return FormatPercent(v, 1, "–"); }
 
 std::string Str(const json& v) { return HtmlEscape(v.is_string() ? v.get<std::string>() : ""); }
 
+// o[key], or null when `o` has no such member. For the members a report writes only in some
+// states (a guardrail without data has a reason and no relative_change): nlohmann::json's
+// const operator[] requires the key to exist (an assertion; undefined behaviour under NDEBUG).
+const json& Member(const json& o, std::string_view key) {
+  static const json kNull;
+  const auto it = o.find(key);
+  return it == o.end() ? kNull : *it;
+}
+
 std::string DecisionBox(const json& r) {
   const std::string code = r["decision"]["code"].get<std::string>();
   std::string out = fmt::format(
@@ -122,16 +131,17 @@ std::string GuardrailTable(const json& r) {
       "</tr>";
   for (const auto& g : r["guardrails"]) {
     const bool op = g["kind"] == "operational";
-    const std::string figure = op ? Num(g["value"]) : Pct(g["relative_change"]);
+    const std::string figure =
+        op ? Num(Member(g, "value")) : Pct(Member(g, "relative_change"));
     const std::string limit =
-        op ? (g.contains("max") ? "max " + Num(g["max"]) : "min " + Num(g["min"]))
-           : Pct(g["limit"]);
+        op ? (g.contains("max") ? "max " + Num(g["max"]) : "min " + Num(Member(g, "min")))
+           : Pct(Member(g, "limit"));
+    const json& breached = Member(g, "breached");
     const std::string status = g.contains("status") ? g["status"].get<std::string>()
-                               : g["breached"].is_boolean()
-                                   ? (g["breached"].get<bool>() ? "breached" : "ok")
-                                   : "";
+                               : breached.is_boolean() ? (breached.get<bool>() ? "breached" : "ok")
+                                                       : "";
     const std::string state = status.empty()
-                                  ? Str(g["reason"])
+                                  ? Str(Member(g, "reason"))
                                   : fmt::format("<span class=\"{}\">{}</span>",
                                                 status == "breached" || status == "failed" ? "bad"
                                                 : status == "pending"                      ? "muted"

@@ -288,6 +288,22 @@ TEST_CASE("alerts: SRM, breached guardrails, drift and fallbacks; none for a hea
   CHECK(warnings[1].message.find("treatment: 3.0% of 100 exposures") == 0);
 }
 
+TEST_CASE("a guardrail without data yet is drawn with its state, not a figure") {
+  // No exposures: each relative-change guardrail has a reason and no relative_change, which
+  // the page must not read (nlohmann's const operator[] asserts on a missing key).
+  const auto r = Report(TwoArms(), BucketTotalsMap{});
+  int without_figure = 0;
+  for (const auto& g : r["guardrails"]) {
+    if (g["kind"] != "operational" && !g.contains("relative_change")) ++without_figure;
+  }
+  REQUIRE(without_figure > 0);
+  const std::string page = RenderReportHtml(r);
+  for (const auto& g : r["guardrails"]) {
+    CHECK(page.find("<td>" + HtmlEscape(g["metric"].get<std::string>()) + "</td>") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("the HTML page escapes text and carries the figures it draws") {
   CHECK(HtmlEscape("a<b & \"c\" 'd'>") == "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
   Experiment e = TwoArms();
