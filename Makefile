@@ -62,8 +62,8 @@ test: build
 test-fast: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -L unit $(CTEST_ARGS)
 
-# The sanitizer build is Debug (assertions on), the recommender library at -O1
-# (recommender/CMakeLists.txt). Its warnings are not errors: the release build holds the code
+# The sanitizer build is Debug (assertions on), the computing libraries at -O1
+# (cmake/AbrecTarget.cmake, ABREC_SANITIZE_OPTIMIZED). Its warnings are not errors: the release build holds the code
 # to -Werror, and GCC 12's flow warnings are unreliable under -fsanitize once optimising
 # (-Wmaybe-uninitialized fires inside libstdc++'s std::regex).
 test-sanitize: deps

@@ -23,6 +23,13 @@ function(abrec_target_settings target)
   endif()
 endfunction()
 
+# The sanitizer build is Debug at -O0, where the computing modules run several times slower
+# than at -O1 (recommender_test took 606 s of CI, integration_cli 362 s, the statistics and
+# decision studies minutes): these libraries are compiled at -O1 there, with the same ASan/UBSan
+# checks. Not all of abrec: compiling everything at -O1 under ASan cost more build time than it
+# saved test time (bench/README.md, "CI time").
+set(ABREC_SANITIZE_OPTIMIZED recommender stats analysis sim experiments)
+
 # abrec_library(NAME SOURCES... DEPS ...): the module library abrec_NAME, alias abrec::NAME.
 function(abrec_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
@@ -31,6 +38,9 @@ function(abrec_library name)
   target_include_directories(abrec_${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(abrec_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   abrec_target_settings(abrec_${name})
+  if(ABREC_SANITIZE AND name IN_LIST ABREC_SANITIZE_OPTIMIZED)
+    target_compile_options(abrec_${name} PRIVATE -O1)
+  endif()
 endfunction()
 
 # abrec_test(NAME SOURCES... DEPS ... LABELS ... TIMEOUT s [WRAPPER command...]): a doctest
