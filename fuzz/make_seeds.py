@@ -71,7 +71,9 @@ metrics: {primary: bind_rate}
 def portfolio_seeds():
     csv = ("customer_id,age,sex,region,occupation,holdings\n"
            "c-0001,34,F,harare,teacher,motor;funeral\r\nc-0002,,M,bulawayo,,\n\n")
-    zimnat = ("ID,join_date,sex,marital_status,birth_year,branch_code,occupation_code,"
+    # Two invented rows (SYN ids, made-up branch and occupation codes, three product columns)
+    # in the wide layout the Zimnat reader takes: nothing from ../shared/data.
+    wide = ("ID,join_date,sex,marital_status,birth_year,branch_code,occupation_code,"
               "occupation_category_code,P5DA,RIBP,K6QO\n"
               "SYN0001,1/8/2019,F,M,1983,BR01,OC01,OCAT1,0,1,1\r\n"
               "SYN0002,1/8/2017,M,M,1986,BR02,OC02,OCAT2,1,0,1\r\n")
@@ -82,8 +84,8 @@ def portfolio_seeds():
     # CARAVAN, 3 without; +4 reads against a model's product list.
     write("portfolio", "csv", b"\x00" + csv.encode())
     write("portfolio", "csv_model", b"\x04" + csv.encode())
-    write("portfolio", "zimnat", b"\x01" + zimnat.encode())
-    write("portfolio", "zimnat_model", b"\x05" + zimnat.encode())
+    write("portfolio", "wide_synthetic", b"\x01" + wide.encode())
+    write("portfolio", "wide_synthetic_model", b"\x05" + wide.encode())
     write("portfolio", "coil_train", b"\x02" + (row86 + "\r\n" + row86 + "\n").encode())
     write("portfolio", "coil_eval", b"\x03" + (row85 + "\n").encode())
 
