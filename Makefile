@@ -63,9 +63,9 @@ test-fast: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -L unit $(CTEST_ARGS)
 
 # The sanitizer build is Debug (assertions on), the computing libraries at -O1
-# (cmake/AbrecTarget.cmake, ABREC_SANITIZE_OPTIMIZED). Its warnings are not errors: the release build holds the code
-# to -Werror, and GCC 12's flow warnings are unreliable under -fsanitize once optimising
-# (-Wmaybe-uninitialized fires inside libstdc++'s std::regex).
+# (cmake/AbrecTarget.cmake, ABREC_SANITIZE_OPTIMIZED). Its warnings are not errors: the
+# release build holds the code to -Werror, and GCC 12's flow warnings are unreliable under
+# -fsanitize once optimising (-Wmaybe-uninitialized fires inside libstdc++'s std::regex).
 test-sanitize: deps
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DABREC_WERROR=OFF \
 	  "-DABREC_SANITIZE=address;undefined" -DABREC_BUILD_BENCH=OFF

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "dashboards/html.h"
 #include "dashboards/report.h"
+#include "server/json_text.h"
 
 namespace abrec {
 namespace {
@@ -15,11 +16,6 @@ constexpr std::int64_t kDayUs = 86'400'000'000;
 
 Error Stopped() { return Error{ErrorCode::kUnavailable, "the service is stopping", "reports"}; }
 
-// A response body, as DumpJson (server/http/json_body.h) writes every other: compact, invalid
-// UTF-8 replaced rather than thrown.
-std::string ResponseText(const nlohmann::ordered_json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 }  // namespace
 
@@ -102,7 +98,7 @@ Result<std::shared_ptr<const RenderedReport>> ReportService::Compute(const Key& 
   std::shared_ptr<const RenderedReport> rendered;
   if (report) {
     auto r = std::make_shared<RenderedReport>();
-    r->json_text = ResponseText(*report);
+    r->json_text = DumpJson(*report);
     r->html = RenderReportHtml(*report);
     r->json = std::move(*report);
     rendered = std::move(r);
@@ -196,7 +192,7 @@ std::shared_ptr<const ReportSnapshot> ReportService::BuildSnapshot() {
     s->index_html = RenderIndexHtml(jsons);
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const Alert& a : s->alerts) list.push_back(AlertJson(a));
-    s->alerts_json_text = ResponseText(
+    s->alerts_json_text = DumpJson(
         {{"generated_at", FormatRfc3339(s->computed_us)}, {"alerts", std::move(list)}});
   }
   std::lock_guard lock(mu_);

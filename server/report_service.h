@@ -39,7 +39,7 @@ Result<nlohmann::ordered_json> ExperimentReport(const Platform& platform, const 
 // I/O thread never serialises a report).
 struct RenderedReport {
   nlohmann::ordered_json json;
-  std::string json_text;  // the body of GET .../report (as DumpJson writes it)
+  std::string json_text;  // DumpJson(json): the body of GET .../report
   std::string html;       // RenderReportHtml(json): the body of GET /dashboards/{key}
 };
 

@@ -115,9 +115,8 @@ int ServeCommand(const CommandArgs& argv) {
   PeriodicThread alert_checks;
   if (p.events() && p.config().experiments.alert_interval_ms > 0) {
     alert_checks.Start(std::chrono::milliseconds(p.config().experiments.alert_interval_ms),
-                       [&alert_log, &p, niced = false]() mutable {
-                         if (!niced) SetThisThreadNice(kBackgroundNice);
-                         niced = true;
+                       [&alert_log, &p] {
+                         SetThisThreadNice(kBackgroundNice);  // one syscall per check
                          AutoStop(p, alert_log.Check(p));
                        });
   }

@@ -81,10 +81,6 @@ Result<const nlohmann::json*> BatchList(const nlohmann::json& body, std::string_
   return &*it;
 }
 
-std::string DumpJson(const nlohmann::ordered_json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 HttpResponse JsonResponse(const nlohmann::ordered_json& value, int status) {
   HttpResponse r;
   r.status = status;

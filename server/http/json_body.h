@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "server/http/message.h"
+#include "server/json_text.h"  // DumpJson
 
 namespace abrec {
 
@@ -17,9 +18,6 @@ Result<nlohmann::json> ParseJsonBody(const HttpRequest& request, int max_depth);
 // kResourceExhausted (HTTP 413).
 Result<const nlohmann::json*> BatchList(const nlohmann::json& body, std::string_view key,
                                         std::size_t max);
-
-// Serialises a response body; invalid UTF-8 in strings is replaced, never thrown.
-std::string DumpJson(const nlohmann::ordered_json& value);
 
 HttpResponse JsonResponse(const nlohmann::ordered_json& value, int status = 200);
 
