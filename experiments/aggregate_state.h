@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/sharded_map.h"
 #include "experiments/aggregates.h"
 #include "experiments/event.h"
 
@@ -183,7 +184,7 @@ class AggregateState {
                          const EventReader& read) const;
 
   std::int64_t window_us_;
-  std::unordered_map<std::string, UserState> users_;
+  ShardedMap<UserState> users_;  // sharded: no commit waits for a rehash of every user
   std::map<std::string, std::map<std::string, BucketEntry, std::less<>>, std::less<>> buckets_;
   std::size_t events_ = 0;
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/sharded_map.h"
 #include "experiments/event.h"
 #include "experiments/sqlite_db.h"
 
@@ -98,7 +99,7 @@ class DistinctUserCounters {
 
   SqliteDb* db_;
   SqliteStatement insert_name_, insert_row_, delete_row_;
-  std::unordered_map<std::string, UserSets> users_;
+  ShardedMap<UserSets> users_;      // sharded: no commit waits for a rehash of every user
   std::vector<std::string> names_;  // by id; "" where no name has that id
   std::unordered_map<std::string, std::uint32_t> name_ids_;
   // (experiment, bucket) pairs, interned in memory only: rows store the two strings.

@@ -13,57 +13,65 @@ std::uint64_t EventIdIndex::KeyOf(std::string_view event_id) {
   return h;
 }
 
-std::size_t EventIdIndex::Home(std::uint64_t key) const {
-  // FNV's low bits are weak for similar ids ("e1-2-3", "e1-2-4"): the 64-bit finalizer of
-  // MurmurHash3 (fmix64) spreads every input bit over the slot index.
-  key ^= key >> 33;
-  key *= 0xff51afd7ed558ccdull;
-  key ^= key >> 33;
-  key *= 0xc4ceb9fe1a85ec53ull;
-  key ^= key >> 33;
-  return static_cast<std::size_t>(key) & mask_;
+void EventIdIndex::Insert(std::uint64_t key, std::int64_t seq) {
+  const std::uint64_t mixed = Mix(key);
+  Insert(tables_[TableOf(mixed)], key, mixed, seq);
 }
 
-void EventIdIndex::Insert(std::uint64_t key, std::int64_t seq) {
-  if (slots_.empty() || (size_ + 1) * 10 > slots_.size() * 7) Grow();
-  std::size_t i = Home(key);
-  while (slots_[i].seq != kEmpty) i = (i + 1) & mask_;
-  slots_[i] = Slot{key, seq};
-  ++size_;
+void EventIdIndex::Insert(Table& t, std::uint64_t key, std::uint64_t mixed, std::int64_t seq) {
+  if (t.slots.empty() || (t.size + 1) * 10 > t.slots.size() * 7) Grow(t);
+  std::size_t i = mixed & t.mask;
+  while (t.slots[i].seq != kEmpty) i = (i + 1) & t.mask;
+  t.slots[i] = Slot{key, seq};
+  ++t.size;
 }
 
 bool EventIdIndex::Erase(std::uint64_t key, std::int64_t seq) {
-  if (slots_.empty()) return false;
-  std::size_t i = Home(key);
-  for (;; i = (i + 1) & mask_) {
-    if (slots_[i].seq == kEmpty) return false;
-    if (slots_[i].key == key && slots_[i].seq == seq) break;
+  const std::uint64_t mixed = Mix(key);
+  Table& t = tables_[TableOf(mixed)];
+  if (t.slots.empty()) return false;
+  std::size_t i = mixed & t.mask;
+  for (;; i = (i + 1) & t.mask) {
+    if (t.slots[i].seq == kEmpty) return false;
+    if (t.slots[i].key == key && t.slots[i].seq == seq) break;
   }
   // Backward-shift deletion: move later entries of the probe run into the hole when their
   // home slot does not lie cyclically in (hole, j].
   std::size_t hole = i;
-  for (std::size_t j = (i + 1) & mask_; slots_[j].seq != kEmpty; j = (j + 1) & mask_) {
-    const std::size_t home = Home(slots_[j].key);
+  for (std::size_t j = (i + 1) & t.mask; t.slots[j].seq != kEmpty; j = (j + 1) & t.mask) {
+    const std::size_t home = Mix(t.slots[j].key) & t.mask;
     const bool home_in_between =
         hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (!home_in_between) {
-      slots_[hole] = slots_[j];
+      t.slots[hole] = t.slots[j];
       hole = j;
     }
   }
-  slots_[hole] = Slot{};
-  --size_;
+  t.slots[hole] = Slot{};
+  --t.size;
   return true;
 }
 
-void EventIdIndex::Grow() {
-  const std::size_t capacity = slots_.empty() ? 1024 : slots_.size() * 2;
-  std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity));
-  mask_ = slots_.size() - 1;
-  size_ = 0;
+void EventIdIndex::Grow(Table& t) {
+  const std::size_t capacity = t.slots.empty() ? 256 : t.slots.size() * 2;
+  std::vector<Slot> old = std::exchange(t.slots, std::vector<Slot>(capacity));
+  t.mask = t.slots.size() - 1;
+  t.size = 0;
   for (const Slot& s : old) {
-    if (s.seq != kEmpty) Insert(s.key, s.seq);
+    if (s.seq != kEmpty) Insert(t, s.key, Mix(s.key), s.seq);
   }
+}
+
+std::size_t EventIdIndex::size() const {
+  std::size_t n = 0;
+  for (const Table& t : tables_) n += t.size;
+  return n;
+}
+
+std::size_t EventIdIndex::MemoryBytes() const {
+  std::size_t n = 0;
+  for (const Table& t : tables_) n += t.slots.capacity() * sizeof(Slot);
+  return n;
 }
 
 }  // namespace abrec

@@ -209,7 +209,7 @@ class ConfigReader {
   void ReadStorage(const ConfigNode& n) {
     if (!r_.CheckMap(n, "storage",
                      {"path", "synchronous", "queue_capacity", "max_transaction_events",
-                      "retention_days", "max_size_mb"})) {
+                      "retention_days", "max_size_mb", "wal_limit_mb"})) {
       return;
     }
     ReadString(n, "storage", "path", c_.storage.path);
@@ -218,6 +218,7 @@ class ConfigReader {
             c_.storage.max_transaction_events);
     ReadInt(n, "storage", "retention_days", 0, 36'500, c_.storage.retention_days);
     ReadInt(n, "storage", "max_size_mb", 0, 100'000'000, c_.storage.max_size_mb);
+    ReadInt(n, "storage", "wal_limit_mb", 1, 1'000'000, c_.storage.wal_limit_mb);
     if (const auto* v = n.Find("synchronous")) {
       static constexpr std::string_view kModes[] = {"FULL", "NORMAL", "OFF", "EXTRA"};
       if (auto s = r_.OneOf(*v, "storage.synchronous", kModes, "synchronous mode")) {

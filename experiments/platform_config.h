@@ -77,6 +77,9 @@ struct StorageConfig {
   int retention_days = 0;
   // A cap on the database size; 0: only the disk limits it. Past it, writes answer 503.
   int max_size_mb = 0;
+  // The write-ahead log's size past which the writer pauses briefly so that it can restart
+  // (EventStoreOptions::wal_limit_bytes).
+  int wal_limit_mb = 64;
 };
 
 struct EventsConfig {

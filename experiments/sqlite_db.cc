@@ -158,6 +158,15 @@ Result<void> SqliteDb::Exec(std::string_view sql) {
   return {};
 }
 
+Result<SqliteDb::Checkpointed> SqliteDb::CheckpointPassive() {
+  int log = 0;
+  int copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc == SQLITE_BUSY) return Checkpointed{.busy = true};
+  if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "sqlite checkpoint"));
+  return Checkpointed{.wal_frames = log, .copied_frames = copied};
+}
+
 Result<SqliteStatement> SqliteDb::Prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),

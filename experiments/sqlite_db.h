@@ -74,6 +74,16 @@ class SqliteDb {
   // No checkpoint when this connection closes (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): the WAL
   // stays for the next open to recover from.
   void KeepWalOnClose();
+  // One PASSIVE checkpoint (sqlite3_wal_checkpoint_v2): copies into the database file every
+  // WAL frame no reader still needs, without waiting for readers or writers, and syncs the
+  // file as this connection's synchronous setting says. `busy`: another connection was
+  // checkpointing, nothing was done. Errors: as Exec (an I/O error may be a failed fsync).
+  struct Checkpointed {
+    std::int64_t wal_frames = 0;     // frames in the WAL
+    std::int64_t copied_frames = 0;  // of them, now in the database file
+    bool busy = false;
+  };
+  Result<Checkpointed> CheckpointPassive();
   // Online backup of the whole database into `path` (sqlite3_backup_*).
   Result<void> BackupTo(const std::string& path);
 

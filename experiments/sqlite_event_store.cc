@@ -51,6 +51,9 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(EventStoreOptio
   if (auto ok = s->checkpointer_db_->Exec("PRAGMA synchronous=FULL"); !ok) {
     return std::unexpected(ok.error());
   }
+  if (auto page = s->checkpointer_db_->Prepare("PRAGMA page_size"); page && *page->Step()) {
+    s->page_size_ = page->Int(0);
+  }
   s->thread_ = std::thread([p = s.get()] {
     pthread_setname_np(pthread_self(), "abrec-writer");  // names show in top -H and perf
     p->WriterLoop();
@@ -142,16 +145,24 @@ void SqliteEventStore::CheckpointLoop() {
   while (!checkpoint_cv_.wait_for(lock, kEvery, [this] { return stopping_; })) {
     if (failed_) continue;  // no more syncs of these files
     lock.unlock();
-    if (auto ok = checkpointer_db_->Exec("PRAGMA wal_checkpoint(PASSIVE)"); !ok) {
+    auto done = checkpointer_db_->CheckpointPassive();
+    bool want_reset = false;
+    if (!done) {
       // An I/O error may be a failed fsync of the database file: a later checkpoint that
       // succeeded would reset the WAL over pages the kernel dropped.
       if ((checkpointer_db_->LastErrorCode() & 0xFF) == SQLITE_IOERR) {
-        Fail(fmt::format("a WAL checkpoint failed: {}", ok.error().message));
+        Fail(fmt::format("a WAL checkpoint failed: {}", done.error().message));
       } else {
-        LogError("storage: WAL checkpoint failed: {}", ok.error().message);
+        LogError("storage: WAL checkpoint failed: {}", done.error().message);
       }
+    } else if (!done->busy) {
+      // A WAL frame is a 24-byte header and a page.
+      const std::int64_t bytes = done->wal_frames * (page_size_ + 24);
+      if (bytes < wal_bytes_.exchange(bytes)) wal_restarts_.fetch_add(1);
+      want_reset = bytes > options_.wal_limit_bytes;
     }
     lock.lock();
+    if (want_reset) wal_reset_wanted_ = true;
   }
 }
 
@@ -175,7 +186,7 @@ Result<void> SqliteEventStore::EventsOfRequest(
     std::string request_id, std::function<void(Result<std::vector<Event>>)> done) {
   Result<std::vector<Event>> events;
   {
-    std::lock_guard lock(reader_mu_);
+    auto lock = LockReader();
     events = ReadEventsOfRequest(*reader_, request_id);
   }
   done(std::move(events));
@@ -237,6 +248,7 @@ void SqliteEventStore::WriterLoop() {
     std::vector<Batch> group;
     {
       std::unique_lock lock(mu_);
+      if (queue_.empty()) HoldReaders(false);  // never while idle: a reset needs a commit
       cv_.wait_until(lock, next_purge, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {
         if (stopping_) return;  // everything is written
@@ -253,11 +265,56 @@ void SqliteEventStore::WriterLoop() {
       }
       queued_events_ -= n;
     }
-    RunGroup(group);
+    if (wal_reset_wanted_) {
+      // New reads wait (HoldReaders) until the read in progress ends; then the reader
+      // connection is idle and the reset can complete. Until then this transaction and the
+      // next ones commit as usual.
+      HoldReaders(true);
+      std::unique_lock readers(reader_mu_, std::try_to_lock);
+      if (readers.owns_lock()) {
+        ResetWal();
+        Completions done = RunGroup(group);  // its first frame restarts the WAL
+        wal_reset_wanted_ = false;
+        readers.unlock();  // before any completion runs here: one may read
+        HoldReaders(false);
+        if (done) Complete(std::move(done), std::nullopt);
+        continue;
+      }
+    }
+    if (Completions done = RunGroup(group)) Complete(std::move(done), std::nullopt);
   }
 }
 
-void SqliteEventStore::RunGroup(std::vector<Batch>& group) {
+std::unique_lock<std::mutex> SqliteEventStore::LockReader() {
+  {
+    // Bounded: should the writer not get to the reset, reads go on after this long.
+    constexpr auto kMaxHold = std::chrono::milliseconds(50);
+    std::unique_lock gate(gate_mu_);
+    gate_cv_.wait_for(gate, kMaxHold, [this] { return !readers_held_; });
+  }
+  return std::unique_lock(reader_mu_);
+}
+
+void SqliteEventStore::HoldReaders(bool hold) {
+  {
+    std::lock_guard gate(gate_mu_);
+    if (readers_held_ == hold) return;
+    readers_held_ = hold;
+  }
+  if (!hold) gate_cv_.notify_all();
+}
+
+void SqliteEventStore::ResetWal() {
+  if (Failed()) return;  // no more syncs of these files
+  auto done = writer_->CheckpointPassive();
+  if (!done && (writer_->last_failure_code() & 0xFF) == SQLITE_IOERR) {
+    Fail(fmt::format("a WAL checkpoint failed: {}", done.error().message));
+  } else if (!done) {
+    LogError("storage: WAL checkpoint failed: {}", done.error().message);
+  }
+}
+
+SqliteEventStore::Completions SqliteEventStore::RunGroup(std::vector<Batch>& group) {
   std::vector<WriteOp> ops;
   for (Batch& b : group) {
     switch (b.kind) {
@@ -305,9 +362,9 @@ void SqliteEventStore::RunGroup(std::vector<Batch>& group) {
       sync_queue_.push_back(std::move(completions));
     }
     sync_cv_.notify_one();
-    return;
+    return nullptr;
   }
-  Complete(std::move(completions), std::nullopt);
+  return completions;
 }
 
 void SqliteEventStore::Complete(Completions completions, const std::optional<Error>& failure) {
@@ -376,43 +433,44 @@ std::size_t SqliteEventStore::QueuedEvents() {
 }
 
 EventStore::Stats SqliteEventStore::stats() {
-  return Stats{stored_events_.load(), users_.load(), index_bytes_.load(),
-               commits_.load(std::memory_order_acquire)};
+  return Stats{stored_events_.load(), users_.load(),
+               index_bytes_.load(),   commits_.load(std::memory_order_acquire),
+               wal_bytes_.load(),     wal_restarts_.load()};
 }
 
 Result<BucketTotalsMap> SqliteEventStore::Totals(const std::string& experiment) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return ReadBucketTotals(*reader_, experiment);
 }
 
 Result<std::vector<DailyTotals>> SqliteEventStore::History(const std::string& experiment) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return ReadDailyTotals(*reader_, experiment);
 }
 
 Result<LatencyByBucket> SqliteEventStore::Latency(const std::string& experiment,
                                                   const std::string& since_day) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return ReadLatency(*reader_, experiment, since_day);
 }
 
 Result<ExposureCounters> SqliteEventStore::Counters(const std::string& experiment) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return ReadExposureCounters(*reader_, experiment);
 }
 
 Result<OffPolicyByTarget> SqliteEventStore::OffPolicy(const std::string& experiment) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return ReadOffPolicy(*reader_, experiment);
 }
 
 Result<AmountHistory> SqliteEventStore::Amounts(const std::string& experiment) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return ReadAmountHistory(*reader_, experiment);
 }
 
 Result<void> SqliteEventStore::Backup(const std::string& path) {
-  std::lock_guard lock(reader_mu_);
+  auto lock = LockReader();
   return reader_->BackupTo(path);
 }
 

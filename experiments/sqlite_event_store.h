@@ -72,7 +72,9 @@ class SqliteEventStore final : public EventStore {
   using Completions = std::shared_ptr<std::vector<Completion>>;
 
   Result<void> Enqueue(Batch batch);
-  void RunGroup(std::vector<Batch>& group);
+  // Commits `group`; returns its completions for the caller to run, or null when the sync
+  // thread runs them after its fsync.
+  Completions RunGroup(std::vector<Batch>& group);
   // Runs completions through the executor, or here. `failure` replaces their results.
   void Complete(Completions completions, const std::optional<Error>& failure);
   void SyncLoop();
@@ -87,6 +89,19 @@ class SqliteEventStore final : public EventStore {
   SqliteEventStore(EventStoreOptions options, const Clock& clock);
   void WriterLoop();
   void CheckpointLoop();
+  // Writer thread, holding reader_mu_ (so no read of this process pins a WAL frame),
+  // before a transaction, when the checkpointer asked: a PASSIVE checkpoint on the writer's
+  // connection. The checkpointer's own pass copied almost all of the WAL, and no frame is
+  // added meanwhile, so this one copies the last few transactions and completes the WAL;
+  // SQLite restarts it from its beginning at the next transaction's first frame (and
+  // truncates its file to wal_limit_bytes). A pause of one small copy and one fsync of the
+  // database file, once per wal_limit_bytes written.
+  void ResetWal();
+  // The reader connection, after waiting (at most 50 ms) while HoldReaders(true) is in
+  // force: the writer waits for the reader connection to be idle before a WAL reset, and
+  // reads that keep coming would otherwise starve it.
+  std::unique_lock<std::mutex> LockReader();
+  void HoldReaders(bool hold);
 
   EventStoreOptions options_;
   const Clock& clock_;
@@ -117,6 +132,15 @@ class SqliteEventStore final : public EventStore {
   std::unique_ptr<SqliteDb> checkpointer_db_;
   std::thread checkpointer_;
   std::condition_variable checkpoint_cv_;  // with mu_ and stopping_
+  std::int64_t page_size_ = 4096;          // of the database, for the WAL's size in bytes
+  // Set by the checkpointer when the WAL has outgrown wal_limit_bytes; the writer calls
+  // ResetWal and clears it.
+  std::atomic<bool> wal_reset_wanted_{false};
+  std::mutex gate_mu_;  // before reader_mu_; with mu_ held, after it
+  std::condition_variable gate_cv_;
+  bool readers_held_ = false;
+  std::atomic<std::int64_t> wal_bytes_{0};      // as of the checkpointer's last pass
+  std::atomic<std::uint64_t> wal_restarts_{0};  // passes that found the WAL restarted
 
   // With synchronous FULL (the default), the writer's connection runs with NORMAL (no fsync
   // in COMMIT) and this thread fsyncs the WAL after each commit, acknowledging the commit's

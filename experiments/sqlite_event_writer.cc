@@ -158,9 +158,9 @@ Result<std::unique_ptr<SqliteEventWriter>> SqliteEventWriter::Open(const EventSt
         // resident.
         std::string("PRAGMA cache_size=-65536"),
         // No checkpoint on the commit path: SqliteEventStore's checkpointer thread runs them.
-        // A WAL file left larger than 64 MiB by a burst is truncated when it is reset.
+        // A WAL file left larger than the limit by a burst is truncated when it restarts.
         std::string("PRAGMA wal_autocheckpoint=0"),
-        std::string("PRAGMA journal_size_limit=67108864")}) {
+        fmt::format("PRAGMA journal_size_limit={}", o.wal_limit_bytes)}) {
     if (auto ok = w->db_->Exec(sql); !ok) return std::unexpected(ok.error());
   }
   auto version_before = Migrate(*w->db_, DayName(DayNumber(clock.NowMicros())));
@@ -802,6 +802,12 @@ Result<std::vector<Event>> ReadEventsOfRequest(SqliteDb& db, const std::string& 
 }
 
 void SqliteEventWriter::Checkpoint() { (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+Result<SqliteDb::Checkpointed> SqliteEventWriter::CheckpointPassive() {
+  auto done = db_->CheckpointPassive();
+  if (!done) last_failure_code_ = db_->LastErrorCode();
+  return done;
+}
 
 void SqliteEventWriter::KeepWalOnClose() { db_->KeepWalOnClose(); }
 

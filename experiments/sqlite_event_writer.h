@@ -63,7 +63,12 @@ class SqliteEventWriter {
   // held up for long; the aggregates stay. Returns how many were deleted.
   Result<std::int64_t> Purge(std::int64_t cutoff_us);
 
+  // A TRUNCATE checkpoint, when the store closes.
   void Checkpoint();
+  // A PASSIVE checkpoint on the writer's own connection, between transactions: see
+  // SqliteEventStore::ResetWal.
+  // Sets last_failure_code() when it fails.
+  Result<SqliteDb::Checkpointed> CheckpointPassive();
   // The extended SQLite result code of the last Commit that failed (e.g. SQLITE_IOERR_WRITE,
   // SQLITE_FULL); 0 before any failure.
   int last_failure_code() const { return last_failure_code_; }

@@ -92,8 +92,8 @@ ModelRegistry::Approve Platform::AuditModelSwap(std::string actor) {
   return [this, actor = std::move(actor)](const std::vector<ModelReloadResult>& results) {
     std::string summary;
     for (const ModelReloadResult& r : results) {
-      summary += fmt::format("{}{} {} {}", summary.empty() ? "" : "; ", r.name, r.version,
-                             r.status);
+      summary +=
+          fmt::format("{}{} {} {}", summary.empty() ? "" : "; ", r.name, r.version, r.status);
     }
     return audit_.Append(AuditEntry{.action = "models_reloaded",
                                     .file = config_.recommender.model_dir,
@@ -130,6 +130,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
             .attribution_window_us =
                 std::int64_t{c.events.attribution_window_days} * 86'400'000'000,
             .retention_us = std::int64_t{c.storage.retention_days} * 86'400'000'000,
+            .wal_limit_bytes = std::int64_t{c.storage.wal_limit_mb} << 20,
             .max_size_bytes = std::int64_t{c.storage.max_size_mb} << 20,
             .product_margins = std::move(margins)},
         p->clock_);

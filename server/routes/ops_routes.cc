@@ -66,6 +66,12 @@ void Metrics(const RouteContext& ctx, const HttpRequest&, Respond respond) {
           stats.users);
     gauge("abrec_event_id_index_bytes", "Memory of the in-memory event id index.",
           stats.index_bytes);
+    gauge("abrec_event_store_wal_bytes",
+          "Content of the write-ahead log; kept near storage.wal_limit_mb under load.",
+          stats.wal_bytes);
+    counter("abrec_event_store_wal_restarts_total",
+            "Times the write-ahead log was found restarted from its beginning.",
+            stats.wal_restarts);
   }
   if (auto* recommender = ctx.platform.recommender()) r.body += recommender->RenderMetrics();
   ReportService* reports = ctx.platform.reports();

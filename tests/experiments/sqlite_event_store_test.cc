@@ -349,6 +349,70 @@ TEST_CASE("the store survives a reopen and refuses work past its queue") {
   CHECK((*copy)->Totals("exp")->at("control").users == 1);
 }
 
+// Checkpoint starvation: under writes that never pause, a PASSIVE checkpointer never
+// catches up with the writer, so SQLite never restarts the WAL and it grows without bound
+// (1.4 GB in 20 s of logged assigns before wal_limit_bytes existed). With the limit the
+// writer pauses for one small checkpoint and the WAL restarts.
+TEST_CASE("under writes that never pause the WAL restarts and stays near wal_limit_bytes") {
+  TempDb tmp;
+  ManualClock clock;
+  const std::int64_t limit = 1 << 20;
+  auto store = SqliteEventStore::Open({.path = tmp.Path(), .wal_limit_bytes = limit}, clock);
+  REQUIRE(store.has_value());
+  const std::string wal = tmp.Path() + "-wal";
+  std::atomic<bool> done{false};
+  std::atomic<std::int64_t> largest{0};
+  std::thread watcher([&] {
+    while (!done) {
+      struct stat st {};
+      if (::stat(wal.c_str(), &st) == 0 && st.st_size > largest) largest = st.st_size;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::thread reader([&] {  // reports read while the writer writes
+    while (!done) (void)(*store)->Totals("exp");
+  });
+  // Four clients, each submitting the next 16 exposures once the last were acknowledged,
+  // so that the writer always has work, until the WAL has restarted three times (or 20 s).
+  std::vector<std::thread> clients;
+  std::atomic<int> failures{0};
+  std::atomic<std::size_t> submitted{0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      for (int b = 0;
+           (*store)->stats().wal_restarts < 3 && std::chrono::steady_clock::now() < deadline; ++b) {
+        std::vector<Event> events;
+        for (int i = 0; i < 16; ++i) {
+          events.push_back(Exposure(fmt::format("w{}-{}-{}", c, b, i),
+                                    fmt::format("user-{}-{}-{}", c, b, i), "exp",
+                                    i % 2 ? "control" : "treatment", 1, 5));
+          events.back().features_json = std::string(300, 'f');
+        }
+        if (SubmitSync(**store, events)) {
+          submitted += events.size();
+        } else {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  done = true;
+  reader.join();
+  watcher.join();
+  CHECK(failures == 0);
+  const auto stats = (*store)->stats();
+  MESSAGE(submitted.load(), " events; largest WAL file ", largest.load(), " bytes; restarts ",
+          stats.wal_restarts);
+  CHECK(stats.events == submitted);
+  CHECK(stats.wal_restarts >= 3);
+  // Between two restarts the WAL grows by the limit plus what one checkpointer period
+  // (250 ms) writes, a few MiB here; without them it holds every event's pages.
+  CHECK(largest < 64 * limit);
+  CHECK((*store)->Totals("exp")->at("control").users == submitted / 2);
+}
+
 TEST_CASE("erasure removes a user's events and their share of the aggregates") {
   TempDb tmp;
   ManualClock clock;

@@ -106,7 +106,10 @@ class FailStopTest(unittest.TestCase):
         self.assertIn("sync", ready["storage"]["message"], ready)
         status, _ = self.svc.get_json("/healthz")  # alive: reads still served
         self.assertEqual(status, 200)
-        self.assertIn("the event store stopped acknowledging writes", self.svc.stderr_text())
+        # Read from the service's stderr by a thread of the harness: waited for, not assumed.
+        self.assertIsNotNone(
+            self.svc.wait_for_line("the event store stopped acknowledging writes", timeout=10),
+            self.svc.stderr_text())
 
         self.assertEqual(self.svc.stop(), 0, self.svc.stderr_text())
         self.svc = None
