@@ -157,8 +157,8 @@ std::vector<ModelReloadResult> ModelRegistry::Reload(const Approve& approve) {
                        .status = "kept",
                        .error = "no usable version in the folder any more; the loaded one stays"});
   }
-  const bool swaps = std::ranges::any_of(
-      results, [](const ModelReloadResult& r) { return r.status == "loaded"; });
+  const bool swaps =
+      std::ranges::any_of(results, [](const ModelReloadResult& r) { return r.status == "loaded"; });
   if (swaps && approve) {
     if (auto ok = approve(results); !ok) {
       // Nothing changes; the next poll (or request) tries again.
@@ -166,8 +166,7 @@ std::vector<ModelReloadResult> ModelRegistry::Reload(const Approve& approve) {
         if (r.status != "loaded") continue;
         r.status = "failed";
         r.error = "not swapped: " + ok.error().message;
-        LogWarning("models: {} version {} not swapped: {}", r.name, r.version,
-                   ok.error().message);
+        LogWarning("models: {} version {} not swapped: {}", r.name, r.version, ok.error().message);
       }
       fingerprint_.clear();
       return results;
@@ -221,14 +220,28 @@ std::vector<ModelVersionInfo> ModelRegistry::List() const {
 
 void ModelRegistry::StartWatching(int interval_ms, Approve approve) {
   if (interval_ms <= 0) return;
-  watcher_.Start(std::chrono::milliseconds(interval_ms), [this, approve = std::move(approve)] {
-    bool changed;
-    {
-      std::lock_guard reload(reload_mu_);
-      changed = Fingerprint(model_dir_) != fingerprint_;
-    }
-    if (changed) Reload(approve);
-  });
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kMaxBackoff = std::chrono::milliseconds(5 * 60 * 1000);
+  const auto interval = std::chrono::milliseconds(interval_ms);
+  watcher_.Start(
+      interval, [this, interval, kMaxBackoff, approve = std::move(approve),
+                 backoff = std::chrono::milliseconds(0), retry_at = Clock::time_point{}]() mutable {
+        if (Clock::now() < retry_at) return;
+        bool changed;
+        {
+          std::lock_guard reload(reload_mu_);
+          changed = Fingerprint(model_dir_) != fingerprint_;
+        }
+        if (!changed) return;
+        Reload(approve);
+        std::lock_guard reload(reload_mu_);
+        if (fingerprint_.empty()) {  // refused (Reload forgets the fingerprint): wait longer
+          backoff = std::min(std::max(backoff * 2, interval), kMaxBackoff);
+          retry_at = Clock::now() + backoff;
+        } else {
+          backoff = std::chrono::milliseconds(0);
+        }
+      });
 }
 
 void ModelRegistry::StopWatching() { watcher_.Stop(); }

@@ -66,7 +66,9 @@ class ModelRegistry {
   std::uint64_t swaps() const { return swaps_.load(); }
 
   // Polls the folder every interval_ms and reloads on change, through `approve`; 0 does
-  // nothing. A reload that was not approved is tried again at the next poll.
+  // nothing. A reload that was not approved is tried again after a wait that doubles with
+  // each refusal, from interval_ms up to 5 minutes (each try loads every changed version
+  // from disk), and at the next poll once one is approved.
   void StartWatching(int interval_ms, Approve approve = {});
   void StopWatching();
 

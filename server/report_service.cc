@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/thread_priority.h"
-#include "base/clock.h"
 #include "dashboards/html.h"
 #include "dashboards/report.h"
 #include "server/json_text.h"
@@ -15,7 +15,6 @@ namespace {
 constexpr std::int64_t kDayUs = 86'400'000'000;
 
 Error Stopped() { return Error{ErrorCode::kUnavailable, "the service is stopping", "reports"}; }
-
 
 }  // namespace
 
@@ -192,12 +191,18 @@ std::shared_ptr<const ReportSnapshot> ReportService::BuildSnapshot() {
     s->index_html = RenderIndexHtml(jsons);
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const Alert& a : s->alerts) list.push_back(AlertJson(a));
-    s->alerts_json_text = DumpJson(
-        {{"generated_at", FormatRfc3339(s->computed_us)}, {"alerts", std::move(list)}});
+    s->alerts_json_text =
+        DumpJson({{"generated_at", FormatRfc3339(s->computed_us)}, {"alerts", std::move(list)}});
   }
   std::lock_guard lock(mu_);
   ++counts_.snapshots;
   if (!latest_ || latest_->computed_us <= s->computed_us) latest_ = s;
+  // Experiments removed since: their reports would stay cached for good. (One added after
+  // this snapshot's registry was read loses its entry too, and is computed again.)
+  std::erase_if(cache_, [&experiments](const auto& entry) {
+    return std::none_of(experiments->experiments.begin(), experiments->experiments.end(),
+                        [&entry](const auto& e) { return e->def.key == entry.first; });
+  });
   return s;
 }
 
@@ -244,7 +249,9 @@ void ReportService::Current(SnapshotDone done) {
 
 ReportService::Counts ReportService::counts() const {
   std::lock_guard lock(mu_);
-  return counts_;
+  Counts c = counts_;
+  c.cached = cache_.size();
+  return c;
 }
 
 double ReportService::SnapshotAgeSeconds() const {

@@ -106,11 +106,13 @@ class ReportService {
   void Stop();
 
   // Counts since start (for /metrics): reports computed, reports served from the cache,
-  // snapshots computed.
+  // snapshots computed; and the reports cached now (one per experiment at most: a snapshot
+  // drops those of experiments no longer loaded).
   struct Counts {
     std::uint64_t computed = 0;
     std::uint64_t cache_hits = 0;
     std::uint64_t snapshots = 0;
+    std::size_t cached = 0;
   };
   Counts counts() const;
   // The age of the latest snapshot in seconds (platform clock); -1 before the first.

@@ -82,6 +82,8 @@ void Metrics(const RouteContext& ctx, const HttpRequest&, Respond respond) {
           "cache).",
           counts.computed);
   counter("abrec_report_cache_hits_total", "Reports served from the cache.", counts.cache_hits);
+  gauge("abrec_report_cache_entries", "Reports cached now: one per loaded experiment at most.",
+        counts.cached);
   counter("abrec_report_snapshots_total",
           "Snapshots of every experiment's report and alerts computed (alert thread, or a "
           "request finding the latest too old).",

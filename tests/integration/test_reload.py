@@ -288,6 +288,19 @@ class ReloadTest(ReloadTestCase):
                 h.wait_until(lambda: self.definition("gone_exp") is not None, timeout=POLL_S,
                              message="gone_exp back")
 
+        # Removed for good: the next snapshot drops its cached report (it was kept forever).
+        self.ws.remove_experiment("gone.yaml")
+        h.wait_until(lambda: self.definition("gone_exp") is None, timeout=POLL_S,
+                     message="gone_exp removed")
+        loaded = len(self.svc.get_json("/v1/experiments")[1]["experiments"])
+
+        def cached():
+            self.svc.get_json("/v1/alerts")  # asks for a snapshot when the last is stale
+            status, _, body = self.svc.request("GET", "/metrics")
+            m = re.search(r"^abrec_report_cache_entries (\S+)$", body.decode(), re.M)
+            return status == 200 and m is not None and float(m.group(1)) <= loaded
+        h.wait_until(cached, timeout=10, message=f"at most {loaded} cached reports")
+
 
 class ReshuffleGuardTest(ReloadTestCase):
 

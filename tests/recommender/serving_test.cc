@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -371,6 +374,20 @@ TEST_CASE("the registry serves the live version, hot-swaps, and keeps the old on
   CHECK(registry.swaps() == swaps + 1);
   CHECK(registry.Reload(approve)[0].status == "unchanged");
   CHECK(asked == 2);
+  // The folder watcher backs off while swaps are refused: each try loads the models from
+  // disk. Polling every 10 ms for 300 ms, it asks at about 0, 20, 60, 140 and 300 ms (the
+  // wait doubling from the interval), not 30 times.
+  std::ofstream(root + "/hybrid/LIVE", std::ios::trunc) << "v1\n";
+  std::atomic<int> refusals{0};
+  registry.StartWatching(10, [&refusals](const std::vector<ModelReloadResult>&) -> Result<void> {
+    ++refusals;
+    return std::unexpected(Error{ErrorCode::kIo, "the audit log cannot be written", "audit"});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  registry.StopWatching();
+  CHECK(refusals >= 1);
+  CHECK(refusals <= 6);
+  CHECK(registry.Get("hybrid")->version() == "v2");  // nothing swapped
   fs::remove(root + "/hybrid/LIVE");
   fs::remove_all(v2);
 }
