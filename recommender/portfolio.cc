@@ -117,6 +117,9 @@ Result<Portfolio> ImportZimnat(const std::string& path, const ImportLimits& limi
       return std::unexpected(At(
           path, n, 1, "row", fmt::format("{} fields, the header has {}", fields.size(), columns)));
     }
+    if (fields[0].first.empty()) {  // found by fuzz/portfolio_fuzz.cc
+      return std::unexpected(At(path, n, 1, "ID", "the customer id is empty"));
+    }
     PortfolioCustomer c;
     c.id = std::string(fields[0].first);
     for (std::size_t i = 1; i < kZimnatAttributes.size(); ++i) {

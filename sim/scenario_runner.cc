@@ -288,11 +288,17 @@ class Runner {
         // The latest look's interval of the sequence: it covers the effect so far, which
         // drifts in a closed loop (analysis/effect_figures.h); the running intersection is
         // for the decision.
-        const json& a = m["absolute"];
-        const json& ci = a.contains("ci_sequential_look") && a["ci_sequential_look"].is_array()
-                             ? a["ci_sequential_look"]
-                             : a["ci"];
-        if (!tv || !cv || !ci.is_array()) continue;
+        // An effect without data carries a `reason` and no interval.
+        static const json kNone;
+        const auto member = [](const json& o, const char* k) -> const json& {
+          if (!o.is_object()) return kNone;
+          const auto it = o.find(k);
+          return it == o.end() ? kNone : *it;
+        };
+        const json& a = member(m, "absolute");
+        const json& look = member(a, "ci_sequential_look");
+        const json& ci = look.is_array() ? look : member(a, "ci");
+        if (!tv || !cv || !ci.is_array() || ci.size() != 2) continue;
         const double effect = *tv - *cv;
         const bool in = ci[0].get<double>() <= effect && effect <= ci[1].get<double>();
         ok = ok && in;

@@ -170,6 +170,7 @@ steps:
         metrics: {primary: bind_rate, secondary: [click_rate]}
   - phase: {experiment: over_http, to: rollout, expect: refused}
   - phase: {experiment: over_http, to: ab_test}
+  - check: {experiment: over_http, covers: [bind_rate]}
   - days: 2
   - check: {experiment: over_http, covers: [bind_rate, click_rate]}
 """
@@ -197,6 +198,10 @@ class HttpScenarioTest(h.ServiceTestCase):
         refusal = next(s for s in doc["steps"] if s["step"] == "phase")
         self.assertIn("cannot move to rollout", refusal["reason"])
         days = next(s for s in doc["steps"] if s["step"] == "days")
+        # A check before any visit: no effect has data (each carries a `reason`, no interval),
+        # so nothing is compared; reading the missing interval was undefined behaviour.
+        early = [s for s in doc["steps"] if s["step"] == "check"][0]
+        self.assertEqual(early["truth"], [], early)
         check = doc["steps"][-1]
         self.assertEqual(len(check["truth"]), 2)
         self.assertTrue(all(t["covered"] for t in check["truth"]), check["truth"])

@@ -54,6 +54,9 @@ TEST_CASE("Zimnat errors give file, line, column and the column's name") {
   TempFile bad_flag(std::string(kHeader) + "X,1/8/2019,F,M,1983,9F9T,31JW,90QI,0,2,1\n");
   CHECK(ImportZimnat(bad_flag.path).error().message.find(":2:38: RIBP: expected 0 or 1") !=
         std::string::npos);
+  TempFile no_id(std::string(kHeader) + ",1/8/2017,M,M,1986,BR02,OC02,OCAT2,1,0,1\n");
+  CHECK(ImportZimnat(no_id.path).error().message ==
+        no_id.path + ":2:1: ID: the customer id is empty");
   TempFile short_row(std::string(kHeader) + "X,1/8/2019,F\n");
   CHECK(ImportZimnat(short_row.path).error().message.find("3 fields, the header has 11") !=
         std::string::npos);
