@@ -17,7 +17,7 @@ SOAK_KILL_EVERY ?= 180
 
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-fast test-sanitize bench fuzz soak clean
+.PHONY: all deps build run test test-fast test-sanitize bench fuzz soak golden clean
 
 all: build
 
@@ -90,6 +90,11 @@ fuzz: deps
 # Results in bench/soak/ (summary.md, soak.svg); bench/README.md, "Soak".
 soak: build
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_KILL_EVERY=$(SOAK_KILL_EVERY) python3 bench/soak.py $(BUILD)
+
+# The layout move's (issue 15) check: the CLI's and an in-process scenario's answers against
+# those recorded before the move (tests/golden/answers), times and ids normalised.
+golden: build
+	/usr/bin/python3 tests/golden/golden.py check $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
