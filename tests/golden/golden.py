@@ -17,6 +17,7 @@ deterministic: the scenario runs on
 its manual clock with its own seed (sim/scenario_drivers.cc), the simulation studies and the
 synthetic training take their seeds from the options. Standard library only.
 """
+import datetime
 import os
 import re
 import shutil
@@ -94,6 +95,12 @@ def write_configs(ws):
 
 def normalise(text, ws):
     text = text.replace(ws, "<ws>").replace(ROOT, "<root>")
+    # Days counted back from the real clock (the report's latency window starts 6 days ago);
+    # the scenario's own days (from its start date) are kept.
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    for back in range(15):
+        day = (today - datetime.timedelta(days=back)).isoformat()
+        text = re.sub(rf"\b{day}\b(?!T)", f"<today-{back}>", text)
     for pattern, repl in NORMALISE:
         text = pattern.sub(repl, text)
     return text
