@@ -10,9 +10,9 @@ BUILD_DIR defaults to build/ (`make golden` runs the check). Recorded from main 
 issue 15, with the release build. Covered: validate, hash (v1, v2), assign (text, json), plan,
 simulate aa / power / srm, train --format synthetic (its report and metadata.json), an
 in-process scenario (config/scenarios/smoke.yaml: training, shadow, A/B test, events through
-the platform) and report (json, text, html) over the scenario's database. Not covered yet: the
-HTTP routes (the recommended lists over HTTP draw from a clock-seeded generator,
-platform_recommend.cc), erasure, covariates, late exposures. Every command is seeded or
+the platform) and report (json, text, html) over the scenario's database, and the HTTP routes of one service
+(http_workload.py: assign, recommend, events with duplicates, a conflict and a late exposure,
+covariates, erasure, audit, report, dashboards, alerts). Every command is seeded or
 deterministic: the scenario runs on
 its manual clock with its own seed (sim/scenario_drivers.cc), the simulation studies and the
 synthetic training take their seeds from the options. Standard library only.
@@ -25,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import http_workload  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSWERS = os.path.join(ROOT, "tests", "golden", "answers")
 USERS = [f"user-{i:03d}" for i in range(40)] + ["cust-000001", "ü-utf8", "a b"]
@@ -34,11 +37,18 @@ USERS = [f"user-{i:03d}" for i in range(40)] + ["cust-000001", "ü-utf8", "a b"]
 NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 NORMALISE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"), "<time>"),
-    (re.compile(r'"(p50_ms|p99_ms|[a-z_]*_seconds)":\s*' + NUMBER), r'"\1":"<measured>"'),
+    (re.compile(r'"(p50_ms|p99_ms|[a-z_]*_seconds|[a-z_]*_us)":\s*' + NUMBER), r'"\1":"<measured>"'),
     (re.compile(NUMBER + r" ms \((p50|p99)\)"), r"<duration> (\1)"),
     (re.compile(r"\b\d+(\.\d+)? (ms|s)\b(?= *\)|$| *,| *:)", re.M), "<duration>"),
     (re.compile(r"in \d+(\.\d+)? (ms|s)\b"), "in <duration>"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "<id>"),
+    # A dashboard bar whose label is a measured duration: its length is measured too.
+    (re.compile(r'(<rect class="mark" data-label="[^"]*" data-value=")[^"]*(" x="[^"]*" y="[^"]*"'
+                r' width=")[^"]*(" height="[^"]*" fill="[^"]*"><title>[^<]*<duration>)'),
+     r"\1<measured>\2<measured>\3"),
+    # The latency guardrail's measured figure (report JSON, dashboard table).
+    (re.compile(r'("metric": "latency_p99_ms",\s*"value": )' + NUMBER), r"\1<measured>"),
+    (re.compile(r'(<td>latency_p99_ms</td><td>[^<]*</td><td class="num">)[^<]*'), r"\1<measured>"),
 ]
 
 
@@ -121,6 +131,10 @@ def run_all(build):
             answers[name] = normalise(out, ws)
         with open(os.path.join(ws, "model", "v1", "metadata.json"), encoding="utf-8") as f:
             answers["train_metadata.json"] = normalise(f.read(), ws)
+        http = {}
+        http_ws = http_workload.run(ROOT, abrec, os.path.join(ws, "model", "v1"), http)
+        for name, text in http.items():
+            answers[name] = normalise(text.replace(http_ws, "<ws>"), ws)
     finally:
         shutil.rmtree(ws, ignore_errors=True)
     return answers
