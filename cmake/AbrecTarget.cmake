@@ -30,9 +30,51 @@ endfunction()
 # saved test time (bench/README.md, "CI time").
 set(ABREC_SANITIZE_OPTIMIZED recommender stats analysis sim experiments)
 
-# abrec_library(NAME SOURCES... DEPS ...): the module library abrec_NAME, alias abrec::NAME.
+# The module graph, in one place: each abrec_library and abrec_program records its sources,
+# its DEPS and PRIVATE_DEPS (the edges a module may use; DEPS pass on to its users, as
+# CMake passes PUBLIC links on) and its INTERNAL folders (headers
+# no other module may include); abrec_write_module_graph() writes it to
+# module_graph.json in the build folder, which tests/layering/check_layering.py checks every
+# #include against. docs/architecture.md draws it.
+function(abrec_record_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS;INTERNAL" ${ARGN})
+  file(RELATIVE_PATH folder ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  set(sources)
+  foreach(s IN LISTS ARG_SOURCES)
+    list(APPEND sources "\"${folder}/${s}\"")
+  endforeach()
+  set(deps)
+  foreach(d IN LISTS ARG_DEPS)
+    list(APPEND deps "\"${d}\"")
+  endforeach()
+  set(private_deps)
+  foreach(d IN LISTS ARG_PRIVATE_DEPS)
+    list(APPEND private_deps "\"${d}\"")
+  endforeach()
+  set(internal)
+  foreach(i IN LISTS ARG_INTERNAL)
+    list(APPEND internal "\"${folder}/${i}\"")
+  endforeach()
+  list(JOIN sources ", " sources)
+  list(JOIN deps ", " deps)
+  list(JOIN private_deps ", " private_deps)
+  list(JOIN internal ", " internal)
+  set_property(GLOBAL APPEND PROPERTY ABREC_MODULE_GRAPH
+    "\"${name}\": {\"sources\": [${sources}], \"deps\": [${deps}], \"private_deps\": [${private_deps}], \"internal\": [${internal}]}")
+endfunction()
+
+function(abrec_write_module_graph)
+  get_property(modules GLOBAL PROPERTY ABREC_MODULE_GRAPH)
+  list(JOIN modules ",\n " body)
+  file(WRITE ${PROJECT_BINARY_DIR}/module_graph.json "{${body}}\n")
+endfunction()
+
+# abrec_library(NAME SOURCES... DEPS ... PRIVATE_DEPS ... INTERNAL folders...): the module
+# library abrec_NAME, alias abrec::NAME; headers under an INTERNAL folder are its own.
 function(abrec_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS;INTERNAL" ${ARGN})
+  abrec_record_module(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS}
+                      PRIVATE_DEPS ${ARG_PRIVATE_DEPS} INTERNAL ${ARG_INTERNAL})
   add_library(abrec_${name} STATIC ${ARG_SOURCES})
   add_library(abrec::${name} ALIAS abrec_${name})
   target_include_directories(abrec_${name} PUBLIC ${PROJECT_SOURCE_DIR})
@@ -61,4 +103,14 @@ function(abrec_test name)
     add_test(NAME ${name} COMMAND ${name})
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+endfunction()
+
+# abrec_program(NAME MODULE m SOURCES... DEPS ...): an executable of the module graph (the
+# `abrec` CLI), linking DEPS privately.
+function(abrec_program name)
+  cmake_parse_arguments(ARG "" "MODULE" "SOURCES;DEPS" ${ARGN})
+  abrec_record_module(${ARG_MODULE} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  abrec_target_settings(${name})
 endfunction()
