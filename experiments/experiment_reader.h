@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "experiments/config_tree.h"
-#include "experiments/diagnostic.h"
+#include "configtree/config_tree.h"
+#include "configtree/diagnostic.h"
 #include "experiments/experiment.h"
 
 namespace abrec {

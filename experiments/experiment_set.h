@@ -5,7 +5,7 @@
 
 #include <span>
 
-#include "experiments/diagnostic.h"
+#include "configtree/diagnostic.h"
 #include "experiments/experiment.h"
 #include "experiments/platform_config.h"
 

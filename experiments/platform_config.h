@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "assignment/population.h"
-#include "experiments/config_tree.h"
-#include "experiments/diagnostic.h"
+#include "configtree/config_tree.h"
+#include "configtree/diagnostic.h"
 
 namespace abrec {
 

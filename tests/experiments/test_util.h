@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "experiments/config_tree.h"
+#include "configtree/config_tree.h"
 #include "experiments/experiment_reader.h"
 
 namespace abrec::testing {

@@ -1,4 +1,4 @@
-#include "experiments/schema_reader.h"
+#include "configtree/schema_reader.h"
 
 #include <algorithm>
 #include <charconv>

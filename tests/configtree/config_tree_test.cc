@@ -1,4 +1,4 @@
-#include "experiments/config_tree.h"
+#include "configtree/config_tree.h"
 
 #include <string>
 

@@ -1,5 +1,5 @@
 // The only file that calls yaml-cpp: its exceptions are caught here and become diagnostics.
-#include "experiments/config_tree.h"
+#include "configtree/config_tree.h"
 
 #include <sys/stat.h>
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "experiments/diagnostic.h"
+#include "configtree/diagnostic.h"
 
 namespace abrec {
 

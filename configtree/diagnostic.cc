@@ -1,4 +1,4 @@
-#include "experiments/diagnostic.h"
+#include "configtree/diagnostic.h"
 
 #include <fmt/format.h>
 
