@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "experiments/event_store.h"
+#include "eventstore/event_store.h"
 
 namespace abrec {
 

@@ -10,7 +10,7 @@
 // running figures too, the p-value is below the level exactly when each interval excludes 0.
 #pragma once
 
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 #include "stats/result.h"
 #include "stats/sequential.h"
 

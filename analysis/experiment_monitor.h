@@ -24,9 +24,9 @@
 #include "analysis/error_budget.h"
 #include "analysis/horizon.h"
 #include "assignment/population.h"
-#include "experiments/event_store.h"
+#include "eventstore/event_store.h"
 #include "experiments/experiment.h"
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 
 namespace abrec {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 #include "stats/power.h"
 
 namespace abrec {

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "analysis/error_budget.h"
-#include "experiments/aggregates.h"
+#include "eventstore/aggregates.h"
 #include "experiments/experiment.h"
 
 namespace abrec {

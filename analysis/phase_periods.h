@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/event_store.h"
+#include "eventstore/event_store.h"
 #include "experiments/vocabulary.h"
 
 namespace abrec {

@@ -36,8 +36,8 @@
 
 #include "base/clock.h"
 #include "dashboards/report.h"
-#include "experiments/sqlite_aggregate_reader.h"
-#include "experiments/sqlite_event_store.h"
+#include "eventstore/sqlite/sqlite_aggregate_reader.h"
+#include "eventstore/sqlite/sqlite_event_store.h"
 
 namespace {
 

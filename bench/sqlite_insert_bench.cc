@@ -30,7 +30,7 @@
 
 #include <sqlite3.h>
 
-#include "experiments/sqlite_schema.h"
+#include "eventstore/sqlite/sqlite_schema.h"
 
 namespace {
 

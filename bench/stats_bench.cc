@@ -15,7 +15,7 @@
 
 #include "analysis/effect_figures.h"
 #include "analysis/experiment_monitor.h"
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 #include "stats/multiple_testing.h"
 #include "stats/srm.h"
 

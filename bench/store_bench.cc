@@ -34,7 +34,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
-#include "experiments/sqlite_event_store.h"
+#include "eventstore/sqlite/sqlite_event_store.h"
 
 namespace {
 

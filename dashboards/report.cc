@@ -11,7 +11,7 @@
 #include "analysis/phase_periods.h"
 #include "base/clock.h"
 #include "dashboards/report_sections.h"
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 #include "experiments/vocabulary.h"
 #include "stats/multiple_testing.h"
 

@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assignment/population.h"
-#include "experiments/event_store.h"
+#include "eventstore/event_store.h"
 #include "experiments/experiment.h"
 
 namespace abrec {

@@ -3,7 +3,7 @@
 //
 // The counts are users, from the distinct-user counters the service logs with each served
 // list ("users|exposed|ATTRIBUTE|GROUP", "users|shown|ATTRIBUTE|GROUP|PRODUCT";
-// experiments/distinct_user_counters.h): a day's rows are the users first counted that day,
+// eventstore/sqlite/distinct_user_counters.h): a day's rows are the users first counted that day,
 // so the sums up to a day are the counts at its close, the report's daily looks.
 #include <algorithm>
 #include <cmath>

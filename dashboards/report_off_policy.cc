@@ -1,5 +1,5 @@
 // The report's off-policy section (report_sections.h): IPS, SNIPS and DR of each variant's
-// policy from the exploration lists' sums (experiments/off_policy_log.h, stats/off_policy.h),
+// policy from the exploration lists' sums (eventstore/sqlite/off_policy_log.h, stats/off_policy.h),
 // with standard errors clustered by user. O(1) in the log's size: it reads one row of sums
 // per target.
 #include <string>

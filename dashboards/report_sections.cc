@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "experiments/latency_histogram.h"
+#include "eventstore/latency_histogram.h"
 #include "stats/drift.h"
 
 namespace abrec {

@@ -43,7 +43,7 @@ nlohmann::ordered_json ShadowSection(const ReportInputs& in,
 nlohmann::ordered_json ExposureSourcesSection(const ReportInputs& in);
 
 // The off-policy estimate of each variant's policy from the exploration bucket's random
-// lists (experiments/off_policy_log.h): clicks, binds and premium per list by IPS (the
+// lists (eventstore/sqlite/off_policy_log.h): clicks, binds and premium per list by IPS (the
 // headline figure), SNIPS and DR, with standard errors clustered by user, beside what the
 // variant's own arm measured (report_off_policy.cc).
 nlohmann::ordered_json OffPolicySection(const ReportInputs& in);

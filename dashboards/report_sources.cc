@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "dashboards/report_sections.h"
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 #include "stats/result.h"
 
 namespace abrec {

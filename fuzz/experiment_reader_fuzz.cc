@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "experiments/config_tree.h"
+#include "configtree/config_tree.h"
 #include "experiments/experiment_reader.h"
 #include "experiments/platform_config.h"
 

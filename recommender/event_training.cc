@@ -9,7 +9,7 @@
 
 #include "base/clock.h"
 #include "base/fingerprint.h"
-#include "experiments/sqlite_db.h"
+#include "eventstore/sqlite/sqlite_db.h"
 #include "recommender/features.h"
 #include "recommender/trainer.h"
 #include "recommender/training_common.h"

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "experiments/config_tree.h"
-#include "experiments/diagnostic.h"
+#include "configtree/config_tree.h"
+#include "configtree/diagnostic.h"
 #include "recommender/customer_profile.h"
 #include "recommender/model.h"
 #include "recommender/policies.h"

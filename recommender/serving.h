@@ -88,7 +88,7 @@ class RecommenderServing {
   std::optional<PolicyList> Counterfactual(std::string_view policy, std::string_view model,
                                            const CustomerProfile& customer, int k) const;
 
-  // The off-policy estimate's reward model (experiments/off_policy_log.h, DR): the scores of
+  // The off-policy estimate's reward model (eventstore/sqlite/off_policy_log.h, DR): the scores of
   // `products` for this customer by the default model (recommender.default_model) as it is
   // loaded now, without counting anything as served. nullopt when that model is not loaded or
   // fails to score.

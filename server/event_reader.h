@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "experiments/event.h"
+#include "eventstore/event.h"
 #include "server/platform.h"
 
 namespace abrec {

@@ -16,7 +16,7 @@
 
 #include "base/error.h"
 #include "dashboards/alerts.h"
-#include "experiments/diagnostic.h"
+#include "configtree/diagnostic.h"
 #include "experiments/registry.h"
 #include "server/phase_gate.h"
 #include "server/platform.h"

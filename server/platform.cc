@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/secure_random.h"
 #include "experiments/population_guard.h"
-#include "experiments/sqlite_event_store.h"
+#include "eventstore/sqlite/sqlite_event_store.h"
 #include "server/report_service.h"
 
 namespace abrec {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assignment/hash.h"
-#include "experiments/latency_histogram.h"
+#include "eventstore/latency_histogram.h"
 #include "server/platform.h"
 
 namespace abrec {
@@ -122,7 +122,7 @@ nlohmann::ordered_json PredictionJson(const std::optional<RewardPrediction>& p) 
   return {{"clicks", p->clicks}, {"binds", p->binds}, {"premium", p->premium}};
 }
 
-// An exploration list's off-policy targets (experiments/off_policy_log.h): what each
+// An exploration list's off-policy targets (eventstore/sqlite/off_policy_log.h): what each
 // variant's policy would have shown this customer, marked on the random list's items; how
 // many of its products the random policy could show; and the reward model's predictions
 // (the default model's P(click) and P(bind) per impression, and P(bind) × the catalog's

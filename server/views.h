@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/diagnostic.h"
+#include "configtree/diagnostic.h"
 #include "experiments/registry.h"
 #include "recommender/gate.h"
 #include "server/platform.h"

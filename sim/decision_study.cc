@@ -11,8 +11,8 @@
 #include "analysis/capped_amounts.h"
 #include "analysis/error_budget.h"
 #include "analysis/experiment_monitor.h"
-#include "experiments/aggregates.h"
-#include "experiments/metric_analysis.h"
+#include "eventstore/aggregates.h"
+#include "analysis/metric_analysis.h"
 #include "stats/power.h"
 #include "stats/sequential.h"
 

@@ -30,8 +30,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "experiments/config_tree.h"
-#include "experiments/diagnostic.h"
+#include "configtree/config_tree.h"
+#include "configtree/diagnostic.h"
 
 namespace abrec::sim {
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "experiments/event.h"
+#include "eventstore/event.h"
 #include "recommender/catalog.h"
 #include "recommender/customer_profile.h"
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "experiments/schema_reader.h"
+#include "configtree/schema_reader.h"
 #include "sim/scenario.h"
 
 namespace abrec::sim {

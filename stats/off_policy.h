@@ -8,7 +8,7 @@
 //   DR     V = mean(q̂(x, π_e) + w·(r − q̂(x, a)))
 //
 // Units and clusters. A unit is what the estimate averages: a logged round, or a list of
-// several products (the exploration lists of experiments/off_policy_log.h). Per unit i,
+// several products (the exploration lists of eventstore/sqlite/off_policy_log.h). Per unit i,
 //   y_i = Σ_a w_a r_a                                  the IPS term,
 //   v_i                                                its weight, E[v_i | x_i] = 1 under the
 //                                                      logging policy (w itself for a round),

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "experiments/platform_config.h"
-#include "experiments/sqlite_db.h"
+#include "eventstore/sqlite/sqlite_db.h"
 #include "server/cli/args.h"
 #include "server/cli/command_config.h"
 #include "server/cli/commands.h"

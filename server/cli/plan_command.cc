@@ -12,8 +12,8 @@
 
 #include "analysis/error_budget.h"
 #include "base/clock.h"
-#include "experiments/sqlite_db.h"
-#include "experiments/sqlite_schema.h"
+#include "eventstore/sqlite/sqlite_db.h"
+#include "eventstore/sqlite/sqlite_schema.h"
 #include "server/cli/args.h"
 #include "server/cli/command_config.h"
 #include "server/cli/commands.h"

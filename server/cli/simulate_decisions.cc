@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/experiment_reader.h"
-#include "experiments/metric_analysis.h"
+#include "analysis/metric_analysis.h"
 #include "sim/decision_study.h"
 
 namespace abrec {

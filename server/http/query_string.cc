@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "experiments/schema_reader.h"
+#include "configtree/schema_reader.h"
 
 namespace abrec {
 namespace {

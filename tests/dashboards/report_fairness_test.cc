@@ -11,10 +11,10 @@
 #include "dashboards/report.h"
 #include "analysis/decision.h"
 #include "dashboards/report_sections.h"
-#include "experiments/sqlite_db.h"
-#include "experiments/sqlite_event_store.h"
-#include "experiments/sqlite_schema.h"
-#include "tests/experiments/store_test_util.h"
+#include "eventstore/sqlite/sqlite_db.h"
+#include "eventstore/sqlite/sqlite_event_store.h"
+#include "eventstore/sqlite/sqlite_schema.h"
+#include "tests/eventstore/store_test_util.h"
 
 namespace abrec {
 namespace {

@@ -108,7 +108,7 @@ class OffPolicyTest(h.ServiceTestCase):
     @classmethod
     def recompute(cls, erased=()):
         """Per target, the report's off-policy section recomputed from the audit records and the
-        posted outcomes, by the definitions (experiments/off_policy_log.h) written out here:
+        posted outcomes, by the definitions (eventstore/sqlite/off_policy_log.h) written out here:
         per exploration list y = Σ r/p over the products shown that the target's list also
         has, v = Σ 1/p over them / the target's products the random policy can show, and
         z = y + Σ q̂ over the target's list − Σ q̂/p over those products; IPS = mean y,
