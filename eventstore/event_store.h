@@ -15,7 +15,7 @@
 #include "eventstore/aggregates.h"
 #include "eventstore/event.h"
 #include "eventstore/latency_histogram.h"
-#include "eventstore/sqlite/off_policy_log.h"
+#include "eventstore/off_policy_sums.h"
 
 namespace abrec {
 

@@ -9,7 +9,7 @@
 
 #include "base/borrow_pool.h"
 #include "experiments/platform_config.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 #include "recommender/redis_candidate_cache.h"
 
 namespace abrec {

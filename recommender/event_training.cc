@@ -9,7 +9,7 @@
 
 #include "base/clock.h"
 #include "base/fingerprint.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "eventstore/open_store.h"
 #include "recommender/features.h"
 #include "recommender/trainer.h"
 #include "recommender/training_common.h"
@@ -38,34 +38,19 @@ Result<Logged> ReadLog(const Catalog& catalog, const std::string& path) {
   if (!std::filesystem::exists(path, ec)) {
     return std::unexpected(Error::NotFound(fmt::format("no database at {}", path), "from-events"));
   }
-  auto db = SqliteDb::Open(path, /*read_only=*/true);
-  if (!db) return std::unexpected(db.error());
-  std::set<std::tuple<std::string, std::string, int>> outcomes;  // request, product, type
-  auto out = (*db)->Prepare(
-      "SELECT request_id, product_id, type FROM events WHERE type IN (1, 2) AND request_id <> ''");
-  if (!out) return std::unexpected(out.error());
-  auto ok = ForEachRow(*out, [&](const SqliteStatement& r) {
-    outcomes.insert({r.Text(0), r.Text(1), static_cast<int>(r.Int(2))});
-  });
-  if (!ok) return std::unexpected(ok.error());
-  auto exposures = (*db)->Prepare(
-      "SELECT request_id, user_id, items, features FROM events WHERE type = 0 AND "
-      "request_id <> '' AND n_items > 0 AND features <> '' ORDER BY seq");
-  if (!exposures) return std::unexpected(exposures.error());
   Logged log;
   std::map<std::string, std::size_t> index;
   const int year = std::stoi(FormatRfc3339(SystemClock::Instance().NowMicros()).substr(0, 4));
-  ok = ForEachRow(*exposures, [&](const SqliteStatement& r) {
-    const auto features = json::parse(r.Text(3), nullptr, false);
-    const auto items = json::parse(r.Text(2), nullptr, false);
+  auto ok = ForEachLoggedList(path, [&](const LoggedList& list) {
+    const auto features = json::parse(list.features_json, nullptr, false);
+    const auto items = json::parse(list.items_json, nullptr, false);
     if (!features.is_object() || !features.contains("attributes") || !items.is_array()) return;
     auto profile = ProfileFromAttributes(features["attributes"], catalog, year);
     if (!profile) return;
-    const std::string user = r.Text(1), request = r.Text(0);
-    auto [it, added] = index.try_emplace(user, log.customers.size());
+    auto [it, added] = index.try_emplace(list.user_id, log.customers.size());
     if (added) {
       log.customers.push_back(std::move(*profile));
-      log.ids.push_back(user);
+      log.ids.push_back(list.user_id);
     } else {
       log.customers[it->second] = std::move(*profile);  // the latest attributes
     }
@@ -76,8 +61,7 @@ Result<Logged> ReadLog(const Catalog& catalog, const std::string& path) {
       if (!product || !(propensity > 0)) continue;
       const std::string& id = catalog.products[*product].id;
       log.rows.push_back({it->second, *product, static_cast<float>(1.0 / propensity),
-                          outcomes.count({request, id, 1}) > 0,
-                          outcomes.count({request, id, 2}) > 0});
+                          list.clicked.count(id) > 0, list.bound.count(id) > 0});
     }
   });
   if (!ok) return std::unexpected(ok.error());

@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/secure_random.h"
 #include "experiments/population_guard.h"
-#include "eventstore/sqlite/sqlite_event_store.h"
+#include "eventstore/open_store.h"
 #include "server/report_service.h"
 
 namespace abrec {
@@ -121,7 +121,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
     for (const Product& product : p->recommender_->catalog().products) {
       margins[product.id] = product.margin;
     }
-    auto store = SqliteEventStore::Open(
+    auto store = OpenEventStore(
         EventStoreOptions{
             .path = c.storage.path,
             .synchronous = c.storage.synchronous,

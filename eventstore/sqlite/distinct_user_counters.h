@@ -31,7 +31,7 @@
 #include "base/error.h"
 #include "base/sharded_map.h"
 #include "eventstore/event.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
 

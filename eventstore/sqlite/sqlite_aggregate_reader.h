@@ -9,7 +9,8 @@
 #include "base/error.h"
 #include "eventstore/event_store.h"
 #include "eventstore/latency_histogram.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "eventstore/sqlite/off_policy_log.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
 

@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "eventstore/event_store.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
 

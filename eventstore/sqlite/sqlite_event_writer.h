@@ -27,7 +27,7 @@
 #include "eventstore/event_id_index.h"
 #include "eventstore/event_store.h"
 #include "eventstore/sqlite/off_policy_log.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "eventstore/aggregates.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
 

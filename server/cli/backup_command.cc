@@ -3,8 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "eventstore/open_store.h"
 #include "experiments/platform_config.h"
-#include "eventstore/sqlite/sqlite_db.h"
 #include "server/cli/args.h"
 #include "server/cli/command_config.h"
 #include "server/cli/commands.h"
@@ -39,19 +39,8 @@ int BackupCommand(const CommandArgs& argv) {
     fmt::print(stderr, "abrec backup: no database at {} (storage.path)\n", config->storage.path);
     return 1;
   }
-  auto db = SqliteDb::Open(config->storage.path, /*read_only=*/true);
-  if (!db) {
-    fmt::print(stderr, "abrec backup: {}\n", db.error().message);
-    return 1;
-  }
-  if (auto ok = (*db)->BackupTo(target); !ok) {
+  if (auto ok = BackupStore(config->storage.path, target); !ok) {
     fmt::print(stderr, "abrec backup: {}\n", ok.error().message);
-    return 1;
-  }
-  auto copy = SqliteDb::Open(target, /*read_only=*/true);
-  auto check = copy ? (*copy)->Prepare("PRAGMA integrity_check") : std::unexpected(copy.error());
-  if (!check || !check->Step().value_or(false) || check->Text(0) != "ok") {
-    fmt::print(stderr, "abrec backup: the copy at {} failed its integrity check\n", target);
     return 1;
   }
   fmt::print("backed up {} to {} ({} bytes, integrity ok)\n", config->storage.path, target,

@@ -12,8 +12,7 @@
 
 #include "analysis/error_budget.h"
 #include "base/clock.h"
-#include "eventstore/sqlite/sqlite_db.h"
-#include "eventstore/sqlite/sqlite_schema.h"
+#include "eventstore/open_store.h"
 #include "server/cli/args.h"
 #include "server/cli/command_config.h"
 #include "server/cli/commands.h"
@@ -41,15 +40,18 @@ buckets) give or override them. Metrics: bind_rate (a rate), binds_per_user,
 premium_per_user and revenue_per_user (means; premium and revenue in currency units).
 )";
 
-// A mean metric's columns in bucket_totals, and its unit (cents to currency units).
+// A mean metric's per-user sum and sum of squares in BucketTotals, and its unit (cents to
+// currency units).
 struct MeanColumns {
-  std::string_view metric, sum, sum_sq;
+  std::string_view metric;
+  Int128 BucketTotals::*sum;
+  Int128 BucketTotals::*sum_sq;
   double unit = 1;
 };
 constexpr MeanColumns kMeanMetrics[] = {
-    {"binds_per_user", "binds", "binds_sq", 1},
-    {"premium_per_user", "premium_cents", "premium_cents_sq", 100},
-    {"revenue_per_user", "revenue_cents", "revenue_cents_sq", 100},
+    {"binds_per_user", &BucketTotals::binds, &BucketTotals::binds_sq, 1},
+    {"premium_per_user", &BucketTotals::premium_cents, &BucketTotals::premium_cents_sq, 100},
+    {"revenue_per_user", &BucketTotals::revenue_cents, &BucketTotals::revenue_cents_sq, 100},
 };
 const MeanColumns* MeanMetric(std::string_view metric) {
   for (const MeanColumns& m : kMeanMetrics) {
@@ -71,53 +73,32 @@ Result<Observed> ReadObserved(const std::string& path, const std::string& key,
   Observed o;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return o;
-  auto db = SqliteDb::Open(path, /*read_only=*/true);
-  if (!db) return std::unexpected(db.error());
-  if (auto current = RequireCurrentSchema(**db, path); !current) {
-    return std::unexpected(current.error());
-  }
+  auto source = OpenAggregateReader(path);
+  if (!source) return std::unexpected(source.error());
   const MeanColumns* mean = MeanMetric(metric);
-  auto totals = (*db)->Prepare(
-      fmt::format("SELECT users, binders, {}, {} FROM bucket_totals WHERE experiment = ?1 AND "
-                  "bucket = 'control'",
-                  mean ? mean->sum : "0", mean ? mean->sum_sq : "0"));
+  auto totals = (*source)->Totals(key);
   if (!totals) return std::unexpected(totals.error());
-  totals->Bind(1, key);
-  auto row = totals->Step();
-  if (!row) return std::unexpected(row.error());
-  if (*row && totals->Int(0) >= 2) {
-    const std::int64_t n = o.control_users = totals->Int(0);
+  if (const auto control = totals->find("control");
+      control != totals->end() && control->second.users >= 2) {
+    const BucketTotals& t = control->second;
+    const std::int64_t n = o.control_users = static_cast<std::int64_t>(t.users);
     if (metric == "bind_rate") {
-      o.baseline = static_cast<double>(totals->Int(1)) / static_cast<double>(n);
+      o.baseline = static_cast<double>(t.binders) / static_cast<double>(n);
     } else if (mean) {
-      const auto m = stats::Moments::FromSums(n, totals->Int128At(2), totals->Int128At(3));
+      const auto m = stats::Moments::FromSums(n, t.*(mean->sum), t.*(mean->sum_sq));
       o.baseline = static_cast<double>(m.mean) / mean->unit;
       o.sd = std::sqrt(static_cast<double>(m.Variance())) / mean->unit;
     }
   }
-  totals->Reset();
-  // A bucket's daily row is written on the days it changed; its users on a day without a
-  // row are those of its last row before. The experiment's users on a day: the sum over
-  // buckets of their latest row up to that day.
-  auto daily = (*db)->Prepare(
-      "SELECT day, bucket, users FROM bucket_daily WHERE experiment = ?1 ORDER BY day");
-  if (!daily) return std::unexpected(daily.error());
-  daily->Bind(1, key);
-  std::map<std::string, std::int64_t> latest;              // bucket -> users at its latest row
+  // The experiment's users at the close of each day with a snapshot: the sum over buckets
+  // (a bucket quiet that day carried forward from its last day).
+  auto history = (*source)->History(key);
+  if (!history) return std::unexpected(history.error());
   std::vector<std::pair<std::string, std::int64_t>> days;  // day -> experiment's users
-  for (;;) {
-    auto more = daily->Step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-    const std::string day = daily->Text(0);
-    latest[daily->Text(1)] = daily->Int(2);
-    std::int64_t total = 0;
-    for (const auto& [bucket, users] : latest) total += users;
-    if (days.empty() || days.back().first != day) {
-      days.emplace_back(day, total);
-    } else {
-      days.back().second = total;
-    }
+  for (const DailyTotals& day : *history) {
+    Int128 total = 0;
+    for (const auto& [bucket, t] : day.buckets) total += t.users;
+    days.emplace_back(day.day, static_cast<std::int64_t>(total));
   }
   if (days.size() >= 2) {
     auto when = [](const std::string& day) { return ParseRfc3339(day + "T00:00:00Z"); };

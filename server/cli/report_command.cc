@@ -6,8 +6,7 @@
 #include "base/clock.h"
 #include "dashboards/html.h"
 #include "dashboards/report.h"
-#include "eventstore/sqlite/sqlite_aggregate_reader.h"
-#include "eventstore/sqlite/sqlite_schema.h"
+#include "eventstore/open_store.h"
 #include "server/cli/args.h"
 #include "server/cli/command_config.h"
 #include "server/cli/commands.h"
@@ -58,17 +57,12 @@ int ReportCommand(const CommandArgs& argv) {
                db_path);
     return 1;
   }
-  auto db = SqliteDb::Open(db_path, /*read_only=*/true);
-  if (!db) {
-    fmt::print(stderr, "abrec report: {}\n", db.error().message);
+  auto source = OpenAggregateReader(db_path);
+  if (!source) {
+    fmt::print(stderr, "abrec report: {}\n", source.error().message);
     return 1;
   }
-  if (auto current = RequireCurrentSchema(**db, db_path); !current) {
-    fmt::print(stderr, "abrec report: {}\n", current.error().message);
-    return 1;
-  }
-  SqliteAggregateSource source(**db);
-  const auto report = ReportFrom(source, experiment->def, (*platform)->population().split(),
+  const auto report = ReportFrom(**source, experiment->def, (*platform)->population().split(),
                                  SystemClock::Instance().NowMicros());
   if (!report) {
     fmt::print(stderr, "abrec report: {}: {}\n", db_path, report.error().message);

@@ -11,7 +11,7 @@
 #include "dashboards/report.h"
 #include "analysis/decision.h"
 #include "dashboards/report_sections.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 #include "eventstore/sqlite/sqlite_event_store.h"
 #include "eventstore/sqlite/sqlite_schema.h"
 #include "tests/eventstore/store_test_util.h"

@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 #include "eventstore/sqlite/sqlite_event_store.h"
 #include "eventstore/sqlite/sqlite_schema.h"
 #include "tests/eventstore/store_test_util.h"

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "eventstore/sqlite/sqlite_aggregate_reader.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 #include "eventstore/sqlite/sqlite_event_store.h"
 #include "eventstore/sqlite/sqlite_event_writer.h"
 #include "tests/eventstore/store_test_util.h"

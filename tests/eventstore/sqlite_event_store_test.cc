@@ -15,7 +15,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 #include "eventstore/sqlite/sqlite_event_writer.h"
 #include "eventstore/sqlite/sqlite_schema.h"
 #include "tests/eventstore/store_test_util.h"

@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "eventstore/event_store.h"
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
 

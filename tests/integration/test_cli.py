@@ -515,6 +515,41 @@ class PlanCommandTest(CliTestCase):
         self.assertIn('no experiment "nope"', r.stderr.decode())
 
 
+class BackupCommandTest(CliTestCase):
+    """abrec backup PATH: an online copy of the event database while the service writes, checked
+    for integrity; a PATH that exists and a missing database are refused."""
+
+    def test_a_copy_taken_while_the_service_runs_holds_the_committed_events(self):
+        self.ws.write_config()
+        self.ws.write_experiment("valid_exp.yaml", VALID)
+        target = os.path.join(self.ws.root, "copy.db")
+        r = self.run_abrec("backup", "--config", self.ws.config_path, target)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no database at", r.stderr.decode())
+        svc = h.Service(self.ws.config_path).start()
+        try:
+            events = [{"event_id": f"b-{i}", "type": "click", "user_id": f"u{i}",
+                       "product_id": "home_contents"} for i in range(50)]
+            status, doc = svc.post_json("/v1/events", {"events": events})
+            self.assertEqual((status, doc["accepted"]), (202, 50), doc)
+            r = self.run_abrec("backup", "--config", self.ws.config_path, target)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertRegex(r.stdout.decode(), r"^backed up .* to .*copy\.db \(\d+ bytes, "
+                             r"integrity ok\)")
+            r = self.run_abrec("backup", "--config", self.ws.config_path, target)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("exists; choose a new path", r.stderr.decode())
+        finally:
+            self.assertEqual(svc.stop(), 0)
+        con = sqlite3.connect(target)
+        try:
+            ids = {row[0] for row in con.execute("SELECT event_id FROM events")}
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        finally:
+            con.close()
+        self.assertEqual(ids, {e["event_id"] for e in events})
+
+
 class SimulateCommandTest(CliTestCase):
     """abrec simulate: the studies' tables, in DESIGN.md's JSON shape for aa."""
 

@@ -12,7 +12,8 @@ folder. A module's file may include:
   - headers of its own module, and public headers of the modules it names in DEPS or
     PRIVATE_DEPS and of the modules those pass on in their DEPS (what CMake makes visible:
     PUBLIC links propagate, PRIVATE ones do not);
-  - never a header under another module's INTERNAL folder;
+  - never a header under another module's INTERNAL folder, and a module's public header
+    (one outside its INTERNAL folders) not its own internal headers either;
   - a third-party header only when that library's CMake target is visible to it the same way
     (yaml-cpp only in the config reader, sqlite3.h only in the event store's backend, Beast
     only in the HTTP layer).
@@ -169,6 +170,11 @@ def violations(graph, root):
                         out.append((path, lineno, inc,
                                     f"{inc} is internal to module {owning} "
                                     f"({prefix.rstrip(os.sep)}/ is its INTERNAL folder)"))
+                    elif (local.startswith(prefix) and path.endswith(".h") and
+                          not path.startswith(prefix)):
+                        out.append((path, lineno, inc,
+                                    f"public header {path} includes {inc}, internal to its "
+                                    "module: every user of the header would compile it"))
                 continue
             if m.group(1) == '"':
                 out.append((path, lineno, inc, f"{inc} is not a header of any module"))

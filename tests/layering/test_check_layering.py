@@ -87,6 +87,12 @@ class InventedGraph(unittest.TestCase):
         self.assertEqual(code, 1, out)
         self.assertIn("high/d.cc:4: mid/impl/c.h is internal to module mid", out)
 
+    def test_a_public_header_may_not_include_its_modules_internal_header(self):
+        self.files["mid/b.h"] += '#include "mid/impl/c.h"\n'
+        code, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertIn("mid/b.h:3: public header mid/b.h includes mid/impl/c.h", out)
+
     def test_a_third_party_header_needs_its_target(self):
         self.files["high/d.cc"] += "#include <yaml-cpp/yaml.h>\n"
         code, out = self.check()

@@ -1,4 +1,4 @@
-#include "eventstore/sqlite/sqlite_db.h"
+#include "sqlitedb/sqlite_db.h"
 
 #include <fcntl.h>
 #include <unistd.h>
