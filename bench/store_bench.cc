@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
     Reopen(path);
   }
   if (workload == "both" || workload == "all" || workload == "recommend") {
-    // What /v1/recommend logs (server/platform_recommend.cc): a returning customer's exposure
+    // What /v1/recommend logs (platform/platform_recommend.cc): a returning customer's exposure
     // of 3 products with its latency and 12 distinct-user counters (fairness:
     // users|exposed|ATTR|GROUP and users|shown|ATTR|GROUP|PRODUCT for sex, age band and region,
     // each counted once per customer), one in twenty from the

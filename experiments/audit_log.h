@@ -32,7 +32,7 @@ class AuditLog {
   AuditLog(std::string path, const Clock& clock) : path_(std::move(path)), clock_(clock) {}
 
   // Appends one line and syncs it. An I/O failure is returned: a change through the admin
-  // API is then not made (server/lifecycle.h); the registry logs it for a file edit.
+  // API is then not made (platform/lifecycle.h); the registry logs it for a file edit.
   Result<void> Append(const AuditEntry& entry);
   const std::string& path() const { return path_; }
 

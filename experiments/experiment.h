@@ -86,7 +86,7 @@ struct Experiment {
   std::string rollout_variant;  // empty: "treatment"
   std::string allow_reshuffle;  // the recorded reason for a reshuffle in ab_test, if any
   // In ab_test, an SRM or a guardrail breach moves the experiment to stopped by itself
-  // (server/lifecycle.h) instead of only raising an alert.
+  // (platform/lifecycle.h) instead of only raising an alert.
   bool auto_stop = false;
 
   // Where it was defined (for messages); not part of the definition.

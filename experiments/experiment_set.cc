@@ -33,7 +33,7 @@ std::optional<std::string> Overlap(const Experiment& a, const Experiment& b) {
 
 }  // namespace
 
-Diagnostics ResolveSurface(Experiment& e, const PlatformConfig& config) {
+Diagnostics ResolveSurface(Experiment& e, const Surfaces& config) {
   if (e.surface.empty()) e.surface = config.default_surface;
   if (config.surfaces.contains(e.surface)) return {};
   std::string known;

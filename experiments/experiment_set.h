@@ -7,12 +7,12 @@
 
 #include "configtree/diagnostic.h"
 #include "experiments/experiment.h"
-#include "experiments/platform_config.h"
+#include "experiments/experiments_config.h"
 
 namespace abrec {
 
 // Fills an empty surface with the platform default. Reports an unknown surface.
-Diagnostics ResolveSurface(Experiment& e, const PlatformConfig& config);
+Diagnostics ResolveSurface(Experiment& e, const Surfaces& config);
 
 // The problems `e` has with `others` (already accepted experiments).
 Diagnostics CheckAgainstOthers(const Experiment& e, std::span<const Experiment* const> others);

@@ -67,9 +67,9 @@ std::shared_ptr<const LoadedExperiment> RegistrySnapshot::Find(std::string_view 
   return nullptr;
 }
 
-ExperimentRegistry::ExperimentRegistry(const PlatformConfig& config, AuditLog& audit,
+ExperimentRegistry::ExperimentRegistry(RegistryConfig config, AuditLog& audit,
                                        const Clock& clock, RegistryOptions options)
-    : config_(config), clock_(clock), audit_(audit), options_(options) {
+    : config_(std::move(config)), clock_(clock), audit_(audit), options_(options) {
   snapshot_.store(std::make_shared<const RegistrySnapshot>());
 }
 
@@ -88,11 +88,11 @@ const ExperimentRegistry::Accepted& ExperimentRegistry::AcceptedVersion(const st
   if (!f) return it->second;
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   it->second.content_hash = Fingerprint(text);
-  auto tree = ParseConfigText(text, path, config_.parse_limits());
+  auto tree = ParseConfigText(text, path, config_.parse_limits);
   if (!tree) return it->second;
   auto def = ReadExperiment(*tree, path);
   if (!def) return it->second;
-  ResolveSurface(*def, config_);
+  ResolveSurface(*def, config_.surfaces);
   it->second.def = std::make_shared<const Experiment>(std::move(*def));
   return it->second;
 }
@@ -160,7 +160,7 @@ void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
   st.mtime_ns = mtime;
   st.size = sb.st_size;
   st.inode = sb.st_ino;
-  const ParseLimits limits = config_.parse_limits();
+  const ParseLimits limits = config_.parse_limits;
   std::string text;
   if (static_cast<std::size_t>(sb.st_size) <= limits.max_bytes) {
     std::ifstream f(path, std::ios::binary);
@@ -185,7 +185,7 @@ void ExperimentRegistry::RefreshFile(const std::string& path, FileState& st) {
   }()
       : LoadExperimentFile(path, limits);  // reports the size limit
   if (parsed) {
-    Diagnostics surface = ResolveSurface(*parsed, config_);
+    Diagnostics surface = ResolveSurface(*parsed, config_.surfaces);
     if (surface.empty()) {
       st.parsed = std::make_shared<const Experiment>(std::move(*parsed));
       st.parse_errors.clear();

@@ -18,7 +18,7 @@
 #include "base/periodic_thread.h"
 #include "experiments/audit_log.h"
 #include "experiments/experiment.h"
-#include "experiments/platform_config.h"
+#include "experiments/experiments_config.h"
 
 namespace abrec {
 
@@ -50,8 +50,8 @@ struct RegistryOptions {
 
 class ExperimentRegistry {
  public:
-  // `config`, `audit` and `clock` must outlive the registry.
-  ExperimentRegistry(const PlatformConfig& config, AuditLog& audit, const Clock& clock,
+  // `audit` and `clock` must outlive the registry.
+  ExperimentRegistry(RegistryConfig config, AuditLog& audit, const Clock& clock,
                      RegistryOptions options = {});
   ~ExperimentRegistry();
   ExperimentRegistry(const ExperimentRegistry&) = delete;
@@ -97,7 +97,7 @@ class ExperimentRegistry {
   void RefreshFile(const std::string& path, FileState& st);
   void Audit(const AuditEntry& entry);
 
-  const PlatformConfig& config_;
+  const RegistryConfig config_;
   const Clock& clock_;
   AuditLog& audit_;
   RegistryOptions options_;

@@ -10,7 +10,7 @@
 
 #include "configtree/config_tree.h"
 #include "experiments/experiment_reader.h"
-#include "experiments/platform_config.h"
+#include "platform/platform_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace abrec;

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "server/http/metrics.h"
-#include "server/platform.h"
+#include "platform/platform.h"
 #include "server/router.h"
 
 namespace abrec::fuzz {

@@ -16,7 +16,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http.hpp>
 
-#include "experiments/platform_config.h"
+#include "platform/platform_config.h"
 #include "fuzz/fuzz_platform.h"
 #include "server/http/request_target.h"
 #include "server/http/transfer_encoding.h"

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/borrow_pool.h"
-#include "experiments/platform_config.h"
+#include "recommender/recommender_config.h"
 #include "sqlitedb/sqlite_db.h"
 #include "recommender/redis_candidate_cache.h"
 

@@ -21,7 +21,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
-#include "experiments/platform_config.h"
+#include "recommender/recommender_config.h"
 #include "recommender/gate.h"
 #include "recommender/latency_monitor.h"
 #include "recommender/model_registry.h"

@@ -10,7 +10,7 @@ packages=(
   # libraries (Boost is Debian's default 1.74: libboost1.81-dev would remove python3-scipy)
   libboost-dev libsqlite3-dev nlohmann-json3-dev libeigen3-dev libyaml-cpp-dev libfmt-dev
   doctest-dev libxgboost-dev libhnswlib-dev libhiredis-dev
-  # libcrypto: SHA-256 and constant-time comparison of API keys (server/auth/)
+  # libcrypto: SHA-256 and constant-time comparison of API keys (auth/)
   libssl-dev
   # tests and benchmarks
   python3 curl wrk redis-server

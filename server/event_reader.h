@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "eventstore/event.h"
-#include "server/platform.h"
+#include "platform/platform.h"
 
 namespace abrec {
 

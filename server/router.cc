@@ -156,7 +156,7 @@ RouteMatch Match(std::string_view path) {
   return {kUnmatched, {}};
 }
 
-// The scope a route needs (server/auth/scopes.h), or nullopt for the open ones: liveness,
+// The scope a route needs (auth/scopes.h), or nullopt for the open ones: liveness,
 // readiness, signing in and out, and unknown paths (404).
 std::optional<Scope> NeededScope(std::size_t route, std::string_view method) {
   switch (route) {
@@ -198,7 +198,9 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
     };
   };
   if (const auto scope = NeededScope(route, req.method)) {
-    const AuthResult auth = authorizer_.Check(req, *scope, route == kMetrics);
+    const AuthResult auth = authorizer_.Check(
+        Credentials{req.method, req.authorization, req.cookie, req.remote_address}, *scope,
+        route == kMetrics);
     if (auth.access != Access::kAllowed) {
       const bool page = route == kDashboards || route == kDashboard;
       return done()(page ? SignInRequired(req, auth) : AuthError(auth));

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "server/auth/authorizer.h"
+#include "auth/authorizer.h"
 #include "server/http/message.h"
 #include "server/http/metrics.h"
-#include "server/platform.h"
+#include "platform/platform.h"
 
 namespace abrec {
 
@@ -20,7 +20,7 @@ enum class ServiceState { kStarting, kServing, kStopping };
 class Router {
  public:
   // All references must outlive the router. Thread-safe: Route may run on many threads.
-  // Every route but /healthz, /readyz, /login and /logout needs a scope (server/auth/);
+  // Every route but /healthz, /readyz, /login and /logout needs a scope (auth/);
   // `cookie_secure` sets the session cookie's Secure attribute (auth.cookie_secure).
   Router(Platform& platform, const Authorizer& authorizer, SessionStore& sessions,
          bool cookie_secure, ServerMetrics& metrics, const std::atomic<ServiceState>& state);

@@ -9,11 +9,11 @@
 
 #include "base/clock.h"
 #include "base/secure_random.h"
-#include "experiments/platform_config.h"
-#include "server/auth/api_keys.h"
-#include "server/lifecycle.h"
-#include "server/platform.h"
-#include "server/report_service.h"
+#include "platform/platform_config.h"
+#include "auth/api_keys.h"
+#include "platform/lifecycle.h"
+#include "platform/platform.h"
+#include "platform/report_service.h"
 #include "sim/http_client.h"
 #include "sim/scenario_driver.h"
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "base/error.h"
-#include "experiments/platform_config.h"
+#include "platform/platform_config.h"
 #include "server/http/metrics.h"
 #include "server/router.h"
 

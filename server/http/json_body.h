@@ -6,7 +6,7 @@
 
 #include "base/error.h"
 #include "server/http/message.h"
-#include "server/json_text.h"  // DumpJson
+#include "platform/json_text.h"  // DumpJson
 
 namespace abrec {
 

@@ -9,9 +9,9 @@
 #include "dashboards/report.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
-#include "server/report_service.h"
+#include "platform/report_service.h"
 #include "server/routes/routes.h"
-#include "server/views.h"
+#include "platform/views.h"
 
 namespace abrec {
 

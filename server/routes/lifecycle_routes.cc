@@ -1,15 +1,15 @@
 // Admin lifecycle endpoints (bearer token): PUT /v1/experiments/{key} takes a whole
 // definition (YAML, or the seed's JSON form) and POST /v1/experiments/{key}/phase a phase
 // change {"phase", "reason", "rollout_variant"?}. Both answer the definition now live, the
-// previous phase and the gate's result (server/lifecycle.h); a refusal names the field and
+// previous phase and the gate's result (platform/lifecycle.h); a refusal names the field and
 // carries the validation diagnostics or the gate's reasons.
 #include <fmt/format.h>
 
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
-#include "server/lifecycle.h"
+#include "platform/lifecycle.h"
 #include "server/routes/routes.h"
-#include "server/views.h"
+#include "platform/views.h"
 
 namespace abrec {
 namespace {

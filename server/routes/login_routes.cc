@@ -1,6 +1,6 @@
 // Signing in to the dashboards without script: GET /login shows a form; POST /login takes a
 // key with the `read` scope and answers with an HttpOnly, SameSite=Strict session cookie
-// (server/auth/sessions.h); POST /logout ends the session. Pages that need a sign-in answer 401
+// (auth/sessions.h); POST /logout ends the session. Pages that need a sign-in answer 401
 // with `WWW-Authenticate: Basic` (the browser's own prompt takes a key as its password) and
 // the form as the body, for those who cancel the prompt.
 #include <fmt/format.h>

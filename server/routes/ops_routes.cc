@@ -2,10 +2,10 @@
 #include <fmt/format.h>
 
 #include "server/http/json_body.h"
-#include "server/report_service.h"
+#include "platform/report_service.h"
 #include "server/router.h"
 #include "server/routes/routes.h"
-#include "server/views.h"
+#include "platform/views.h"
 
 namespace abrec {
 

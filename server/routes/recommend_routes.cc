@@ -8,7 +8,7 @@
 #include "server/http/json_body.h"
 #include "server/http/query_string.h"
 #include "server/routes/routes.h"
-#include "server/views.h"
+#include "platform/views.h"
 
 namespace abrec {
 namespace {

@@ -6,10 +6,10 @@
 #include <optional>
 #include <string_view>
 
-#include "server/auth/authorizer.h"
+#include "auth/authorizer.h"
 #include "server/http/message.h"
 #include "server/http/metrics.h"
-#include "server/platform.h"
+#include "platform/platform.h"
 
 namespace abrec {
 
@@ -44,7 +44,7 @@ void GetRecommend(const RouteContext& ctx, const HttpRequest& req, std::string_v
 HttpResponse ListExperiments(const RouteContext& ctx, const HttpRequest& req);
 HttpResponse GetExperiment(const RouteContext& ctx, const HttpRequest& req, std::string_view key);
 // The analyst's report (dashboards/report.h), computed off the I/O threads and cached
-// (server/report_service.h); 503 without an event store.
+// (platform/report_service.h); 503 without an event store.
 void GetReport(const RouteContext& ctx, const HttpRequest& req, std::string_view key,
                Respond respond);
 // GET /v1/alerts: the alerts of every experiment not stopped (dashboards/alerts.h), from the
@@ -79,7 +79,7 @@ HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& req);
 void DeleteUser(const RouteContext& ctx, const HttpRequest& req, std::string_view user_id,
                 Respond respond);
 
-// lifecycle_routes.cc: the admin scope (server/lifecycle.h).
+// lifecycle_routes.cc: the admin scope (platform/lifecycle.h).
 // PUT /v1/experiments/{key}: a whole definition, YAML or the seed's JSON form.
 HttpResponse PutExperimentRoute(const RouteContext& ctx, const HttpRequest& req,
                                 std::string_view key);

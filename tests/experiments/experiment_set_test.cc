@@ -67,7 +67,7 @@ TEST_CASE("an experiment without a namespace overlaps everything on its surface"
 }
 
 TEST_CASE("surfaces are resolved against the platform config") {
-  PlatformConfig c;
+  Surfaces c;
   c.file = "abrec.yaml";
   c.surfaces["portal_home"] = {};
   c.default_surface = "portal_home";

@@ -24,9 +24,9 @@ class TempPlatform {
             ("abrec-registry-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::remove_all(root_);
     fs::create_directories(root_ / "experiments");
-    config_.file = (root_ / "abrec.yaml").string();
-    config_.surfaces["portal_home"] = {};
-    config_.surfaces["renewal_page"] = {};
+    config_.surfaces.file = (root_ / "abrec.yaml").string();
+    config_.surfaces.surfaces["portal_home"] = {};
+    config_.surfaces.surfaces["renewal_page"] = {};
     config_.experiments.dir = (root_ / "experiments").string();
     config_.experiments.audit_log = (root_ / "audit.log").string();
     config_.experiments.accepted_dir = (root_ / "accepted").string();
@@ -45,12 +45,12 @@ class TempPlatform {
     for (std::string l; std::getline(f, l);) lines.push_back(l);
     return lines;
   }
-  const PlatformConfig& config() const { return config_; }
+  const RegistryConfig& config() const { return config_; }
 
  private:
   static inline int counter_ = 0;
   fs::path root_;
-  PlatformConfig config_;
+  RegistryConfig config_;
 };
 
 }  // namespace

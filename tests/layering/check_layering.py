@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The layering test: every #include of the project's modules follows the module graph.
 
-  check_layering.py GRAPH ROOT [--allowlist FILE] [--write-allowlist FILE]
+  check_layering.py GRAPH ROOT [--allowlist FILE] [--write-allowlist FILE] [--doc FILE]
 
 GRAPH is module_graph.json, written by CMake from the DEPS of every abrec_library and
 abrec_program (cmake/AbrecTarget.cmake): the graph lives in the CMake files and nowhere else.
@@ -18,8 +18,9 @@ folder. A module's file may include:
     (yaml-cpp only in the config reader, sqlite3.h only in the event store's backend, Beast
     only in the HTTP layer).
 
-It also checks that the graph has no cycle and that every header of a module folder belongs to
-a module. Violations print as FILE:LINE: message. In ratchet mode (--allowlist) the violations
+It also checks that the graph has no cycle, that every header of a module folder belongs to
+a module, and (--doc) that the table of docs/architecture.md lists every module with exactly
+the modules its DEPS and PRIVATE_DEPS name. Violations print as FILE:LINE: message. In ratchet mode (--allowlist) the violations
 listed there (as "FILE -> INCLUDED", line numbers left out) are tolerated, and an entry that no
 longer occurs is an error too, so the list only shrinks. Exit 1 on any error. Standard library
 only; bench/, fuzz/ and tests/ are not modules and are not checked.
@@ -187,6 +188,27 @@ def violations(graph, root):
     return out
 
 
+def doc_errors(graph, path):
+    """Rows "| `module` | → a, b; ⇢ c | ... |" of the architecture page against the graph."""
+    with open(path, encoding="utf-8") as f:
+        rows = {m.group(1): m.group(2) for m in
+                re.finditer(r"^\| `([a-z]+)` \| ([^|]*) \|", f.read(), re.M)}
+    out = []
+    for name, m in sorted(graph.items()):
+        want = {d.split("::", 1)[1] for d in m["deps"] + m["private_deps"]
+                if d.startswith("abrec::")}
+        if name not in rows:
+            out.append(f"{path}: module {name} has no row in the table")
+            continue
+        drawn = set(re.findall(r"[a-z]+", rows[name])) & set(graph)
+        if drawn != want:
+            out.append(f"{path}: the row of {name} names {sorted(drawn)}, its CMake DEPS "
+                       f"{sorted(want)}")
+    for name in sorted(set(rows) - set(graph)):
+        out.append(f"{path}: the table names {name}, which is not a module")
+    return out
+
+
 def main(argv):
     args = argv[1:]
     allow_path = write_path = None
@@ -198,6 +220,11 @@ def main(argv):
         i = args.index("--write-allowlist")
         write_path = args[i + 1]
         del args[i:i + 2]
+    doc_path = None
+    if "--doc" in args:
+        i = args.index("--doc")
+        doc_path = args[i + 1]
+        del args[i:i + 2]
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
@@ -208,6 +235,10 @@ def main(argv):
     if loop:
         print("the module graph has a cycle: " + " -> ".join(loop))
         errors += 1
+    if doc_path:
+        for message in doc_errors(graph, doc_path):
+            print(message)
+            errors += 1
     found = violations(graph, root)
     keys = [f"{f} -> {inc}" for f, _, inc, _ in found]
     if write_path:

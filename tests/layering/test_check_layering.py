@@ -111,6 +111,22 @@ class InventedGraph(unittest.TestCase):
         self.assertEqual(code, 1, out)
         self.assertIn("high/extra/orphan.h:1: belongs to no module", out)
 
+    def test_the_architecture_page_must_draw_the_graph(self):
+        doc = os.path.join(self.root, "architecture.md")
+        rows = {"low": "—", "mid": "→ low", "high": "⇢ mid", "top": "→ high"}
+        with open(doc, "w", encoding="utf-8") as f:
+            f.write("| module | uses |\n|---|---|\n")
+            f.write("".join(f"| `{n}` | {u} | x |\n" for n, u in rows.items()))
+        code, out = self.check("--doc", doc)
+        self.assertEqual(code, 0, out)
+        with open(doc, "w", encoding="utf-8") as f:
+            f.write("".join(f"| `{n}` | {u} | x |\n" for n, u in rows.items() if n != "top")
+                    .replace("⇢ mid", "⇢ mid, low"))
+        code, out = self.check("--doc", doc)
+        self.assertEqual(code, 1, out)
+        self.assertIn("the row of high names ['low', 'mid'], its CMake DEPS ['mid']", out)
+        self.assertIn("module top has no row in the table", out)
+
     def test_the_allowlist_tolerates_listed_crossings_and_only_shrinks(self):
         self.files["low/a.cc"] += '#include "mid/b.h"\n'
         allow = os.path.join(self.root, "allow.txt")

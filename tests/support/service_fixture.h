@@ -3,7 +3,7 @@
 // Router::Route instead of a socket. The folder holds one experiment file, experiments/exp.yaml;
 // the shipped catalog and ranking rules; no model. Serve and read are open to anonymous
 // callers, so that inputs reach the handlers (the credentials have their own tests:
-// tests/server/auth_test.cc, tests/integration/test_auth.py); admin needs the admin token.
+// tests/auth/auth_test.cc, tests/integration/test_auth.py); admin needs the admin token.
 #pragma once
 
 #include <atomic>
@@ -16,12 +16,12 @@
 
 #include "base/clock.h"
 #include "base/error.h"
-#include "server/auth/api_keys.h"
-#include "server/auth/authorizer.h"
-#include "server/auth/sessions.h"
+#include "auth/api_keys.h"
+#include "auth/authorizer.h"
+#include "auth/sessions.h"
 #include "server/http/metrics.h"
-#include "server/lifecycle.h"
-#include "server/platform.h"
+#include "platform/lifecycle.h"
+#include "platform/platform.h"
 #include "server/router.h"
 
 namespace abrec::testing {
