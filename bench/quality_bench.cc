@@ -18,10 +18,10 @@
 
 #include <fmt/format.h>
 
-#include "recommender/portfolio.h"
-#include "recommender/portfolio_evaluation.h"
-#include "recommender/portfolio_model.h"
-#include "recommender/portfolio_training.h"
+#include "recommender/portfolio/portfolio.h"
+#include "recommender/portfolio/portfolio_evaluation.h"
+#include "recommender/portfolio/portfolio_model.h"
+#include "recommender/portfolio/portfolio_training.h"
 
 namespace {
 

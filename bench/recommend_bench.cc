@@ -41,13 +41,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "recommender/catalog.h"
-#include "recommender/customer_profile.h"
-#include "recommender/model.h"
-#include "recommender/policies.h"
-#include "recommender/reranker.h"
-#include "recommender/synthetic_world.h"
-#include "recommender/trainer.h"
+#include "recommender/data/catalog.h"
+#include "recommender/model/customer_profile.h"
+#include "recommender/model/model.h"
+#include "recommender/model/policies.h"
+#include "recommender/model/reranker.h"
+#include "recommender/data/synthetic_world.h"
+#include "recommender/training/trainer.h"
 
 namespace {
 

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "recommender/csv_portfolio.h"
-#include "recommender/gate.h"
-#include "recommender/synthetic_world.h"
+#include "recommender/portfolio/csv_portfolio.h"
+#include "recommender/model/gate.h"
+#include "recommender/data/synthetic_world.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "platform/views.h"

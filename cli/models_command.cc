@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/platform_config.h"
-#include "recommender/model_registry.h"
+#include "recommender/serving/model_registry.h"
 #include "cli/args.h"
 #include "cli/command_config.h"
 #include "cli/commands.h"

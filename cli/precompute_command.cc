@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/platform_config.h"
-#include "recommender/candidate_cache.h"
-#include "recommender/model_registry.h"
-#include "recommender/synthetic_world.h"
+#include "recommender/serving/candidate_cache.h"
+#include "recommender/serving/model_registry.h"
+#include "recommender/data/synthetic_world.h"
 #include "cli/args.h"
 #include "cli/command_config.h"
 #include "cli/commands.h"

@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "recommender/portfolio_formats.h"
-#include "recommender/portfolio_model.h"
-#include "recommender/score_writer.h"
+#include "recommender/portfolio/portfolio_formats.h"
+#include "recommender/portfolio/portfolio_model.h"
+#include "recommender/portfolio/score_writer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 

@@ -4,10 +4,10 @@
 
 #include <fmt/format.h>
 
-#include "recommender/model.h"
-#include "recommender/portfolio_formats.h"
-#include "recommender/portfolio_training.h"
-#include "recommender/trainer.h"
+#include "recommender/model/model.h"
+#include "recommender/portfolio/portfolio_formats.h"
+#include "recommender/portfolio/portfolio_training.h"
+#include "recommender/training/trainer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 

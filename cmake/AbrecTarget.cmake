@@ -28,7 +28,8 @@ endfunction()
 # decision studies minutes): these libraries are compiled at -O1 there, with the same ASan/UBSan
 # checks. Not all of abrec: compiling everything at -O1 under ASan cost more build time than it
 # saved test time (bench/README.md, "CI time").
-set(ABREC_SANITIZE_OPTIMIZED recommender stats analysis sim experiments configtree eventstore)
+set(ABREC_SANITIZE_OPTIMIZED recommender_data recommender_model recommender_portfolio
+    recommender_training recommender_serving stats analysis sim experiments configtree eventstore)
 
 # The module graph, in one place: each abrec_library and abrec_program records its sources,
 # its DEPS and PRIVATE_DEPS (the edges a module may use; DEPS pass on to its users, as

@@ -219,6 +219,11 @@ class EventStore : public AggregateSource {
 
   // An online copy of the whole database at `path`. Thread-safe.
   virtual Result<void> Backup(const std::string& path) = 0;
+
+  // Stops accepting writes (they answer kUnavailable), commits and acknowledges everything
+  // queued, and stops the writer; reads keep working. Idempotent and thread-safe: a second
+  // call waits for the first. The destructor closes too.
+  virtual void Close() = 0;
 };
 
 }  // namespace abrec

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the seed corpora of fuzz/corpus/TARGET from the tests' inputs (the configs of
-config/, the bodies of tests/integration/test_events.py, the queries of
+config/, the bodies of tests/integration/test_events_*.py, the queries of
 tests/server/query_string_test.cc, the raw requests of tests/integration/test_http_limits.py,
 the portfolio rows of tests/recommender/). Run from anywhere; rewrites the seed_* files only,
 so inputs added from fuzzing runs (other names) stay."""

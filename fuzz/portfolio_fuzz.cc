@@ -1,4 +1,4 @@
-// Fuzzes the portfolio file readers (recommender/portfolio_formats.h): the first byte picks
+// Fuzzes the portfolio file readers (recommender/portfolio/portfolio_formats.h): the first byte picks
 // the format (abrec's CSV, Zimnat, CoIL with or without CARAVAN) and whether the products
 // are the file's or a model's list; the rest is the file, written to a memfd that the reader
 // opens by its /proc/self/fd path. An imported portfolio must be consistent.
@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "recommender/csv_portfolio.h"
-#include "recommender/portfolio.h"
-#include "recommender/portfolio_formats.h"
+#include "recommender/portfolio/csv_portfolio.h"
+#include "recommender/portfolio/portfolio.h"
+#include "recommender/portfolio/portfolio_formats.h"
 
 namespace {
 

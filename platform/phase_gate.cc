@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "recommender/synthetic_world.h"
+#include "recommender/data/synthetic_world.h"
 
 namespace abrec {
 namespace {

@@ -2,7 +2,7 @@
 // show customers a model's lists (policy recommender) is compared with what it replaces, the
 // control arm's policy, on the lists both would show the same synthetic customers
 // (recommender.gate_customers of them, drawn from the ground-truth world with a fixed seed)
-// under the rules of recommender.gate (recommender/gate.h).
+// under the rules of recommender.gate (recommender/model/gate.h).
 #pragma once
 
 #include <string>
@@ -10,7 +10,7 @@
 
 #include "base/error.h"
 #include "experiments/experiment.h"
-#include "recommender/gate.h"
+#include "recommender/model/gate.h"
 #include "platform/platform.h"
 
 namespace abrec {

@@ -31,8 +31,9 @@ Platform::~Platform() {
 }
 
 void Platform::CloseEvents() {
+  std::lock_guard lock(close_mu_);
   if (reports_) reports_->Stop();
-  events_.reset();
+  if (events_) events_->Close();
 }
 
 bool Platform::IsExposure(const AssignOutcome& o) {
@@ -52,7 +53,7 @@ Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
   e.variant = o.variant ? std::string(*o.variant) : std::string();
   e.counterfactual_variant =
       o.counterfactual_variant ? std::string(*o.counterfactual_variant) : std::string();
-  e.policy = std::string(o.policy);
+  e.policy = std::string(o.arm.policy);
   // The phase the exposure was made in, per day: the report's sequences start again when the
   // experiment changes phase (analysis/phase_periods.h).
   e.counters.push_back(fmt::format("phase|{}", PhaseName(o.experiment->def.phase)));
@@ -158,6 +159,17 @@ Result<void> ValidateUserId(std::string_view user_id) {
   return ValidateHashInput(user_id, "user_id");
 }
 
+namespace {
+
+// The default policy of `surface` (the legacy rules for a surface the config does not name).
+std::string_view SurfaceDefaultPolicy(const PlatformConfig& config, const std::string& surface) {
+  const auto s = config.surfaces.find(surface);
+  return s != config.surfaces.end() ? std::string_view(s->second.default_policy)
+                                    : std::string_view(kLegacyRulesPolicy);
+}
+
+}  // namespace
+
 Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_view key) const {
   if (auto ok = ValidateUserId(user_id); !ok) return std::unexpected(ok.error());
   auto exp = registry_.Snapshot()->Find(key);
@@ -177,9 +189,6 @@ Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_vie
     if (d.population == PopulationBucket::kExperiment) {
       out.bucket = arm(d.variant);
       out.variant = out.bucket;
-      // Shadow: the assigned variant is computed and logged, but control is shown.
-      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : d.variant;
-      out.policy = e.variants[static_cast<std::size_t>(shown)].policy;
     } else {
       out.bucket = PopulationBucketName(d.population);
       out.counterfactual_variant = arm(d.variant);
@@ -187,15 +196,8 @@ Result<AssignOutcome> Platform::Assign(std::string_view user_id, std::string_vie
   } else {
     out.bucket = "not_enrolled";
   }
-  if (d.population == PopulationBucket::kHoldout) {
-    out.policy = kHoldoutPolicy;  // permanent: no recommendations anywhere
-  } else if (d.population == PopulationBucket::kExploration) {
-    out.policy = kExplorationPolicy;
-  } else if (!d.InExperiment()) {
-    const auto s = config_.surfaces.find(e.surface);
-    out.policy = s != config_.surfaces.end() ? std::string_view(s->second.default_policy)
-                                             : std::string_view("legacy_rules");
-  }
+  out.arm = PolicyFor(&e, d.population, d.InExperiment() ? d.variant : -1,
+                      SurfaceDefaultPolicy(config_, e.surface));
   out.experiment = std::move(exp);
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -14,10 +15,11 @@
 #include "experiments/audit_log.h"
 #include "eventstore/event.h"
 #include "eventstore/event_store.h"
+#include "platform/arm_policy.h"
 #include "platform/platform_config.h"
 #include "experiments/registry.h"
-#include "recommender/candidate_cache.h"
-#include "recommender/serving.h"
+#include "recommender/serving/candidate_cache.h"
+#include "recommender/serving/serving.h"
 
 namespace abrec {
 
@@ -30,8 +32,7 @@ struct AssignOutcome {
   std::optional<std::string_view> variant;  // the arm served; null outside the variants
   // Holdout and exploration users in the experiment: the variant they would have had.
   std::optional<std::string_view> counterfactual_variant;
-  std::string_view policy;  // what the user is shown: "none", "random", a variant's policy,
-                            // or the surface default
+  ArmPolicy arm;  // what the user is shown (PolicyFor)
 };
 
 // POST /v1/recommend and GET /v1/recommend/{user_id}, in-process.
@@ -133,7 +134,8 @@ class Platform {
 
   // Stops the report workers, commits what is queued and closes the event store (the service
   // calls it once its HTTP server has stopped, so no completion runs after the transport is
-  // gone).
+  // gone). Thread-safe: events() stays valid (its writes then answer kUnavailable, its reads
+  // work) until the platform is destroyed.
   void CloseEvents();
 
   const PlatformConfig& config() const { return config_; }
@@ -158,6 +160,7 @@ class Platform {
   std::unique_ptr<RecommenderServing> recommender_;
   std::unique_ptr<CandidateCache> cache_;
   std::unique_ptr<EventStore> events_;
+  std::mutex close_mu_;  // serialises CloseEvents()
   std::unique_ptr<ReportService> reports_;  // declared after events_: stopped before it
   std::optional<std::uint64_t> random_seed_;
 };

@@ -14,7 +14,7 @@
 #include "configtree/config_tree.h"
 #include "configtree/diagnostic.h"
 #include "experiments/experiments_config.h"
-#include "recommender/recommender_config.h"
+#include "recommender/serving/recommender_config.h"
 
 namespace abrec {
 

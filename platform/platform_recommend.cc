@@ -234,30 +234,20 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
     const AssignOutcome& a = *o.assignment;
     o.bucket = std::string(a.bucket);
     if (a.variant) o.variant = std::string(*a.variant);
-    o.policy = std::string(a.policy);
-    serve.policy = a.policy;
-    const Experiment& e = a.experiment->def;
-    if (a.variant) {
-      // Shadow: the assigned variant's list is computed and logged; control's is shown.
-      const int assigned = e.VariantIndex(*a.variant);
-      const int shown = e.phase == Phase::kShadow ? e.ControlIndex() : assigned;
-      if (shown >= 0) serve.model = e.variants[static_cast<std::size_t>(shown)].model;
-      if (shown != assigned && assigned >= 0) {
-        const Variant& shadow = e.variants[static_cast<std::size_t>(assigned)];
-        serve.shadow_policy = shadow.policy;
-        serve.shadow_model = shadow.model;
-      }
+    o.policy = std::string(a.arm.policy);
+    serve.policy = a.arm.policy;
+    serve.model = a.arm.model;
+    if (!a.arm.shadow_policy.empty()) {
+      serve.shadow_policy = a.arm.shadow_policy;
+      serve.shadow_model = a.arm.shadow_model;
     }
   } else {
-    // No experiment on the surface: the permanent holdout still sees nothing; exploration
-    // users get random lists; everyone else the surface's default policy.
+    // No experiment on the surface: the population bucket alone decides (PolicyFor).
     const double u = HashV2Unchecked(population_.seed(), req.user_id);
     const PopulationBucket b = PopulationBucketOf(u, population_.split());
     o.bucket =
         b == PopulationBucket::kExperiment ? "not_enrolled" : std::string(PopulationBucketName(b));
-    o.policy = b == PopulationBucket::kHoldout       ? std::string(kHoldoutPolicy)
-               : b == PopulationBucket::kExploration ? std::string(kExplorationPolicy)
-                                                     : surface->second.default_policy;
+    o.policy = std::string(PolicyFor(nullptr, b, -1, surface->second.default_policy).policy);
     serve.policy = o.policy;
   }
   thread_local std::mt19937_64 unseeded{std::random_device{}()};

@@ -16,7 +16,7 @@ ordered_json AssignView(std::string_view user_id, const AssignOutcome& o) {
   j["variant"] = o.variant ? ordered_json(*o.variant) : ordered_json(nullptr);
   j["counterfactual_variant"] =
       o.counterfactual_variant ? ordered_json(*o.counterfactual_variant) : ordered_json(nullptr);
-  j["policy"] = o.policy;
+  j["policy"] = o.arm.policy;
   j["population"] = PopulationBucketName(d.population);
   j["rule"] = AssignRuleName(d.rule);
   j["hashes"] = {

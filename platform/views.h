@@ -8,7 +8,7 @@
 
 #include "configtree/diagnostic.h"
 #include "experiments/registry.h"
-#include "recommender/gate.h"
+#include "recommender/model/gate.h"
 #include "platform/platform.h"
 
 namespace abrec {

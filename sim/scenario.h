@@ -1,5 +1,5 @@
 // Closed-loop scenarios (config/scenarios/*.yaml, `abrec simulate scenario FILE`): customers
-// of the seeded ground-truth world (recommender/synthetic_world.h) visit the platform day by
+// of the seeded ground-truth world (recommender/data/synthetic_world.h) visit the platform day by
 // day, are assigned, see the arm's list, and click and bind with the world's probabilities;
 // their events go through the real event store, and the steps of the scenario train models,
 // put experiments, move phases (with the deployment gate) and check the report against the

@@ -13,8 +13,8 @@
 
 #include "base/error.h"
 #include "eventstore/event.h"
-#include "recommender/catalog.h"
-#include "recommender/customer_profile.h"
+#include "recommender/data/catalog.h"
+#include "recommender/model/customer_profile.h"
 
 namespace abrec::sim {
 

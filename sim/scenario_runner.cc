@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
-#include "recommender/synthetic_world.h"
-#include "recommender/trainer.h"
+#include "recommender/data/synthetic_world.h"
+#include "recommender/training/trainer.h"
 #include "sim/scenario.h"
 #include "sim/scenario_driver.h"
 
@@ -48,6 +48,16 @@ std::optional<double> TrueValue(const std::map<std::string, UserTruth>& users,
   if (metric != "click_rate" || impressions == 0) return std::nullopt;
   return clicks / impressions;
 }
+
+// The driver's time as a Clock: the simulated one in process, the service's over HTTP.
+class DriverClock final : public Clock {
+ public:
+  explicit DriverClock(const std::unique_ptr<ScenarioDriver>& driver) : driver_(driver) {}
+  std::int64_t NowMicros() const override { return driver_->Now(); }
+
+ private:
+  const std::unique_ptr<ScenarioDriver>& driver_;
+};
 
 class Runner {
  public:
@@ -112,6 +122,7 @@ class Runner {
   Result<json> Train(const ScenarioStep& s) {
     if (s.from_events) return TrainOnLog(s);
     TrainOptions t;
+    t.clock = &clock_;
     t.customers = sc_.customers;
     t.seed = seed_;
     t.objective = s.target;
@@ -131,6 +142,7 @@ class Runner {
   // Retrains on what the platform logged so far (abrec train --from-events).
   Result<json> TrainOnLog(const ScenarioStep& s) {
     EventTrainOptions t;
+    t.clock = &clock_;
     t.objective = s.target;
     const std::string out = fmt::format("{}/{}/{}", driver_->model_dir(), s.model, s.version);
     auto report =
@@ -333,6 +345,7 @@ class Runner {
   std::mt19937_64 rng_;  // who visits
   std::int64_t day_index_ = 0;
   std::unique_ptr<ScenarioDriver> driver_;
+  DriverClock clock_{driver_};  // dates the models it trains
   std::optional<SyntheticWorld> world_;
   Truth truth_;
 };

@@ -71,7 +71,12 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(EventStoreOptio
   return s;
 }
 
-SqliteEventStore::~SqliteEventStore() {
+SqliteEventStore::~SqliteEventStore() { Close(); }
+
+void SqliteEventStore::Close() {
+  std::lock_guard closing(close_mu_);
+  if (closed_) return;
+  closed_ = true;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

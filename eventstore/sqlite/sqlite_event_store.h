@@ -25,8 +25,9 @@ class SqliteEventStore final : public EventStore {
   // Errors: kIo (cannot open), kFailedPrecondition (a newer schema).
   static Result<std::unique_ptr<SqliteEventStore>> Open(EventStoreOptions options,
                                                         const Clock& clock);
-  // Commits everything queued, then stops the writer.
+  // Closes (commits everything queued, then stops the writer).
   ~SqliteEventStore() override;
+  void Close() override;
 
   Result<void> Submit(std::vector<Event> events, Done done) override;
   Result<void> EraseUser(std::string user_id,
@@ -115,6 +116,8 @@ class SqliteEventStore final : public EventStore {
   Executor executor_;
 
   std::mutex mu_;
+  std::mutex close_mu_;  // serialises Close(); held for the whole close
+  bool closed_ = false;   // under close_mu_
   std::condition_variable cv_;
   std::deque<Batch> queue_;
   std::size_t queued_events_ = 0;

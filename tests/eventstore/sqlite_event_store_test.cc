@@ -210,6 +210,35 @@ TEST_CASE("an exposure's source is stored and read back") {
   CHECK(events[1].source.empty());
 }
 
+TEST_CASE("Close commits what is queued, refuses later writes, keeps reads, and may race") {
+  TempDb tmp;
+  ManualClock clock(1'795'910'400'000'000);
+  auto store = SqliteEventStore::Open({.path = tmp.Path()}, clock);
+  REQUIRE(store.has_value());
+  // Queued, not waited for: Close must commit and acknowledge it.
+  std::promise<bool> acked;
+  std::vector<Event> batch;
+  for (int i = 0; i < 200; ++i) {
+    batch.push_back(Exposure(fmt::format("e{}", i), fmt::format("u{}", i), "exp", "control",
+                             clock.NowMicros(), 0));
+  }
+  REQUIRE((*store)->Submit(std::move(batch), [&acked](Result<std::vector<EventOutcome>> r) {
+    acked.set_value(r.has_value() && r->size() == 200);
+  }));
+  std::thread other([&] { (*store)->Close(); });
+  (*store)->Close();
+  other.join();
+  CHECK(acked.get_future().get());
+  (*store)->Close();  // idempotent
+  const auto late = (*store)->Submit({Exposure("late", "u0", "exp", "control", 1, 0)},
+                                     [](Result<std::vector<EventOutcome>>) {});
+  REQUIRE_FALSE(late.has_value());
+  CHECK(late.error().code == ErrorCode::kUnavailable);
+  const auto totals = (*store)->Totals("exp");
+  REQUIRE(totals.has_value());
+  CHECK(totals->at("control").users == 200);
+}
+
 TEST_CASE("events are idempotent by event_id: duplicates and conflicts") {
   TempDb tmp;
   ManualClock clock(1'000'000);

@@ -192,7 +192,7 @@ def doc_errors(graph, path):
     """Rows "| `module` | → a, b; ⇢ c | ... |" of the architecture page against the graph."""
     with open(path, encoding="utf-8") as f:
         rows = {m.group(1): m.group(2) for m in
-                re.finditer(r"^\| `([a-z]+)` \| ([^|]*) \|", f.read(), re.M)}
+                re.finditer(r"^\| `([a-z_]+)` \| ([^|]*) \|", f.read(), re.M)}
     out = []
     for name, m in sorted(graph.items()):
         want = {d.split("::", 1)[1] for d in m["deps"] + m["private_deps"]
@@ -200,7 +200,7 @@ def doc_errors(graph, path):
         if name not in rows:
             out.append(f"{path}: module {name} has no row in the table")
             continue
-        drawn = set(re.findall(r"[a-z]+", rows[name])) & set(graph)
+        drawn = set(re.findall(r"[a-z_]+", rows[name])) & set(graph)
         if drawn != want:
             out.append(f"{path}: the row of {name} names {sorted(drawn)}, its CMake DEPS "
                        f"{sorted(want)}")

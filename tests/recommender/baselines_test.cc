@@ -1,4 +1,4 @@
-#include "recommender/baselines.h"
+#include "recommender/portfolio/baselines.h"
 
 #include <doctest/doctest.h>
 

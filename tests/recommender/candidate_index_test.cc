@@ -1,4 +1,4 @@
-#include "recommender/candidate_index.h"
+#include "recommender/model/candidate_index.h"
 
 #include <algorithm>
 #include <random>

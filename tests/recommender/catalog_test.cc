@@ -1,4 +1,4 @@
-#include "recommender/catalog.h"
+#include "recommender/data/catalog.h"
 
 #include <unistd.h>
 

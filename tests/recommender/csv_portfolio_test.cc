@@ -1,4 +1,4 @@
-#include "recommender/csv_portfolio.h"
+#include "recommender/portfolio/csv_portfolio.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "recommender/portfolio_formats.h"
+#include "recommender/portfolio/portfolio_formats.h"
 
 namespace abrec {
 namespace {

@@ -1,6 +1,6 @@
 // The deployment gate refuses a deliberately biased candidate and lists that break the
 // eligibility invariants, and passes a model against itself.
-#include "recommender/gate.h"
+#include "recommender/model/gate.h"
 
 #include <unistd.h>
 
@@ -10,8 +10,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "recommender/synthetic_world.h"
-#include "recommender/trainer.h"
+#include "recommender/data/synthetic_world.h"
+#include "recommender/training/trainer.h"
 #include "tests/recommender/shipped_catalog.h"
 
 namespace abrec {

@@ -1,4 +1,4 @@
-#include "recommender/gbm.h"
+#include "recommender/model/gbm.h"
 
 #include <unistd.h>
 

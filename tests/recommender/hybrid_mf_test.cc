@@ -1,4 +1,4 @@
-#include "recommender/hybrid_mf.h"
+#include "recommender/model/hybrid_mf.h"
 
 #include <map>
 #include <random>
@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "recommender/synthetic_world.h"
+#include "recommender/data/synthetic_world.h"
 #include "stats/offline_metrics.h"
 #include "tests/recommender/shipped_catalog.h"
 

@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "recommender/portfolio.h"
+#include "recommender/portfolio/portfolio.h"
 
 namespace abrec {
 

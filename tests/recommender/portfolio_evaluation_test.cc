@@ -1,4 +1,4 @@
-#include "recommender/portfolio_evaluation.h"
+#include "recommender/portfolio/portfolio_evaluation.h"
 
 #include <algorithm>
 #include <set>

@@ -1,4 +1,4 @@
-#include "recommender/portfolio_model.h"
+#include "recommender/portfolio/portfolio_model.h"
 
 #include <unistd.h>
 

@@ -7,8 +7,8 @@
 
 #include <doctest/doctest.h>
 
-#include "recommender/portfolio_evaluation.h"
-#include "recommender/portfolio_training.h"
+#include "recommender/portfolio/portfolio_evaluation.h"
+#include "recommender/portfolio/portfolio_training.h"
 
 namespace abrec {
 

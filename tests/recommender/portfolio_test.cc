@@ -1,4 +1,4 @@
-#include "recommender/portfolio.h"
+#include "recommender/portfolio/portfolio.h"
 
 #include <unistd.h>
 

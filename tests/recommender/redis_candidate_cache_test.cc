@@ -1,7 +1,7 @@
 // The Redis candidate cache against a real redis-server started by the test on a free
 // loopback port: the round trip, then Redis killed (lookups fail fast, nothing hangs) and
 // restarted (lookups recover after the reconnect interval). Skipped without redis-server.
-#include "recommender/redis_candidate_cache.h"
+#include "recommender/serving/redis_candidate_cache.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "recommender/reranker.h"
+#include "recommender/model/reranker.h"
 
 #include <algorithm>
 #include <string>

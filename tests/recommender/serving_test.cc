@@ -1,6 +1,6 @@
 // The serving half of the recommender: customer attributes, the arm policies, the p99
 // monitor, the model registry's choice and hot swap, and the candidate cache.
-#include "recommender/serving.h"
+#include "recommender/serving/serving.h"
 
 #include <unistd.h>
 
@@ -20,9 +20,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "recommender/candidate_cache.h"
-#include "recommender/synthetic_world.h"
-#include "recommender/trainer.h"
+#include "recommender/serving/candidate_cache.h"
+#include "recommender/data/synthetic_world.h"
+#include "recommender/training/trainer.h"
 #include "tests/recommender/shipped_catalog.h"
 
 namespace abrec {

@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "recommender/catalog.h"
+#include "recommender/data/catalog.h"
 
 namespace abrec {
 

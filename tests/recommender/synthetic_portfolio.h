@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "recommender/portfolio.h"
+#include "recommender/portfolio/portfolio.h"
 
 namespace abrec {
 

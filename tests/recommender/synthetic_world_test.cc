@@ -1,4 +1,4 @@
-#include "recommender/synthetic_world.h"
+#include "recommender/data/synthetic_world.h"
 
 #include <algorithm>
 #include <string>

@@ -1,4 +1,4 @@
-#include "recommender/trainer.h"
+#include "recommender/training/trainer.h"
 
 #include <unistd.h>
 
