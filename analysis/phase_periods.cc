@@ -3,11 +3,12 @@
 #include <set>
 #include <string_view>
 
+#include "eventstore/counter_keys.h"
+
 namespace abrec {
 
 std::vector<std::optional<Phase>> PhaseOfDays(const ExposureCounters& counters,
                                               const std::vector<std::string>& days, Phase current) {
-  constexpr std::string_view kPrefix = "phase|";
   // day -> the phases its exposures were made in, over every bucket.
   std::vector<std::set<Phase>> seen(days.size());
   for (const auto& [bucket, by_day] : counters) {
@@ -15,8 +16,10 @@ std::vector<std::optional<Phase>> PhaseOfDays(const ExposureCounters& counters,
       const auto it = by_day.find(days[d]);
       if (it == by_day.end()) continue;
       for (const auto& [name, n] : it->second) {
-        if (n <= 0 || !std::string_view(name).starts_with(kPrefix)) continue;
-        if (const auto p = ParsePhase(std::string_view(name).substr(kPrefix.size()))) {
+        if (n <= 0) continue;
+        const auto phase = counter_keys::PhaseOf(name);
+        if (!phase) continue;
+        if (const auto p = ParsePhase(*phase)) {
           seen[d].insert(*p);
         }
       }

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "dashboards/report_sections.h"
+#include "eventstore/counter_keys.h"
 #include "stats/fairness.h"
 
 namespace abrec {
@@ -56,32 +57,19 @@ stats::GroupCount CountOf(const AttributeCounts& counts, const std::string& prod
 // '|'.
 void AddDay(const std::map<std::string, std::int64_t>& names,
             const std::vector<std::string>& attributes, ArmCounts& into) {
-  static const std::string kExposed = std::string(kUserCounterPrefix) + "exposed|";
-  static const std::string kShown = std::string(kUserCounterPrefix) + "shown|";
-  for (auto it = names.lower_bound(std::string(kUserCounterPrefix)); it != names.end(); ++it) {
-    const std::string_view name = it->first;
-    if (!name.starts_with(kUserCounterPrefix)) break;
-    const bool exposed = name.starts_with(kExposed);
-    if (!exposed && !name.starts_with(kShown)) continue;
-    const std::string_view rest = name.substr(exposed ? kExposed.size() : kShown.size());
-    const auto bar = rest.find('|');
-    if (bar == std::string_view::npos) continue;
-    const std::string attribute(rest.substr(0, bar));
+  for (auto it = names.lower_bound(std::string(counter_keys::kUserPrefix)); it != names.end();
+       ++it) {
+    if (!counter_keys::IsPerUser(it->first)) break;
+    const auto key = counter_keys::FairnessOf(it->first);
+    if (!key) continue;
+    const std::string attribute(key->attribute);
     if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) continue;
-    std::string_view group = rest.substr(bar + 1);
-    std::string_view product;
-    if (!exposed) {
-      const auto last = group.rfind('|');
-      if (last == std::string_view::npos) continue;
-      product = group.substr(last + 1);
-      group = group.substr(0, last);
-    }
-    if (group == kUnknownGroup) continue;
+    if (key->group == kUnknownGroup) continue;
     AttributeCounts& a = into[attribute];
-    if (exposed) {
-      a.users[std::string(group)] += it->second;
+    if (key->shown) {
+      a.shown[std::string(key->product)][std::string(key->group)] += it->second;
     } else {
-      a.shown[std::string(product)][std::string(group)] += it->second;
+      a.users[std::string(key->group)] += it->second;
     }
   }
 }
@@ -101,8 +89,8 @@ Looks LooksOf(const ExposureCounters& counters, const std::vector<std::string>& 
     const auto it = counters.find(b);
     if (it == counters.end()) continue;
     for (const auto& [day, names] : it->second) {
-      const auto first = names.lower_bound(std::string(kUserCounterPrefix));
-      if (first != names.end() && first->first.starts_with(kUserCounterPrefix)) days.insert(day);
+      const auto first = names.lower_bound(std::string(counter_keys::kUserPrefix));
+      if (first != names.end() && counter_keys::IsPerUser(first->first)) days.insert(day);
     }
   }
   out.days.assign(days.begin(), days.end());
@@ -287,9 +275,9 @@ json CoverageOf(const ReportInputs& in) {
     if (it == in.counters.end()) continue;
     for (const auto& [day, names] : it->second) {
       for (const auto& [name, n] : names) {
-        if (name.starts_with(kUserCounterPrefix)) {
+        if (counter_keys::IsPerUser(name)) {
           if (since.empty() || day < since) since = day;
-        } else if (name.starts_with("exposed|") || name.starts_with("shown|")) {
+        } else if (counter_keys::IsLegacyFairness(name)) {
           if (old_from.empty() || day < old_from) old_from = day;
           if (day > old_to) old_to = day;
         }

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "eventstore/counter_keys.h"
 #include "eventstore/latency_histogram.h"
 #include "stats/drift.h"
 
@@ -45,7 +46,7 @@ json DriftSection(const ReportInputs& in) {
     std::set<std::string> products;
     for (const auto* d : days) {
       for (const auto& [name, n] : *d) {
-        if (name.starts_with("product|")) products.insert(name);
+        if (counter_keys::ProductOf(name)) products.insert(name);
       }
     }
     std::vector<std::int64_t> reference, current;
@@ -84,8 +85,6 @@ json DriftSection(const ReportInputs& in) {
 namespace abrec {
 
 json ShadowSection(const ReportInputs& in, std::vector<VariantFindings>& findings) {
-  constexpr std::string_view kProduct = "shadow|product|", kViolation = "shadow|violation|",
-                             kLatencyBin = "shadow|latency_bin|", kShown = "product|";
   json variants = json::object();
   for (const Variant& v : in.experiment->variants) {
     const auto it = in.counters.find(v.name);
@@ -95,25 +94,19 @@ json ShadowSection(const ReportInputs& in, std::vector<VariantFindings>& finding
     LatencyHistogram latency;
     if (it != in.counters.end()) {
       for (const auto& [day, counts] : it->second) {
-        const auto day_lists = counts.find("shadow|lists");
+        const auto day_lists = counts.find(counter_keys::ShadowLists());
         if (day_lists == counts.end()) continue;  // only the days it ran in shadow
         lists += day_lists->second;
         for (const auto& [name, n] : counts) {
-          const std::string_view s = name;
-          if (s.starts_with(kProduct)) {
-            would_show[std::string(s.substr(kProduct.size()))] += n;
-          } else if (s.starts_with(kShown)) {
-            shown[std::string(s.substr(kShown.size()))] += n;
-          } else if (s.starts_with(kViolation)) {
-            const std::string_view rest = s.substr(kViolation.size());
-            const auto bar = rest.find('|');
-            violations[{std::string(rest.substr(0, bar)),
-                        bar == std::string_view::npos ? "" : std::string(rest.substr(bar + 1))}] +=
-                n;
-          } else if (s.starts_with(kLatencyBin)) {
-            const int bin = std::atoi(std::string(s.substr(kLatencyBin.size())).c_str());
-            if (bin >= 0 && bin < LatencyHistogram::kBins) latency.Add(bin, n, 0);
-          } else if (s == "shadow|fallback") {
+          if (const auto p = counter_keys::ShadowProductOf(name)) {
+            would_show[std::string(*p)] += n;
+          } else if (const auto q = counter_keys::ProductOf(name)) {
+            shown[std::string(*q)] += n;
+          } else if (const auto broken = counter_keys::ShadowViolationOf(name)) {
+            violations[{std::string(broken->product), std::string(broken->rule)}] += n;
+          } else if (const auto bin = counter_keys::ShadowLatencyBinOf(name)) {
+            if (*bin >= 0 && *bin < LatencyHistogram::kBins) latency.Add(*bin, n, 0);
+          } else if (counter_keys::IsShadowFallback(name)) {
             fallbacks += n;
           }
         }

@@ -15,6 +15,7 @@
 
 #include "dashboards/report_sections.h"
 #include "analysis/metric_analysis.h"
+#include "eventstore/counter_keys.h"
 #include "stats/result.h"
 
 namespace abrec {
@@ -74,8 +75,8 @@ json SourceJson(const ReportInputs& in, const SourceLooks& s) {
 }  // namespace
 
 json ExposureSourcesSection(const ReportInputs& in) {
-  const std::string server = fmt::format("{}{}", kSourceCounterPrefix, kSourceServer);
-  const std::string client = fmt::format("{}{}", kSourceCounterPrefix, kSourceClient);
+  const std::string server = counter_keys::Source(kSourceServer);
+  const std::string client = counter_keys::Source(kSourceClient);
   std::set<std::string> days;
   for (const auto& [bucket, by_day] : in.counters) {
     for (const auto& [day, names] : by_day) {

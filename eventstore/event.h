@@ -51,18 +51,12 @@ struct OpeTarget {
   std::optional<RewardPrediction> predicted{};
 };
 
-// Exposure counters named with this prefix count distinct users (Event::counters).
-inline constexpr std::string_view kUserCounterPrefix = "users|";
-
 // Who logged an exposure (Event::source): abrec itself when it served the assignment or the
 // list (GET/POST /v1/assign with logging, /v1/recommend), or a client through POST
 // /v1/events. Only server-logged exposures are trusted to act on (auto_stop): anyone who can
 // post events can post exposures.
 inline constexpr std::string_view kSourceServer = "server";
 inline constexpr std::string_view kSourceClient = "client";
-// The distinct-user counter of an exposure's source ("users|source|server"): the report's
-// users per bucket and source (exposure_sources).
-inline constexpr std::string_view kSourceCounterPrefix = "users|source|";
 
 struct Event {
   std::string event_id;  // idempotency key, unique across all events
@@ -89,7 +83,7 @@ struct Event {
   bool fallback = false;
   // Exposure counters the service adds for the report, counted in exposure_counters per
   // (experiment, bucket, UTC day): once per exposure (e.g. "shadow|lists"), or, for a name
-  // that starts with kUserCounterPrefix ("users|shown|sex|F|pet"), once per user: at most once
+  // that starts with counter_keys::kUserPrefix ("users|shown|sex|F|pet", counter_keys.h), once per user: at most once
   // per (experiment, bucket, user), on the day first seen (distinct_user_counters.h). Every
   // exposure's items also count as "product|ID".
   std::vector<std::string> counters;

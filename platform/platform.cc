@@ -12,6 +12,7 @@
 #include "assignment/hash.h"
 #include "base/log.h"
 #include "base/secure_random.h"
+#include "eventstore/counter_keys.h"
 #include "platform/population_guard.h"
 #include "eventstore/open_store.h"
 #include "platform/report_service.h"
@@ -56,9 +57,9 @@ Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
   e.policy = std::string(o.arm.policy);
   // The phase the exposure was made in, per day: the report's sequences start again when the
   // experiment changes phase (analysis/phase_periods.h).
-  e.counters.push_back(fmt::format("phase|{}", PhaseName(o.experiment->def.phase)));
+  e.counters.push_back(counter_keys::Phase(PhaseName(o.experiment->def.phase)));
   e.source = std::string(kSourceServer);
-  e.counters.push_back(fmt::format("{}{}", kSourceCounterPrefix, kSourceServer));
+  e.counters.push_back(counter_keys::Source(kSourceServer));
   // Server-made: the id is new for every request, so the hash only has to be stable.
   e.payload_hash = fmt::format("exposure:{}:{}:{}:{}", e.event_id, e.experiment, e.bucket, e.ts_us);
   return e;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assignment/hash.h"
+#include "eventstore/counter_keys.h"
 #include "eventstore/latency_histogram.h"
 #include "platform/platform.h"
 
@@ -61,7 +62,7 @@ nlohmann::ordered_json ListAudit(const Catalog& catalog, const PolicyList& list,
 }
 
 // The exposure's counters for the report's fairness section, each counted once per user
-// (kUserCounterPrefix): per fairness attribute of the experiment, the user's group
+// (counter_keys.h): per fairness attribute of the experiment, the user's group
 // "users|exposed|ATTRIBUTE|GROUP", and "users|shown|ATTRIBUTE|GROUP|PRODUCT" for each product
 // shown. A user whose group changes between requests (an age band crossed) counts in each.
 std::vector<std::string> FairnessCounters(const Experiment& e, const CustomerProfile& c,
@@ -69,10 +70,9 @@ std::vector<std::string> FairnessCounters(const Experiment& e, const CustomerPro
   std::vector<std::string> out;
   for (const std::string& attribute : e.fairness.attributes) {
     const std::string group = GroupOf(c, attribute);  // "unknown" groups are not compared
-    out.push_back(fmt::format("{}exposed|{}|{}", kUserCounterPrefix, attribute, group));
+    out.push_back(counter_keys::FairnessExposed(attribute, group));
     for (const RecommendedItem& it : shown.items) {
-      out.push_back(fmt::format("{}shown|{}|{}|{}", kUserCounterPrefix, attribute, group,
-                                catalog.products[it.product].id));
+      out.push_back(counter_keys::FairnessShown(attribute, group, catalog.products[it.product].id));
     }
   }
   return out;
@@ -86,16 +86,16 @@ std::vector<std::string> FairnessCounters(const Experiment& e, const CustomerPro
 void AddShadowCounters(const Catalog& catalog, const GateRules* rules, const CustomerProfile& c,
                        const ServedList& served, std::vector<std::string>& out) {
   if (!served.shadow) return;
-  out.emplace_back("shadow|lists");
+  out.push_back(counter_keys::ShadowLists());
   for (const RecommendedItem& it : served.shadow->items) {
     const Product& p = catalog.products[it.product];
-    out.push_back("shadow|product|" + p.id);
+    out.push_back(counter_keys::ShadowProduct(p.id));
     if (const GateInvariant* broken = rules ? BrokenBy(*rules, p, c.age) : nullptr) {
-      out.push_back(fmt::format("shadow|violation|{}|{}", p.id, DescribeInvariant(*broken)));
+      out.push_back(counter_keys::ShadowViolation(p.id, DescribeInvariant(*broken)));
     }
   }
-  out.push_back(fmt::format("shadow|latency_bin|{}", LatencyHistogram::BinOf(served.shadow_us)));
-  if (!served.shadow_fallback.empty()) out.emplace_back("shadow|fallback");
+  out.push_back(counter_keys::ShadowLatencyBin(LatencyHistogram::BinOf(served.shadow_us)));
+  if (!served.shadow_fallback.empty()) out.push_back(counter_keys::ShadowFallback());
 }
 
 // The exposure's audit record: who was shown what, from which model, why.

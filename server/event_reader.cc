@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/fingerprint.h"
+#include "eventstore/counter_keys.h"
 
 namespace abrec {
 namespace {
@@ -107,9 +108,9 @@ Result<void> ReadExposure(const nlohmann::json& j, const Reader& r, const Platfo
   e.source = std::string(kSourceClient);
   e.counters.clear();
   for (const std::string& name : assigned.counters) {
-    if (!name.starts_with(kSourceCounterPrefix)) e.counters.push_back(name);
+    if (!counter_keys::SourceOf(name)) e.counters.push_back(name);
   }
-  e.counters.push_back(fmt::format("{}{}", kSourceCounterPrefix, kSourceClient));
+  e.counters.push_back(counter_keys::Source(kSourceClient));
   auto model = r.String("model_version", false);
   if (!model) return std::unexpected(model.error());
   e.model_version = model->value_or("");

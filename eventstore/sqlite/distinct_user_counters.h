@@ -1,4 +1,4 @@
-// Exposure counters of distinct users. A counter named with kUserCounterPrefix (event.h,
+// Exposure counters of distinct users. A counter named with counter_keys::kUserPrefix (counter_keys.h,
 // "users|…") counts users, not exposures: the writer counts it at most once per (experiment,
 // bucket, user), in exposure_counters' row of the UTC day it first sees that user with that
 // name. A bucket's rows summed over the days up to D are then the users counted by D's close.
@@ -30,6 +30,7 @@
 
 #include "base/error.h"
 #include "base/sharded_map.h"
+#include "eventstore/counter_keys.h"
 #include "eventstore/event.h"
 #include "sqlitedb/sqlite_db.h"
 
@@ -42,7 +43,7 @@ class DistinctUserCounters {
   // counter_names lacks (the message names the row).
   static Result<DistinctUserCounters> Open(SqliteDb& db);
 
-  static bool Distinct(std::string_view name) { return name.starts_with(kUserCounterPrefix); }
+  static bool Distinct(std::string_view name) { return counter_keys::IsPerUser(name); }
 
   void Begin();
   void Commit();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "eventstore/counter_keys.h"
 #include "eventstore/latency_histogram.h"
 #include "eventstore/sqlite/sqlite_schema.h"
 
@@ -535,7 +536,7 @@ Result<EventOutcome> SqliteEventWriter::Write(const Event& e) {
   }
   if (e.type == EventType::kExposure) {
     for (const ExposedItem& item : e.items) {
-      std::string name = "product|" + item.product_id;
+      std::string name = counter_keys::Product(item.product_id);
       if (AdmitCounter(e.experiment, name)) ++counters_[{e.experiment, e.bucket, today_, name}];
     }
     Event trimmed;
