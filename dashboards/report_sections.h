@@ -1,15 +1,59 @@
-// Sections of the report read from the exposure counters (fairness, drift); report.cc
-// assembles them with the rest.
+// The report's sections, each from its own inputs; report.cc assembles them. The
+// comparisons (report_metrics.cc), the history replayed through the monitors
+// (report_history.cc), and the sections read from the exposure counters (fairness, drift,
+// shadow, sources) and the off-policy sums.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/capped_amounts.h"
 #include "analysis/decision.h"
+#include "analysis/experiment_monitor.h"
 #include "dashboards/report.h"
+#include "stats/result.h"
 
 namespace abrec {
+
+inline constexpr const char* kHoldoutBucket = "holdout";
+inline constexpr const char* kExplorationBucket = "exploration";
+inline constexpr const char* kControlVariant = "control";
+
+// A bucket's totals, zero when it has none.
+BucketTotals BucketTotalsOf(const BucketTotalsMap& m, const std::string& bucket);
+// An interval as [low, high]; an end the data cannot bound yet (±inf) is null.
+nlohmann::ordered_json Pair(const stats::Interval& i);
+
+// The experiment's days replayed through its monitors, as each day closed, then now: the
+// sequences start again when the phase changes; in rollout (no control any more) the
+// treatments' figures stay those of the A/B test's last day while the uplift against the
+// holdout and the sample ratio go on. Premium and revenue are capped at each look when the
+// experiment asks for it and the per-user amounts cover the day.
+struct Replay {
+  explicit Replay(const ReportInputs& in);
+  ExperimentMonitor monitor;  // treatments against control
+  ExperimentMonitor uplift;   // arms and program against the holdout; the sample ratio
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();  // one entry per day
+  std::string frozen_since;  // rollout: the first day not folded in; else empty
+  bool has_amounts = false;  // per-user amounts were there to cap with
+  AmountCaps caps;           // the caps of the latest look
+};
+
+// {NAME: {"users"}} for the holdout, the exploration bucket and every variant.
+nlohmann::ordered_json Buckets(const ReportInputs& in);
+// The rows of every treatment's metrics against control, with Holm over each treatment's
+// secondary metrics and Bonferroni over treatments on the primary (p_value_adjusted).
+nlohmann::ordered_json MetricsSection(const ReportInputs& in, const ExperimentMonitor& monitor);
+// Statistical guardrails from the monitor; operational thresholds from the latency
+// histograms (their breaches go to `findings`).
+nlohmann::ordered_json GuardrailsSection(const ReportInputs& in, const ExperimentMonitor& monitor,
+                                         std::vector<VariantFindings>& findings);
+// The sample ratio of today's buckets, fixed-horizon and sequential.
+nlohmann::ordered_json SrmSection(const ReportInputs& in, const ExperimentMonitor& monitor);
+// Each arm's and the whole program's metrics against the permanent holdout.
+nlohmann::ordered_json UpliftSection(const ReportInputs& in, const ExperimentMonitor& uplift);
 
 // Demographic parity of what each arm shows, per fairness attribute of the experiment, with
 // users as the unit (report_fairness.cc): for every product, the share of each group's users

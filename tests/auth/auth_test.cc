@@ -8,8 +8,8 @@
 
 #include <doctest/doctest.h>
 
-#include "base/secure_random.h"
 #include "auth/authorizer.h"
+#include "base/secure_random.h"
 
 namespace abrec {
 namespace {
@@ -28,12 +28,11 @@ struct TempDir {
 
 // A request's credentials, owning their text (a temporary lives until the check is done).
 struct Request {
-  Request(std::string method, std::string authorization, std::string cookie = "",
-          std::string address = "10.0.0.9")
-      : method(std::move(method)),
-        authorization(std::move(authorization)),
-        cookie(std::move(cookie)),
-        address(std::move(address)) {}
+  Request(std::string m, std::string a, std::string c = "", std::string peer = "10.0.0.9")
+      : method(std::move(m)),
+        authorization(std::move(a)),
+        cookie(std::move(c)),
+        address(std::move(peer)) {}
   operator Credentials() const { return {method, authorization, cookie, address}; }
   std::string method, authorization, cookie, address;
 };
