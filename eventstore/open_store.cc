@@ -2,41 +2,15 @@
 
 #include <filesystem>
 #include <map>
-#include <tuple>
 
 #include <fmt/format.h>
 
 #include "eventstore/sqlite/sqlite_aggregate_reader.h"
-#include "sqlitedb/sqlite_db.h"
 #include "eventstore/sqlite/sqlite_event_store.h"
 #include "eventstore/sqlite/sqlite_schema.h"
+#include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
-namespace {
-
-// SqliteAggregateSource with the connection it reads.
-class SqliteFileReader final : public AggregateSource {
- public:
-  explicit SqliteFileReader(std::unique_ptr<SqliteDb> db) : db_(std::move(db)), source_(*db_) {}
-  Result<BucketTotalsMap> Totals(const std::string& e) override { return source_.Totals(e); }
-  Result<std::vector<DailyTotals>> History(const std::string& e) override {
-    return source_.History(e);
-  }
-  Result<LatencyByBucket> Latency(const std::string& e, const std::string& since) override {
-    return source_.Latency(e, since);
-  }
-  Result<ExposureCounters> Counters(const std::string& e) override { return source_.Counters(e); }
-  Result<OffPolicyByTarget> OffPolicy(const std::string& e) override {
-    return source_.OffPolicy(e);
-  }
-  Result<AmountHistory> Amounts(const std::string& e) override { return source_.Amounts(e); }
-
- private:
-  std::unique_ptr<SqliteDb> db_;
-  SqliteAggregateSource source_;
-};
-
-}  // namespace
 
 Result<std::unique_ptr<EventStore>> OpenEventStore(EventStoreOptions options, const Clock& clock) {
   auto store = SqliteEventStore::Open(std::move(options), clock);
@@ -50,7 +24,7 @@ Result<std::unique_ptr<AggregateSource>> OpenAggregateReader(const std::string& 
   if (auto current = RequireCurrentSchema(**db, path); !current) {
     return std::unexpected(current.error());
   }
-  return std::unique_ptr<AggregateSource>(new SqliteFileReader(std::move(*db)));
+  return std::make_unique<SqliteAggregateSource>(std::move(*db));
 }
 
 Result<void> BackupStore(const std::string& path, const std::string& target) {

@@ -3,6 +3,7 @@
 // service writes it (abrec report).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,33 +32,33 @@ Result<ExposureCounters> ReadExposureCounters(SqliteDb& db, const std::string& e
 // The experiment's per-user amount history (user_amounts, amount_history).
 Result<AmountHistory> ReadAmountHistory(SqliteDb& db, const std::string& experiment);
 
-// The aggregates of a database opened read-only (abrec report, while the service writes).
-// One connection: not thread-safe.
+// The aggregates of a database opened read-only (abrec report, while the service writes),
+// over the connection it owns. One connection: not thread-safe.
 class SqliteAggregateSource final : public AggregateSource {
  public:
-  explicit SqliteAggregateSource(SqliteDb& db) : db_(db) {}
+  explicit SqliteAggregateSource(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   Result<BucketTotalsMap> Totals(const std::string& experiment) override {
-    return ReadBucketTotals(db_, experiment);
+    return ReadBucketTotals(*db_, experiment);
   }
   Result<std::vector<DailyTotals>> History(const std::string& experiment) override {
-    return ReadDailyTotals(db_, experiment);
+    return ReadDailyTotals(*db_, experiment);
   }
   Result<LatencyByBucket> Latency(const std::string& experiment,
                                   const std::string& since_day) override {
-    return ReadLatency(db_, experiment, since_day);
+    return ReadLatency(*db_, experiment, since_day);
   }
   Result<ExposureCounters> Counters(const std::string& experiment) override {
-    return ReadExposureCounters(db_, experiment);
+    return ReadExposureCounters(*db_, experiment);
   }
   Result<OffPolicyByTarget> OffPolicy(const std::string& experiment) override {
-    return ReadOffPolicy(db_, experiment);
+    return ReadOffPolicy(*db_, experiment);
   }
   Result<AmountHistory> Amounts(const std::string& experiment) override {
-    return ReadAmountHistory(db_, experiment);
+    return ReadAmountHistory(*db_, experiment);
   }
 
  private:
-  SqliteDb& db_;
+  std::unique_ptr<SqliteDb> db_;
 };
 
 }  // namespace abrec

@@ -143,9 +143,9 @@ def visible(graph):
     return result
 
 
-def violations(graph, root):
-    """[(file, line, included, message)] for every include across a missing edge."""
-    owner, orphans = owners(graph, root)
+def violations(graph, root, owner, orphans):
+    """[(file, line, included, message)] for every include across a missing edge; `owner`
+    and `orphans` as owners() gives them."""
     out = [(f, 1, "", f"belongs to no module (not compiled by any abrec_library or "
                       f"abrec_program, and its folder has no module)") for f in orphans]
     seen = visible(graph)
@@ -241,7 +241,8 @@ def main(argv):
         for message in doc_errors(graph, doc_path):
             print(message)
             errors += 1
-    found = violations(graph, root)
+    owner, orphans = owners(graph, root)
+    found = violations(graph, root, owner, orphans)
     keys = [f"{f} -> {inc}" for f, _, inc, _ in found]
     if write_path:
         with open(write_path, "w", encoding="utf-8") as f:
@@ -260,7 +261,7 @@ def main(argv):
         print(f"{allow_path}: '{stale}' no longer occurs: remove it from the allowlist")
         errors += 1
     modules = len(graph)
-    files = len(owners(graph, root)[0])
+    files = len(owner)
     print(f"{modules} modules, {files} files, {len(found)} crossing includes "
           f"({len(found) - sum(1 for k in keys if k not in allowed)} allowlisted), "
           f"{errors} error(s)")
