@@ -6,6 +6,17 @@
 #include <fmt/format.h>
 
 namespace abrec {
+
+std::string_view DecisionCodeName(DecisionCode code) {
+  switch (code) {
+    case DecisionCode::kContinue: return "continue";
+    case DecisionCode::kShip: return "ship";
+    case DecisionCode::kStopGuardrail: return "stop_guardrail";
+    case DecisionCode::kClickbait: return "clickbait";
+    case DecisionCode::kUntrustworthySrm: return "untrustworthy_srm";
+  }
+  return "continue";
+}
 namespace {
 
 std::string Bound(double v) {
@@ -93,14 +104,14 @@ Decision Decide(const Experiment& experiment, const std::string& srm_problem,
                 const std::vector<VariantFindings>& variants) {
   Decision d;
   if (!srm_problem.empty()) {
-    d.code = "untrustworthy_srm";
+    d.code = DecisionCode::kUntrustworthySrm;
     d.reasons.push_back(srm_problem +
                         ": the buckets are not the sizes the assignment promises, so no "
                         "comparison can be trusted until the cause is found");
     return d;
   }
   if (experiment.phase == Phase::kShadow) {
-    d.code = "continue";
+    d.code = DecisionCode::kContinue;
     d.reasons.push_back(
         "phase shadow: every user is shown control's list; the treatment's is only logged, "
         "so its effect on customers cannot be measured before ab_test");
@@ -120,7 +131,7 @@ Decision Decide(const Experiment& experiment, const std::string& srm_problem,
     if (Candidate(v) && (!winner || v.primary->relative > winner->primary->relative)) winner = &v;
   }
   if (winner) {
-    d.code = "ship";
+    d.code = DecisionCode::kShip;
     d.winner = winner->variant;
     d.reasons.push_back(fmt::format("ship {}: the primary metric is significantly up: {}",
                                     winner->variant, Lift(*winner->primary)));
@@ -139,11 +150,11 @@ Decision Decide(const Experiment& experiment, const std::string& srm_problem,
   if (all_dropped) {
     const bool clickbait = std::any_of(variants.begin(), variants.end(),
                                        [](const VariantFindings& v) { return v.clickbait; });
-    d.code = clickbait ? "clickbait" : "stop_guardrail";
+    d.code = clickbait ? DecisionCode::kClickbait : DecisionCode::kStopGuardrail;
     d.reasons = std::move(dropped);
     return d;
   }
-  d.code = "continue";
+  d.code = DecisionCode::kContinue;
   for (const VariantFindings& v : variants) {
     if (Dropped(v)) continue;
     ContinueReasons(experiment, v, d.reasons);

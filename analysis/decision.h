@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "experiments/experiment.h"
@@ -50,8 +51,13 @@ struct VariantFindings {
 // The findings of variant `name`, which `findings` holds.
 VariantFindings& FindingsOf(std::vector<VariantFindings>& findings, const std::string& name);
 
+// What the report decides (its JSON says DecisionCodeName: "continue", "ship",
+// "stop_guardrail", "clickbait", "untrustworthy_srm").
+enum class DecisionCode { kContinue, kShip, kStopGuardrail, kClickbait, kUntrustworthySrm };
+std::string_view DecisionCodeName(DecisionCode code);
+
 struct Decision {
-  std::string code;  // ship | continue | stop_guardrail | clickbait | untrustworthy_srm
+  DecisionCode code = DecisionCode::kContinue;
   std::vector<std::string> reasons;
   std::string winner;  // ship: the treatment to ship
 };

@@ -11,15 +11,7 @@
 namespace abrec {
 namespace {
 
-constexpr const char* kControl = "control";
-constexpr const char* kHoldout = "holdout";
-constexpr const char* kExploration = "exploration";
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-BucketTotals Get(const BucketTotalsMap& m, const std::string& bucket) {
-  const auto it = m.find(bucket);
-  return it == m.end() ? BucketTotals{} : it->second;
-}
 
 EffectLook Multiplied(EffectLook e, double factor) {
   e.p_value = std::min(1.0, e.p_value * factor);
@@ -104,16 +96,16 @@ std::vector<std::string> ReportedMetrics(const Experiment& e) {
 std::vector<std::string> UpliftArms(const Experiment& e) {
   std::vector<std::string> out;
   for (const Variant& v : e.variants) out.push_back(v.name);
-  out.push_back(kExploration);
+  out.push_back(std::string(kExplorationBucket));
   out.push_back("all");
   return out;
 }
 
 BucketTotals UpliftArmTotals(const Experiment& e, const BucketTotalsMap& totals,
                              const std::string& arm) {
-  if (arm != "all") return Get(totals, arm);
-  BucketTotals pooled = Get(totals, kExploration);
-  for (const Variant& v : e.variants) pooled += Get(totals, v.name);
+  if (arm != "all") return BucketTotalsOf(totals, arm);
+  BucketTotals pooled = BucketTotalsOf(totals, kExplorationBucket);
+  for (const Variant& v : e.variants) pooled += BucketTotalsOf(totals, v.name);
   return pooled;
 }
 
@@ -122,20 +114,20 @@ ExperimentMonitor::ExperimentMonitor(const Experiment& e, PopulationSplit popula
     : e_(&e), population_(std::move(population)), options_(options), budget_(BudgetOf(e)) {
   const std::vector<std::string> reported = ReportedMetrics(e);
   for (const Variant& v : e.variants) {
-    if (v.name == kControl) continue;
+    if (v.name == kControlVariant) continue;
     VariantState s{.name = v.name};
     for (const std::string& name : reported) {
       const auto metric = MetricByName(name);
       if (!metric) continue;
       const bool primary = name == e.metrics.primary;
-      s.metrics.push_back(Track(*metric, v.name, kControl,
+      s.metrics.push_back(Track(*metric, v.name, std::string(kControlVariant),
                                 primary ? budget_.PrimaryLevel() : e.analysis.alpha,
                                 primary ? budget_.treatments : 1));
     }
     for (const Metric m : {Metric::kClickRate, Metric::kBindRate}) {
       if (std::none_of(s.metrics.begin(), s.metrics.end(),
                        [m](const TrackedMetric& t) { return t.metric == m; })) {
-        s.metrics.push_back(Track(m, v.name, kControl, e.analysis.alpha, 1));
+        s.metrics.push_back(Track(m, v.name, std::string(kControlVariant), e.analysis.alpha, 1));
       }
     }
     variants_.push_back(std::move(s));
@@ -153,7 +145,7 @@ ExperimentMonitor::ExperimentMonitor(const Experiment& e, PopulationSplit popula
       auto& list = uplift_[arm];
       for (const std::string& name : reported) {
         if (const auto metric = MetricByName(name)) {
-          list.push_back(Track(*metric, arm, kHoldout, e.analysis.alpha, 1));
+          list.push_back(Track(*metric, arm, std::string(kHoldoutBucket), e.analysis.alpha, 1));
         }
       }
     }
@@ -213,14 +205,14 @@ void ExperimentMonitor::LookSrm(const BucketTotalsMap& totals) {
 }
 
 void ExperimentMonitor::LookGuardrails(const BucketTotalsMap& totals) {
-  const BucketTotals control = Get(totals, kControl);
+  const BucketTotals control = BucketTotalsOf(totals, kControlVariant);
   for (TrackedGuardrail& g : guardrails_) {
     const Metric metric = *MetricByName(g.spec->metric);
     if (Skipped(metric)) continue;
     const TrackedMetric* tracked = Find(g.variant, metric);
     const MetricComparison m =
         tracked ? tracked->now
-                : CompareMetric(metric, control, Get(totals, g.variant), e_->analysis);
+                : CompareMetric(metric, control, BucketTotalsOf(totals, g.variant), e_->analysis);
     const bool upper_limit = !g.spec->min_relative_change && g.spec->max_relative_change;
     g.breach.Update(OneSidedLook(m, g.limit,
                                  upper_limit ? stats::Sided::kGreater : stats::Sided::kLess,
@@ -247,10 +239,10 @@ const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals, bool amou
   ++looks_;
   skip_amounts_ = !amounts_comparable;
   const AnalysisSpec& a = e_->analysis;
-  const BucketTotals control = Get(totals, kControl);
+  const BucketTotals control = BucketTotalsOf(totals, kControlVariant);
   arm_users_ = 0;
   for (const Variant& v : e_->variants) {
-    arm_users_ += static_cast<std::int64_t>(Get(totals, v.name).users);
+    arm_users_ += static_cast<std::int64_t>(BucketTotalsOf(totals, v.name).users);
   }
   LookSrm(totals);
   const bool needs_horizon =
@@ -263,7 +255,7 @@ const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals, bool amou
     reached_now = horizon_reached_ = horizon_ && arm_users_ >= horizon_->users;
   }
   for (VariantState& v : variants_) {
-    const BucketTotals arm = Get(totals, v.name);
+    const BucketTotals arm = BucketTotalsOf(totals, v.name);
     for (TrackedMetric& t : v.metrics) {
       if (Skipped(t.metric)) continue;
       Fold(t, control, arm, a);
@@ -281,7 +273,7 @@ const Decision& ExperimentMonitor::Look(const BucketTotalsMap& totals, bool amou
   LookGuardrails(totals);
   for (auto& [arm, list] : uplift_) {
     const BucketTotals arm_totals = UpliftArmTotals(*e_, totals, arm);
-    const BucketTotals holdout = Get(totals, kHoldout);
+    const BucketTotals holdout = BucketTotalsOf(totals, kHoldoutBucket);
     for (TrackedMetric& t : list) {
       if (!Skipped(t.metric)) Fold(t, holdout, arm_totals, a);
     }

@@ -11,8 +11,8 @@ Population::Population(PopulationSplit split)
 
 std::string_view PopulationBucketName(PopulationBucket bucket) {
   switch (bucket) {
-    case PopulationBucket::kHoldout: return "holdout";
-    case PopulationBucket::kExploration: return "exploration";
+    case PopulationBucket::kHoldout: return kHoldoutBucket;
+    case PopulationBucket::kExploration: return kExplorationBucket;
     case PopulationBucket::kExperiment: return "experiment";
   }
   return "experiment";

@@ -12,6 +12,10 @@ namespace abrec {
 
 enum class PopulationBucket { kHoldout, kExploration, kExperiment };
 
+// The population buckets' names: in assignments, exposure events and the report's totals.
+inline constexpr std::string_view kHoldoutBucket = "holdout";
+inline constexpr std::string_view kExplorationBucket = "exploration";
+
 std::string_view PopulationBucketName(PopulationBucket bucket);
 
 struct PopulationSplit {

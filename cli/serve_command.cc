@@ -2,18 +2,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "auth/authorizer.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/periodic_thread.h"
 #include "base/thread_priority.h"
-#include "auth/authorizer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "server/http/fd_limit.h"
-#include "server/http/http_server.h"
 #include "platform/lifecycle.h"
 #include "platform/platform.h"
 #include "platform/report_service.h"
+#include "server/http/fd_limit.h"
+#include "server/http/http_server.h"
 #include "server/router.h"
 
 namespace abrec {
@@ -65,7 +65,7 @@ int ServeCommand(const CommandArgs& argv) {
   const auto snap = p.experiments();
   LogInfo("loaded {} experiment(s) from {}", snap->experiments.size(), p.config().experiments.dir);
   for (const auto& d : snap->errors) LogError("experiments: {}", d.ToString());
-  p.registry().StartWatching();
+  p.StartWatching();
 
   // Who may call what: API keys from auth.keys_file (re-read when they change), the admin
   // token, dashboard sessions.
@@ -98,7 +98,7 @@ int ServeCommand(const CommandArgs& argv) {
   HttpServer server(p.config().server, p.config().limits, router, metrics, state);
   // The store's completions (answers waiting for a commit) run on the I/O threads: one
   // wake-up per commit instead of one per request.
-  if (p.events()) p.events()->SetCompletionExecutor(server.Executor());
+  p.SetCompletionExecutor(server.Executor());
   auto port = server.Listen();
   if (!port) {
     LogError("cannot start: {}", port.error().message);
@@ -113,7 +113,7 @@ int ServeCommand(const CommandArgs& argv) {
   // the exposures abrec logged itself) or a guardrail alert.
   AlertLog alert_log;
   PeriodicThread alert_checks;
-  if (p.events() && p.config().experiments.alert_interval_ms > 0) {
+  if (p.logs_events() && p.config().experiments.alert_interval_ms > 0) {
     alert_checks.Start(std::chrono::milliseconds(p.config().experiments.alert_interval_ms),
                        [&alert_log, &p] {
                          SetThisThreadNice(kBackgroundNice);  // one syscall per check
@@ -123,8 +123,7 @@ int ServeCommand(const CommandArgs& argv) {
   server.Run();
   alert_checks.Stop();
   // Commit what is queued while the transport still exists for the completions.
-  p.CloseEvents();
-  p.registry().StopWatching();
+  p.Stop();
   LogInfo("stopped");
   return 0;
 }

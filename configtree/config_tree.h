@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "configtree/diagnostic.h"
+#include "base/diagnostic.h"
 
 namespace abrec {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/diagnostic.h"
 #include "configtree/config_tree.h"
-#include "configtree/diagnostic.h"
 
 namespace abrec {
 

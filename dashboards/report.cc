@@ -111,7 +111,7 @@ json DecisionSection(const ReportInputs& in, const Replay& replay,
                     "these are the A/B test's figures as of the day before",
                     replay.frozen_since));
   }
-  json decision_json{{"code", decision.code}, {"reasons", decision.reasons}};
+  json decision_json{{"code", DecisionCodeName(decision.code)}, {"reasons", decision.reasons}};
   if (!decision.winner.empty()) decision_json["winner"] = decision.winner;
   return decision_json;
 }

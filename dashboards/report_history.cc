@@ -54,7 +54,7 @@ json HistoryDay(const DailyTotals& day, const ExperimentMonitor& monitor,
   }
   out["metric"] = e.metrics.primary;
   out["lifts"] = std::move(lifts);
-  out["decision"] = monitor.decision().code;
+  out["decision"] = DecisionCodeName(monitor.decision().code);
   return out;
 }
 

@@ -14,11 +14,6 @@ namespace abrec {
 
 using json = nlohmann::ordered_json;
 
-BucketTotals BucketTotalsOf(const BucketTotalsMap& m, const std::string& bucket) {
-  const auto it = m.find(bucket);
-  return it == m.end() ? BucketTotals{} : it->second;
-}
-
 json Pair(const stats::Interval& i) {
   auto end = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   return json::array({end(i.low), end(i.high)});
@@ -106,8 +101,9 @@ json Bound(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 json Buckets(const ReportInputs& in) {
   json b = json::object();
-  auto add = [&](const std::string& name) {
-    b[name] = {{"users", static_cast<std::int64_t>(BucketTotalsOf(in.totals, name).users)}};
+  auto add = [&](std::string_view name) {
+    b[std::string(name)] = {
+        {"users", static_cast<std::int64_t>(BucketTotalsOf(in.totals, name).users)}};
   };
   add(kHoldoutBucket);
   add(kExplorationBucket);

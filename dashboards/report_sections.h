@@ -17,12 +17,6 @@
 
 namespace abrec {
 
-inline constexpr const char* kHoldoutBucket = "holdout";
-inline constexpr const char* kExplorationBucket = "exploration";
-inline constexpr const char* kControlVariant = "control";
-
-// A bucket's totals, zero when it has none.
-BucketTotals BucketTotalsOf(const BucketTotalsMap& m, const std::string& bucket);
 // An interval as [low, high]; an end the data cannot bound yet (±inf) is null.
 nlohmann::ordered_json Pair(const stats::Interval& i);
 

@@ -61,6 +61,12 @@ struct EventStoreOptions {
 // Per (experiment, bucket) totals, keyed by bucket name.
 using BucketTotalsMap = std::map<std::string, BucketTotals>;
 
+// The totals of `bucket`, zero when it has none.
+inline BucketTotals BucketTotalsOf(const BucketTotalsMap& m, std::string_view bucket) {
+  const auto it = m.find(std::string(bucket));
+  return it == m.end() ? BucketTotals{} : it->second;
+}
+
 // An experiment's totals as they stood at the end of one UTC day ("YYYY-MM-DD"): every
 // bucket with events so far, a bucket quiet that day carried forward from its last day.
 struct DailyTotals {

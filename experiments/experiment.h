@@ -5,12 +5,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "assignment/bucket_ranges.h"
 #include "experiments/vocabulary.h"
 
 namespace abrec {
+
+// The baseline arm's name: every experiment has one; the others are compared with it.
+inline constexpr std::string_view kControlVariant = "control";
 
 struct Variant {
   std::string name;
@@ -98,8 +102,8 @@ struct Experiment {
   const std::string& RolloutVariant() const;
   // Index of the variant with this name, or -1.
   int VariantIndex(std::string_view name) const;
-  // The baseline arm: the variant named "control" (validation guarantees it exists).
-  int ControlIndex() const { return VariantIndex("control"); }
+  // The baseline arm: the variant named kControlVariant (validation guarantees it exists).
+  int ControlIndex() const { return VariantIndex(kControlVariant); }
 };
 
 bool operator==(const NamespaceRange& a, const NamespaceRange& b);

@@ -5,7 +5,7 @@
 
 #include <span>
 
-#include "configtree/diagnostic.h"
+#include "base/diagnostic.h"
 #include "experiments/experiment.h"
 #include "experiments/experiments_config.h"
 

@@ -14,6 +14,7 @@
 #include "experiments/experiment_edit.h"
 #include "experiments/experiment_reader.h"
 #include "experiments/experiment_set.h"
+#include "platform/internal/platform_parts.h"
 
 namespace abrec {
 namespace {
@@ -26,7 +27,7 @@ std::mutex& ChangeMutex() {
 
 LifecycleRefusal Refuse(ErrorCode code, std::string message, std::string field,
                         Diagnostics diagnostics = {}) {
-  return {Error{code, std::move(message), std::move(field)}, std::move(diagnostics), std::nullopt};
+  return {Error{code, std::move(message), std::move(field), std::move(diagnostics)}, std::nullopt};
 }
 
 // A refusal for validation problems: the first one is the message and names the field.
@@ -69,7 +70,7 @@ std::optional<LifecycleRefusal> AuditChange(Platform& platform, std::string acti
                    .reason = source.reason,
                    .content_hash = content_hash,
                    .actor = source.actor};
-  if (auto ok = platform.audit().Append(entry); !ok) {
+  if (auto ok = PlatformParts::audit(platform).Append(entry); !ok) {
     return Refuse(ErrorCode::kUnavailable,
                   fmt::format("the change was not made: its audit record cannot be written ({})",
                               ok.error().message),
@@ -178,7 +179,7 @@ LifecycleResult Apply(Platform& platform, std::string_view key, const std::strin
     if (!gate) return std::unexpected(LifecycleRefusal{gate.error()});
     if (!gate->passed()) {
       LifecycleRefusal refusal =
-          Refuse(ErrorCode::kFailedPrecondition,
+          Refuse(ErrorCode::kGateRefused,
                  fmt::format("the deployment gate refused the move to {}: {}",
                              PhaseName(next.phase), gate->failures.front()),
                  "phase");
@@ -204,7 +205,7 @@ LifecycleResult Apply(Platform& platform, std::string_view key, const std::strin
   if (auto ok = WriteFileAtomically(path, text); !ok) {
     return std::unexpected(LifecycleRefusal{ok.error()});
   }
-  platform.registry().Reload();
+  PlatformParts::registry(platform).Reload();
   const auto now = platform.experiments();
   const auto published = now->Find(key);
   if (!published || published->content_hash != hash) {
@@ -218,7 +219,7 @@ LifecycleResult Apply(Platform& platform, std::string_view key, const std::strin
       std::error_code ec;
       std::filesystem::remove(path, ec);
     }
-    platform.registry().Reload();
+    PlatformParts::registry(platform).Reload();
     if (problems.empty()) {
       return std::unexpected(Refuse(
           ErrorCode::kConflict, "the registry did not publish the new definition", "experiment"));
@@ -243,7 +244,8 @@ LifecycleResult AuditRefusal(Platform& platform, std::string_view key, const Cha
                                          source.reason.empty() ? "" : " (" + source.reason + ")",
                                          result.error().error.message),
                    .actor = source.actor};
-  if (auto ok = platform.audit().Append(entry); !ok) LogWarning("audit: {}", ok.error().message);
+  if (auto ok = PlatformParts::audit(platform).Append(entry); !ok)
+    LogWarning("audit: {}", ok.error().message);
   return result;
 }
 

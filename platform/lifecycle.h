@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/diagnostic.h"
 #include "base/error.h"
 #include "dashboards/alerts.h"
-#include "configtree/diagnostic.h"
 #include "experiments/registry.h"
 #include "platform/phase_gate.h"
 #include "platform/platform.h"
@@ -36,8 +36,9 @@ struct LifecycleChange {
 };
 
 struct LifecycleRefusal {
-  Error error;                // kInvalidArgument, kNotFound, kConflict, kUnavailable, kIo
-  Diagnostics diagnostics{};  // validation problems, FILE:LINE:COL
+  // kInvalidArgument (with the validation problems as diagnostics, FILE:LINE:COL),
+  // kNotFound, kConflict, kGateRefused, kUnavailable, kIo.
+  Error error;
   std::optional<PhaseGateResult> gate{};  // a refusing gate
 };
 

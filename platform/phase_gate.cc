@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "platform/internal/platform_parts.h"
 #include "recommender/data/synthetic_world.h"
 
 namespace abrec {
@@ -31,7 +32,7 @@ Result<PhaseGateResult> RunPhaseGate(const Platform& platform, const Experiment&
     if (shown && v.policy == kRecommenderPolicy) gated.push_back(i);
   }
   if (gated.empty()) return result;
-  RecommenderServing* serving = platform.recommender();
+  RecommenderServing* serving = PlatformParts::recommender(platform);
   if (!serving) {
     return std::unexpected(
         Error{ErrorCode::kUnavailable, "this process serves no recommendations", "recommender"});

@@ -13,8 +13,8 @@
 #include "base/log.h"
 #include "base/secure_random.h"
 #include "eventstore/counter_keys.h"
-#include "platform/population_guard.h"
 #include "eventstore/open_store.h"
+#include "platform/population_guard.h"
 #include "platform/report_service.h"
 
 namespace abrec {
@@ -29,12 +29,6 @@ Platform::Platform(PlatformConfig config, const Clock& clock, bool read_only)
 Platform::~Platform() {
   registry_.StopWatching();
   if (recommender_) recommender_->models().StopWatching();
-}
-
-void Platform::CloseEvents() {
-  std::lock_guard lock(close_mu_);
-  if (reports_) reports_->Stop();
-  if (events_) events_->Close();
 }
 
 bool Platform::IsExposure(const AssignOutcome& o) {
@@ -84,10 +78,12 @@ Result<void> Platform::AssignAndLog(std::string_view user_id, std::string_view k
                          });
 }
 
-std::string Platform::NewRequestId() {
+std::string Platform::NewRequestId() const {
   // Random rather than time-ordered: ids are shown to clients, and a time prefix told them
   // when the service started and how busy it is. The indexes on ids pay with random inserts.
-  return SecureRandomHex(16);
+  if (!ids_) return SecureRandomHex(16);
+  std::lock_guard lock(ids_mu_);
+  return fmt::format("{:016x}{:016x}", (*ids_)(), (*ids_)());
 }
 
 ModelRegistry::Approve Platform::AuditModelSwap(std::string actor) {
@@ -108,6 +104,8 @@ Result<std::unique_ptr<Platform>> Platform::Open(PlatformConfig config, const Cl
                                                  OpenOptions options) {
   std::unique_ptr<Platform> p(new Platform(std::move(config), clock, options.read_only));
   p->random_seed_ = options.random_seed;
+  // Another stream than the lists' (platform_recommend.cc): ids never repeat a list's draws.
+  if (options.random_seed) p->ids_.emplace(*options.random_seed ^ 0x9e3779b97f4a7c15ULL);
   if (!options.read_only) {
     if (auto ok = GuardPopulationSplit(p->config_, p->audit_); !ok) {
       return std::unexpected(ok.error());

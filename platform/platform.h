@@ -7,17 +7,20 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "assignment/assigner.h"
 #include "base/clock.h"
 #include "base/error.h"
-#include "experiments/audit_log.h"
 #include "eventstore/event.h"
 #include "eventstore/event_store.h"
+#include "experiments/audit_log.h"
+#include "experiments/registry.h"
 #include "platform/arm_policy.h"
 #include "platform/platform_config.h"
-#include "experiments/registry.h"
 #include "recommender/serving/candidate_cache.h"
 #include "recommender/serving/serving.h"
 
@@ -39,13 +42,17 @@ struct AssignOutcome {
 struct RecommendRequest {
   std::string user_id;
   std::string surface;  // empty: the platform's default surface
-  CustomerProfile customer;
-  int k = 5;  // 1..kMaxRecommendations
-  // Precomputed candidates (the batch cache) and the model version they came from.
-  std::vector<std::size_t> cached_candidates;
-  std::string cached_version;
-  bool cache_down = false;  // the cache could not be read: candidates are computed now
-  bool log = true;          // false: the list is served without its exposure (HEAD)
+  int k = 5;            // 1..kMaxRecommendations
+  bool log = true;      // false: the list is served without its exposure (HEAD)
+  // Who the customer is, the first that is set: `customer` (in-process callers), the API's
+  // attribute object (recommender/model/customer_profile.h), else what the precomputed cache
+  // knows of the user. The cache's candidates are used in every case.
+  std::optional<CustomerProfile> customer;
+  std::optional<nlohmann::json> attributes;
+  // With neither: a user the cache does not know is kNotFound (field user_id) rather than a
+  // cold start from no attributes (GET /v1/recommend/{user_id}). A cache that cannot be read
+  // is a cold start whatever this says, with fallback "cache_down".
+  bool known_users_only = false;
 };
 
 struct RecommendOutcome {
@@ -63,7 +70,10 @@ struct RecommendOutcome {
 
 inline constexpr int kMaxRecommendations = 20;
 
+class PlatformParts;
 class ReportService;
+struct RenderedReport;
+struct ReportSnapshot;
 
 class Platform {
  public:
@@ -72,7 +82,9 @@ class Platform {
     // no accepted versions. The service checks and records them.
     bool read_only = false;
     // Simulations: the exploration bucket's random lists drawn from a generator seeded with
-    // this, the user and the clock's time, so that a run replays exactly. Unset: unseeded.
+    // this, the user and the clock's time, so that a run replays exactly; and the request ids
+    // drawn from a generator seeded with it. Unset: unseeded lists, and request ids from the
+    // kernel's CSPRNG.
     std::optional<std::uint64_t> random_seed{};
   };
 
@@ -81,6 +93,8 @@ class Platform {
   static Result<std::unique_ptr<Platform>> Open(PlatformConfig config, const Clock& clock,
                                                 OpenOptions options);
   ~Platform();
+
+  // ---- Assignment and recommendations
 
   // Assigns `user_id` (valid UTF-8, 1..256 bytes) in experiment `key`.
   // Errors: kInvalidArgument (field user_id), kNotFound (field experiment).
@@ -93,28 +107,26 @@ class Platform {
   using AssignDone = std::function<void(Result<std::pair<AssignOutcome, std::string>>)>;
   Result<void> AssignAndLog(std::string_view user_id, std::string_view key, AssignDone done) const;
 
-  // Recommends for `request.user_id` on its surface: assigns the user in the experiment
-  // running there, runs the arm's policy and logs the exposure (items, propensities, model
-  // version, features) when the user is in the experiment. `done` runs once it is committed,
-  // or at once when there is nothing to log. Fails at once on bad input (kInvalidArgument
-  // naming the field), without a recommender (kUnavailable) or a full write queue.
+  // Recommends for `request.user_id` on its surface: resolves the customer (the request's
+  // profile or attributes, or the precomputed cache's entry), assigns the user in the
+  // experiment running there, runs the arm's policy and logs the exposure (items,
+  // propensities, model version, features) when the user is in the experiment. `done` runs
+  // once it is committed, or at once when there is nothing to log. Fails at once on bad input
+  // (kInvalidArgument naming the field; kNotFound for an unknown user with known_users_only),
+  // without a recommender (kUnavailable) or on a full write queue.
   using RecommendDone = std::function<void(Result<RecommendOutcome>)>;
   Result<void> RecommendAndLog(RecommendRequest request, RecommendDone done) const;
   // The same without logging (tests, tools).
   Result<RecommendOutcome> Recommend(const RecommendRequest& request) const;
 
-  // The precomputed candidates (recommender.cache); null when none is configured.
-  CandidateCache* candidate_cache() const { return cache_.get(); }
-  // Looks up the user's precomputed entry into `request` (candidates, their version, and the
-  // attributes when `use_attributes`); true when an entry was found. A cache that cannot be
-  // read sets request.cache_down instead. Unknown products in an entry are skipped.
-  bool ApplyCachedCandidates(RecommendRequest& request, bool use_attributes) const;
+  // The products recommendations are made from; null when this process serves none
+  // (read-only tools). Lives as long as the platform.
+  const Catalog* catalog() const;
 
-  // The recommender; null for read-only tools.
-  RecommenderServing* recommender() const { return recommender_.get(); }
+  // ---- The event log
 
-  // The event store; null for read-only tools.
-  EventStore* events() const { return events_.get(); }
+  // Whether events are logged here (false for read-only tools).
+  bool logs_events() const { return events_ != nullptr; }
 
   // The exposure event of an assignment, to log: who, which experiment and bucket, the
   // variant (or counterfactual variant) and policy, with source "server" (event.h).
@@ -124,33 +136,79 @@ class Platform {
   // Whether an assignment is logged: users in the experiment, unless it is stopped.
   static bool IsExposure(const AssignOutcome& outcome);
 
-  // A new request id: 32 hex digits, 128 bits from the kernel's CSPRNG: unique, and
-  // revealing nothing (neither the time nor the next id). Thread-safe.
-  static std::string NewRequestId();
+  // A new request id: 32 hex digits. From the kernel's CSPRNG (128 bits: unique, revealing
+  // neither the time nor the next id), or, with OpenOptions::random_seed, from a generator
+  // seeded with it (simulations). Thread-safe.
+  std::string NewRequestId() const;
 
-  // Reports and alerts computed off the caller's thread, cached (platform/report_service.h);
-  // null for read-only tools.
-  ReportService* reports() const { return reports_.get(); }
+  // Logs `events` (EventStore::Submit: idempotent by event id; `done` runs on commit).
+  // kUnavailable without an event store, on a full queue or once stopped.
+  Result<void> LogEvents(std::vector<Event> events, EventStore::Done done) const;
+  // Stores users' pre-experiment covariates (EventStore::SetCovariates).
+  Result<void> SetCovariates(std::vector<Covariates> covariates,
+                             std::function<void(Result<std::int64_t>)> done) const;
+  // The events logged under one request id, for the audit endpoint (EventStore::EventsOfRequest).
+  Result<void> EventsOfRequest(std::string request_id,
+                               std::function<void(Result<std::vector<Event>>)> done) const;
+  // Erases a user: the precomputed cache's entry at once, then the events and aggregates
+  // (EventStore::EraseUser); `done` runs once the erasure is committed.
+  struct Erased {
+    std::int64_t events = 0;
+    std::int64_t cached_entries = 0;
+  };
+  Result<void> EraseUser(std::string user_id, std::function<void(Result<Erased>)> done) const;
+  // Why writes cannot be acknowledged now (a failed fsync, a full disk or queue); nullopt when
+  // they can, or without an event store.
+  std::optional<Error> StorageHealth() const;
+  // Where the event store runs the completions of its writes (EventStore::SetCompletionExecutor).
+  void SetCompletionExecutor(std::function<void(std::function<void()>)> run) const;
 
-  // Stops the report workers, commits what is queued and closes the event store (the service
-  // calls it once its HTTP server has stopped, so no completion runs after the transport is
-  // gone). Thread-safe: events() stays valid (its writes then answer kUnavailable, its reads
-  // work) until the platform is destroyed.
-  void CloseEvents();
+  // ---- Reports, models, operations
 
+  // The report of `experiment`, computed off the caller's thread and cached
+  // (platform/report_service.h). kUnavailable (field storage) without an event store.
+  Result<void> Report(
+      std::shared_ptr<const LoadedExperiment> experiment,
+      std::function<void(Result<std::shared_ptr<const RenderedReport>>)> done) const;
+  // The latest snapshot of every experiment's report and alerts (ReportService::Current).
+  Result<void> CurrentReports(
+      std::function<void(std::shared_ptr<const ReportSnapshot>)> done) const;
+
+  // Loads new live model versions now, each swap audit-logged as done by `actor`
+  // ("models_reloaded"). kUnavailable without a recommender.
+  Result<std::vector<ModelReloadResult>> ReloadModels(std::string actor);
+
+  // The platform's Prometheus metrics (event store, recommender, report service and the
+  // active alerts from the latest snapshot), handed to `done`, possibly on another thread: a
+  // scrape never computes a report on the caller's thread.
+  void RenderMetrics(std::function<void(std::string)> done) const;
+
+  // Watches the experiments folder (and the models, as configured) for changes (the service).
+  void StartWatching();
+  // Stops watching, stops the report workers, commits what is queued and closes the event
+  // store (the service calls it once its HTTP server has stopped, so no completion runs after
+  // the transport is gone). Idempotent and thread-safe: later writes answer kUnavailable.
+  void Stop();
+
+  // Values, fixed for the platform's life or replaced whole (experiments()).
   const PlatformConfig& config() const { return config_; }
-  const Clock& clock() const { return clock_; }
+  // The platform's clock now (simulations run on their own): event times are read against it.
+  std::int64_t NowMicros() const { return clock_.NowMicros(); }
   const Population& population() const { return population_; }
-  ExperimentRegistry& registry() { return registry_; }
-  // The audit log of changes (experiments, model reloads).
-  AuditLog& audit() { return audit_; }
-  // Approves a model swap by appending its audit entry ("models_reloaded", by `actor`):
-  // what ModelRegistry::Reload asks before it swaps, so no swap goes unrecorded.
-  ModelRegistry::Approve AuditModelSwap(std::string actor);
   std::shared_ptr<const RegistrySnapshot> experiments() const { return registry_.Snapshot(); }
 
  private:
+  friend class PlatformParts;  // platform/internal/platform_parts.h: the module's own pieces
+  struct ResolvedCustomer;
+
   Platform(PlatformConfig config, const Clock& clock, bool read_only);
+  // Approves a model swap by appending its audit entry ("models_reloaded", by `actor`):
+  // what ModelRegistry::Reload asks before it swaps, so no swap goes unrecorded.
+  ModelRegistry::Approve AuditModelSwap(std::string actor);
+  // Checks the request (recommender, user id, k) and resolves its customer.
+  Result<ResolvedCustomer> Resolve(const RecommendRequest& request) const;
+  Result<RecommendOutcome> Serve(const RecommendRequest& request,
+                                 const ResolvedCustomer& customer) const;
 
   PlatformConfig config_;
   const Clock& clock_;
@@ -160,9 +218,11 @@ class Platform {
   std::unique_ptr<RecommenderServing> recommender_;
   std::unique_ptr<CandidateCache> cache_;
   std::unique_ptr<EventStore> events_;
-  std::mutex close_mu_;  // serialises CloseEvents()
+  std::mutex stop_mu_;                      // serialises Stop()
   std::unique_ptr<ReportService> reports_;  // declared after events_: stopped before it
   std::optional<std::uint64_t> random_seed_;
+  mutable std::mutex ids_mu_;
+  mutable std::optional<std::mt19937_64> ids_;  // seeded request ids (random_seed)
 };
 
 // The calendar year now (UTC): birth_year attributes are read against it.

@@ -11,8 +11,8 @@
 
 #include "assignment/population.h"
 #include "auth/auth_config.h"
+#include "base/diagnostic.h"
 #include "configtree/config_tree.h"
-#include "configtree/diagnostic.h"
 #include "experiments/experiments_config.h"
 #include "recommender/serving/recommender_config.h"
 
@@ -93,7 +93,9 @@ struct PlatformConfig {
 
   ParseLimits parse_limits() const { return {limits.max_yaml_bytes, limits.max_yaml_depth}; }
   Surfaces surface_settings() const { return {file, default_surface, surfaces}; }
-  RegistryConfig registry_config() const { return {experiments, surface_settings(), parse_limits()}; }
+  RegistryConfig registry_config() const {
+    return {experiments, surface_settings(), parse_limits()};
+  }
 };
 
 ParseResult<PlatformConfig> ReadPlatformConfig(const ConfigNode& root, const std::string& file);

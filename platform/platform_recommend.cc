@@ -95,21 +95,22 @@ void AddShadowCounters(const Catalog& catalog, const GateRules* rules, const Cus
     }
   }
   out.push_back(counter_keys::ShadowLatencyBin(LatencyHistogram::BinOf(served.shadow_us)));
-  if (!served.shadow_fallback.empty()) out.push_back(counter_keys::ShadowFallback());
+  if (served.shadow_fallback != Fallback::kNone) out.push_back(counter_keys::ShadowFallback());
 }
 
 // The exposure's audit record: who was shown what, from which model, why.
-nlohmann::ordered_json AuditRecord(const Catalog& catalog, const RecommendRequest& req,
-                                   const RecommendOutcome& o) {
+nlohmann::ordered_json AuditRecord(const Catalog& catalog, const CustomerProfile& customer,
+                                   bool cache_down, int k, const RecommendOutcome& o) {
   nlohmann::ordered_json a{
       {"surface", o.surface},
-      {"attributes", ProfileToAttributes(req.customer, catalog)},
-      {"k", req.k},
-      {"fallback", o.served.fallback.empty() ? nlohmann::ordered_json(nullptr)
-                                             : nlohmann::ordered_json(o.served.fallback)},
+      {"attributes", ProfileToAttributes(customer, catalog)},
+      {"k", k},
+      {"fallback", o.served.fallback == Fallback::kNone
+                       ? nlohmann::ordered_json(nullptr)
+                       : nlohmann::ordered_json(FallbackName(o.served.fallback))},
       {"latency_us", o.latency_us},
       {"pipeline_us", o.served.pipeline_us},
-      {"cache", o.served.used_cache ? "hit" : (req.cache_down ? "down" : "miss")},
+      {"cache", o.served.used_cache ? "hit" : (cache_down ? "down" : "miss")},
       {"shown", ListAudit(catalog, o.served.list, o.served.model_version)}};
   if (o.served.shadow) {
     a["shadow"] = ListAudit(catalog, *o.served.shadow, o.served.shadow_version);
@@ -130,21 +131,22 @@ nlohmann::ordered_json PredictionJson(const std::optional<RewardPrediction>& p) 
 // audit record's "off_policy": the reward model's version, and the shown and target products
 // with their predictions.
 nlohmann::ordered_json AddOffPolicyTargets(const RecommenderServing& recommender,
-                                           const RecommendOutcome& o, const RecommendRequest& req,
+                                           const RecommendOutcome& o,
+                                           const CustomerProfile& customer, int k,
                                            Event& exposure) {
   const Catalog& catalog = recommender.catalog();
   std::vector<std::pair<std::string, PolicyList>> lists;
   std::vector<std::size_t> products;
   for (const RecommendedItem& it : o.served.list.items) products.push_back(it.product);
   for (const Variant& v : o.assignment->experiment->def.variants) {
-    auto list = recommender.Counterfactual(v.policy, v.model, req.customer, req.k);
+    auto list = recommender.Counterfactual(v.policy, v.model, customer, k);
     if (!list) continue;
     for (const RecommendedItem& it : list->items) products.push_back(it.product);
     lists.emplace_back(v.name, std::move(*list));
   }
   std::sort(products.begin(), products.end());
   products.erase(std::unique(products.begin(), products.end()), products.end());
-  const auto scores = recommender.RewardScores(req.customer, products);
+  const auto scores = recommender.RewardScores(customer, products);
   auto predicted = [&](std::size_t product) -> std::optional<RewardPrediction> {
     if (!scores) return std::nullopt;
     const auto it = std::find_if(scores->scores.begin(), scores->scores.end(),
@@ -169,7 +171,7 @@ nlohmann::ordered_json AddOffPolicyTargets(const RecommenderServing& recommender
     nlohmann::ordered_json items = nlohmann::ordered_json::array();
     for (const RecommendedItem& it : list.items) {
       const std::string& id = catalog.products[it.product].id;
-      const bool explorable = Explorable(catalog, req.customer, it.product);
+      const bool explorable = Explorable(catalog, customer, it.product);
       t.in_support += explorable ? 1 : 0;
       const auto p = predicted(it.product);
       if (p) {
@@ -201,8 +203,15 @@ int CurrentYear(const Clock& clock) {
   return std::stoi(FormatRfc3339(clock.NowMicros()).substr(0, 4));
 }
 
-Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const {
-  const auto start = std::chrono::steady_clock::now();
+// A request's customer: the profile served from, and the precomputed cache's candidates.
+struct Platform::ResolvedCustomer {
+  CustomerProfile profile;
+  std::vector<std::size_t> cached_candidates;
+  std::string cached_version;
+  bool cache_down = false;  // the cache could not be read: candidates are computed now
+};
+
+Result<Platform::ResolvedCustomer> Platform::Resolve(const RecommendRequest& req) const {
   if (!recommender_) {
     return std::unexpected(
         Error{ErrorCode::kUnavailable, "this process serves no recommendations", "recommender"});
@@ -212,6 +221,58 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
     return std::unexpected(Error::InvalidArgument(
         fmt::format("k must be 1..{}, got {}", kMaxRecommendations, req.k), "k"));
   }
+  const Catalog& catalog = recommender_->catalog();
+  ResolvedCustomer r;
+  const bool from_cache = !req.customer && !req.attributes;
+  if (req.customer) {
+    r.profile = *req.customer;
+  } else {
+    // Without attributes: the cold-start profile, unless the cache knows the user.
+    auto profile = ProfileFromAttributes(req.attributes ? *req.attributes : nlohmann::json(),
+                                         catalog, CurrentYear(clock_));
+    if (!profile) return std::unexpected(profile.error());
+    r.profile = std::move(*profile);
+  }
+  // No cache configured: every user is unknown to it.
+  Result<std::optional<CachedCandidates>> entry =
+      cache_ ? cache_->Get(req.user_id) : std::optional<CachedCandidates>();
+  if (!entry) {
+    r.cache_down = true;
+    return r;
+  }
+  if (!*entry) {
+    if (from_cache && req.known_users_only) {
+      return std::unexpected(Error::NotFound(
+          fmt::format("unknown user \"{}\": no precomputed entry (abrec precompute); POST "
+                      "/v1/recommend with the user's attributes instead",
+                      req.user_id),
+          "user_id"));
+    }
+    return r;
+  }
+  // Unknown products in an entry (a catalog changed since) are skipped.
+  for (const std::string& id : (*entry)->product_ids) {
+    if (auto p = catalog.IndexOf(id)) r.cached_candidates.push_back(*p);
+  }
+  r.cached_version = (*entry)->model_version;
+  if (from_cache) {
+    auto attributes = nlohmann::json::parse((*entry)->attributes_json, nullptr, false);
+    if (auto profile = ProfileFromAttributes(attributes, catalog, CurrentYear(clock_))) {
+      r.profile = std::move(*profile);
+    }
+  }
+  return r;
+}
+
+Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const {
+  auto customer = Resolve(req);
+  if (!customer) return std::unexpected(customer.error());
+  return Serve(req, *customer);
+}
+
+Result<RecommendOutcome> Platform::Serve(const RecommendRequest& req,
+                                         const ResolvedCustomer& customer) const {
+  const auto start = std::chrono::steady_clock::now();
   RecommendOutcome o;
   o.surface = req.surface.empty() ? config_.default_surface : req.surface;
   const auto surface = config_.surfaces.find(o.surface);
@@ -219,16 +280,16 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
     return std::unexpected(
         Error::InvalidArgument(fmt::format("unknown surface \"{}\"", o.surface), "surface"));
   }
-  if (req.customer.holds.size() != recommender_->catalog().products.size()) {
+  if (customer.profile.holds.size() != recommender_->catalog().products.size()) {
     return std::unexpected(Error::InvalidArgument(
         "the customer's holdings do not match the catalog", "attributes.holdings"));
   }
   o.request_id = NewRequestId();
   o.user_id = req.user_id;
-  ServeRequest serve{.customer = &req.customer,
+  ServeRequest serve{.customer = &customer.profile,
                      .k = req.k,
-                     .cached_candidates = req.cached_candidates,
-                     .cached_version = req.cached_version};
+                     .cached_candidates = customer.cached_candidates,
+                     .cached_version = customer.cached_version};
   o.assignment = AssignOnSurface(*this, o.surface, req.user_id);
   if (o.assignment) {
     const AssignOutcome& a = *o.assignment;
@@ -258,9 +319,10 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
   } else {
     o.served = recommender_->Serve(serve, unseeded);
   }
-  if (req.cache_down && o.policy == kRecommenderPolicy && o.served.fallback.empty()) {
-    o.served.fallback = "cache_down";
-    recommender_->CountFallback("cache_down");
+  if (customer.cache_down && o.policy == kRecommenderPolicy &&
+      o.served.fallback == Fallback::kNone) {
+    o.served.fallback = Fallback::kCacheDown;
+    recommender_->CountFallback(Fallback::kCacheDown);
   }
   o.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
                      std::chrono::steady_clock::now() - start)
@@ -269,7 +331,9 @@ Result<RecommendOutcome> Platform::Recommend(const RecommendRequest& req) const 
 }
 
 Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done) const {
-  auto outcome = Recommend(req);
+  auto customer = Resolve(req);
+  if (!customer) return std::unexpected(customer.error());
+  auto outcome = Serve(req, *customer);
   if (!outcome) return std::unexpected(outcome.error());
   if (!req.log || !events_ || !outcome->assignment || !IsExposure(*outcome->assignment)) {
     done(std::move(*outcome));
@@ -281,17 +345,19 @@ Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done)
   for (const RecommendedItem& it : outcome->served.list.items) {
     exposure.items.push_back({catalog.products[it.product].id, it.rank, it.propensity});
   }
-  nlohmann::ordered_json audit = AuditRecord(catalog, req, *outcome);
+  nlohmann::ordered_json audit =
+      AuditRecord(catalog, customer->profile, customer->cache_down, req.k, *outcome);
   exposure.latency_us = outcome->latency_us;
-  exposure.fallback = !outcome->served.fallback.empty();
-  for (std::string& name : FairnessCounters(outcome->assignment->experiment->def, req.customer,
-                                           catalog, outcome->served.list)) {
+  exposure.fallback = outcome->served.fallback != Fallback::kNone;
+  for (std::string& name : FairnessCounters(outcome->assignment->experiment->def, customer->profile,
+                                            catalog, outcome->served.list)) {
     exposure.counters.push_back(std::move(name));
   }
-  AddShadowCounters(catalog, recommender_->gate_rules(), req.customer, outcome->served,
+  AddShadowCounters(catalog, recommender_->gate_rules(), customer->profile, outcome->served,
                     exposure.counters);
   if (outcome->bucket == "exploration") {
-    audit["off_policy"] = AddOffPolicyTargets(*recommender_, *outcome, req, exposure);
+    audit["off_policy"] =
+        AddOffPolicyTargets(*recommender_, *outcome, customer->profile, req.k, exposure);
   }
   exposure.features_json = audit.dump();
   outcome->logged = true;
@@ -301,33 +367,6 @@ Result<void> Platform::RecommendAndLog(RecommendRequest req, RecommendDone done)
                            if (!r) return done(std::unexpected(r.error()));
                            done(std::move(*result));
                          });
-}
-
-}  // namespace abrec
-
-namespace abrec {
-
-bool Platform::ApplyCachedCandidates(RecommendRequest& request, bool use_attributes) const {
-  if (!cache_ || !recommender_) return false;
-  auto entry = cache_->Get(request.user_id);
-  if (!entry) {
-    request.cache_down = true;
-    return false;
-  }
-  if (!*entry) return false;
-  const Catalog& catalog = recommender_->catalog();
-  for (const std::string& id : (*entry)->product_ids) {
-    if (auto p = catalog.IndexOf(id)) request.cached_candidates.push_back(*p);
-  }
-  request.cached_version = (*entry)->model_version;
-  if (use_attributes) {
-    auto attributes = nlohmann::json::parse((*entry)->attributes_json, nullptr, false);
-    const int year = CurrentYear(clock_);
-    if (auto profile = ProfileFromAttributes(attributes, catalog, year)) {
-      request.customer = std::move(*profile);
-    }
-  }
-  return true;
 }
 
 }  // namespace abrec

@@ -7,6 +7,7 @@
 #include "base/thread_priority.h"
 #include "dashboards/html.h"
 #include "dashboards/report.h"
+#include "platform/internal/platform_parts.h"
 #include "platform/json_text.h"
 
 namespace abrec {
@@ -19,11 +20,11 @@ Error Stopped() { return Error{ErrorCode::kUnavailable, "the service is stopping
 }  // namespace
 
 Result<nlohmann::ordered_json> ExperimentReport(const Platform& platform, const Experiment& e) {
-  if (!platform.events()) {
+  if (!PlatformParts::events(platform)) {
     return std::unexpected(Error{ErrorCode::kUnavailable, "no event store", "storage"});
   }
-  return ReportFrom(*platform.events(), e, platform.population().split(),
-                    platform.clock().NowMicros());
+  return ReportFrom(*PlatformParts::events(platform), e, platform.population().split(),
+                    PlatformParts::clock(platform).NowMicros());
 }
 
 ReportService::ReportService(const Platform& platform, Options options)
@@ -35,6 +36,7 @@ ReportService::ReportService(const Platform& platform, Options options)
 ReportService::~ReportService() { Stop(); }
 
 void ReportService::Stop() {
+  std::lock_guard stopping(stop_mu_);
   std::deque<Job> dropped;
   {
     std::lock_guard lock(mu_);
@@ -72,13 +74,13 @@ void ReportService::Stop() {
 }
 
 std::uint64_t ReportService::Commits() const {
-  return platform_.events() ? platform_.events()->stats().commits : 0;
+  return PlatformParts::events(platform_) ? PlatformParts::events(platform_)->stats().commits : 0;
 }
 
 ReportService::Key ReportService::KeyOf(std::shared_ptr<const LoadedExperiment> e) const {
   // The commit count is read before the report: a commit during the computation makes the
   // next request compute again rather than reuse a report that may lack it.
-  return Key{std::move(e), Commits(), platform_.clock().NowMicros() / kDayUs};
+  return Key{std::move(e), Commits(), PlatformParts::clock(platform_).NowMicros() / kDayUs};
 }
 
 std::shared_ptr<const RenderedReport> ReportService::Lookup(const Key& key) {
@@ -171,7 +173,7 @@ std::shared_ptr<const ReportSnapshot> ReportService::BuildSnapshot() {
   const auto experiments = platform_.experiments();
   s->generation = experiments->generation;
   s->commits = Commits();
-  s->computed_us = platform_.clock().NowMicros();
+  s->computed_us = PlatformParts::clock(platform_).NowMicros();
   for (const auto& e : experiments->experiments) {
     auto report = Compute(KeyOf(e));
     if (!report) {
@@ -211,7 +213,7 @@ std::shared_ptr<const ReportSnapshot> ReportService::Refresh() { return BuildSna
 bool ReportService::Fresh(const ReportSnapshot& s) const {
   if (s.error) return false;
   if (s.commits == Commits() && s.generation == platform_.experiments()->generation) return true;
-  return platform_.clock().NowMicros() - s.computed_us < options_.max_age_ms * 1000;
+  return PlatformParts::clock(platform_).NowMicros() - s.computed_us < options_.max_age_ms * 1000;
 }
 
 void ReportService::Current(SnapshotDone done) {
@@ -257,11 +259,12 @@ ReportService::Counts ReportService::counts() const {
 double ReportService::SnapshotAgeSeconds() const {
   std::lock_guard lock(mu_);
   if (!latest_) return -1;
-  return static_cast<double>(platform_.clock().NowMicros() - latest_->computed_us) / 1e6;
+  return static_cast<double>(PlatformParts::clock(platform_).NowMicros() - latest_->computed_us) /
+         1e6;
 }
 
 std::vector<Alert> AlertLog::Check(const Platform& platform) {
-  ReportService* reports = platform.reports();
+  ReportService* reports = PlatformParts::reports(platform);
   if (!reports) return {};
   const auto snapshot = reports->Refresh();
   if (snapshot->error) {

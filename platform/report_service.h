@@ -102,7 +102,8 @@ class ReportService {
   std::shared_ptr<const ReportSnapshot> Refresh();
 
   // Finishes the computations in hand, answers the queued requests with kUnavailable and
-  // joins the workers. Idempotent; the service computes nothing afterwards.
+  // joins the workers. Idempotent and thread-safe (callers are serialised); the service
+  // computes nothing afterwards.
   void Stop();
 
   // Counts since start (for /metrics): reports computed, reports served from the cache,
@@ -154,6 +155,7 @@ class ReportService {
 
   const Platform& platform_;
   Options options_;
+  std::mutex stop_mu_;  // serialises Stop(): two callers never join the same workers
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -131,20 +131,22 @@ nlohmann::ordered_json RecommendView(const Catalog& catalog, const RecommendOutc
                      {"name", p.name},
                      {"category", p.category}});
   }
-  return {{"request_id", o.request_id},
-          {"user_id", o.user_id},
-          {"experiment", o.assignment ? json(o.assignment->experiment->def.key) : json(nullptr)},
-          {"surface", o.surface},
-          {"bucket", o.bucket},
-          {"variant", o.variant ? json(*o.variant) : json(nullptr)},
-          {"policy", o.policy},
-          {"model_version",
-           o.served.model_version.empty() ? json(nullptr) : json(o.served.model_version)},
-          {"items", std::move(items)},
-          {"fallback", o.served.fallback.empty() ? json(nullptr) : json(o.served.fallback)},
-          {"candidates", o.served.used_cache ? "cache" : "computed"},
-          {"logged", o.logged},
-          {"latency_us", o.latency_us}};
+  return {
+      {"request_id", o.request_id},
+      {"user_id", o.user_id},
+      {"experiment", o.assignment ? json(o.assignment->experiment->def.key) : json(nullptr)},
+      {"surface", o.surface},
+      {"bucket", o.bucket},
+      {"variant", o.variant ? json(*o.variant) : json(nullptr)},
+      {"policy", o.policy},
+      {"model_version",
+       o.served.model_version.empty() ? json(nullptr) : json(o.served.model_version)},
+      {"items", std::move(items)},
+      {"fallback", o.served.fallback == Fallback::kNone ? json(nullptr)
+                                                        : json(FallbackName(o.served.fallback))},
+      {"candidates", o.served.used_cache ? "cache" : "computed"},
+      {"logged", o.logged},
+      {"latency_us", o.latency_us}};
 }
 
 ordered_json GateReportView(const GateReport& report) {

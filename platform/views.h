@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "configtree/diagnostic.h"
+#include "base/diagnostic.h"
 #include "experiments/registry.h"
-#include "recommender/model/gate.h"
 #include "platform/platform.h"
+#include "recommender/model/gate.h"
 
 namespace abrec {
 

@@ -148,8 +148,7 @@ Result<void> ReadExposure(const nlohmann::json& j, const Reader& r, const Platfo
       // Each product shown is counted per day ("product|ID"): an id outside the catalog
       // would be a new row for anyone who can post.
       const auto& product = it["product_id"].get_ref<const std::string&>();
-      if (const RecommenderServing* rec = platform.recommender();
-          rec && !rec->catalog().IndexOf(product)) {
+      if (const Catalog* catalog = platform.catalog(); catalog && !catalog->IndexOf(product)) {
         return std::unexpected(r.Invalid(
             name + ".product_id",
             fmt::format("\"{}\" is not a product of the catalog",
@@ -209,7 +208,7 @@ Result<Event> ReadEvent(const nlohmann::json& j, std::size_t index, const Platfo
   if (!request) return std::unexpected(request.error());
   e.request_id = request->value_or("");
 
-  const std::int64_t now = platform.clock().NowMicros();
+  const std::int64_t now = platform.NowMicros();
   e.ts_us = now;
   if (const auto ts = j.find("timestamp"); ts != j.end() && !ts->is_null()) {
     const auto parsed =

@@ -274,7 +274,7 @@ void Router::Dispatch(const HttpRequest& req, std::function<void(HttpResponse)> 
                                   : MethodNotAllowed(req, "POST");
       break;
     default:
-      resp = ErrorResponse(404, "not_found", fmt::format("no endpoint at {}", req.path), "path");
+      resp = ErrorResponse(Error::NotFound(fmt::format("no endpoint at {}", req.path), "path"));
   }
   done()(std::move(resp));
 }

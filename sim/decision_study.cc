@@ -11,8 +11,8 @@
 #include "analysis/capped_amounts.h"
 #include "analysis/error_budget.h"
 #include "analysis/experiment_monitor.h"
-#include "eventstore/aggregates.h"
 #include "analysis/metric_analysis.h"
+#include "eventstore/aggregates.h"
 #include "stats/power.h"
 #include "stats/sequential.h"
 
@@ -134,7 +134,8 @@ struct RunOutcome {
   bool fixed_peeking = false, fixed_final = false, delta_relative = false;
 };
 
-std::size_t CodeIndex(const std::string& code) {
+std::size_t CodeIndex(DecisionCode decision) {
+  const std::string_view code = DecisionCodeName(decision);
   for (std::size_t i = 0; i < kCodes.size(); ++i) {
     if (code == kCodes[i]) return i;
   }
@@ -200,7 +201,7 @@ RunOutcome OneRun(const DecisionStudyOptions& o, std::uint64_t run) {
     const auto l = static_cast<std::size_t>(look);
     out.code_at[l] = static_cast<std::uint8_t>(CodeIndex(decision.code));
     out.arm_users[l] = static_cast<double>(monitor.ArmUsers());
-    if (decision.code == "ship" && decision.winner == e.variants[1].name &&
+    if (decision.code == DecisionCode::kShip && decision.winner == e.variants[1].name &&
         out.first_effect_ship < 0) {
       out.first_effect_ship = look;
     }

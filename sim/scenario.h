@@ -29,9 +29,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/diagnostic.h"
 #include "base/error.h"
 #include "configtree/config_tree.h"
-#include "configtree/diagnostic.h"
 
 namespace abrec::sim {
 

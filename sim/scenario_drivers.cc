@@ -7,12 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "auth/api_keys.h"
 #include "base/clock.h"
 #include "base/secure_random.h"
-#include "platform/platform_config.h"
-#include "auth/api_keys.h"
 #include "platform/lifecycle.h"
 #include "platform/platform.h"
+#include "platform/platform_config.h"
 #include "platform/report_service.h"
 #include "sim/http_client.h"
 #include "sim/scenario_driver.h"
@@ -89,11 +89,13 @@ class InProcess final : public ScenarioDriver {
     return {};
   }
 
-  const Catalog& catalog() const override { return platform_->recommender()->catalog(); }
+  const Catalog& catalog() const override { return *platform_->catalog(); }
   std::string model_dir() const override { return platform_->config().recommender.model_dir; }
   std::string database() const override { return platform_->config().storage.path; }
   Result<void> ReloadModels() override {
-    for (const auto& r : platform_->recommender()->models().Reload()) {
+    auto reloaded = platform_->ReloadModels("scenario");
+    if (!reloaded) return std::unexpected(reloaded.error());
+    for (const auto& r : *reloaded) {
       if (r.status == "failed") {
         return std::unexpected(Error{ErrorCode::kIo, r.name + ": " + r.error, "model"});
       }
@@ -157,7 +159,7 @@ class InProcess final : public ScenarioDriver {
           events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), start + kBatch)));
       pending.Add();
       auto queued =
-          platform_->events()->Submit(std::move(batch), [&](Result<std::vector<EventOutcome>> r) {
+          platform_->LogEvents(std::move(batch), [&](Result<std::vector<EventOutcome>> r) {
             if (!r) {
               std::lock_guard lock(mu);
               status = std::unexpected(r.error());
@@ -182,7 +184,7 @@ class InProcess final : public ScenarioDriver {
 
   void SetTime(std::int64_t micros) override { clock_.Set(micros); }
   std::int64_t Now() const override { return clock_.NowMicros(); }
-  void Close() override { platform_->CloseEvents(); }
+  void Close() override { platform_->Stop(); }
 
  private:
   ManualClock clock_;
@@ -326,10 +328,10 @@ class OverHttp final : public ScenarioDriver {
       if (answer && answer->status == 200) return {};
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return std::unexpected(Error{ErrorCode::kUnavailable,
-                                 fmt::format("the service did not accept the key made in {}",
-                                             config_.auth.keys_file),
-                                 "auth.keys_file"});
+    return std::unexpected(
+        Error{ErrorCode::kUnavailable,
+              fmt::format("the service did not accept the key made in {}", config_.auth.keys_file),
+              "auth.keys_file"});
   }
 
   void RevokeKey() {
@@ -346,8 +348,7 @@ class OverHttp final : public ScenarioDriver {
   // A request whose answer must be 2xx JSON.
   Result<json> Call(std::string_view method, const std::string& target, const std::string& body,
                     std::string_view type, bool admin) {
-    auto answer =
-        client_->Request(method, target, body, type, admin ? Admin() : Client());
+    auto answer = client_->Request(method, target, body, type, admin ? Admin() : Client());
     if (!answer) return std::unexpected(answer.error());
     if (answer->status < 200 || answer->status >= 300) {
       return std::unexpected(Failure(fmt::format("{} {}", method, target), *answer));

@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/diagnostic.h"
 #include "configtree/config_tree.h"
-#include "configtree/diagnostic.h"
 
 namespace abrec {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "base/diagnostic.h"
 #include "configtree/config_tree.h"
-#include "configtree/diagnostic.h"
 #include "recommender/model/customer_profile.h"
 #include "recommender/model/model.h"
 #include "recommender/model/policies.h"

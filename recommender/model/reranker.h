@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/diagnostic.h"
 #include "configtree/config_tree.h"
-#include "configtree/diagnostic.h"
 #include "recommender/data/catalog.h"
 
 namespace abrec {

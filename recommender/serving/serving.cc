@@ -68,16 +68,15 @@ PolicyList RecommenderServing::Legacy(const ServeRequest& r, const RecommenderMo
 }
 
 PolicyList RecommenderServing::Pipeline(const ServeRequest& r, std::string_view name,
-                                        std::string& version, std::string& fallback,
-                                        ServedList& out) {
+                                        std::string& version, Fallback& fallback, ServedList& out) {
   if (name.empty()) name = config_.default_model;
   const auto model = registry_.Get(name);
   if (!model) {
-    fallback = "no_model";
+    fallback = Fallback::kNoModel;
     return Legacy(r, nullptr);
   }
   if (!monitor_.Allow(clock_.NowMicros())) {
-    fallback = "p99_monitor";
+    fallback = Fallback::kP99Monitor;
     return Legacy(r, model.get());
   }
   const auto start = std::chrono::steady_clock::now();
@@ -96,11 +95,11 @@ PolicyList RecommenderServing::Pipeline(const ServeRequest& r, std::string_view 
   if (!list) {
     LogWarning("models: {} version {} failed to score: {}", name, model->version(),
                list.error().message);
-    fallback = "no_model";
+    fallback = Fallback::kNoModel;
     return Legacy(r, model.get());
   }
   if (static_cast<double>(us) > config_.latency_budget_ms * 1000) {
-    fallback = "budget";
+    fallback = Fallback::kBudget;
     return Legacy(r, model.get());
   }
   version = model->version();
@@ -117,15 +116,16 @@ ServedList RecommenderServing::Serve(const ServeRequest& r, std::mt19937_64& rng
   } else if (r.policy == "random") {
     out.list = RandomList(catalog(), *r.customer, r.k, rng);
   }  // "none": the holdout sees nothing
-  if (!out.fallback.empty()) CountFallback(out.fallback);
+  if (out.fallback != Fallback::kNone) CountFallback(out.fallback);
   if (r.shadow_policy && *r.shadow_policy == "recommender") {
     const auto start = std::chrono::steady_clock::now();
     out.shadow = Pipeline(r, r.shadow_model, out.shadow_version, out.shadow_fallback, out);
     out.shadow_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    if (!out.shadow_fallback.empty()) {
-      out.shadow->rules_applied.push_back("shadow fallback: " + out.shadow_fallback);
+    if (out.shadow_fallback != Fallback::kNone) {
+      out.shadow->rules_applied.push_back(
+          fmt::format("shadow fallback: {}", FallbackName(out.shadow_fallback)));
     }
   }
   return out;
@@ -164,17 +164,25 @@ std::optional<RewardModelScores> RecommenderServing::RewardScores(
   return out;
 }
 
-void RecommenderServing::CountFallback(std::string_view reason) {
-  for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
-    if (kFallbackReasons[i] == reason) fallbacks_[i].fetch_add(1, std::memory_order_relaxed);
+std::string_view FallbackName(Fallback reason) {
+  switch (reason) {
+    case Fallback::kNone: return "";
+    case Fallback::kBudget: return "budget";
+    case Fallback::kNoModel: return "no_model";
+    case Fallback::kP99Monitor: return "p99_monitor";
+    case Fallback::kCacheDown: return "cache_down";
   }
+  return "";
 }
 
-std::uint64_t RecommenderServing::fallbacks(std::string_view reason) const {
-  for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
-    if (kFallbackReasons[i] == reason) return fallbacks_[i].load(std::memory_order_relaxed);
-  }
-  return 0;
+void RecommenderServing::CountFallback(Fallback reason) {
+  if (reason == Fallback::kNone) return;
+  fallbacks_[static_cast<std::size_t>(reason) - 1].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t RecommenderServing::fallbacks(Fallback reason) const {
+  if (reason == Fallback::kNone) return 0;
+  return fallbacks_[static_cast<std::size_t>(reason) - 1].load(std::memory_order_relaxed);
 }
 
 std::string RecommenderServing::RenderMetrics() const {
@@ -182,7 +190,8 @@ std::string RecommenderServing::RenderMetrics() const {
       "# HELP abrec_recommend_fallbacks_total Lists served by the rules instead of the "
       "pipeline, by reason.\n# TYPE abrec_recommend_fallbacks_total counter\n";
   for (std::size_t i = 0; i < kFallbackReasons.size(); ++i) {
-    out += fmt::format("abrec_recommend_fallbacks_total{{reason=\"{}\"}} {}\n", kFallbackReasons[i],
+    out += fmt::format("abrec_recommend_fallbacks_total{{reason=\"{}\"}} {}\n",
+                       FallbackName(kFallbackReasons[i]),
                        fallbacks_[i].load(std::memory_order_relaxed));
   }
   const auto m = monitor_.snapshot(clock_.NowMicros());

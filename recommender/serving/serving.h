@@ -21,16 +21,21 @@
 
 #include "base/clock.h"
 #include "base/error.h"
-#include "recommender/serving/recommender_config.h"
 #include "recommender/model/gate.h"
+#include "recommender/model/policies.h"
 #include "recommender/serving/latency_monitor.h"
 #include "recommender/serving/model_registry.h"
-#include "recommender/model/policies.h"
+#include "recommender/serving/recommender_config.h"
 
 namespace abrec {
 
-inline constexpr std::array<std::string_view, 4> kFallbackReasons = {"budget", "no_model",
-                                                                     "p99_monitor", "cache_down"};
+// Why the treatment arm's list is not the pipeline's own (above); kNone: it is.
+enum class Fallback : std::uint8_t { kNone, kBudget, kNoModel, kP99Monitor, kCacheDown };
+inline constexpr std::array<Fallback, 4> kFallbackReasons = {
+    Fallback::kBudget, Fallback::kNoModel, Fallback::kP99Monitor, Fallback::kCacheDown};
+// "budget", "no_model", "p99_monitor", "cache_down"; empty for kNone. The names the exposure
+// audit record and /metrics show.
+std::string_view FallbackName(Fallback reason);
 
 struct ServeRequest {
   std::string_view policy{};  // recommender, legacy_rules, random or none
@@ -47,14 +52,14 @@ struct ServeRequest {
 
 struct ServedList {
   PolicyList list;
-  std::string model_version;     // the model behind the list; empty for rule-based lists
-  std::string fallback;          // empty, or one of kFallbackReasons
+  std::string model_version;  // the model behind the list; empty for rule-based lists
+  Fallback fallback = Fallback::kNone;
   std::int64_t pipeline_us = 0;  // time spent in the pipeline (0 when it did not run)
   bool used_cache = false;
   std::optional<PolicyList> shadow;  // shadow phase: what treatment would have shown
   std::string shadow_version;
-  std::int64_t shadow_us = 0;   // time spent computing the shadow list
-  std::string shadow_fallback;  // why the shadow list is the rule-based one, or empty
+  std::int64_t shadow_us = 0;                  // time spent computing the shadow list
+  Fallback shadow_fallback = Fallback::kNone;  // why the shadow list is the rule-based one
 };
 
 // A model's P(click) and P(bind) per impression (P(click)·P(bind | click)) of one product for
@@ -75,9 +80,9 @@ class RecommenderServing {
   // Loads the catalog and ranking rules (errors: FILE:LINE:COL in the message) and the live
   // models (a model that fails to load is logged; the pipeline then falls back to rules).
   // The folder watcher swaps a changed model once `approve_swap` agrees (the audit log).
-  static Result<std::unique_ptr<RecommenderServing>> Open(
-      const RecommenderConfig& config, int serving_threads, const Clock& clock,
-      ModelRegistry::Approve approve_swap = {});
+  static Result<std::unique_ptr<RecommenderServing>> Open(const RecommenderConfig& config,
+                                                          int serving_threads, const Clock& clock,
+                                                          ModelRegistry::Approve approve_swap = {});
   ~RecommenderServing();
 
   ServedList Serve(const ServeRequest& request, std::mt19937_64& rng);
@@ -102,10 +107,10 @@ class RecommenderServing {
   ModelRegistry& models() { return registry_; }
   const LatencyMonitor& monitor() const { return monitor_; }
   const RecommenderConfig& config() const { return config_; }
-  std::uint64_t fallbacks(std::string_view reason) const;
+  std::uint64_t fallbacks(Fallback reason) const;
   std::uint64_t served() const { return served_.load(); }
   // Counts a fallback decided outside Serve (cache_down).
-  void CountFallback(std::string_view reason);
+  void CountFallback(Fallback reason);
   // Prometheus text: fallbacks by reason, lists served, the monitor, the loaded models.
   std::string RenderMetrics() const;
 
@@ -114,7 +119,7 @@ class RecommenderServing {
                      int serving_threads, const Clock& clock);
   // The pipeline's list, or the rule-based one with `fallback` set.
   PolicyList Pipeline(const ServeRequest& r, std::string_view model, std::string& version,
-                      std::string& fallback, ServedList& out);
+                      Fallback& fallback, ServedList& out);
   PolicyList Legacy(const ServeRequest& r, const RecommenderModel* model) const;
 
   RecommenderConfig config_;

@@ -1,6 +1,5 @@
 // TrainFromEvents (trainer.h): retraining on the service's event log.
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -34,10 +33,6 @@ struct Logged {
 
 // The exposures /v1/recommend logged, and the clicks and binds naming their requests.
 Result<Logged> ReadLog(const Catalog& catalog, const std::string& path, const Clock& clock) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return std::unexpected(Error::NotFound(fmt::format("no database at {}", path), "from-events"));
-  }
   Logged log;
   std::map<std::string, std::size_t> index;
   const int year = std::stoi(FormatRfc3339(clock.NowMicros()).substr(0, 4));
@@ -64,7 +59,11 @@ Result<Logged> ReadLog(const Catalog& catalog, const std::string& path, const Cl
                           list.clicked.count(id) > 0, list.bound.count(id) > 0});
     }
   });
-  if (!ok) return std::unexpected(ok.error());
+  if (!ok) {
+    Error e = ok.error();
+    if (e.code == ErrorCode::kNotFound) e.field = "from-events";  // the option that named it
+    return std::unexpected(std::move(e));
+  }
   return log;
 }
 

@@ -12,7 +12,7 @@
 namespace abrec {
 
 std::optional<HttpResponse> RequireEventStore(const RouteContext& ctx) {
-  if (ctx.platform.events()) return std::nullopt;
+  if (ctx.platform.logs_events()) return std::nullopt;
   return ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"});
 }
 
@@ -60,20 +60,19 @@ void GetAudit(const RouteContext& ctx, const HttpRequest& /*req*/, std::string_v
               Respond respond) {
   if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   std::string id(request_id);
-  auto queued =
-      ctx.platform.events()->EventsOfRequest(id, [id, respond](Result<std::vector<Event>> events) {
-        if (!events) return respond(UnavailableResponse(events.error()));
-        if (events->empty()) {
-          return respond(ErrorResponse(Error::NotFound(
-              fmt::format("no events were logged under request_id \"{}\" (or they were purged or "
-                          "erased)",
-                          id),
-              "request_id")));
-        }
-        nlohmann::ordered_json list = nlohmann::ordered_json::array();
-        for (const Event& e : *events) list.push_back(AuditJson(e));
-        respond(JsonResponse({{"request_id", id}, {"events", std::move(list)}}));
-      });
+  auto queued = ctx.platform.EventsOfRequest(id, [id, respond](Result<std::vector<Event>> events) {
+    if (!events) return respond(UnavailableResponse(events.error()));
+    if (events->empty()) {
+      return respond(ErrorResponse(Error::NotFound(
+          fmt::format("no events were logged under request_id \"{}\" (or they were purged or "
+                      "erased)",
+                      id),
+          "request_id")));
+    }
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const Event& e : *events) list.push_back(AuditJson(e));
+    respond(JsonResponse({{"request_id", id}, {"events", std::move(list)}}));
+  });
   if (!queued) respond(UnavailableResponse(queued.error()));
 }
 
@@ -82,33 +81,21 @@ void DeleteUser(const RouteContext& ctx, const HttpRequest& /*req*/, std::string
   if (auto ok = ValidateUserId(user_id); !ok) return respond(ErrorResponse(ok.error()));
   if (auto missing = RequireEventStore(ctx)) return respond(*missing);
   std::string user(user_id);
-  // The precomputed entry (attributes and candidates) goes first: the events' erasure is
-  // the one acknowledged after its commit.
-  std::int64_t cached = 0;
-  if (auto* cache = ctx.platform.candidate_cache()) {
-    auto removed = cache->Erase(user);
-    if (!removed) return respond(UnavailableResponse(removed.error()));
-    cached = *removed;
-  }
-  auto queued =
-      ctx.platform.events()->EraseUser(user, [user, cached, respond](Result<std::int64_t> erased) {
-        if (!erased) return respond(UnavailableResponse(erased.error()));
-        respond(JsonResponse(
-            {{"user_id", user}, {"events_removed", *erased}, {"cached_entries_removed", cached}}));
-      });
+  auto queued = ctx.platform.EraseUser(user, [user, respond](Result<Platform::Erased> erased) {
+    if (!erased) return respond(UnavailableResponse(erased.error()));
+    respond(JsonResponse({{"user_id", user},
+                          {"events_removed", erased->events},
+                          {"cached_entries_removed", erased->cached_entries}}));
+  });
   if (!queued) respond(UnavailableResponse(queued.error()));
 }
 
 HttpResponse ReloadModels(const RouteContext& ctx, const HttpRequest& /*req*/) {
-  auto* recommender = ctx.platform.recommender();
-  if (!recommender) {
-    return ErrorResponse(503, "unavailable", "this process serves no recommendations",
-                         "recommender");
-  }
+  auto reloaded = ctx.platform.ReloadModels(ctx.actor);
+  if (!reloaded) return ErrorResponse(reloaded.error());
   nlohmann::ordered_json models = nlohmann::ordered_json::array();
   bool failed = false;
-  for (const ModelReloadResult& r :
-       recommender->models().Reload(ctx.platform.AuditModelSwap(ctx.actor))) {
+  for (const ModelReloadResult& r : *reloaded) {
     failed = failed || r.status == "failed";
     nlohmann::ordered_json m{{"name", r.name},
                              {"version", r.version},

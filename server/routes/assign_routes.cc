@@ -3,11 +3,11 @@
 // commit: an assignment the client acts on is an exposure the analysis counts.
 #include <fmt/format.h>
 
+#include "platform/views.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
 #include "server/http/query_string.h"
 #include "server/routes/routes.h"
-#include "platform/views.h"
 
 namespace abrec {
 namespace {
@@ -35,8 +35,8 @@ Result<Assigned> AssignAll(const RouteContext& ctx, const std::vector<std::strin
     if (!outcome) return std::unexpected(outcome.error());
     ctx.metrics.CountAssignment(outcome->experiment->def.key, outcome->bucket);
     nlohmann::ordered_json view = AssignView(user, *outcome);
-    const bool logged = log && ctx.platform.events() && Platform::IsExposure(*outcome);
-    std::string request_id = Platform::NewRequestId();
+    const bool logged = log && ctx.platform.logs_events() && Platform::IsExposure(*outcome);
+    std::string request_id = ctx.platform.NewRequestId();
     view["request_id"] = request_id;
     view["logged"] = logged;
     if (logged) out.exposures.push_back(ctx.platform.ExposureEvent(user, *outcome, request_id));
@@ -53,7 +53,7 @@ void AnswerAfterLogging(const RouteContext& ctx, Assigned assigned, Respond resp
   HttpResponse answer = JsonResponse(make(std::move(assigned.results)));
   if (assigned.exposures.empty()) return respond(std::move(answer));
   auto ready = std::make_shared<HttpResponse>(std::move(answer));
-  auto submitted = ctx.platform.events()->Submit(
+  auto submitted = ctx.platform.LogEvents(
       std::move(assigned.exposures), [ready, respond](Result<std::vector<EventOutcome>> committed) {
         if (!committed) return respond(UnavailableResponse(committed.error()));
         respond(std::move(*ready));

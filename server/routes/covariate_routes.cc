@@ -83,8 +83,8 @@ void PostCovariates(const RouteContext& ctx, const HttpRequest& req, Respond res
   auto answer = [rejected, respond](std::int64_t accepted) {
     respond(JsonResponse({{"accepted", accepted}, {"rejected", std::move(*rejected)}}, 202));
   };
-  auto queued = ctx.platform.events()->SetCovariates(
-      std::move(good), [answer, respond](Result<std::int64_t> stored) {
+  auto queued =
+      ctx.platform.SetCovariates(std::move(good), [answer, respond](Result<std::int64_t> stored) {
         if (!stored) return respond(UnavailableResponse(stored.error()));
         answer(*stored);
       });

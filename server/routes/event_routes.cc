@@ -4,11 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "platform/views.h"
 #include "server/event_reader.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
 #include "server/routes/routes.h"
-#include "platform/views.h"
 
 namespace abrec {
 namespace {
@@ -76,7 +76,7 @@ void PostEvents(const RouteContext& ctx, const HttpRequest& req, Respond respond
   for (const auto& e : good) event_ids.push_back(e.event_id);
   const std::size_t n_good = good.size();
   ServerMetrics& metrics = ctx.metrics;  // outlives the store's completions
-  auto submitted = ctx.platform.events()->Submit(
+  auto submitted = ctx.platform.LogEvents(
       std::move(good), [rejected, respond, answer, good_index, event_ids,
                         &metrics](Result<std::vector<EventOutcome>> committed) {
         if (!committed) {

@@ -7,11 +7,11 @@
 
 #include "dashboards/html.h"
 #include "dashboards/report.h"
+#include "platform/report_service.h"
+#include "platform/views.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
-#include "platform/report_service.h"
 #include "server/routes/routes.h"
-#include "platform/views.h"
 
 namespace abrec {
 
@@ -68,14 +68,11 @@ void WithReport(const RouteContext& ctx, const HttpRequest& req, std::string_vie
                 HttpResponse (*answer)(const RenderedReport&), Respond respond) {
   const auto named = NamedExperiment(ctx, req, key);
   if (!named) return respond(named.error());
-  ReportService* reports = ctx.platform.reports();
-  if (!reports) {
-    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
-  }
-  reports->Report(*named, [answer, respond = std::move(respond)](
-                              Result<std::shared_ptr<const RenderedReport>> report) {
-    respond(report ? answer(**report) : ErrorResponse(report.error()));
-  });
+  auto queued = ctx.platform.Report(
+      *named, [answer, respond](Result<std::shared_ptr<const RenderedReport>> report) {
+        respond(report ? answer(**report) : ErrorResponse(report.error()));
+      });
+  if (!queued) respond(ErrorResponse(queued.error()));
 }
 
 // The latest snapshot of every experiment's report and alerts (ReportService::Current).
@@ -85,13 +82,11 @@ void WithSnapshot(const RouteContext& ctx, const HttpRequest& req,
     return respond(
         ErrorResponse(Error::InvalidArgument("this endpoint takes no query parameters", "query")));
   }
-  ReportService* reports = ctx.platform.reports();
-  if (!reports) {
-    return respond(ErrorResponse(Error{ErrorCode::kUnavailable, "no event store", "storage"}));
-  }
-  reports->Current([answer, respond = std::move(respond)](std::shared_ptr<const ReportSnapshot> s) {
-    respond(s->error ? ErrorResponse(*s->error) : answer(*s));
-  });
+  auto queued =
+      ctx.platform.CurrentReports([answer, respond](std::shared_ptr<const ReportSnapshot> s) {
+        respond(s->error ? ErrorResponse(*s->error) : answer(*s));
+      });
+  if (!queued) respond(ErrorResponse(queued.error()));
 }
 
 HttpResponse JsonText(std::string text) {

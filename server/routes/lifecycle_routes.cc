@@ -5,11 +5,11 @@
 // carries the validation diagnostics or the gate's reasons.
 #include <fmt/format.h>
 
+#include "platform/lifecycle.h"
+#include "platform/views.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
-#include "platform/lifecycle.h"
 #include "server/routes/routes.h"
-#include "platform/views.h"
 
 namespace abrec {
 namespace {
@@ -33,11 +33,10 @@ nlohmann::ordered_json GateJson(const PhaseGateResult& gate) {
 HttpResponse Answer(const LifecycleResult& result) {
   if (!result) {
     const LifecycleRefusal& r = result.error();
-    HttpResponse resp = r.gate ? ErrorResponse(422, "gate_refused", r.error.message, r.error.field)
-                               : ErrorResponse(r.error);
+    HttpResponse resp = ErrorResponse(r.error);
+    if (!r.gate) return resp;
     auto body = nlohmann::ordered_json::parse(resp.body);
-    if (!r.diagnostics.empty()) body["diagnostics"] = DiagnosticsView(r.diagnostics);
-    if (r.gate) body["gate"] = GateJson(*r.gate);
+    body["gate"] = GateJson(*r.gate);
     resp.body = DumpJson(body);
     return resp;
   }
@@ -69,11 +68,11 @@ HttpResponse PutExperimentRoute(const RouteContext& ctx, const HttpRequest& req,
         Error::InvalidArgument("this endpoint takes no query parameters", "query"));
   }
   if (!AcceptedDefinitionType(req.content_type)) {
-    return ErrorResponse(415, "unsupported_media_type",
-                         fmt::format("send the definition as application/yaml (or the seed's "
-                                     "JSON form as application/json), not \"{}\"",
-                                     req.content_type),
-                         "content-type");
+    return ErrorResponse(Error{ErrorCode::kUnsupportedMediaType,
+                               fmt::format("send the definition as application/yaml (or the "
+                                           "seed's JSON form as application/json), not \"{}\"",
+                                           req.content_type),
+                               "content-type"});
   }
   return Answer(PutExperiment(ctx.platform, key, req.body, {.actor = ctx.actor, .reason = ""}));
 }

@@ -60,9 +60,9 @@ std::string SessionCookie(std::string_view value, std::int64_t max_age_s, bool s
 
 HttpResponse AuthError(const AuthResult& auth) {
   if (auth.access == Access::kForbidden) {
-    return ErrorResponse(403, "forbidden", auth.message, "authorization");
+    return ErrorResponse(Error{ErrorCode::kPermissionDenied, auth.message, "authorization"});
   }
-  HttpResponse r = ErrorResponse(401, "unauthenticated", auth.message, "authorization");
+  HttpResponse r = ErrorResponse(Error{ErrorCode::kUnauthenticated, auth.message, "authorization"});
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"abrec\"");
   return r;
 }
@@ -86,8 +86,9 @@ HttpResponse LoginForm(const HttpRequest& req) {
 HttpResponse PostLogin(const Authorizer& authorizer, SessionStore& sessions, bool cookie_secure,
                        const HttpRequest& req) {
   if (!req.content_type.starts_with("application/x-www-form-urlencoded")) {
-    return ErrorResponse(415, "unsupported_media_type",
-                         "the sign-in form is application/x-www-form-urlencoded", "content-type");
+    return ErrorResponse(Error{ErrorCode::kUnsupportedMediaType,
+                               "the sign-in form is application/x-www-form-urlencoded",
+                               "content-type"});
   }
   auto form = ParseQuery(req.body, kLoginParams);
   if (!form) return Form(400, "", form.error().message);

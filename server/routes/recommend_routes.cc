@@ -4,19 +4,19 @@
 // exposure the analysis counts, and its audit record (GET /v1/audit/{request_id}) exists.
 #include <fmt/format.h>
 
+#include "platform/views.h"
 #include "server/http/error_response.h"
 #include "server/http/json_body.h"
 #include "server/http/query_string.h"
 #include "server/routes/routes.h"
-#include "platform/views.h"
 
 namespace abrec {
 namespace {
 
 void Answer(const RouteContext& ctx, RecommendRequest request, Respond respond) {
-  // The catalog outlives every request (the recommender is the platform's); the route's
-  // context does not, so the completion must not capture it.
-  const Catalog* catalog = &ctx.platform.recommender()->catalog();
+  // The catalog outlives every request (it is the platform's); the route's context does
+  // not, so the completion must not capture it.
+  const Catalog* catalog = ctx.platform.catalog();
   auto queued = ctx.platform.RecommendAndLog(
       std::move(request), [catalog, respond](Result<RecommendOutcome> outcome) {
         if (!outcome) return respond(UnavailableResponse(outcome.error()));
@@ -39,8 +39,9 @@ Result<int> ParseK(const nlohmann::json& v) {
 }
 
 std::optional<HttpResponse> RequireRecommender(const RouteContext& ctx) {
-  if (ctx.platform.recommender()) return std::nullopt;
-  return ErrorResponse(503, "unavailable", "this process serves no recommendations", "recommender");
+  if (ctx.platform.catalog()) return std::nullopt;
+  return ErrorResponse(
+      Error{ErrorCode::kUnavailable, "this process serves no recommendations", "recommender"});
 }
 
 }  // namespace
@@ -82,15 +83,10 @@ void PostRecommend(const RouteContext& ctx, const HttpRequest& req, Respond resp
     }
   }
   if (auto ok = ValidateUserId(r.user_id); !ok) return respond(ErrorResponse(ok.error()));
-  const Catalog& catalog = ctx.platform.recommender()->catalog();
-  const auto attributes = json->find("attributes");
   // A known user sent without attributes is served from what the cache knows of them.
-  const bool given = attributes != json->end() && !attributes->is_null();
-  auto profile = ProfileFromAttributes(given ? *attributes : nlohmann::json(), catalog,
-                                       CurrentYear(ctx.platform.clock()));
-  if (!profile) return respond(ErrorResponse(profile.error()));
-  r.customer = std::move(*profile);
-  ctx.platform.ApplyCachedCandidates(r, /*use_attributes=*/!given);
+  if (const auto a = json->find("attributes"); a != json->end() && !a->is_null()) {
+    r.attributes = std::move(*a);
+  }
   Answer(ctx, std::move(r), std::move(respond));
 }
 
@@ -111,16 +107,9 @@ void GetRecommend(const RouteContext& ctx, const HttpRequest& req, std::string_v
     if (!parsed) return respond(ErrorResponse(parsed.error()));
     r.k = *parsed;
   }
-  r.customer.holds.assign(ctx.platform.recommender()->catalog().products.size(), false);
-  if (!ctx.platform.ApplyCachedCandidates(r, /*use_attributes=*/true) && !r.cache_down) {
-    return respond(ErrorResponse(Error::NotFound(
-        fmt::format("unknown user \"{}\": no precomputed entry (abrec precompute); POST "
-                    "/v1/recommend with the user's attributes instead",
-                    r.user_id),
-        "user_id")));
-  }
-  // Cache down: the user's attributes are unknown; the list is computed from none (cold
-  // start) and says so with fallback "cache_down".
+  // An unknown user is 404. Cache down: the user's attributes are unknown; the list is
+  // computed from none (cold start) and says so with fallback "cache_down".
+  r.known_users_only = true;
   Answer(ctx, std::move(r), std::move(respond));
 }
 

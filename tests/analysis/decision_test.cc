@@ -44,13 +44,13 @@ TEST_CASE("click-bait needs bind rate shown down; clicks up alone is a reason to
   VariantFindings v = Treatment("t1", Lift("bind_rate", -0.004, -0.08, 0.08, 0.96));
   v.watch = true;
   Decision d = Decide(Arms(1), "", {v});
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   CHECK(Mentions(d, "watch: click rate is significantly up while bind rate is down"));
   CHECK(Mentions(d, "click_rate +8.0%"));
   v.clickbait = true;
   v.watch = false;
   d = Decide(Arms(1), "", {v});
-  CHECK(d.code == "clickbait");
+  CHECK(d.code == DecisionCode::kClickbait);
   CHECK(Mentions(d, "click-bait"));
 }
 
@@ -60,7 +60,7 @@ TEST_CASE("several treatments: the winner is named, a dropped one blocks nobody"
   VariantFindings good = Treatment("t2", Lift("bind_rate", 0.05, 0.01, 0.09, 0.01));
   VariantFindings better = Treatment("t3", Lift("bind_rate", 0.07, 0.02, 0.12, 0.004));
   Decision d = Decide(Arms(3), "", {bait, good, better});
-  CHECK(d.code == "ship");
+  CHECK(d.code == DecisionCode::kShip);
   CHECK(d.winner == "t3");  // the larger estimate among the candidates; t1 is dropped
   CHECK(Mentions(d, "t2 is significantly up too"));
   CHECK(Mentions(d, "t1: click-bait"));
@@ -71,28 +71,28 @@ TEST_CASE("several treatments: the winner is named, a dropped one blocks nobody"
   harmful.breached_guardrails.push_back("bind_rate changed -10%");
   VariantFindings running = Treatment("t2", Lift("bind_rate", 0.01, -0.03, 0.05, 0.7));
   d = Decide(Arms(2), "", {harmful, running});
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   CHECK(Mentions(d, "dropped from the candidates"));
   CHECK(Mentions(d, "t2: not significant yet"));
 
   // Every treatment dropped: the code says why.
   running.breached_guardrails.push_back("premium_per_user changed -8%");
-  CHECK(Decide(Arms(2), "", {harmful, running}).code == "stop_guardrail");
+  CHECK(Decide(Arms(2), "", {harmful, running}).code == DecisionCode::kStopGuardrail);
   running.clickbait = true;
-  CHECK(Decide(Arms(2), "", {harmful, running}).code == "clickbait");
+  CHECK(Decide(Arms(2), "", {harmful, running}).code == DecisionCode::kClickbait);
 }
 
 TEST_CASE("non-inferiority holds a ship until shown; a failed one blocks it") {
   VariantFindings v = Treatment("t1", Lift("bind_rate", 0.06, 0.01, 0.11, 0.01));
-  CHECK(Decide(Arms(1), "", {v}).code == "ship");
+  CHECK(Decide(Arms(1), "", {v}).code == DecisionCode::kShip);
   v.pending_guardrails.push_back("non-inferiority of premium_per_user");
   Decision d = Decide(Arms(1), "", {v});
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   CHECK(Mentions(d, "ship waits for non-inferiority of premium_per_user"));
   v.pending_guardrails.clear();
   v.failed_guardrails.push_back("non-inferiority of premium_per_user, not shown by 40000");
   d = Decide(Arms(1), "", {v});
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   CHECK(Mentions(d, "cannot ship"));
 }
 
@@ -100,16 +100,16 @@ TEST_CASE("fixed horizon: nothing is decided before the horizon") {
   VariantFindings v = Treatment("t1", Lift("bind_rate", 0.06, 0.01, 0.11, 0.01));
   v.waiting_for_horizon = "a fixed-horizon analysis decides at 20000 users (the plan), 9000 so far";
   const Decision d = Decide(Arms(1), "", {v});
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   CHECK(Mentions(d, "decides at 20000 users"));
 }
 
 TEST_CASE("SRM overrides everything; shadow decides nothing") {
   VariantFindings v = Treatment("t1", Lift("bind_rate", 0.06, 0.01, 0.11, 0.01));
-  CHECK(Decide(Arms(1), "sample ratio mismatch", {v}).code == "untrustworthy_srm");
+  CHECK(Decide(Arms(1), "sample ratio mismatch", {v}).code == DecisionCode::kUntrustworthySrm);
   Experiment shadow = Arms(1);
   shadow.phase = Phase::kShadow;
-  CHECK(Decide(shadow, "", {v}).code == "continue");
+  CHECK(Decide(shadow, "", {v}).code == DecisionCode::kContinue);
 }
 
 }  // namespace abrec

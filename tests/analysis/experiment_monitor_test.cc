@@ -61,11 +61,11 @@ TEST_CASE("clicks up with binds level is not click-bait: continue, and watch") {
   const Experiment e = Arms(1);
   ExperimentMonitor m(e, {});
   const Decision& d = m.Look(Totals(e, 4'500, {225, 224}, {400, 900}));
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   CHECK(Mentions(d, "watch"));
   // Binds shown down as well: click-bait.
   ExperimentMonitor bait(e, {});
-  CHECK(bait.Look(Totals(e, 4'500, {225, 120}, {400, 900})).code == "clickbait");
+  CHECK(bait.Look(Totals(e, 4'500, {225, 120}, {400, 900})).code == DecisionCode::kClickbait);
 }
 
 TEST_CASE("k treatments: each primary sequence at α/k, its p-value multiplied by k") {
@@ -80,7 +80,7 @@ TEST_CASE("k treatments: each primary sequence at α/k, its p-value multiplied b
   CHECK(t2->Relative().p_value == doctest::Approx(std::min(1.0, 3 * alone.relative.p_value)));
   // Secondary metrics stay at α per comparison.
   CHECK(m.Find("t2", Metric::kClickRate)->level == doctest::Approx(0.05));
-  CHECK(m.decision().code == "ship");
+  CHECK(m.decision().code == DecisionCode::kShip);
   CHECK(m.decision().winner == "t2");
 }
 
@@ -91,14 +91,14 @@ TEST_CASE("fixed horizon: decided once, at the first look that reaches the plann
   ExperimentMonitor m(e, {});
   // Half-way, with a clear effect: a fixed-horizon analysis does not look yet.
   const Decision& early = m.Look(Totals(e, 4'500, {225, 330}, {400, 400}));
-  CHECK(early.code == "continue");
+  CHECK(early.code == DecisionCode::kContinue);
   CHECK(Mentions(early, "decides at 18000 users (analysis.planned_users), 9000 so far"));
   CHECK_FALSE(m.Decided("treatment").has_value());
-  CHECK(m.Look(Totals(e, 9'000, {450, 560}, {800, 800})).code == "ship");
+  CHECK(m.Look(Totals(e, 9'000, {450, 560}, {800, 800})).code == DecisionCode::kShip);
   REQUIRE(m.Decided("treatment").has_value());
   const double decided_p = m.Decided("treatment")->p_value;
   // Later data do not reopen the decision (that would be peeking again).
-  CHECK(m.Look(Totals(e, 12'000, {600, 600}, {800, 800})).code == "ship");
+  CHECK(m.Look(Totals(e, 12'000, {600, 600}, {800, 800})).code == DecisionCode::kShip);
   CHECK(m.Decided("treatment")->p_value == decided_p);
 }
 
@@ -116,12 +116,12 @@ TEST_CASE("a non-inferiority guardrail holds a ship until shown, and fails at th
     ExperimentMonitor m(e, {});
     // Clicks clearly up; binds equal but too few users to rule out a 10% decrease.
     const Decision& d = m.Look(Totals(e, 3'000, {300, 300}, {300, 420}));
-    CHECK(d.code == "continue");
+    CHECK(d.code == DecisionCode::kContinue);
     CHECK(Mentions(d, "ship waits for non-inferiority of bind_rate"));
     REQUIRE(m.Guardrails().size() == 1);
     CHECK(m.Guardrails()[0].status == TrackedGuardrail::Status::kPending);
     // Enough users: the sequence's lower bound passes −10%, the ship goes through.
-    CHECK(m.Look(Totals(e, 30'000, {3'000, 3'000}, {3'000, 4'200})).code == "ship");
+    CHECK(m.Look(Totals(e, 30'000, {3'000, 3'000}, {3'000, 4'200})).code == DecisionCode::kShip);
     CHECK(m.Guardrails()[0].status == TrackedGuardrail::Status::kPassed);
   }
   {
@@ -129,7 +129,7 @@ TEST_CASE("a non-inferiority guardrail holds a ship until shown, and fails at th
     ExperimentMonitor m(e, {});
     const Decision& d = m.Look(Totals(e, 3'000, {300, 300}, {300, 420}));
     CHECK(m.Guardrails()[0].status == TrackedGuardrail::Status::kFailed);
-    CHECK(d.code == "continue");
+    CHECK(d.code == DecisionCode::kContinue);
     CHECK(Mentions(d, "cannot ship: non-inferiority of bind_rate"));
   }
 }
@@ -179,7 +179,7 @@ TEST_CASE("no users yet: reasons, not numbers, and continue") {
   const Experiment e = Arms(1);
   ExperimentMonitor m(e, {});
   const Decision& d = m.Look({});
-  CHECK(d.code == "continue");
+  CHECK(d.code == DecisionCode::kContinue);
   const TrackedMetric* t = m.Find("treatment", Metric::kBindRate);
   REQUIRE(t != nullptr);
   CHECK(t->Relative().reason == stats::Reason::kTooFewUnits);
@@ -209,7 +209,7 @@ TEST_CASE("a harm guardrail is breached only when its one-sided sequence lies be
     CHECK(b.ci.high < -0.02);
     CHECK(b.p_value < g.level);
     CHECK(g.level == doctest::Approx(0.05 / 4));  // α/(2·k·h): one guardrail and click-bait
-    CHECK(d.code == "stop_guardrail");
+    CHECK(d.code == DecisionCode::kStopGuardrail);
   }
   {
     ExperimentMonitor m(e, {});

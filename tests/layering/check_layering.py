@@ -7,7 +7,8 @@ GRAPH is module_graph.json, written by CMake from the DEPS of every abrec_librar
 abrec_program (cmake/AbrecTarget.cmake): the graph lives in the CMake files and nowhere else.
 ROOT is the source folder. A file belongs to the module that compiles it; a header to the
 module that compiles the .cc of the same name, or else to the module owning most sources of its
-folder. A module's file may include:
+folder, or else (a header-only INTERNAL folder) to the module that declares the folder
+INTERNAL. A module's file may include:
 
   - headers of its own module, and public headers of the modules it names in DEPS or
     PRIVATE_DEPS and of the modules those pass on in their DEPS (what CMake makes visible:
@@ -76,6 +77,15 @@ def owners(graph, root):
             owner[hdr] = owner[stem]
         else:
             owner[hdr] = by_folder[os.path.dirname(hdr)].most_common(1)[0][0]
+    # A module's INTERNAL folder may hold headers only: they are that module's.
+    for name, m in graph.items():
+        for folder in m["internal"]:
+            full = os.path.join(root, folder)
+            for dirpath, _, filenames in os.walk(full) if os.path.isdir(full) else ():
+                for fn in sorted(filenames):
+                    path = os.path.normpath(os.path.join(os.path.relpath(dirpath, root), fn))
+                    if fn.endswith(".h") and path not in owner:
+                        owner[path] = name
     # Headers in subfolders of a module folder that compile nothing (header-only folders).
     module_folders = {os.path.dirname(s) for s in owner}
     for folder in sorted(module_folders):

@@ -87,6 +87,19 @@ class InventedGraph(unittest.TestCase):
         self.assertEqual(code, 1, out)
         self.assertIn("high/d.cc:4: mid/impl/c.h is internal to module mid", out)
 
+    def test_a_header_only_internal_folder_is_its_modules(self):
+        # mid/parts/ compiles nothing; mid declares it INTERNAL: mid's sources may include its
+        # header, high's may not.
+        self.graph["mid"]["internal"].append("mid/parts")
+        self.files["mid/parts/p.h"] = "#pragma once\n"
+        self.files["mid/b.cc"] += '#include "mid/parts/p.h"\n'
+        code, out = self.check()
+        self.assertEqual(code, 0, out)
+        self.files["high/d.cc"] += '#include "mid/parts/p.h"\n'
+        code, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertIn("high/d.cc:4: mid/parts/p.h is internal to module mid", out)
+
     def test_a_public_header_may_not_include_its_modules_internal_header(self):
         self.files["mid/b.h"] += '#include "mid/impl/c.h"\n'
         code, out = self.check()

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "platform/internal/platform_parts.h"
 #include "tests/support/service_fixture.h"
 
 namespace abrec {
@@ -19,8 +20,9 @@ namespace fs = std::filesystem;
 class RouterFixture {
  public:
   RouterFixture() {
-    auto f = testing::ServiceFixture::Open({.prefix = "abrec-router",
-                                           .experiment_yaml = R"(experiment: exp
+    auto f = testing::ServiceFixture::Open(
+        {.prefix = "abrec-router",
+         .experiment_yaml = R"(experiment: exp
 surface: portal_home
 phase: ab_test
 traffic: {coverage: 1.0, split: {control: 0.5, treatment: 0.5}}
@@ -29,9 +31,7 @@ variants:
   treatment: {policy: recommender}
 metrics: {primary: bind_rate}
 )",
-                                           .configure = [](PlatformConfig& c) {
-                                             c.limits.max_batch_users = 3;
-                                           }});
+         .configure = [](PlatformConfig& c) { c.limits.max_batch_users = 3; }});
     REQUIRE(f.has_value());
     f_ = std::move(*f);
   }
@@ -136,7 +136,7 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(logged["logged"] == true);
   const auto quiet = Json(f.Get("/v1/assign", "user_id=user-2&experiment=exp&log=false"));
   CHECK(quiet["logged"] == false);
-  auto totals = f.platform().events()->Totals("exp");
+  auto totals = PlatformParts::events(f.platform())->Totals("exp");
   REQUIRE(totals.has_value());
   CHECK(totals->at("control").users == 1);  // user-1 (hash 0.3004), not user-2
 
@@ -158,7 +158,7 @@ TEST_CASE("assignments log exposures unless log=false, and events are validated 
   CHECK(body["rejected"][2]["error"]["field"] == "events[4].timestamp");
   CHECK(body["rejected"][3]["error"]["code"] == "duplicate_in_batch");
   CHECK(body["rejected"][4]["error"]["field"] == "events[6].bucket");
-  totals = f.platform().events()->Totals("exp");
+  totals = PlatformParts::events(f.platform())->Totals("exp");
   CHECK(totals->at("control").clicks == 1);
   CHECK(totals->at("control").binds == 1);
   CHECK(totals->at("control").premium_cents == 123456);
@@ -184,11 +184,10 @@ TEST_CASE("the in-process API assigns and logs, answering after the commit") {
   CHECK(r->first.bucket == "control");
   CHECK(r->second.size() == 32);
   // Committed before the answer: visible to readers at once.
-  CHECK(f.platform().events()->Totals("exp")->at("control").users == 1);
+  CHECK(PlatformParts::events(f.platform())->Totals("exp")->at("control").users == 1);
   std::promise<Result<std::vector<Event>>> audit;
   REQUIRE(f.platform()
-              .events()
-              ->EventsOfRequest(r->second, [&](auto events) { audit.set_value(std::move(events)); })
+              .EventsOfRequest(r->second, [&](auto events) { audit.set_value(std::move(events)); })
               .has_value());
   CHECK(audit.get_future().get()->size() == 1);
   CHECK_FALSE(f.platform().AssignAndLog("user-1", "nope", [](auto) {}).has_value());
@@ -209,7 +208,7 @@ TEST_CASE("covariates are validated one by one and land in the CUPED sums") {
   CHECK(body["rejected"][0]["error"]["field"] == "covariates[1].premium_before");
   CHECK(body["rejected"][1]["error"]["field"] == "covariates[2].products_held");
   CHECK(body["rejected"][2]["error"]["field"] == "covariates[3].age");
-  const auto t = f.platform().events()->Totals("exp")->at("control");
+  const auto t = PlatformParts::events(f.platform())->Totals("exp")->at("control");
   CHECK(t.covariate_users == 1);
   CHECK(t.x == 25050);
   CHECK(t.x_sq == 25050LL * 25050LL);
@@ -235,7 +234,7 @@ TEST_CASE("admin endpoints: 401 without the token or with a wrong one, audit and
   const auto erased = f.Call("DELETE", "/v1/users/user-1", "Bearer " + f.AdminToken());
   REQUIRE(erased.status == 200);
   CHECK(Json(erased)["events_removed"] == 1);
-  CHECK(f.platform().events()->Totals("exp")->at("control").users == 0);
+  CHECK(PlatformParts::events(f.platform())->Totals("exp")->at("control").users == 0);
   CheckError(f.Call("GET", "/v1/audit/" + rid, "Bearer " + f.AdminToken()), 404, "request_id");
 }
 

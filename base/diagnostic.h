@@ -1,4 +1,5 @@
-// Validation messages for config and experiment files: "FILE:LINE:COL: field: message".
+// Validation messages for config and experiment files: "FILE:LINE:COL: field: message". An
+// Error (base/error.h) carries them as data, so a refusal lists every problem with its place.
 #pragma once
 
 #include <expected>
