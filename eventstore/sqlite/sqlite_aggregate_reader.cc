@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "eventstore/sqlite/sqlite_schema.h"
+#include "eventstore/sqlite/sqlite_row_codec.h"
 
 namespace abrec {
 

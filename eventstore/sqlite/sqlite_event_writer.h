@@ -8,6 +8,11 @@
 // rows of user_totals and bucket_totals that changed are written, once each, with the day's
 // bucket_daily snapshot and the day's step of each changed user_amounts history. On open,
 // both in-memory indexes are rebuilt from the tables.
+//
+// Its code: opening and loading in sqlite_event_writer_open.cc, the operations of a
+// transaction (WriteOp) in sqlite_event_writer_ops.cc, the transaction itself (commit,
+// rollback, the changed rows written at its end) and the retention purge in
+// sqlite_event_writer.cc; the row formats in sqlite_row_codec.h.
 #pragma once
 
 #include <cstdint>
@@ -23,9 +28,9 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "eventstore/aggregate_state.h"
-#include "eventstore/sqlite/distinct_user_counters.h"
 #include "eventstore/event_id_index.h"
 #include "eventstore/event_store.h"
+#include "eventstore/sqlite/distinct_user_counters.h"
 #include "eventstore/sqlite/off_policy_log.h"
 #include "sqlitedb/sqlite_db.h"
 
@@ -43,10 +48,6 @@ struct WriteResult {
   std::vector<EventOutcome> outcomes;
   std::int64_t count = 0;
 };
-
-// The events logged under a request id, oldest first, read on any connection to the
-// database (the store's reader).
-Result<std::vector<Event>> ReadEventsOfRequest(SqliteDb& db, const std::string& request_id);
 
 class SqliteEventWriter {
  public:

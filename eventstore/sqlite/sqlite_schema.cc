@@ -1,8 +1,6 @@
+// The schema's SQL, one constant a version, in the order the migrations run. Over 400 lines
+// as one list on purpose: a migration reads against the ones it builds on.
 #include "eventstore/sqlite/sqlite_schema.h"
-
-#include <fmt/format.h>
-
-#include "eventstore/aggregates.h"
 
 namespace abrec {
 namespace {
@@ -226,7 +224,7 @@ constexpr std::string_view kV8 =
 // product's catalog margin at ingest, NULL when the catalog does not price the product;
 // per user, the revenue and the unpriced binds; per bucket, their sums (aggregates.h).
 // Binds stored before this version are priced once, when the writer opens the migrated
-// database (sqlite_event_writer.cc); the daily snapshots of earlier days keep no revenue.
+// database (sqlite_event_writer_open.cc); the daily snapshots of earlier days keep no revenue.
 #define ABREC_REVENUE_SUMS(table)                    \
   "ALTER TABLE " table                               \
   " ADD COLUMN revenue_cents NOT NULL DEFAULT 0;"    \
@@ -409,37 +407,6 @@ std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
 std::span<const std::string_view> SqliteDatedMigrationSteps(std::size_t to_version) {
   if (to_version == 12) return kV12Dated;
   return {};
-}
-
-Result<void> RequireCurrentSchema(SqliteDb& db, std::string_view path) {
-  auto stmt = db.Prepare("PRAGMA user_version");
-  if (!stmt) return std::unexpected(stmt.error());
-  auto row = stmt->Step();
-  if (!row) return std::unexpected(row.error());
-  const auto version = static_cast<std::size_t>(stmt->Int(0));
-  const std::size_t current = std::size(kMigrations);
-  if (version == current) return {};
-  return std::unexpected(
-      Error{ErrorCode::kFailedPrecondition,
-            version < current
-                ? fmt::format("{} has schema version {}, older than this abrec's {}: start `abrec "
-                              "serve` on it once (it migrates the database at start), then retry",
-                              path, version, current)
-                : fmt::format("{} has schema version {}, newer than this abrec's {}: upgrade abrec",
-                              path, version, current),
-            "storage.path"});
-}
-
-std::string BucketSumColumns() {
-  std::string out;
-  for (const auto name : BucketTotals::FieldNames()) {
-    out += (out.empty() ? "" : ", ") + std::string(name);
-  }
-  return out;
-}
-
-void ReadBucketSums(const SqliteStatement& row, int first, BucketTotals& totals) {
-  for (Int128* f : totals.Fields()) *f = row.Int128At(first++);
 }
 
 }  // namespace abrec

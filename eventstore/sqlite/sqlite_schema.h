@@ -1,12 +1,15 @@
 // The event store's schema, as an ordered list of migrations: migration i brings the
 // database from PRAGMA user_version i to i + 1. Never edit a released migration; add one.
+// The SQL is in sqlite_schema.cc; running it and checking a database's version, in
+// sqlite_schema_migration.cc.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
 
-#include "eventstore/aggregates.h"
+#include "base/error.h"
 #include "sqlitedb/sqlite_db.h"
 
 namespace abrec {
@@ -19,16 +22,16 @@ std::span<const std::string_view> SqliteMigrations();
 // store's clock. Empty for the versions that need none.
 std::span<const std::string_view> SqliteDatedMigrationSteps(std::size_t to_version);
 
+// Brings the database to this abrec's schema: each migration from its PRAGMA user_version on
+// in a transaction of its own, with its dated steps (`today`: the UTC day, "YYYY-MM-DD", they
+// record). Returns the version the database had before (0: a new one). Errors:
+// kFailedPrecondition (a newer schema than this abrec's; nothing is changed), or the failed
+// statement's (that migration is rolled back, the ones before it stay).
+Result<std::size_t> MigrateSchema(SqliteDb& db, const std::string& today);
+
 // For readers that do not migrate (read-only opens: `abrec report`, `abrec plan`): the
 // database must have this abrec's schema. kFailedPrecondition otherwise, saying what to do
 // (an older schema: open it once with `abrec serve`, which migrates it; a newer one: upgrade).
 Result<void> RequireCurrentSchema(SqliteDb& db, std::string_view path);
-
-// "users, exposures, ...": the sum columns of bucket_totals and bucket_daily, in
-// BucketTotals::Fields() order.
-std::string BucketSumColumns();
-
-// Reads those columns of the current row of `row`, from column `first` on, into `totals`.
-void ReadBucketSums(const SqliteStatement& row, int first, BucketTotals& totals);
 
 }  // namespace abrec
