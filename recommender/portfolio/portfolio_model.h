@@ -46,6 +46,9 @@
 #include "recommender/portfolio/portfolio_metrics.h"
 
 namespace abrec {
+namespace portfolio_model {
+struct State;  // portfolio_model_state.h, private to this module
+}  // namespace portfolio_model
 
 enum class TrainingRows { kLeaveEachOut, kHideEachHeld };
 
@@ -110,9 +113,8 @@ class PortfolioModel {
   Result<void> Save(const std::string& dir, const ModelRecord& record) const;
 
  private:
-  struct State;
-  explicit PortfolioModel(std::unique_ptr<State> state);
-  std::unique_ptr<State> s_;
+  explicit PortfolioModel(std::unique_ptr<portfolio_model::State> state);
+  std::unique_ptr<portfolio_model::State> s_;
 };
 
 }  // namespace abrec
