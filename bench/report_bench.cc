@@ -69,7 +69,8 @@ Experiment TheExperiment() {
   Experiment e;
   e.key = "recsys_v2_hybrid";
   e.phase = Phase::kAbTest;
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.5},
+                {"treatment", Policy::kRecommender, "hybrid", 0.5}};
   e.metrics.primary = "bind_rate";
   e.metrics.secondary = {"click_rate", "premium_per_user"};
   Guardrail latency;

@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
   abrec::Experiment e;
   e.key = "bench";
   e.phase = abrec::Phase::kAbTest;
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.variants = {{"control", abrec::Policy::kLegacyRules, "", 0.5},
+                {"treatment", abrec::Policy::kRecommender, "hybrid", 0.5}};
   e.metrics.primary = "bind_rate";
   e.metrics.secondary = {"click_rate", "premium_per_user"};
   abrec::Guardrail g;

@@ -83,7 +83,7 @@ void PrintExplanation(const std::string& user, const AssignOutcome& o, const Pla
              Ranges(e, o.experiment->spec));
   fmt::print("  bucket      {}   ({}: {})\n", o.bucket, AssignRuleName(d.rule),
              RuleSentence(o, split));
-  fmt::print("  policy      {}{}\n", o.arm.policy,
+  fmt::print("  policy      {}{}\n", PolicyName(o.arm.policy),
              e.phase == Phase::kShadow && o.variant ? " (shadow: the assigned variant is computed "
                                                       "and logged, control is shown)"
                                                     : "");

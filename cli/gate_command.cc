@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "recommender/portfolio/csv_portfolio.h"
-#include "recommender/model/gate.h"
-#include "recommender/data/synthetic_world.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "platform/views.h"
+#include "recommender/data/synthetic_world.h"
+#include "recommender/model/gate.h"
+#include "recommender/portfolio/csv_portfolio.h"
 
 namespace abrec {
 namespace {
@@ -101,7 +101,7 @@ int GateCommand(const CommandArgs& argv) {
   auto rules = LoadGateRules(args->Get("rules").value_or("config/gate.yaml"));
   if (PrintDiagnostics(catalog) || PrintDiagnostics(ranking) || PrintDiagnostics(rules)) return 1;
   // "--baseline legacy_rules": the rule-based control arm, as a phase change compares.
-  const bool legacy = *baseline_dir == kLegacyRulesPolicy;
+  const bool legacy = *baseline_dir == PolicyName(Policy::kLegacyRules);
   auto candidate = RecommenderModel::Load(*candidate_dir, *catalog, {.scorer_copies = 1});
   auto baseline = RecommenderModel::Load(legacy ? *candidate_dir : *baseline_dir, *catalog,
                                          {.scorer_copies = 1});
@@ -112,7 +112,7 @@ int GateCommand(const CommandArgs& argv) {
     }
   }
   const std::string baseline_name =
-      legacy ? std::string(kLegacyRulesPolicy) : (*baseline)->version();
+      legacy ? std::string(PolicyName(Policy::kLegacyRules)) : (*baseline)->version();
   std::vector<CustomerProfile> customers;
   if (const auto data = args->Get("data")) {
     auto read = FromCsv(*data, *catalog);

@@ -179,9 +179,9 @@ ProductParity ParityOf(const AttributeCounts& counts, const std::string& product
 }
 
 ArmTests TestsOf(const Experiment& e, const std::string& arm, const Looks& looks, double level) {
-  ArmTests out{.is_control = arm == "control", .level = level, .per_test = level};
+  ArmTests out{.is_control = arm == kControlVariant, .level = level, .per_test = level};
   if (out.is_control) return out;
-  out.tests = GapTestsOf(e, looks.arms.at(arm), looks.arms.at("control"));
+  out.tests = GapTestsOf(e, looks.arms.at(arm), looks.arms.at(std::string(kControlVariant)));
   // Bonferroni over the variant's family. The mixture is tuned for the per-test level, so
   // that the reported bound and p-value agree (stats/sequential.h).
   if (!out.tests.empty()) out.per_test = level / static_cast<double>(out.tests.size());

@@ -114,7 +114,8 @@ json AttributeJson(const Experiment& e, const Variant& v, const std::string& att
                    std::vector<VariantFindings>& findings) {
   const double max_gap = e.fairness.max_parity_gap;
   const AttributeCounts& now = AtClose(looks.arms.at(v.name), attribute);
-  const AttributeCounts& control_now = AtClose(looks.arms.at("control"), attribute);
+  const AttributeCounts& control_now =
+      AtClose(looks.arms.at(std::string(kControlVariant)), attribute);
   json a{{"groups", now.users}, {"products_compared", now.shown.size()}};
   if (now.users.size() < 2) {
     a["reason"] = "fewer than two known groups among the users served";
@@ -178,8 +179,8 @@ json FairnessSection(const ReportInputs& in, double level, std::vector<VariantFi
   const Experiment& e = *in.experiment;
   std::vector<std::string> buckets;
   for (const Variant& v : e.variants) buckets.push_back(v.name);
-  if (std::find(buckets.begin(), buckets.end(), "control") == buckets.end()) {
-    buckets.emplace_back("control");
+  if (std::find(buckets.begin(), buckets.end(), kControlVariant) == buckets.end()) {
+    buckets.emplace_back(kControlVariant);
   }
   const Looks looks = LooksOf(in.counters, buckets, e.fairness.attributes);
   json arms = json::object();

@@ -97,7 +97,7 @@ json OffPolicySection(const ReportInputs& in) {
                                          : static_cast<double>(t.premium_cents) / 100;
       return json(total / exposures);
     };
-    json target{{"policy", v.policy},
+    json target{{"policy", PolicyName(v.policy)},
                 {"lists", s.lists()},
                 {"users", s.users()},
                 {"weighted_lists", s.weighted_lists},

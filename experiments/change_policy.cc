@@ -13,7 +13,8 @@ std::vector<double> Weights(const Experiment& e) {
 
 std::vector<std::string> VariantShape(const Experiment& e) {
   std::vector<std::string> out;
-  for (const auto& v : e.variants) out.push_back(v.name + "/" + v.policy + "/" + v.model);
+  for (const auto& v : e.variants)
+    out.push_back(v.name + "/" + std::string(PolicyName(v.policy)) + "/" + v.model);
   return out;
 }
 

@@ -18,9 +18,9 @@ inline constexpr std::string_view kControlVariant = "control";
 
 struct Variant {
   std::string name;
-  std::string policy;  // one of kPolicyNames
-  std::string model;   // the model name for the recommender policy, else empty
-  double weight = 0;   // traffic.split share; the weights of all variants sum to 1
+  Policy policy = Policy::kLegacyRules;
+  std::string model;  // the model name for the recommender policy, else empty
+  double weight = 0;  // traffic.split share; the weights of all variants sum to 1
   bool operator==(const Variant&) const = default;
 };
 

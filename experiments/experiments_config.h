@@ -7,11 +7,12 @@
 #include <string>
 
 #include "configtree/config_tree.h"
+#include "experiments/vocabulary.h"
 
 namespace abrec {
 
 struct SurfaceConfig {
-  std::string default_policy = "legacy_rules";  // what users in no experiment get
+  Policy default_policy = Policy::kLegacyRules;  // what users in no experiment get
 };
 
 struct ExperimentsConfig {

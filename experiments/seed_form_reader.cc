@@ -25,12 +25,12 @@ void ReadSeedVariants(SchemaReader& r, const ConfigNode& n, double x, Experiment
     Variant v;
     v.name = n.keys[i].value;
     if (*s == "Legacy_Rule_Based" || *s == "legacy_rules") {
-      v.policy = "legacy_rules";
+      v.policy = Policy::kLegacyRules;
     } else if (*s == "Hybrid_LightFM" || *s == "recommender") {
-      v.policy = "recommender";
+      v.policy = Policy::kRecommender;
       v.model = "hybrid";
     } else if (*s == "random" || *s == "none") {
-      v.policy = *s;
+      v.policy = *ParsePolicy(*s);
     } else {
       r.Error(n.items[i], field,
               fmt::format("\"{}\" is not a known policy; allowed: Legacy_Rule_Based, "

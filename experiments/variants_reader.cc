@@ -71,20 +71,24 @@ void ReadVariants(SchemaReader& r, const ConfigNode& root, Experiment& e) {
     if (!r.CheckMap(body, field, {"policy", "model"})) continue;
     Variant v;
     v.name = n->keys[i].value;
+    std::optional<Policy> policy;  // unset: missing or unknown (reported)
     if (const auto* p = body.Find("policy")) {
-      if (auto s = r.OneOf(*p, JoinField(field, "policy"), kPolicyNames, "policy")) v.policy = *s;
+      if (auto s = r.OneOf(*p, JoinField(field, "policy"), kPolicyNames, "policy")) {
+        policy = ParsePolicy(*s);
+      }
     } else {
       r.Missing(body, JoinField(field, "policy"),
                 fmt::format("one of {}", JoinNames(kPolicyNames)));
     }
+    if (policy) v.policy = *policy;
     if (const auto* m = body.Find("model")) {
       if (auto s = ReadIdentifier(r, *m, JoinField(field, "model"), "model name")) {
-        if (v.policy != kRecommenderPolicy && !v.policy.empty()) {
+        if (policy && *policy != Policy::kRecommender) {
           r.Error(*m, JoinField(field, "model"), "only the recommender policy takes a model");
         }
         v.model = *s;
       }
-    } else if (v.policy == kRecommenderPolicy) {
+    } else if (policy == Policy::kRecommender) {
       v.model = "hybrid";
     }
     AddVariant(r, n->keys[i], field, std::move(v), e);

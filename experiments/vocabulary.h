@@ -14,14 +14,16 @@ inline constexpr std::array<std::string_view, 4> kPhaseNames = {"shadow", "ab_te
 std::string_view PhaseName(Phase phase);
 std::optional<Phase> ParsePhase(std::string_view name);
 
-// Policies an arm (or a surface's default) may use. The holdout's "none" and the exploration
-// bucket's "random" are platform policies, allowed for variants too.
+// Policies an arm (or a surface's default) may use. The holdout's kNone and the exploration
+// bucket's kRandom are platform policies, allowed for variants too. kPolicyNames in enum order:
+// what a product manager writes, and what exposures and views say.
+enum class Policy { kLegacyRules, kRecommender, kRandom, kNone };
 inline constexpr std::array<std::string_view, 4> kPolicyNames = {"legacy_rules", "recommender",
                                                                  "random", "none"};
-inline constexpr std::string_view kHoldoutPolicy = "none";
-inline constexpr std::string_view kExplorationPolicy = "random";
-inline constexpr std::string_view kRecommenderPolicy = "recommender";
-inline constexpr std::string_view kLegacyRulesPolicy = "legacy_rules";
+inline constexpr Policy kHoldoutPolicy = Policy::kNone;
+inline constexpr Policy kExplorationPolicy = Policy::kRandom;
+std::string_view PolicyName(Policy policy);
+std::optional<Policy> ParsePolicy(std::string_view name);
 
 // Metrics tested statistically (primary, secondary, relative guardrails).
 inline constexpr std::array<std::string_view, 5> kStatisticalMetrics = {

@@ -5,7 +5,7 @@
 namespace abrec {
 
 ArmPolicy PolicyFor(const Experiment* e, PopulationBucket population, int variant,
-                    std::string_view surface_default) {
+                    Policy surface_default) {
   if (population == PopulationBucket::kHoldout) return {.policy = kHoldoutPolicy};
   if (population == PopulationBucket::kExploration) return {.policy = kExplorationPolicy};
   if (e == nullptr || variant < 0) return {.policy = surface_default};
@@ -19,6 +19,16 @@ ArmPolicy PolicyFor(const Experiment* e, PopulationBucket population, int varian
     out.shadow_model = shadow.model;
   }
   return out;
+}
+
+ListPolicy ListPolicyOf(Policy policy) {
+  switch (policy) {
+    case Policy::kLegacyRules: return ListPolicy::kLegacyRules;
+    case Policy::kRecommender: return ListPolicy::kRecommender;
+    case Policy::kRandom: return ListPolicy::kRandom;
+    case Policy::kNone: return ListPolicy::kNone;
+  }
+  return ListPolicy::kNone;
 }
 
 }  // namespace abrec

@@ -29,7 +29,7 @@ Result<PhaseGateResult> RunPhaseGate(const Platform& platform, const Experiment&
   for (int i = 0; i < static_cast<int>(e.variants.size()); ++i) {
     const Variant& v = e.variants[static_cast<std::size_t>(i)];
     const bool shown = to == Phase::kRollout ? v.name == e.RolloutVariant() : i != e.ControlIndex();
-    if (shown && v.policy == kRecommenderPolicy) gated.push_back(i);
+    if (shown && v.policy == Policy::kRecommender) gated.push_back(i);
   }
   if (gated.empty()) return result;
   RecommenderServing* serving = PlatformParts::recommender(platform);
@@ -52,7 +52,7 @@ Result<PhaseGateResult> RunPhaseGate(const Platform& platform, const Experiment&
   auto customers = GateCustomers(catalog, serving->config().gate_customers);
   if (!customers) return std::unexpected(customers.error());
   const Variant& control = e.variants[static_cast<std::size_t>(e.ControlIndex())];
-  const auto control_model = control.policy == kRecommenderPolicy ? model_of(control) : nullptr;
+  const auto control_model = control.policy == Policy::kRecommender ? model_of(control) : nullptr;
   for (int i : gated) {
     const Variant& v = e.variants[static_cast<std::size_t>(i)];
     const auto model = model_of(v);
@@ -65,18 +65,18 @@ Result<PhaseGateResult> RunPhaseGate(const Platform& platform, const Experiment&
     // Segment data for the rule-based baseline: the candidate's (serving's fallback uses it).
     const RankingRules& ranking = serving->ranking();
     GateList baseline;
-    std::string baseline_name = control.policy.empty() ? "none" : control.policy;
+    std::string baseline_name(PolicyName(control.policy));
     if (control_model) {
       baseline = PipelineGateList(*control_model, ranking);
       baseline_name = fmt::format("{} {}", model_name(control), control_model->version());
-    } else if (control.policy == kLegacyRulesPolicy || control.policy == kRecommenderPolicy) {
+    } else if (control.policy == Policy::kLegacyRules || control.policy == Policy::kRecommender) {
       baseline = LegacyRulesGateList(*model, ranking);
-      if (control.policy == kRecommenderPolicy)
+      if (control.policy == Policy::kRecommender)
         baseline_name = "legacy_rules (control has no model)";
     } else {
       // random or none: compare with what that arm shows, an empty or a random list.
       baseline = [&catalog, &control](const CustomerProfile& c, int k) -> Result<PolicyList> {
-        if (control.policy != kExplorationPolicy) return PolicyList{};
+        if (control.policy != Policy::kRandom) return PolicyList{};
         std::mt19937_64 rng(7);
         return RandomList(catalog, c, k, rng);
       };

@@ -48,7 +48,7 @@ Event Platform::ExposureEvent(std::string_view user_id, const AssignOutcome& o,
   e.variant = o.variant ? std::string(*o.variant) : std::string();
   e.counterfactual_variant =
       o.counterfactual_variant ? std::string(*o.counterfactual_variant) : std::string();
-  e.policy = std::string(o.arm.policy);
+  e.policy = std::string(PolicyName(o.arm.policy));
   // The phase the exposure was made in, per day: the report's sequences start again when the
   // experiment changes phase (analysis/phase_periods.h).
   e.counters.push_back(counter_keys::Phase(PhaseName(o.experiment->def.phase)));
@@ -161,10 +161,9 @@ Result<void> ValidateUserId(std::string_view user_id) {
 namespace {
 
 // The default policy of `surface` (the legacy rules for a surface the config does not name).
-std::string_view SurfaceDefaultPolicy(const PlatformConfig& config, const std::string& surface) {
+Policy SurfaceDefaultPolicy(const PlatformConfig& config, const std::string& surface) {
   const auto s = config.surfaces.find(surface);
-  return s != config.surfaces.end() ? std::string_view(s->second.default_policy)
-                                    : std::string_view(kLegacyRulesPolicy);
+  return s != config.surfaces.end() ? s->second.default_policy : Policy::kLegacyRules;
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ struct RecommendOutcome {
   std::string surface;
   std::string bucket;  // as assignment's, or the population bucket without an experiment
   std::optional<std::string> variant;
-  std::string policy;
+  Policy policy = Policy::kNone;
   ServedList served;
   std::int64_t latency_us = 0;
   bool logged = false;  // the exposure was committed to the event log

@@ -145,7 +145,7 @@ class ConfigReader {
       SurfaceConfig s;
       if (const auto* p = n.items[i].Find("default_policy")) {
         if (auto v = r_.OneOf(*p, JoinField(field, "default_policy"), kPolicyNames, "policy")) {
-          s.default_policy = *v;
+          s.default_policy = *ParsePolicy(*v);
         }
       }
       c_.surfaces[n.keys[i].value] = s;

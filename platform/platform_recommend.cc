@@ -139,7 +139,7 @@ nlohmann::ordered_json AddOffPolicyTargets(const RecommenderServing& recommender
   std::vector<std::size_t> products;
   for (const RecommendedItem& it : o.served.list.items) products.push_back(it.product);
   for (const Variant& v : o.assignment->experiment->def.variants) {
-    auto list = recommender.Counterfactual(v.policy, v.model, customer, k);
+    auto list = recommender.Counterfactual(ListPolicyOf(v.policy), v.model, customer, k);
     if (!list) continue;
     for (const RecommendedItem& it : list->items) products.push_back(it.product);
     lists.emplace_back(v.name, std::move(*list));
@@ -295,11 +295,10 @@ Result<RecommendOutcome> Platform::Serve(const RecommendRequest& req,
     const AssignOutcome& a = *o.assignment;
     o.bucket = std::string(a.bucket);
     if (a.variant) o.variant = std::string(*a.variant);
-    o.policy = std::string(a.arm.policy);
-    serve.policy = a.arm.policy;
+    o.policy = a.arm.policy;
     serve.model = a.arm.model;
-    if (!a.arm.shadow_policy.empty()) {
-      serve.shadow_policy = a.arm.shadow_policy;
+    if (a.arm.shadow_policy) {
+      serve.shadow_policy = ListPolicyOf(*a.arm.shadow_policy);
       serve.shadow_model = a.arm.shadow_model;
     }
   } else {
@@ -308,9 +307,9 @@ Result<RecommendOutcome> Platform::Serve(const RecommendRequest& req,
     const PopulationBucket b = PopulationBucketOf(u, population_.split());
     o.bucket =
         b == PopulationBucket::kExperiment ? "not_enrolled" : std::string(PopulationBucketName(b));
-    o.policy = std::string(PolicyFor(nullptr, b, -1, surface->second.default_policy).policy);
-    serve.policy = o.policy;
+    o.policy = PolicyFor(nullptr, b, -1, surface->second.default_policy).policy;
   }
+  serve.policy = ListPolicyOf(o.policy);
   thread_local std::mt19937_64 unseeded{std::random_device{}()};
   if (random_seed_) {
     std::mt19937_64 seeded(*random_seed_ ^ std::hash<std::string>{}(req.user_id) ^
@@ -319,7 +318,7 @@ Result<RecommendOutcome> Platform::Serve(const RecommendRequest& req,
   } else {
     o.served = recommender_->Serve(serve, unseeded);
   }
-  if (customer.cache_down && o.policy == kRecommenderPolicy &&
+  if (customer.cache_down && o.policy == Policy::kRecommender &&
       o.served.fallback == Fallback::kNone) {
     o.served.fallback = Fallback::kCacheDown;
     recommender_->CountFallback(Fallback::kCacheDown);

@@ -16,7 +16,7 @@ ordered_json AssignView(std::string_view user_id, const AssignOutcome& o) {
   j["variant"] = o.variant ? ordered_json(*o.variant) : ordered_json(nullptr);
   j["counterfactual_variant"] =
       o.counterfactual_variant ? ordered_json(*o.counterfactual_variant) : ordered_json(nullptr);
-  j["policy"] = o.arm.policy;
+  j["policy"] = PolicyName(o.arm.policy);
   j["population"] = PopulationBucketName(d.population);
   j["rule"] = AssignRuleName(d.rule);
   j["hashes"] = {
@@ -51,7 +51,7 @@ ordered_json ExperimentView(const LoadedExperiment& le) {
     split[v.name] = v.weight;
     const BucketRange& r = le.spec.ranges()[i];
     variants.push_back({{"name", v.name},
-                        {"policy", v.policy},
+                        {"policy", PolicyName(v.policy)},
                         {"model", v.model.empty() ? ordered_json(nullptr) : ordered_json(v.model)},
                         {"weight", v.weight},
                         {"bucket_range", {r.start, r.end}}});
@@ -138,7 +138,7 @@ nlohmann::ordered_json RecommendView(const Catalog& catalog, const RecommendOutc
       {"surface", o.surface},
       {"bucket", o.bucket},
       {"variant", o.variant ? json(*o.variant) : json(nullptr)},
-      {"policy", o.policy},
+      {"policy", PolicyName(o.policy)},
       {"model_version",
        o.served.model_version.empty() ? json(nullptr) : json(o.served.model_version)},
       {"items", std::move(items)},

@@ -249,10 +249,10 @@ Experiment StudyExperiment(int treatments, const std::string& metric) {
   e.key = "study";
   e.phase = Phase::kAbTest;
   const double w = 1.0 / (treatments + 1);
-  e.variants.push_back({"control", "legacy_rules", "", w});
+  e.variants.push_back({"control", Policy::kLegacyRules, "", w});
   for (int i = 1; i <= treatments; ++i) {
     e.variants.push_back({treatments == 1 ? "treatment" : fmt::format("treatment_{}", i),
-                          "recommender", "hybrid", w});
+                          Policy::kRecommender, "hybrid", w});
   }
   e.metrics.primary = metric;
   for (const char* m : {"bind_rate", "click_rate", "premium_per_user"}) {

@@ -109,15 +109,16 @@ PolicyList RecommenderServing::Pipeline(const ServeRequest& r, std::string_view 
 ServedList RecommenderServing::Serve(const ServeRequest& r, std::mt19937_64& rng) {
   ServedList out;
   served_.fetch_add(1, std::memory_order_relaxed);
-  if (r.policy == "recommender") {
-    out.list = Pipeline(r, r.model, out.model_version, out.fallback, out);
-  } else if (r.policy == "legacy_rules") {
-    out.list = Legacy(r, nullptr);
-  } else if (r.policy == "random") {
-    out.list = RandomList(catalog(), *r.customer, r.k, rng);
-  }  // "none": the holdout sees nothing
+  switch (r.policy) {
+    case ListPolicy::kRecommender:
+      out.list = Pipeline(r, r.model, out.model_version, out.fallback, out);
+      break;
+    case ListPolicy::kLegacyRules: out.list = Legacy(r, nullptr); break;
+    case ListPolicy::kRandom: out.list = RandomList(catalog(), *r.customer, r.k, rng); break;
+    case ListPolicy::kNone: break;  // the holdout sees nothing
+  }
   if (out.fallback != Fallback::kNone) CountFallback(out.fallback);
-  if (r.shadow_policy && *r.shadow_policy == "recommender") {
+  if (r.shadow_policy == ListPolicy::kRecommender) {
     const auto start = std::chrono::steady_clock::now();
     out.shadow = Pipeline(r, r.shadow_model, out.shadow_version, out.shadow_fallback, out);
     out.shadow_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -131,13 +132,13 @@ ServedList RecommenderServing::Serve(const ServeRequest& r, std::mt19937_64& rng
   return out;
 }
 
-std::optional<PolicyList> RecommenderServing::Counterfactual(std::string_view policy,
+std::optional<PolicyList> RecommenderServing::Counterfactual(ListPolicy policy,
                                                              std::string_view model,
                                                              const CustomerProfile& customer,
                                                              int k) const {
   const ServeRequest r{.customer = &customer, .k = k};
-  if (policy == "legacy_rules") return Legacy(r, nullptr);
-  if (policy != "recommender") return std::nullopt;
+  if (policy == ListPolicy::kLegacyRules) return Legacy(r, nullptr);
+  if (policy != ListPolicy::kRecommender) return std::nullopt;
   const auto m = registry_.Get(model.empty() ? std::string_view(config_.default_model) : model);
   if (!m) return Legacy(r, nullptr);  // what the arm serves without its model
   auto list =

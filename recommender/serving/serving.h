@@ -37,11 +37,16 @@ inline constexpr std::array<Fallback, 4> kFallbackReasons = {
 // audit record and /metrics show.
 std::string_view FallbackName(Fallback reason);
 
+// The list a request gets: none (the holdout), the legacy rules', the pipeline's
+// (factorisation and ANN candidates, GBM scores, re-ranking) or random eligible products (the
+// exploration bucket). The platform maps an experiment's policy to it.
+enum class ListPolicy { kNone, kLegacyRules, kRecommender, kRandom };
+
 struct ServeRequest {
-  std::string_view policy{};  // recommender, legacy_rules, random or none
-  std::string_view model{};   // the recommender policy's model name (empty: the default)
+  ListPolicy policy = ListPolicy::kNone;
+  std::string_view model{};  // the recommender policy's model name (empty: the default)
   // Shadow phase: the treatment's policy and model, computed and logged but not shown.
-  std::optional<std::string_view> shadow_policy{};
+  std::optional<ListPolicy> shadow_policy{};
   std::string_view shadow_model{};
   const CustomerProfile* customer = nullptr;
   int k = 5;
@@ -90,7 +95,7 @@ class RecommenderServing {
   // What `policy` (recommender with `model`, or legacy_rules) would show this customer,
   // without counting it as served: an exploration list's off-policy targets. nullopt for the
   // random and none policies (nothing deterministic to match).
-  std::optional<PolicyList> Counterfactual(std::string_view policy, std::string_view model,
+  std::optional<PolicyList> Counterfactual(ListPolicy policy, std::string_view model,
                                            const CustomerProfile& customer, int k) const;
 
   // The off-policy estimate's reward model (eventstore/sqlite/off_policy_log.h, DR): the scores of

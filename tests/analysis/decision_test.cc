@@ -17,9 +17,9 @@ Experiment Arms(int treatments) {
   e.key = "exp";
   e.phase = Phase::kAbTest;
   e.metrics.primary = "bind_rate";
-  e.variants.push_back({"control", "legacy_rules", "", 0.5});
+  e.variants.push_back({"control", Policy::kLegacyRules, "", 0.5});
   for (int i = 1; i <= treatments; ++i) {
-    e.variants.push_back({"t" + std::to_string(i), "recommender", "hybrid", 0.5});
+    e.variants.push_back({"t" + std::to_string(i), Policy::kRecommender, "hybrid", 0.5});
   }
   return e;
 }

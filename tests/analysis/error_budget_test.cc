@@ -7,10 +7,10 @@ namespace abrec {
 TEST_CASE("the budget: α/2 for ships split over treatments, α/2 for stops over every harm test") {
   Experiment e;
   e.analysis.alpha = 0.05;
-  e.variants = {{"control", "legacy_rules", "", 0.25},
-                {"a", "recommender", "m", 0.25},
-                {"b", "recommender", "m", 0.25},
-                {"c", "recommender", "m", 0.25}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.25},
+                {"a", Policy::kRecommender, "m", 0.25},
+                {"b", Policy::kRecommender, "m", 0.25},
+                {"c", Policy::kRecommender, "m", 0.25}};
   Guardrail g;
   g.metric = "bind_rate";
   g.min_relative_change = -0.02;

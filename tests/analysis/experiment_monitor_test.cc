@@ -30,10 +30,10 @@ Experiment Arms(int treatments) {
   e.key = "exp";
   e.phase = Phase::kAbTest;
   const double w = 1.0 / (treatments + 1);
-  e.variants.push_back({"control", "legacy_rules", "", w});
+  e.variants.push_back({"control", Policy::kLegacyRules, "", w});
   for (int i = 1; i <= treatments; ++i) {
-    e.variants.push_back(
-        {treatments == 1 ? "treatment" : "t" + std::to_string(i), "recommender", "hybrid", w});
+    e.variants.push_back({treatments == 1 ? "treatment" : "t" + std::to_string(i),
+                          Policy::kRecommender, "hybrid", w});
   }
   e.metrics.primary = "bind_rate";
   e.metrics.secondary = {"click_rate"};

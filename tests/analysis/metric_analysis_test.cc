@@ -156,7 +156,8 @@ std::map<std::string, BucketTotals> AsPromised() {
 
 TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled arms add up") {
   Experiment e;
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.5},
+                {"treatment", Policy::kRecommender, "hybrid", 0.5}};
   std::map<std::string, BucketTotals> totals = AsPromised();
   const PopulationSplit population;
   const BucketSrm ok = SampleRatioOfBuckets(totals, population, e);
@@ -175,9 +176,9 @@ TEST_CASE("SRM over an experiment's buckets uses the promised weights; pooled ar
 
 TEST_CASE("SRM keeps a variant of weight 0: users in it are a mismatch in both tests") {
   Experiment e;
-  e.variants = {{"control", "legacy_rules", "", 0.5},
-                {"treatment", "recommender", "hybrid", 0.5},
-                {"closed", "recommender", "hybrid", 0.0}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.5},
+                {"treatment", Policy::kRecommender, "hybrid", 0.5},
+                {"closed", Policy::kRecommender, "hybrid", 0.0}};
   std::map<std::string, BucketTotals> totals = AsPromised();
   const PopulationSplit population;
   const BucketSrm empty = SampleRatioOfBuckets(totals, population, e);

@@ -7,13 +7,13 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "analysis/decision.h"
 #include "base/clock.h"
 #include "dashboards/report.h"
-#include "analysis/decision.h"
 #include "dashboards/report_sections.h"
-#include "sqlitedb/sqlite_db.h"
 #include "eventstore/sqlite/sqlite_event_store.h"
 #include "eventstore/sqlite/sqlite_schema.h"
+#include "sqlitedb/sqlite_db.h"
 #include "tests/eventstore/store_test_util.h"
 
 namespace abrec {
@@ -27,7 +27,8 @@ constexpr std::int64_t kDay = 86'400'000'000;
 Experiment FairExperiment(std::vector<std::string> attributes, double max_gap) {
   Experiment e;
   e.key = "exp";
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.5},
+                {"treatment", Policy::kRecommender, "hybrid", 0.5}};
   e.metrics.primary = "bind_rate";
   e.fairness.attributes = std::move(attributes);
   e.fairness.max_parity_gap = max_gap;

@@ -13,7 +13,8 @@ namespace {
 
 Experiment TwoArms() {
   Experiment e;
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.5},
+                {"treatment", Policy::kRecommender, "hybrid", 0.5}};
   e.metrics.primary = "bind_rate";
   return e;
 }

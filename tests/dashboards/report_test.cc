@@ -30,7 +30,8 @@ Experiment TwoArms(Phase phase = Phase::kAbTest) {
   Experiment e;
   e.key = "exp";
   e.phase = phase;
-  e.variants = {{"control", "legacy_rules", "", 0.5}, {"treatment", "recommender", "hybrid", 0.5}};
+  e.variants = {{"control", Policy::kLegacyRules, "", 0.5},
+                {"treatment", Policy::kRecommender, "hybrid", 0.5}};
   e.metrics.primary = "bind_rate";
   e.metrics.secondary = {"click_rate", "revenue_per_user"};
   Guardrail g;

@@ -20,7 +20,7 @@ TEST_CASE("the DESIGN.md example reads completely") {
   CHECK(e->surface == "portal_home");
   REQUIRE(e->variants.size() == 2);
   CHECK(e->variants[0].name == "control");
-  CHECK(e->variants[0].policy == "legacy_rules");
+  CHECK(e->variants[0].policy == Policy::kLegacyRules);
   CHECK(e->variants[1].model == "hybrid");
   CHECK(e->variants[1].weight == 0.5);
   REQUIRE(e->ns.has_value());
@@ -199,9 +199,9 @@ TEST_CASE("the seed document's JSON form maps onto the schema") {
   CHECK(e->surface.empty());  // the registry fills in the platform default
   REQUIRE(e->variants.size() == 2);
   CHECK(e->variants[0].name == "control");
-  CHECK(e->variants[0].policy == "legacy_rules");
+  CHECK(e->variants[0].policy == Policy::kLegacyRules);
   CHECK(e->variants[0].weight == doctest::Approx(0.7));
-  CHECK(e->variants[1].policy == "recommender");
+  CHECK(e->variants[1].policy == Policy::kRecommender);
   CHECK(e->variants[1].model == "hybrid");
   CHECK(e->variants[1].weight == doctest::Approx(0.3));
   CHECK(e->metrics.primary == "click_rate");
