@@ -1,4 +1,7 @@
-// The only file that knows Boost.Beast and Asio.
+// The only file that knows Boost.Beast and Asio: the session (read, limits, deadlines, write)
+// and the listener with its threads. Over 400 lines on purpose: splitting it would put
+// Beast's and Asio's types in a shared header, and every other file of abrec free of them is
+// worth more than a shorter file.
 #include "server/http/http_server.h"
 
 #include <pthread.h>
