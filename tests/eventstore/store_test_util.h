@@ -1,5 +1,5 @@
-// Helpers for tests of the event store: a temporary database folder, a synchronous Submit,
-// events, and the bucket totals recomputed from the raw events.
+// Helpers for tests of the event store: a temporary database folder, Submit, SetCovariates and
+// EventsOfRequest waited for, events, and the bucket totals recomputed from the raw events.
 #pragma once
 
 #include <unistd.h>
@@ -40,6 +40,27 @@ inline Result<std::vector<EventOutcome>> SubmitSync(EventStore& store, std::vect
                          [&p](Result<std::vector<EventOutcome>> r) { p.set_value(std::move(r)); });
   if (!ok) return std::unexpected(ok.error());
   return f.get();
+}
+
+inline Result<std::int64_t> SetCovariatesSync(EventStore& store,
+                                              const std::vector<Covariates>& list) {
+  std::promise<Result<std::int64_t>> done;
+  auto ok = store.SetCovariates(list, [&](Result<std::int64_t> n) { done.set_value(n); });
+  if (!ok) return std::unexpected(ok.error());
+  return done.get_future().get();
+}
+
+// The audit trail of a request, waited for.
+inline std::vector<Event> AuditSync(EventStore& store, std::string request_id) {
+  std::promise<Result<std::vector<Event>>> p;
+  auto f = p.get_future();
+  REQUIRE(store
+              .EventsOfRequest(std::move(request_id),
+                               [&p](Result<std::vector<Event>> r) { p.set_value(std::move(r)); })
+              .has_value());
+  auto r = f.get();
+  REQUIRE(r.has_value());
+  return std::move(*r);
 }
 
 inline Event Exposure(std::string id, std::string user, std::string exp, std::string bucket,
