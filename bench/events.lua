@@ -1,5 +1,5 @@
 -- wrk script for bench/http_events.sh: POST /v1/events with BATCH events per request.
---   wrk ... -s events.lua URL -- BATCH USERS_FILE
+--   wrk ... -s events.lua URL -- BATCH USERS_FILE PRODUCTS_FILE
 -- USERS_FILE has one user id per line, all in a variant (control or treatment) of the
 -- experiment recsys_v2_hybrid: the server checks an exposure against the user's assignment
 -- and rejects it for a user who is not enrolled. Every event draws its user from that pool, so clicks and binds of users who
@@ -21,8 +21,7 @@ local batch = 1
 local users = {}
 local counter = 0
 local issued = 0
-local products = {}
-for i = 1, 21 do products[i] = string.format("product-%02d", i) end
+local products = {}  -- the catalog's ids (PRODUCTS_FILE): the server rejects any other
 
 function init(args)
   batch = tonumber(args[1]) or error("events.lua: first argument: events per request")
@@ -31,6 +30,11 @@ function init(args)
     if #line > 0 then users[#users + 1] = line end
   end
   if #users == 0 then error("events.lua: no user ids in " .. path) end
+  local catalog = args[3] or error("events.lua: third argument: the file of product ids")
+  for line in io.lines(catalog) do
+    if #line > 0 then products[#products + 1] = line end
+  end
+  if #products == 0 then error("events.lua: no product ids in " .. catalog) end
   math.randomseed(thread_number * 7919)
 end
 
@@ -51,25 +55,34 @@ local function event(i)
       '{"product_id":"%s","position":1,"propensity":0.9},' ..
       '{"product_id":"%s","position":2,"propensity":0.05},' ..
       '{"product_id":"%s","position":3,"propensity":0.05}]}',
-      id, user, rid, products[math.random(21)], products[math.random(21)],
-      products[math.random(21)])
+      id, user, rid, products[math.random(#products)], products[math.random(#products)],
+      products[math.random(#products)])
   elseif r <= 15 then
     return string.format(
       '{"event_id":"%s","type":"bind","user_id":"%s","request_id":"%s","product_id":"%s",' ..
       '"position":%d,"premium":%d.%02d}',
-      id, user, rid, products[math.random(21)], math.random(10), math.random(100, 2500),
+      id, user, rid, products[math.random(#products)], math.random(10), math.random(100, 2500),
       math.random(0, 99))
   else
     return string.format(
       '{"event_id":"%s","type":"click","user_id":"%s","request_id":"%s","product_id":"%s",' ..
       '"position":%d}',
-      id, user, rid, products[math.random(21)], math.random(10))
+      id, user, rid, products[math.random(#products)], math.random(10))
   end
 end
 
-local headers = {["Content-Type"] = "application/json"}
+-- wrk.format uses the headers it is given instead of wrk's -H ones: copy those (the API key
+-- bench/lib.sh passes) and add the content type.
+local headers = {}
+
+local function json_headers()
+  local h = {["Content-Type"] = "application/json"}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  return h
+end
 
 function request()
+  if next(headers) == nil then headers = json_headers() end
   counter = counter + 1
   local parts = {}
   for i = 1, batch do parts[i] = event(i) end

@@ -77,6 +77,9 @@ trap 'exit 130' INT TERM
 
 abrec_workspace "$tmp/pool"
 abrec_start "$tmp/pool"
+# The catalog's product ids: an exposure's items must name products of the catalog.
+sed -n 's/^ *- {id: *\([a-z_0-9]*\),.*/\1/p' "$here/../config/catalog.yaml" >"$tmp/products.txt"
+[ -s "$tmp/products.txt" ] || die "no product ids in config/catalog.yaml"
 : >"$tmp/users.txt"
 for chunk in $(seq 0 9); do
   python3 - "$chunk" >"$tmp/assign.json" <<'EOF'
@@ -146,7 +149,7 @@ for b in "${batches[@]}"; do
   abrec_start "$ws"
   wrk_run "POST /v1/events, $b per request, $c connections" "$tmp/wrk-$b.txt" \
     -t2 -c"$c" -d"$duration" --latency -s "$here/events.lua" \
-    "http://127.0.0.1:$abrec_port" -- "$b" "$tmp/users.txt"
+    "http://127.0.0.1:$abrec_port" -- "$b" "$tmp/users.txt" "$tmp/products.txt"
   abrec_stop  # commits what is queued and checkpoints the WAL
   db=$(abrec_db_path "$ws")
   counted=$(sql "$db" "SELECT COUNT(*) FROM events")

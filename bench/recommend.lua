@@ -55,7 +55,10 @@ function request()
   end
   local id = ids[(counter % #ids) + 1]
   if mode == "post" then
-    return wrk.format("POST", "/v1/recommend", {["Content-Type"] = "application/json"},
+    -- wrk.format uses the headers it is given instead of wrk's -H ones (the API key).
+    local h = {["Content-Type"] = "application/json"}
+    for k, v in pairs(wrk.headers) do h[k] = v end
+    return wrk.format("POST", "/v1/recommend", h,
                       '{"user_id":"' .. id .. '","attributes":' .. attributes() .. '}')
   end
   return wrk.format("GET", "/v1/recommend/" .. id)
