@@ -1,6 +1,8 @@
 """Soak test of `abrec serve` (issue 14): mixed traffic for a long time, with config reloads and
 a SIGKILL + restart every few minutes; RSS over time, latency per route over time, and a check
-that no acknowledged event was lost or doubled. Standard library only.
+that no acknowledged event was lost or doubled. Standard library only. Over 400 lines on
+purpose: one run's traffic, reloads, kills and final audit share its state (what was
+acknowledged, when each process lived); split, they would pass it through files.
 
   python3 bench/soak.py [BUILD_DIR]          (default: build/ of this checkout; `make soak`)
 

@@ -1,4 +1,6 @@
-"""Shared helpers for the integration tests: they run the real `abrec` binary.
+"""Shared helpers for the integration tests: they run the real `abrec` binary. Over 400
+lines on purpose: the one module every integration test imports (workspaces, the service's
+start and stop, HTTP with keys, the GrowthBook oracle), so that a test imports one thing.
 
 Environment (set by CTest, see CMakeLists.txt):
   ABREC_BIN         the abrec executable

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The HTTP API of `abrec serve`: /v1/assign (GET and POST) against an independent GrowthBook
-oracle, error responses, keep-alive, /v1/experiments, /healthz, /readyz and /metrics."""
+oracle, error responses, keep-alive, /v1/experiments, /healthz, /readyz and /metrics. Over 400
+lines: its six cases check one set of definitions (the constants below) against one oracle."""
 
 import json
 import os

@@ -5,6 +5,8 @@ report's bucket sizes, metric values and effects are checked against an independ
 recomputation from what was posted (statsmodels' two-proportion z-test and the Wald interval,
 the formulas of ../shared/STATS-NOTES.md), and its decision against the world's truth: a
 treatment that raises bind rate ships; one that raises clicks while binds fall is click-bait.
+Over 400 lines: ReportTest's checks share one simulated world built once (setUpClass, the
+expensive part), and its helpers serve the two smaller cases after it.
 """
 
 import html.parser
